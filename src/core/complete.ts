@@ -1,0 +1,153 @@
+/**
+ * Turns any driver into a complete one: every optional method present, emulated from the
+ * required ones where the driver lacks it, so every store behaves the same (the OpenDAL
+ * "operator" idea). Emulations trade speed or memory, never behaviour.
+ */
+
+import type { ByteRange, Driver, DriverCapabilities, DriverInfo, WriteOptions } from "./driver.js";
+import { NO_CAPABILITIES } from "./driver.js";
+import { UnsupportedError } from "./errors.js";
+import { RESERVED } from "./keys.js";
+import { bytesToStream, collectingWritable, sliceBytes, sliceStream } from "./streams.js";
+
+export type CompleteDriver = Required<Omit<Driver, "capabilities">> & { capabilities: DriverCapabilities };
+
+/** Parallel calls used by the batch emulations. */
+const BATCH_CONCURRENCY = 16;
+
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export function completeDriver(driver: Driver): CompleteDriver {
+  const capabilities: DriverCapabilities = { ...NO_CAPABILITIES, list: !!driver.list, ...driver.capabilities };
+  const base = capabilities.ttl ? driver : withSidecarTtl(driver);
+  const d: CompleteDriver = {
+    name: driver.name,
+    capabilities,
+    get: (key) => base.get(key),
+    put: (key, value, opts) => base.put(key, value, opts),
+    delete: (key) => base.delete(key),
+    list:
+      base.list?.bind(base) ??
+      (() => {
+        throw new UnsupportedError(`the ${driver.name} driver cannot list keys`);
+      }),
+    has: base.has?.bind(base) ?? (async (key) => (await d.info(key)) !== null),
+    info: base.info?.bind(base) ?? (async (key) => infoFromBytes(await base.get(key))),
+    read: readWith(base, capabilities),
+    write: base.write?.bind(base) ?? (async (key, opts) => collectingWritable((bytes) => base.put(key, bytes, opts))),
+    getMany: base.getMany?.bind(base) ?? ((keys) => mapLimit(keys, BATCH_CONCURRENCY, (key) => base.get(key))),
+    putMany:
+      base.putMany?.bind(base) ??
+      (async (entries, opts) => {
+        await mapLimit(entries, BATCH_CONCURRENCY, ([key, value]) => base.put(key, value, opts));
+      }),
+    deleteMany:
+      base.deleteMany?.bind(base) ??
+      (async (keys) => {
+        await mapLimit(keys, BATCH_CONCURRENCY, (key) => base.delete(key));
+      }),
+    sweep: base.sweep?.bind(base) ?? (async () => 0),
+    close: base.close?.bind(base) ?? (async () => {}),
+  };
+  return d;
+}
+
+function infoFromBytes(bytes: Uint8Array | null): DriverInfo | null {
+  return bytes === null ? null : { size: bytes.byteLength, createdAt: null, updatedAt: null };
+}
+
+function readWith(driver: Driver, capabilities: DriverCapabilities): CompleteDriver["read"] {
+  const read = driver.read?.bind(driver);
+  if (!read) {
+    return async (key, range) => {
+      const bytes = await driver.get(key);
+      return bytes === null ? null : bytesToStream(sliceBytes(bytes, range));
+    };
+  }
+  if (capabilities.ranges) return read;
+  return async (key: string, range?: ByteRange) => {
+    const stream = await read(key);
+    return stream && range ? sliceStream(stream, range) : stream;
+  };
+}
+
+/** Where the TTL emulation keeps a key's expiry (epoch ms, as text). Reserved: never listed. */
+const ttlKey = (key: string) => `${RESERVED}/ttl/${key}`;
+const decoder = new TextDecoder();
+
+/**
+ * TTL for drivers that have none: the expiry lives in a reserved sidecar key, checked on
+ * every read (one extra round trip) and removed with the value once it has passed.
+ */
+function withSidecarTtl(driver: Driver): Driver {
+  const expired = async (key: string): Promise<boolean> => {
+    const raw = await driver.get(ttlKey(key));
+    if (raw === null) return false;
+    if (Number(decoder.decode(raw)) > Date.now()) return false;
+    await Promise.all([driver.delete(key), driver.delete(ttlKey(key))]);
+    return true;
+  };
+  const setExpiry = (key: string, opts: WriteOptions) =>
+    opts.ttl ? driver.put(ttlKey(key), new TextEncoder().encode(String(Date.now() + opts.ttl * 1000)), {}) : driver.delete(ttlKey(key));
+  const alive = <A extends unknown[], R>(fn: ((key: string, ...rest: A) => Promise<R | null>) | undefined) =>
+    fn && (async (key: string, ...rest: A): Promise<R | null> => ((await expired(key)) ? null : fn.call(driver, key, ...rest)));
+  const wrapped: Driver = {
+    ...driver,
+    name: driver.name,
+    capabilities: driver.capabilities,
+    get: alive(driver.get)!,
+    has: alive(driver.has) as Driver["has"],
+    info: alive(driver.info),
+    read: alive(driver.read),
+    async put(key, value, opts) {
+      await driver.put(key, value, opts);
+      await setExpiry(key, opts);
+    },
+    async delete(key) {
+      await Promise.all([driver.delete(key), driver.delete(ttlKey(key))]);
+    },
+    write:
+      driver.write &&
+      (async (key, opts) => {
+        const inner = await driver.write!(key, opts);
+        const writer = inner.getWriter();
+        return new WritableStream<Uint8Array>({
+          write: (chunk) => writer.write(chunk),
+          close: async () => {
+            await writer.close();
+            await setExpiry(key, opts);
+          },
+          abort: (reason) => writer.abort(reason),
+        });
+      }),
+    list:
+      driver.list &&
+      async function* (prefix: string) {
+        for await (const key of driver.list!(prefix)) {
+          if (!key.startsWith(RESERVED) && !(await expired(key))) yield key;
+        }
+      },
+    getMany: undefined,
+    putMany: undefined,
+    deleteMany: undefined,
+    async sweep() {
+      let removed = 0;
+      for await (const meta of driver.list?.(`${RESERVED}/ttl/`) ?? []) {
+        if (await expired(meta.slice(RESERVED.length + 5))) removed++;
+      }
+      return removed;
+    },
+  };
+  return wrapped;
+}

@@ -1,0 +1,93 @@
+import { opendir } from "node:fs/promises";
+import { join } from "node:path";
+import { RESERVED } from "../../core/keys.js";
+
+/** Directories read at once; one at a time leaves the disk idle between round trips. */
+const DIRS_IN_FLIGHT = 4;
+/** Keys buffered ahead of the consumer; the walk pauses when it is full. */
+const BUFFER = 512;
+
+export interface WalkEntry {
+  key: string;
+  /** Symlinks need a stat to tell what they point at. */
+  symlink: boolean;
+}
+
+/**
+ * Walks `root/start` lazily: a few directories in flight, each read as a stream (`opendir`),
+ * with a bounded buffer between the walk and the consumer, so memory stays small however
+ * many files there are. Skips reserved (`.anystore*`) names.
+ */
+export async function* walk(root: string, start: string): AsyncGenerator<WalkEntry> {
+  const pendingDirs: string[] = [start];
+  const ready: WalkEntry[] = [];
+  let active = 0;
+  let failure: unknown;
+  let wakeConsumer: (() => void) | undefined;
+  let wakeProducers: Array<() => void> = [];
+  let stopped = false;
+
+  const notify = () => {
+    wakeConsumer?.();
+    wakeConsumer = undefined;
+  };
+  const push = async (entry: WalkEntry) => {
+    while (ready.length >= BUFFER && !stopped) await new Promise<void>((resolve) => wakeProducers.push(resolve));
+    ready.push(entry);
+    notify();
+  };
+
+  const readDir = async (dir: string) => {
+    let handle;
+    try {
+      handle = await opendir(join(root, dir), { bufferSize: 128 });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") failure = error;
+      return;
+    }
+    try {
+      for await (const dirent of handle) {
+        if (stopped) break;
+        if (dirent.name.startsWith(RESERVED)) continue;
+        const key = dir === "" ? dirent.name : `${dir}/${dirent.name}`;
+        if (dirent.isDirectory()) pendingDirs.push(key);
+        else if (dirent.isFile()) await push({ key, symlink: false });
+        else if (dirent.isSymbolicLink()) await push({ key, symlink: true });
+      }
+    } catch (error) {
+      failure = error;
+    }
+  };
+
+  const pump = () => {
+    while (!stopped && active < DIRS_IN_FLIGHT && pendingDirs.length > 0) {
+      active++;
+      void readDir(pendingDirs.pop()!).finally(() => {
+        active--;
+        pump();
+        notify();
+      });
+    }
+  };
+
+  try {
+    pump();
+    for (;;) {
+      if (failure) throw failure;
+      if (ready.length > 0) {
+        const batch = ready.splice(0, ready.length);
+        const waiting = wakeProducers;
+        wakeProducers = [];
+        for (const wake of waiting) wake();
+        yield* batch;
+        continue;
+      }
+      if (active === 0 && pendingDirs.length === 0) return;
+      await new Promise<void>((resolve) => (wakeConsumer = resolve));
+    }
+  } finally {
+    stopped = true;
+    for (const wake of wakeProducers) wake();
+  }
+}

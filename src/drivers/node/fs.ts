@@ -1,0 +1,273 @@
+import { randomBytes } from "node:crypto";
+import { constants, createReadStream, promises as fsp } from "node:fs";
+import type { Stats } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import { AlreadyExistsError, AnystoreError, ConflictError, InvalidKeyError } from "../../core/errors.js";
+import { RESERVED } from "../../core/keys.js";
+import * as io from "./fs-io.js";
+import { walk } from "./fs-walk.js";
+
+export const DRIVER_NAME = "fs";
+
+export interface FsDriverOptions {
+  /** The root directory (a path or `file://` uri). @default ".anystore" */
+  root?: string;
+  /**
+   * Follow symlinks whose real path leaves the root. When false, such a read or write is an
+   * `InvalidKeyError`; symlinks that stay inside the root always work.
+   * @default false
+   */
+  followSymlinks?: boolean;
+}
+
+/** Marks files that carry a ttl (the sticky bit, ignored for files by Linux and macOS): only they need the sidecar read. */
+const TTL_MARK = 0o1000;
+const TTL_DIR = `${RESERVED}/ttl`;
+
+/** The root directory a uri or path names. */
+export function rootOf(uri: string): string {
+  if (/^file:\/\//i.test(uri)) return fileURLToPath(uri);
+  return resolve(uri.replace(/^fs:\/\//i, ""));
+}
+
+/**
+ * Stores each key as a file: key `a/b.txt` is `ROOT/a/b.txt`, Python anystore's layout, so
+ * existing directories read as stores. Writes go to a temp file in the target directory and
+ * are renamed into place (atomic); TTLs live in `ROOT/.anystore/ttl/`, never listed.
+ * @example
+ * const store = createStore({ driver: fsDriver({ root: "./data" }) });
+ */
+export function fsDriver(opts: FsDriverOptions = {}): Driver {
+  const root = rootOf(opts.root ?? ".anystore");
+  const follow = opts.followSymlinks ?? false;
+  const pathOf = (key: string) => join(root, key);
+  const ttlPath = (key: string) => join(root, TTL_DIR, key);
+  /** Directories whose real path was checked to be inside the root. */
+  const safeDirs = new Set<string>();
+
+  const inside = (real: string) => real === root || real.startsWith(root + sep);
+  const escape = (key: string) => new InvalidKeyError(`key ${JSON.stringify(key)} leads outside the store through a symlink`, { key });
+
+  /** Throws when a key's directory really lies outside the root (a symlinked parent). */
+  const checkDir = async (key: string): Promise<void> => {
+    if (follow) return;
+    const dir = dirname(pathOf(key));
+    if (dir === root || safeDirs.has(dir)) return;
+    const real = await fsp.realpath(dir).catch(() => undefined);
+    if (real === undefined) return; // missing: nothing to read, and writes create real directories
+    if (!inside(real)) throw escape(key);
+    if (safeDirs.size > 10_000) safeDirs.clear();
+    safeDirs.add(dir);
+  };
+
+  /** Opens a key for reading without following a symlink out of the root; null when missing. */
+  const openForRead = async (key: string): Promise<number | null> => {
+    await checkDir(key);
+    try {
+      return await io.open(pathOf(key), follow ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      const code = io.codeOf(error);
+      if (code === "ELOOP") return openSymlink(key);
+      if (io.isMissing(error)) return null;
+      throw io.wrap(error, key);
+    }
+  };
+
+  const openSymlink = async (key: string): Promise<number | null> => {
+    const real = await fsp.realpath(pathOf(key)).catch(() => null);
+    if (real === null) return null;
+    if (!inside(real)) throw escape(key);
+    return io.open(real, constants.O_RDONLY).catch((error) => (io.isMissing(error) ? null : Promise.reject(io.wrap(error, key))));
+  };
+
+  /** True (and the key removed) when the file carries a ttl that has passed. */
+  const expired = async (key: string, stats: Stats): Promise<boolean> => {
+    if (!(stats.mode & TTL_MARK)) return false;
+    const expiresAt = await io.readExpiry(ttlPath(key));
+    if (expiresAt === null || expiresAt > Date.now()) return false;
+    await removeKey(key);
+    return true;
+  };
+
+  const removeKey = async (key: string) => {
+    await Promise.all([io.unlinkQuiet(pathOf(key)), io.unlinkQuiet(ttlPath(key))]);
+    await io.pruneEmptyDirs(root, dirname(pathOf(key)));
+  };
+
+  /** Opens, checks ttl, hands the descriptor and stats to `use`, closes. */
+  const withFile = async <R>(key: string, use: (fd: number, stats: Stats) => Promise<R>): Promise<R | null> => {
+    const fd = await openForRead(key);
+    if (fd === null) return null;
+    let handedOver = false;
+    try {
+      const stats = await io.fstat(fd);
+      if (!stats.isFile()) return null;
+      if (await expired(key, stats)) return null;
+      handedOver = true;
+      return await use(fd, stats);
+    } finally {
+      if (!handedOver) await io.close(fd);
+    }
+  };
+
+  /** Creates the parent directories of a key; a file in the way is a `ConflictError`. */
+  const prepareDir = async (key: string): Promise<string> => {
+    const dir = dirname(pathOf(key));
+    if (dir !== root && !safeDirs.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true }).catch((error) => {
+        const code = io.codeOf(error);
+        if (code === "EEXIST" || code === "ENOTDIR") {
+          throw new ConflictError(`cannot write ${key}: a parent of it is a key`, { key, cause: error });
+        }
+        throw io.wrap(error, key);
+      });
+      await checkDir(key);
+    }
+    return dir;
+  };
+
+  const tempPath = (dir: string) => join(dir, `${RESERVED}-tmp-${randomBytes(6).toString("hex")}`);
+
+  /** Moves a finished temp file into place: rename, or link for ifNotExists (atomic, fails on an existing key). */
+  const commit = async (temp: string, key: string, o: WriteOptions) => {
+    const target = pathOf(key);
+    try {
+      if (o.ttl) await io.writeExpiry(ttlPath(key), Date.now() + o.ttl * 1000);
+      if (o.ifNotExists) await linkNew(temp, key);
+      else await io.rename(temp, target);
+      if (!o.ttl) await dropStaleExpiry(key);
+    } catch (error) {
+      await io.unlinkQuiet(temp);
+      const code = io.codeOf(error);
+      if (code === "EISDIR" || code === "ENOTEMPTY" || code === "ENOTDIR") {
+        throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key, cause: error });
+      }
+      throw io.wrap(error, key);
+    }
+  };
+
+  const linkNew = async (temp: string, key: string) => {
+    try {
+      await io.link(temp, pathOf(key));
+    } catch (error) {
+      if (io.codeOf(error) !== "EEXIST") throw error;
+      const live = await withFile(key, async (fd) => (await io.close(fd), true));
+      if (live) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+      await io.link(temp, pathOf(key));
+    }
+    await io.unlinkQuiet(temp);
+  };
+
+  /** A put without ttl over a key that had one: the sidecar must go (only when the ttl folder exists at all). */
+  let ttlDirSeen = false;
+  const dropStaleExpiry = async (key: string) => {
+    if (!ttlDirSeen && !(await io.exists(join(root, TTL_DIR)))) return;
+    ttlDirSeen = true;
+    await io.unlinkQuiet(ttlPath(key));
+  };
+
+  const put = async (key: string, value: Uint8Array, o: WriteOptions) => {
+    const dir = await prepareDir(key);
+    const temp = tempPath(dir);
+    await io.writeNew(temp, value, o.ttl ? 0o666 | TTL_MARK : 0o666).catch((error) => {
+      throw io.wrap(error, key);
+    });
+    if (o.ttl) ttlDirSeen = true;
+    await commit(temp, key, o);
+  };
+
+  const driver: Driver = {
+    name: DRIVER_NAME,
+    capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, paths: true, createdAt: true },
+    get: (key) => withFile(key, (fd, stats) => io.readAll(fd, stats.size)),
+    put,
+    async delete(key) {
+      await checkDir(key);
+      const existed = await io.unlinkQuiet(pathOf(key)).catch((error) => {
+        if (io.codeOf(error) === "EISDIR" || io.codeOf(error) === "EPERM") return false;
+        throw io.wrap(error, key);
+      });
+      if (!existed) return;
+      if (ttlDirSeen || (await io.exists(join(root, TTL_DIR)))) await io.unlinkQuiet(ttlPath(key));
+      await io.pruneEmptyDirs(root, dirname(pathOf(key)));
+    },
+    async has(key) {
+      return (await withFile(key, async (fd) => (await io.close(fd), true))) === true;
+    },
+    info: (key) => withFile(key, async (fd, stats) => (await io.close(fd), infoOf(stats))),
+    read: (key, range) => withFile(key, async (fd, stats) => streamFile(fd, stats, range)),
+    async write(key, o) {
+      const dir = await prepareDir(key);
+      const temp = tempPath(dir);
+      return io.writableFile(temp, o.ttl ? 0o666 | TTL_MARK : 0o666, () => commit(temp, key, o), (error) => io.wrap(error, key));
+    },
+    async *list(prefix) {
+      const start = prefix.replace(/\/$/, "");
+      const checkTtl = await io.exists(join(root, TTL_DIR));
+      for await (const entry of walk(root, start)) {
+        if (entry.symlink && !(await symlinkedFileInside(entry.key))) continue;
+        if (checkTtl && (await expiredByPath(entry.key))) continue;
+        yield entry.key;
+      }
+    },
+    async sweep() {
+      let removed = 0;
+      for await (const entry of walk(join(root, TTL_DIR), "")) {
+        if (await expiredByPath(entry.key)) removed++;
+      }
+      return removed;
+    },
+  };
+
+  const symlinkedFileInside = async (key: string) => {
+    const real = await fsp.realpath(pathOf(key)).catch(() => null);
+    if (real === null || (!follow && !inside(real))) return false;
+    return (await fsp.stat(real).catch(() => null))?.isFile() ?? false;
+  };
+
+  /** For listing and sweeping: a sidecar that has passed, on a file that carries the mark. */
+  const expiredByPath = async (key: string) => {
+    const expiresAt = await io.readExpiry(ttlPath(key));
+    if (expiresAt === null || expiresAt > Date.now()) return false;
+    const stats = await fsp.lstat(pathOf(key)).catch(() => null);
+    if (stats && !(stats.mode & TTL_MARK)) {
+      await io.unlinkQuiet(ttlPath(key)); // stale: the key was rewritten without ttl
+      return false;
+    }
+    await removeKey(key);
+    return true;
+  };
+
+  return driver;
+}
+
+function infoOf(stats: Stats): DriverInfo {
+  return {
+    size: stats.size,
+    createdAt: stats.birthtimeMs > 0 ? stats.birthtime : null,
+    updatedAt: stats.mtime,
+    etag: `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`,
+  };
+}
+
+/** A web stream over an open descriptor (or a range of it); the descriptor closes with the stream. */
+function streamFile(fd: number, stats: Stats, range: ByteRange | undefined): ReadableStream<Uint8Array> {
+  const start = Math.min(range?.start ?? 0, stats.size);
+  const end = Math.min(range?.end ?? stats.size, stats.size);
+  if (end <= start) {
+    void io.close(fd);
+    return new ReadableStream({ start: (c) => c.close() });
+  }
+  const nodeStream = createReadStream("", { fd, start, end: end - 1, highWaterMark: 256 * 1024, autoClose: true });
+  return Readable.toWeb(nodeStream) as ReadableStream<Uint8Array>;
+}
+
+/** The factory the uri registry calls: `./dir`, `/abs/dir`, `dir`, `file:///abs/dir`. */
+export function fsDriverFromUri(uri: string, options: Record<string, unknown>): Driver {
+  const root = rootOf(uri);
+  if (!isAbsolute(root) || relative(root, root) !== "") throw new AnystoreError(`bad fs root ${uri}`);
+  return fsDriver({ root, followSymlinks: options.followSymlinks === true });
+}

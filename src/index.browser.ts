@@ -1,0 +1,18 @@
+import { createStoreWith } from "./core/create.js";
+import type { CreateStoreOptions, Store, StoreOptions } from "./core/types.js";
+import { browserRuntime } from "./runtime/browser.js";
+
+export * from "./index.common.js";
+
+/**
+ * Creates a store from a uri (or options). Synchronous, no I/O: the driver connects on first use.
+ * Without a uri, a browser uses `idb://anystore`.
+ * @example
+ * const store = createStore("./data");
+ * await store.put("reports/2026.json", { total: 3 });
+ */
+export function createStore<T = unknown>(uri?: string, options?: StoreOptions<T>): Store<T>;
+export function createStore<T = unknown>(options: CreateStoreOptions<T>): Store<T>;
+export function createStore<T = unknown>(uriOrOptions?: string | CreateStoreOptions<T>, options?: StoreOptions<T>): Store<T> {
+  return createStoreWith<T>(browserRuntime, uriOrOptions, options);
+}

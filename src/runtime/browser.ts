@@ -1,0 +1,43 @@
+import type { DriverFactory } from "../core/driver.js";
+import type { HashAlgorithm, Hasher, Runtime } from "../core/runtime.js";
+
+/** Hashing with @noble/hashes (loaded on first use): WebCrypto cannot hash a stream, nor MD5. */
+export async function nobleHasher(algorithm: HashAlgorithm): Promise<Hasher> {
+  const [sha2, legacy, utils] = await Promise.all([
+    import("@noble/hashes/sha2.js"),
+    import("@noble/hashes/legacy.js"),
+    import("@noble/hashes/utils.js"),
+  ]);
+  const make = { sha256: sha2.sha256, sha512: sha2.sha512, sha1: legacy.sha1, md5: legacy.md5 }[algorithm];
+  const hash = make.create();
+  return { update: (bytes) => void hash.update(bytes), digest: () => utils.bytesToHex(hash.digest()) };
+}
+
+const memory = (): Promise<DriverFactory> => import("../drivers/browser/memory.js").then((m) => m.memoryDriverFromUri);
+
+const viaServer = "reach it from a browser through `anystore serve` and an anystore+http(s):// store";
+
+/** Browser uri schemes; server backends point at the HTTP protocol instead. */
+export const browserSchemes: Record<string, () => Promise<DriverFactory>> = {
+  memory,
+};
+
+export const browserRuntime: Runtime = {
+  name: "browser",
+  defaultUri: () => "idb://anystore",
+  schemes: browserSchemes,
+  elsewhere: {
+    file: viaServer,
+    sqlite: viaServer,
+    libsql: viaServer,
+    postgres: viaServer,
+    postgresql: viaServer,
+    mysql: viaServer,
+    redis: viaServer,
+    rediss: viaServer,
+    "redis+cluster": viaServer,
+    zip: viaServer,
+    s3: viaServer,
+  },
+  createHasher: nobleHasher,
+};

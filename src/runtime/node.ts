@@ -1,0 +1,23 @@
+import { createHash } from "node:crypto";
+import type { DriverFactory } from "../core/driver.js";
+import type { Hasher, Runtime } from "../core/runtime.js";
+import { browserSchemes } from "./browser.js";
+
+const fs = (): Promise<DriverFactory> => import("../drivers/node/fs.js").then((m) => m.fsDriverFromUri);
+
+const browserOnly = "it needs a browser; in Node.js use a directory (fs), sqlite:// or memory://";
+
+export const nodeRuntime: Runtime = {
+  name: "node",
+  defaultUri: () => process.env.ANYSTORE_URI || ".anystore",
+  schemes: {
+    ...browserSchemes,
+    file: fs,
+  },
+  elsewhere: { idb: browserOnly, indexeddb: browserOnly, opfs: browserOnly },
+  pathScheme: (path) => (path.toLowerCase().endsWith(".zip") ? "zip" : "file"),
+  async createHasher(algorithm): Promise<Hasher> {
+    const hash = createHash(algorithm);
+    return { update: (bytes) => void hash.update(bytes), digest: () => hash.digest("hex") };
+  },
+};
