@@ -60,6 +60,7 @@ export function normalizePrefix(prefix: string | undefined, store?: string): str
 
 /** Joins a normalized prefix and a normalized key. */
 export function joinKey(prefix: string, key: string): string {
+  if (key === "") return prefix;
   return prefix === "" ? key : `${prefix}/${key}`;
 }
 

@@ -113,20 +113,33 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     }
   };
 
-  /** Creates the parent directories of a key; a file in the way is a `ConflictError`. */
-  const prepareDir = async (key: string): Promise<string> => {
-    const dir = dirname(pathOf(key));
-    if (dir !== root && !safeDirs.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true }).catch((error) => {
-        const code = io.codeOf(error);
-        if (code === "EEXIST" || code === "ENOTDIR") {
-          throw new ConflictError(`cannot write ${key}: a parent of it is a key`, { key, cause: error });
-        }
-        throw io.wrap(error, key);
-      });
-      await checkDir(key);
+  /** Creates the parent directories of a key (and the root); a file in the way is a `ConflictError`. */
+  const makeParents = async (key: string): Promise<void> => {
+    await fsp.mkdir(dirname(pathOf(key)), { recursive: true }).catch((error) => {
+      const code = io.codeOf(error);
+      if (code === "EEXIST" || code === "ENOTDIR") {
+        throw new ConflictError(`cannot write ${key}: a parent of it is a key`, { key, cause: error });
+      }
+      throw io.wrap(error, key);
+    });
+    await checkDir(key);
+  };
+
+  /**
+   * Runs `create` (which makes a new file beside the key), creating the parent folders only
+   * when it fails for lack of them: most writes go to folders that exist.
+   */
+  const inKeyDir = async <R>(key: string, create: () => Promise<R>): Promise<R> => {
+    await checkDir(key);
+    try {
+      return await create();
+    } catch (error) {
+      const code = io.codeOf(error) ?? io.codeOf((error as Error).cause);
+      if (code === "ENOTDIR") throw new ConflictError(`cannot write ${key}: a parent of it is a key`, { key, cause: error });
+      if (code !== "ENOENT") throw io.wrap(error, key);
     }
-    return dir;
+    await makeParents(key);
+    return create();
   };
 
   const tempPath = (dir: string) => join(dir, `${RESERVED}-tmp-${randomBytes(6).toString("hex")}`);
@@ -170,11 +183,8 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
   };
 
   const put = async (key: string, value: Uint8Array, o: WriteOptions) => {
-    const dir = await prepareDir(key);
-    const temp = tempPath(dir);
-    await io.writeNew(temp, value, o.ttl ? 0o666 | TTL_MARK : 0o666).catch((error) => {
-      throw io.wrap(error, key);
-    });
+    const temp = tempPath(dirname(pathOf(key)));
+    await inKeyDir(key, () => io.writeNew(temp, value, o.ttl ? 0o666 | TTL_MARK : 0o666));
     if (o.ttl) ttlDirSeen = true;
     await commit(temp, key, o);
   };
@@ -200,9 +210,9 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     info: (key) => withFile(key, async (fd, stats) => (await io.close(fd), infoOf(stats))),
     read: (key, range) => withFile(key, async (fd, stats) => streamFile(fd, stats, range)),
     async write(key, o) {
-      const dir = await prepareDir(key);
-      const temp = tempPath(dir);
-      return io.writableFile(temp, o.ttl ? 0o666 | TTL_MARK : 0o666, () => commit(temp, key, o), (error) => io.wrap(error, key));
+      const temp = tempPath(dirname(pathOf(key)));
+      const mode = o.ttl ? 0o666 | TTL_MARK : 0o666;
+      return inKeyDir(key, () => io.writableFile(temp, mode, () => commit(temp, key, o), (error) => error as Error));
     },
     async *list(prefix) {
       const start = prefix.replace(/\/$/, "");

@@ -1,0 +1,99 @@
+import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { createStore } from "../../src/index.node.js";
+import { contractSuite, collectKeys, rejectsWith, utf8 } from "../shared/contract.js";
+
+const TMP = join(process.cwd(), "test/.tmp");
+let counter = 0;
+const freshDir = () => join(TMP, `fs-${process.pid}-${++counter}`);
+
+/** Every file under a directory, reserved ones included. */
+async function allFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+}
+
+contractSuite({ name: "fs", make: (options) => createStore(freshDir(), options) });
+
+describe("fs driver", () => {
+  it("uses Python anystore's layout: key a/b.txt is the file ROOT/a/b.txt", async () => {
+    const dir = freshDir();
+    const store = createStore(dir);
+    await store.put("a/b.txt", "hello");
+    expect(await readFile(join(dir, "a/b.txt"), "utf8")).toBe("hello");
+    await mkdir(join(dir, "existing/deep"), { recursive: true });
+    await writeFile(join(dir, "existing/deep/file.json"), '{"made":"elsewhere"}');
+    expect(await store.get("existing/deep/file.json")).toEqual({ made: "elsewhere" });
+    expect(await collectKeys(store.keys())).toEqual(["a/b.txt", "existing/deep/file.json"]);
+  });
+
+  it("accepts file:// uris", async () => {
+    const dir = freshDir();
+    const store = createStore(`file://${dir}`);
+    await store.put("x", 1);
+    expect(await readFile(join(dir, "x"), "utf8")).toBe("1");
+  });
+
+  it("invalid keys create nothing on disk", async () => {
+    const dir = freshDir();
+    await mkdir(dir);
+    const store = createStore(dir);
+    for (const key of ["../escape", "/abs", "a/../../b", ".anystore/x", "a\\b", "s3://x"]) {
+      await rejectsWith(store.put(key, "x"), "INVALID_KEY");
+    }
+    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(TMP)).not.toContain("escape");
+  });
+
+  it("an aborted open('w') leaves the previous value byte for byte and no temp file", async () => {
+    const dir = freshDir();
+    const store = createStore(dir);
+    const previous = new Uint8Array(100_000).map((_, i) => i & 255);
+    await store.put("v.bin", previous);
+    const writer = (await store.open("v.bin", "w")).getWriter();
+    await writer.write(utf8("x".repeat(50_000)));
+    await writer.abort(new Error("stop"));
+    expect(new Uint8Array(await readFile(join(dir, "v.bin")))).toEqual(previous);
+    expect(await allFiles(dir)).toEqual(["v.bin"]);
+  });
+
+  it("ttl metadata and temp files never show up as keys", async () => {
+    const dir = freshDir();
+    const store = createStore(dir);
+    await store.put("t", 1, { ttl: 60 });
+    await store.put("u", 2);
+    expect(await collectKeys(store.keys())).toEqual(["t", "u"]);
+    expect((await allFiles(dir)).some((f) => f.startsWith(".anystore/"))).toBe(true);
+  });
+
+  it("symlinks out of the root are refused unless followSymlinks", async () => {
+    const dir = freshDir();
+    const outside = freshDir();
+    await mkdir(dir, { recursive: true });
+    await mkdir(outside, { recursive: true });
+    await writeFile(join(outside, "secret.txt"), "secret");
+    await symlink(outside, join(dir, "linkdir"));
+    await symlink(join(outside, "secret.txt"), join(dir, "link.txt"));
+    await writeFile(join(dir, "inside.txt"), "inside");
+    await symlink(join(dir, "inside.txt"), join(dir, "alias.txt"));
+    const store = createStore(dir);
+    await rejectsWith(store.get("linkdir/secret.txt"), "INVALID_KEY");
+    await rejectsWith(store.get("link.txt"), "INVALID_KEY");
+    await rejectsWith(store.put("linkdir/new.txt", "x"), "INVALID_KEY");
+    expect(await store.get("alias.txt")).toBe("inside");
+    expect(await collectKeys(store.keys())).toEqual(["alias.txt", "inside.txt"]);
+    const following = createStore(dir, { followSymlinks: true });
+    expect(await following.get("linkdir/secret.txt")).toBe("secret");
+  });
+
+  it("deleting the last key of a folder removes the empty folder", async () => {
+    const dir = freshDir();
+    const store = createStore(dir);
+    await store.put("a/b/c", 1);
+    await store.delete("a/b/c");
+    expect(await readdir(dir)).toEqual([]);
+    await store.put("a", 2);
+    expect(await store.get("a")).toBe(2);
+  });
+});
