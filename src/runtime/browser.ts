@@ -15,6 +15,9 @@ export async function nobleHasher(algorithm: HashAlgorithm): Promise<Hasher> {
 
 const memory = (): Promise<DriverFactory> => import("../drivers/browser/memory.js").then((m) => m.memoryDriverFromUri);
 
+const indexeddb = (): Promise<DriverFactory> => import("../drivers/browser/indexeddb.js").then((m) => m.indexeddbDriverFromUri);
+const opfs = (): Promise<DriverFactory> => import("../drivers/browser/opfs.js").then((m) => m.opfsDriverFromUri);
+
 const viaServer = "reach it from a browser through `anystore serve` and an anystore+http(s):// store";
 
 /** Browser uri schemes; server backends point at the HTTP protocol instead. */
@@ -25,7 +28,8 @@ export const browserSchemes: Record<string, () => Promise<DriverFactory>> = {
 export const browserRuntime: Runtime = {
   name: "browser",
   defaultUri: () => "idb://anystore",
-  schemes: browserSchemes,
+  // Browser-only schemes stay out of browserSchemes, which Node shares.
+  schemes: { ...browserSchemes, idb: indexeddb, indexeddb, opfs },
   elsewhere: {
     file: viaServer,
     sqlite: viaServer,
