@@ -3,6 +3,8 @@ import type { CreateStoreOptions, Store, StoreOptions } from "./core/types.js";
 import { nodeRuntime } from "./runtime/node.js";
 
 export * from "./index.common.js";
+export { serve } from "./server/serve.js";
+export type { RunningServer, ServeOptions } from "./server/serve.js";
 
 /**
  * Creates a store from a uri (or options). Synchronous, no I/O: the driver connects on first use.

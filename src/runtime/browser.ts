@@ -18,11 +18,16 @@ const memory = (): Promise<DriverFactory> => import("../drivers/browser/memory.j
 const indexeddb = (): Promise<DriverFactory> => import("../drivers/browser/indexeddb.js").then((m) => m.indexeddbDriverFromUri);
 const opfs = (): Promise<DriverFactory> => import("../drivers/browser/opfs.js").then((m) => m.opfsDriverFromUri);
 
+const http = (): Promise<DriverFactory> => import("../drivers/browser/http.js").then((m) => m.httpDriverFromUri);
 const viaServer = "reach it from a browser through `anystore serve` and an anystore+http(s):// store";
 
 /** Browser uri schemes; server backends point at the HTTP protocol instead. */
 export const browserSchemes: Record<string, () => Promise<DriverFactory>> = {
   memory,
+  http,
+  https: http,
+  "anystore+http": http,
+  "anystore+https": http,
 };
 
 export const browserRuntime: Runtime = {

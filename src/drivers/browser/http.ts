@@ -1,0 +1,373 @@
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import { ConnectionError, InvalidArgumentError, UnsupportedError } from "../../core/errors.js";
+import { H, encodeKey, errorFromResponse, infoFromHeaders, rangeHeader } from "../../core/http-protocol.js";
+import { bytesToStream, concat, lineSplitter, sliceStream } from "../../core/streams.js";
+import { putBlob, streamToBlob } from "./http-upload.js";
+
+export { HttpError } from "../../core/http-protocol.js";
+
+export const DRIVER_NAME = "http";
+
+/** Upload progress of one streamed write. */
+export interface UploadProgress {
+  key: string;
+  /** Bytes sent so far (in browsers: handed to the network stack). */
+  loaded: number;
+  /** Total bytes, once known. */
+  total?: number;
+}
+
+export interface HttpDriverOptions {
+  /**
+   * `anystore+http(s)://host[/prefix]` for an anystore server (SPEC 8: read, write, list), or
+   * `http(s)://base` for read-only GET/HEAD of `base/key` on any web server.
+   */
+  url: string;
+  /**
+   * A bearer token sent as `Authorization: Bearer TOKEN`.
+   * @default undefined
+   */
+  token?: string;
+  /**
+   * Extra request headers.
+   * @default {}
+   */
+  headers?: Record<string, string>;
+  /**
+   * Milliseconds without progress (no response, or no body chunk) before a request fails
+   * with `ConnectionError`.
+   * @default 30000
+   */
+  timeout?: number;
+  /**
+   * Stream request bodies (`duplex: "half"`). Node can; Chromium only over HTTP/2, so by
+   * default browsers collect a streamed write into a Blob (paged to disk by the browser for
+   * large values) and send that.
+   * @default true in Node, false elsewhere
+   */
+  streamUploads?: boolean;
+  /**
+   * Called as a streamed write (`open(key, "w")`, `put` of a stream or Blob) goes out. In
+   * browsers it uses XMLHttpRequest's upload events, so it reports real network progress.
+   * @default undefined
+   */
+  onUploadProgress?: (progress: UploadProgress) => void;
+  /**
+   * The `fetch` to use (a custom agent, a test double, a worker binding).
+   * @default globalThis.fetch
+   */
+  fetch?: typeof fetch;
+}
+
+/** Yields a function that runs `fetch` with an idle timeout and maps network failures to `ConnectionError`. */
+function requester(opts: HttpDriverOptions, origin: string) {
+  const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
+  const timeout = opts.timeout ?? 30_000;
+  const common: Record<string, string> = { ...opts.headers };
+  if (opts.token) common.authorization = `Bearer ${opts.token}`;
+  return async function request(
+    path: string,
+    init: RequestInit & { duplex?: "half" } = {},
+    extra: Record<string, string | undefined> = {},
+  ): Promise<{ res: Response; watchdog: Watchdog }> {
+    const headers: Record<string, string> = { ...common };
+    for (const [name, value] of Object.entries(extra)) if (value !== undefined) headers[name] = value;
+    const watchdog = new Watchdog(timeout, init.signal ?? undefined);
+    try {
+      const res = await doFetch(`${origin}${path}`, { ...init, headers, signal: watchdog.signal });
+      watchdog.poke();
+      return { res, watchdog };
+    } catch (error) {
+      watchdog.stop();
+      throw watchdog.explain(error, origin);
+    }
+  };
+}
+
+/** Aborts a request after `ms` without progress; `poke` on progress, `stop` when done. */
+class Watchdog {
+  readonly #controller = new AbortController();
+  readonly #ms: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  timedOut = false;
+  constructor(ms: number, outer?: AbortSignal) {
+    this.#ms = ms;
+    outer?.addEventListener("abort", () => this.#controller.abort(outer.reason), { once: true });
+    this.poke();
+  }
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+  poke(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#ms > 0 && Number.isFinite(this.#ms)) {
+      this.#timer = setTimeout(() => {
+        this.timedOut = true;
+        this.#controller.abort(new ConnectionError(`no response within ${this.#ms} ms`));
+      }, this.#ms);
+    }
+  }
+  stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+  abort(reason?: unknown): void {
+    this.stop();
+    this.#controller.abort(reason);
+  }
+  /** The error to throw for a failed fetch or body read. */
+  explain(error: unknown, base: string): unknown {
+    if (this.timedOut) return new ConnectionError(`${base} did not respond within ${this.#ms} ms`, { cause: error });
+    if (error instanceof TypeError) return new ConnectionError(`cannot reach ${base}: ${error.message}`, { cause: error });
+    return error;
+  }
+  /** The response body with the idle timeout applied to every chunk. */
+  watch(body: ReadableStream<Uint8Array>, base: string): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            this.stop();
+            controller.close();
+          } else {
+            this.poke();
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          this.stop();
+          throw this.explain(error, base);
+        }
+      },
+      cancel: (reason) => {
+        this.stop();
+        return reader.cancel(reason);
+      },
+    });
+  }
+}
+
+/**
+ * Splits `[anystore+]http(s)://host/path` into the origin, the path (as sent), the key prefix
+ * it stands for (as Python anystore reads it), and whether it speaks the anystore protocol.
+ */
+function parseUrl(url: string): { basePath: string; origin: string; prefix: string; protocol: boolean } {
+  const match = /^(anystore\+)?(https?):\/\/(.*)$/i.exec(url);
+  if (!match) throw new InvalidArgumentError(`the http driver needs an http(s):// or anystore+http(s):// url, got ${JSON.stringify(url)}`);
+  const parsed = new URL(`${match[2]!.toLowerCase()}://${match[3]}`);
+  const path = parsed.pathname.replace(/\/+$/, "");
+  const prefix = path
+    .split("/")
+    .filter(Boolean)
+    .map((s) => decodeURIComponent(s))
+    .join("/");
+  return { basePath: path, origin: parsed.origin, prefix, protocol: !!match[1] };
+}
+
+/**
+ * Reads (and, against an anystore server, writes and lists) values over HTTP. With
+ * `anystore+http(s)://` it speaks the anystore protocol (SPEC 8) to `anystore serve`,
+ * `createHandler` or Python anystore's API; with plain `http(s)://` it is a read-only view of
+ * any web server, `base/key` per key. Keys are percent-encoded per segment.
+ * @example
+ * const store = createStore({ driver: httpDriver({ url: "anystore+https://data.example", token }) });
+ * const docs = createStore("https://example.org/static"); // read-only
+ */
+export function httpDriver(opts: HttpDriverOptions): Driver {
+  const { basePath, origin, prefix, protocol } = parseUrl(opts.url);
+  const request = requester(opts, origin);
+  const base = origin + basePath;
+  const streamUploads = opts.streamUploads ?? typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+  const url = (key: string) => `${basePath}/${encodeKey(key)}`;
+  const details = (key: string | undefined) => ({ key, store: opts.url });
+
+  /** Throws the error a non-2xx response stands for; reads at most a line of its body. */
+  async function fail(res: Response, key?: string): Promise<never> {
+    const body = await res.text().catch(() => "");
+    throw errorFromResponse(res.status, res.headers, body, details(key));
+  }
+
+  const readOnly = (what: string) => async (): Promise<never> => {
+    throw new UnsupportedError(`${what} needs an anystore server: ${opts.url} is a plain web server (read-only); use anystore+${opts.url}`);
+  };
+
+  async function get(key: string): Promise<Uint8Array | null> {
+    const { res, watchdog } = await request(url(key));
+    if (res.status === 404) return discard(res, watchdog);
+    if (!res.ok) return fail(res, key);
+    if (!res.body) return new Uint8Array(0);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of watchdog.watch(res.body, base) as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    return concat(chunks);
+  }
+
+  async function info(key: string): Promise<DriverInfo | null> {
+    let { res, watchdog } = await request(url(key), { method: "HEAD" });
+    // Some plain servers refuse HEAD: ask for the first byte instead.
+    if (res.status === 405 || res.status === 501) ({ res, watchdog } = await request(url(key), {}, { range: "bytes=0-0" }));
+    watchdog.stop();
+    await res.body?.cancel();
+    if (res.status === 404) return null;
+    if (!res.ok) return fail(res, key);
+    const found = infoFromHeaders(res.headers);
+    const total = /\/(\d+)$/.exec(res.headers.get("content-range") ?? "")?.[1];
+    if (total !== undefined && !res.headers.has(H.size)) found.size = Number(total);
+    return found;
+  }
+
+  async function read(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null> {
+    if (range && range.end !== undefined && range.end <= (range.start ?? 0)) {
+      return (await info(key)) === null ? null : bytesToStream(new Uint8Array(0));
+    }
+    const { res, watchdog } = await request(url(key), {}, { range: rangeHeader(range) });
+    if (res.status === 404) return discard(res, watchdog);
+    // Past the end: the value exists, the slice is empty (as Blob.slice).
+    if (res.status === 416) return discard(res, watchdog).then(() => bytesToStream(new Uint8Array(0)));
+    if (!res.ok) return fail(res, key);
+    const body = res.body ? watchdog.watch(res.body, base) : bytesToStream(new Uint8Array(0));
+    // A server that ignores Range answers 200 with everything: cut the range out here.
+    return range && res.status === 200 && rangeHeader(range) ? sliceStream(body, range) : body;
+  }
+
+  if (!protocol) {
+    return {
+      name: DRIVER_NAME,
+      // ttl: nothing here expires, and declaring it spares a sidecar lookup per read.
+      capabilities: { write: false, list: false, ttl: true, streams: true, ranges: true },
+      get,
+      info,
+      read,
+      has: async (key) => (await info(key)) !== null,
+      put: readOnly("writing"),
+      delete: readOnly("deleting"),
+      write: readOnly("writing"),
+      list: () => ({
+        [Symbol.asyncIterator]: () => ({ next: readOnly("listing") }),
+      }),
+    };
+  }
+
+  const writeHeaders = (o: WriteOptions, type?: string) => ({
+    [H.ttl]: o.ttl ? String(o.ttl) : undefined,
+    "if-none-match": o.ifNotExists ? "*" : undefined,
+    "content-type": o.contentType ?? type,
+  });
+
+  async function put(key: string, value: Uint8Array | Blob, o: WriteOptions): Promise<void> {
+    const { res, watchdog } = await request(url(key), { method: "PUT", body: value as BodyInit, signal: o.signal ?? null }, writeHeaders(o));
+    watchdog.stop();
+    if (!res.ok) return fail(res, key);
+    await res.body?.cancel();
+  }
+
+  /** Node: the writable feeds the request body directly, with backpressure, as it is written. */
+  function streamedWrite(key: string, o: WriteOptions): WritableStream<Uint8Array> {
+    const pipe = new TransformStream<Uint8Array, Uint8Array>();
+    const inner = pipe.writable.getWriter();
+    const outer = new AbortController();
+    o.signal?.addEventListener("abort", () => outer.abort(o.signal!.reason), { once: true });
+    const response = request(url(key), { method: "PUT", body: pipe.readable, duplex: "half", signal: outer.signal }, writeHeaders(o));
+    // An early error response (403, 412, 413) must fail a write that is waiting on backpressure.
+    const failed = response.then(async ({ res, watchdog }) => {
+      watchdog.stop();
+      if (!res.ok) await fail(res, key);
+      await res.body?.cancel();
+    });
+    failed.catch(() => {});
+    let loaded = 0;
+    const race = (p: Promise<void>) => Promise.race([p, failed.then(() => p)]);
+    return new WritableStream<Uint8Array>({
+      async write(chunk) {
+        await race(inner.write(chunk));
+        loaded += chunk.byteLength;
+        opts.onUploadProgress?.({ key, loaded });
+      },
+      async close() {
+        await race(inner.close());
+        await failed;
+        opts.onUploadProgress?.({ key, loaded, total: loaded });
+      },
+      async abort(reason) {
+        outer.abort(reason);
+        await inner.abort(reason).catch(() => {});
+      },
+    });
+  }
+
+  /** Browsers: gather into a Blob (the browser keeps large ones on disk), then send it in one request. */
+  function blobWrite(key: string, o: WriteOptions): WritableStream<Uint8Array> {
+    const gather = streamToBlob();
+    return new WritableStream<Uint8Array>({
+      write: (chunk) => gather.add(chunk),
+      async close() {
+        const blob = gather.done(o.contentType);
+        if (opts.onUploadProgress && typeof XMLHttpRequest !== "undefined") {
+          await putBlob(`${origin}${url(key)}`, blob, { ...opts.headers, ...(opts.token && { authorization: `Bearer ${opts.token}` }), ...clean(writeHeaders(o)) }, {
+            key,
+            onProgress: opts.onUploadProgress,
+            timeout: opts.timeout ?? 30_000,
+            signal: o.signal,
+            fail: (status, headers, body) => errorFromResponse(status, headers, body, details(key)),
+          });
+          return;
+        }
+        await put(key, blob as unknown as Uint8Array, o);
+        opts.onUploadProgress?.({ key, loaded: blob.size, total: blob.size });
+      },
+      abort: () => gather.clear(),
+    });
+  }
+
+  return {
+    name: DRIVER_NAME,
+    capabilities: { write: true, list: true, ttl: true, ifNotExists: true, streams: true, ranges: true, createdAt: true },
+    get,
+    info,
+    read,
+    put,
+    has: async (key) => (await info(key)) !== null,
+    async delete(key) {
+      const { res, watchdog } = await request(url(key), { method: "DELETE" });
+      watchdog.stop();
+      if (res.status === 404) return void (await res.body?.cancel());
+      if (!res.ok) return fail(res, key);
+      await res.body?.cancel();
+    },
+    async write(key, o) {
+      return streamUploads ? streamedWrite(key, o) : blobWrite(key, o);
+    },
+    async *list(listPrefix) {
+      // Python's form (`GET /?prefix=`), which anystore servers of both languages answer.
+      const full = [prefix, listPrefix.replace(/\/$/, "")].filter(Boolean).join("/");
+      const query = full ? `/?prefix=${encodeURIComponent(full)}` : "/";
+      const cut = prefix === "" ? 0 : prefix.length + 1;
+      const { res, watchdog } = await request(query);
+      if (!res.ok) return fail(res);
+      if (!res.body) return;
+      const lines = watchdog.watch(res.body, base).pipeThrough(lineSplitter());
+      const decoder = new TextDecoder();
+      for await (const line of lines as unknown as AsyncIterable<Uint8Array>) {
+        const key = decoder.decode(line);
+        if (key === "" || (cut > 0 && !key.startsWith(`${prefix}/`))) continue;
+        yield key.slice(cut);
+      }
+    },
+    async close() {},
+  };
+}
+
+async function discard(res: Response, watchdog: Watchdog): Promise<null> {
+  watchdog.stop();
+  await res.body?.cancel();
+  return null;
+}
+
+function clean(headers: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** The factory for `http(s)://`, `anystore+http(s)://` uris; the store's options (`token`, `timeout`, ...) apply. */
+export function httpDriverFromUri(uri: string, options: Record<string, unknown> = {}): Driver {
+  return httpDriver({ ...(options as Partial<HttpDriverOptions>), url: uri });
+}
