@@ -1,6 +1,6 @@
 /** Contract cases: values, serialization, keys, errors, ttl, readonly, batches, child stores. */
 import { describe, expect, it } from "vitest";
-import { isAnystoreError } from "../../src/index.node.js";
+import { isAnystoreError } from "../../src/index.common.js";
 import type { Suite } from "./contract.js";
 import { bytes, collectKeys, rejectsWith, sleep, text, utf8 } from "./contract.js";
 

@@ -1,6 +1,6 @@
 /** Contract cases: keys, values and list with prefix, excludePrefix and glob (SPEC 5). */
 import { describe, expect, it } from "vitest";
-import type { Store } from "../../src/index.node.js";
+import type { Store } from "../../src/index.common.js";
 import type { Suite } from "./contract.js";
 import { collectKeys, rejectsWith } from "./contract.js";
 

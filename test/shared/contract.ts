@@ -6,8 +6,8 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { TestContext } from "vitest";
 import { z } from "zod";
-import type { DriverCapabilities, Store, StoreOptions } from "../../src/index.node.js";
-import { isAnystoreError } from "../../src/index.node.js";
+import type { DriverCapabilities, Store, StoreOptions } from "../../src/index.common.js";
+import { isAnystoreError } from "../../src/index.common.js";
 import { basics } from "./contract-basics.js";
 import { listing } from "./contract-listing.js";
 import { streams } from "./contract-streams.js";
