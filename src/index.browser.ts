@@ -3,6 +3,7 @@ import type { CreateStoreOptions, Store, StoreOptions } from "./core/types.js";
 import { browserRuntime } from "./runtime/browser.js";
 
 export * from "./index.common.js";
+export { smartOpen, smartRead, smartStream, smartWrite } from "./browser/smart.js";
 
 /**
  * Creates a store from a uri (or options). Synchronous, no I/O: the driver connects on first use.

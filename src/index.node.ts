@@ -3,6 +3,7 @@ import type { CreateStoreOptions, Store, StoreOptions } from "./core/types.js";
 import { nodeRuntime } from "./runtime/node.js";
 
 export * from "./index.common.js";
+export { smartOpen, smartRead, smartStream, smartWrite } from "./node/smart.js";
 export { serve } from "./server/serve.js";
 export type { RunningServer, ServeOptions } from "./server/serve.js";
 

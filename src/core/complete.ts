@@ -107,7 +107,7 @@ function withSidecarTtl(driver: Driver): Driver {
     name: driver.name,
     capabilities: driver.capabilities,
     get: alive(driver.get)!,
-    has: alive(driver.has) as Driver["has"],
+    has: driver.has && (async (key) => !(await expired(key)) && driver.has!(key)),
     info: alive(driver.info),
     read: alive(driver.read),
     async put(key, value, opts) {

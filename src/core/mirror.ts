@@ -1,0 +1,138 @@
+/**
+ * `mirror`: copy every key of one store to another as raw bytes, streaming, with bounded
+ * concurrency (SPEC 7). Works between any two stores, in any runtime.
+ */
+
+import { InvalidArgumentError, isAnystoreError } from "./errors.js";
+import type { ListOptions, Store } from "./types.js";
+
+export interface MirrorProgress {
+  /** The key just handled. */
+  key: string;
+  /** What happened to it. */
+  status: "mirrored" | "skipped" | "failed";
+  /** Keys handled so far (mirrored + skipped + failed). */
+  done: number;
+  mirrored: number;
+  skipped: number;
+  failed: number;
+  /** Bytes copied so far. */
+  bytes: number;
+  /** The error, for a failed key. */
+  error?: unknown;
+}
+
+export interface MirrorOptions extends ListOptions {
+  /** Copy keys that already exist in the target (else they are skipped). @default false */
+  overwrite?: boolean;
+  /** Keys copied at once. @default 8 */
+  concurrency?: number;
+  /** Aborting stops listing, aborts the copies in flight (their targets keep the old value) and rejects. */
+  signal?: AbortSignal;
+  /** Called after each key. */
+  onProgress?: (progress: MirrorProgress) => void;
+}
+
+export interface MirrorResult {
+  mirrored: number;
+  skipped: number;
+  failed: number;
+  /** Bytes copied. */
+  bytes: number;
+  /** Milliseconds. */
+  took: number;
+  /** The first failures (at most 100), for reporting. */
+  errors: Array<{ key: string; error: unknown }>;
+}
+
+const MAX_ERRORS = 100;
+
+/**
+ * Copies the keys of `source` (optionally under a prefix, minus an exclude prefix, matching a glob)
+ * to `target`, byte for byte: `source.open(key)` piped into `target.open(key, "w")`, so large
+ * values pass with bounded memory. Existing target keys are skipped unless `overwrite`; a key
+ * that fails is counted and the rest go on; an aborted `signal` rejects with its reason.
+ * @example
+ * const result = await mirror(createStore("./data"), createStore("s3://bucket/backup"), { concurrency: 16 });
+ * console.log(`${result.mirrored} copied, ${result.skipped} already there`);
+ */
+export async function mirror(source: Store<any>, target: Store<any>, options: MirrorOptions = {}): Promise<MirrorResult> {
+  const { overwrite = false, concurrency = 8, signal, onProgress, prefix, excludePrefix, glob } = options;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new InvalidArgumentError(`concurrency must be a whole number >= 1, got ${String(concurrency)}`);
+  }
+  signal?.throwIfAborted();
+  const started = Date.now();
+  const result: MirrorResult = { mirrored: 0, skipped: 0, failed: 0, bytes: 0, took: 0, errors: [] };
+  const listOptions: ListOptions = {
+    ...(prefix !== undefined && { prefix }),
+    ...(excludePrefix !== undefined && { excludePrefix }),
+    ...(glob !== undefined && { glob }),
+  };
+  const keys = source.keys(listOptions);
+
+  const report = (key: string, status: MirrorProgress["status"], error?: unknown) => {
+    result[status]++;
+    if (status === "failed" && result.errors.length < MAX_ERRORS) result.errors.push({ key, error });
+    onProgress?.({
+      key,
+      status,
+      done: result.mirrored + result.skipped + result.failed,
+      mirrored: result.mirrored,
+      skipped: result.skipped,
+      failed: result.failed,
+      bytes: result.bytes,
+      ...(error !== undefined && { error }),
+    });
+  };
+
+  const copy = async (key: string): Promise<void> => {
+    if (!overwrite && (await target.exists(key))) return report(key, "skipped");
+    let readable: ReadableStream<Uint8Array>;
+    try {
+      readable = await source.open(key, "r");
+    } catch (error) {
+      // Gone between listing and reading (deleted, expired): nothing to copy.
+      if (isAnystoreError(error, "NOT_FOUND")) return report(key, "skipped");
+      throw error;
+    }
+    let writable: WritableStream<Uint8Array>;
+    try {
+      writable = await target.open(key, "w");
+    } catch (error) {
+      await readable.cancel().catch(() => {});
+      throw error;
+    }
+    const counter = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        result.bytes += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    await readable.pipeThrough(counter).pipeTo(writable, signal ? { signal } : {});
+    report(key, "mirrored");
+  };
+
+  const worker = async (): Promise<void> => {
+    // Async generators queue concurrent next() calls, so workers can share one listing.
+    for (;;) {
+      signal?.throwIfAborted();
+      const next = await keys.next();
+      if (next.done) return;
+      try {
+        await copy(next.value);
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        report(next.value, "failed", error);
+      }
+    }
+  };
+
+  // allSettled: on abort or a listing error, wait for the copies in flight to wind down first.
+  const settled = await Promise.allSettled(Array.from({ length: concurrency }, worker));
+  await keys.return?.(undefined).catch(() => {});
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failure) throw failure.reason;
+  result.took = Date.now() - started;
+  return result;
+}
