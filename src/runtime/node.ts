@@ -4,6 +4,7 @@ import type { Hasher, Runtime } from "../core/runtime.js";
 import { browserSchemes } from "./browser.js";
 
 const fs = (): Promise<DriverFactory> => import("../drivers/node/fs.js").then((m) => m.fsDriverFromUri);
+const sql = (): Promise<DriverFactory> => import("../drivers/node/sql.js").then((m) => m.sqlDriverFromUri);
 
 const browserOnly = "it needs a browser; in Node.js use a directory (fs), sqlite:// or memory://";
 
@@ -13,6 +14,11 @@ export const nodeRuntime: Runtime = {
   schemes: {
     ...browserSchemes,
     file: fs,
+    sqlite: sql,
+    libsql: sql,
+    postgres: sql,
+    postgresql: sql,
+    mysql: sql,
   },
   elsewhere: { idb: browserOnly, indexeddb: browserOnly, opfs: browserOnly },
   pathScheme: (path) => (path.toLowerCase().endsWith(".zip") ? "zip" : "file"),

@@ -1,0 +1,339 @@
+/**
+ * The runtime-neutral SQL core (the db0 split): a dialect module supplies a connection and
+ * its flavour of SQL; this file turns them into a `Driver` over Python anystore's table
+ * (`key` primary key, `value` bytes, `timestamp` set on every write, `ttl` seconds or null).
+ * No `node:*` imports here: a dialect that runs elsewhere (libSQL over HTTP) can reuse it.
+ *
+ * Invariants:
+ * - A row is alive when `ttl` is null or <= 0, or `timestamp + ttl` is after the database's
+ *   clock; every read filters on that in SQL, so expired rows are invisible everywhere and
+ *   only one clock (the server's) decides.
+ * - Listing pages in key order with `key > last` and prefix bounds (`key < successor`), so
+ *   it walks the primary key index and never holds more than one page.
+ */
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver.js";
+import { AlreadyExistsError, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
+import { bytesToStream } from "../../../core/streams.js";
+
+/** One result: rows as arrays in column order, and how many rows a write changed. */
+export interface SqlResult {
+  rows: unknown[][];
+  affected: number;
+}
+
+/** A statement and its parameters. */
+export type Statement = [sql: string, params: unknown[]];
+
+/** A connection (or pool) as the core sees it. */
+export interface SqlConnection {
+  /** Runs one statement on its own (autocommit). */
+  run(sql: string, params: unknown[]): Promise<SqlResult>;
+  /** Runs statements in one transaction: all or nothing. */
+  transaction(statements: Statement[]): Promise<SqlResult[]>;
+  /** Ends the connection, unless it was handed in by the caller. */
+  close(): Promise<void>;
+}
+
+/** What differs between SQLite, PostgreSQL and MySQL. */
+export interface Dialect {
+  readonly name: "sqlite" | "postgres" | "mysql";
+  /** Opens the connection and creates the table if missing; `table` is already validated. */
+  connect(table: string): Promise<SqlConnection>;
+  /** Quotes an identifier. */
+  quote(name: string): string;
+  /** The n-th placeholder, 1-based (`?` or `$n`). */
+  param(n: number): string;
+  /** SQL for the time written to `timestamp`. */
+  readonly stamp: string;
+  /** SQL: the row's expiry is still ahead (only evaluated when `ttl > 0`). */
+  readonly ahead: string;
+  /** SQL: the row's expiry has passed (only evaluated when `ttl > 0`). */
+  readonly passed: string;
+  /** SQL: the byte length of `value`. */
+  readonly size: string;
+  /** SQL: `timestamp` as epoch milliseconds (a number). */
+  readonly epochMs: string;
+  /** SQL: `len` bytes of `value` from the 1-based position `from` (two placeholders). */
+  substr(from: string, len: string): string;
+  /** The key column as compared in range predicates (a collation clause where needed). */
+  keyCompare(): string;
+  /** Turns `INSERT ...` into an upsert that replaces value, timestamp and ttl. */
+  readonly upsertTail: string;
+  /** A bounded delete of expired rows; `limit` is an integer literal. */
+  sweep(table: string, expired: string, limit: number): string;
+  /** The longest key (in code points) the key column holds, if limited. */
+  readonly maxKeyLength?: number;
+  isUniqueViolation(error: unknown): boolean;
+  isConnectionError(error: unknown): boolean;
+  /** An error that means "the key is too long for the index" (mapped to InvalidKeyError). */
+  isKeyTooLong?(error: unknown): boolean;
+  /** Errors worth one retry of a transaction (deadlock, busy). */
+  isRetryable?(error: unknown): boolean;
+}
+
+export interface CoreOptions {
+  /** A validated, unquoted table name (`name` or `schema.name`). */
+  table: string;
+  /** Milliseconds between the bounded sweeps that writes trigger; 0 turns them off. */
+  sweepInterval: number;
+}
+
+const PAGE = 1000;
+const SWEEP_LIMIT = 1000;
+/** Rows per multi-row upsert, and a byte budget so one statement stays well under server packet limits. */
+const ROWS_PER_STATEMENT = 200;
+const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
+const KEYS_PER_STATEMENT = 500;
+const MAX_INT = 2_147_483_647;
+
+const encoder = new TextEncoder();
+
+/** Stored values as bytes: blobs arrive as Buffer, ArrayBuffer, or text when another program wrote a string. */
+export function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) {
+    return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (typeof value === "string") return encoder.encode(value);
+  if (value === null || value === undefined) return new Uint8Array(0);
+  throw new AnystoreError(`unexpected value type ${typeof value} in the value column`);
+}
+
+/** The smallest string above every string that starts with `prefix` (prefixes end in `/`, so this is `...0`). */
+export function successor(prefix: string): string {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
+}
+
+/** Integer seconds for the `ttl` column, or null for none (the column is Python's INTEGER). */
+const ttlOf = (o: WriteOptions): number | null => (o.ttl ? Math.max(1, Math.ceil(o.ttl)) : null);
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * A driver over one table. `connect` runs on first use; when it fails (server down) the next
+ * call tries again, and pools reconnect by themselves, so a store outlives an outage.
+ */
+export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
+  const q = dialect.quote;
+  const P = dialect.param;
+  const T = opts.table.split(".").map(q).join(".");
+  const [K, V, S, L] = ["key", "value", "timestamp", "ttl"].map(q) as [string, string, string, string];
+  const alive = `(${L} IS NULL OR ${L} <= 0 OR ${dialect.ahead})`;
+  const expired = `(${L} > 0 AND ${dialect.passed})`;
+  const columns = `(${K}, ${V}, ${S}, ${L})`;
+  const rowSql = (n: number) => `(${P(n)}, ${P(n + 1)}, ${dialect.stamp}, ${P(n + 2)})`;
+  const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => P(from + i)).join(", ");
+
+  const sql = {
+    get: `SELECT ${V} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
+    has: `SELECT 1 FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
+    info: `SELECT ${dialect.size}, ${dialect.epochMs} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
+    range: `SELECT ${dialect.substr(P(2), P(3))} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
+    insert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}`,
+    upsert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}${dialect.upsertTail}`,
+    delete: `DELETE FROM ${T} WHERE ${K} = ${P(1)}`,
+    deleteExpired: `DELETE FROM ${T} WHERE ${K} = ${P(1)} AND ${expired}`,
+    sweep: dialect.sweep(T, expired, SWEEP_LIMIT),
+  };
+  const cached = new Map<string, string>();
+  const memo = (id: string, make: () => string) => cached.get(id) ?? (cached.set(id, make()), cached.get(id)!);
+  const upsertMany = (n: number) =>
+    memo(`u${n}`, () => `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + 3 * i)).join(", ")}${dialect.upsertTail}`);
+  const getMany = (n: number) => memo(`g${n}`, () => `SELECT ${K}, ${V} FROM ${T} WHERE ${K} IN (${placeholders(n)}) AND ${alive}`);
+  const deleteMany = (n: number) => memo(`d${n}`, () => `DELETE FROM ${T} WHERE ${K} IN (${placeholders(n)})`);
+  const list = (bounded: boolean) =>
+    memo(`l${bounded}`, () => {
+      const kc = dialect.keyCompare();
+      const upper = bounded ? ` AND ${kc} < ${P(2)}` : "";
+      return `SELECT ${K} FROM ${T} WHERE ${kc} > ${P(1)}${upper} AND ${alive} ORDER BY ${kc} LIMIT ${PAGE}`;
+    });
+
+  let conn: SqlConnection | undefined;
+  let connecting: Promise<SqlConnection> | undefined;
+  let lastSweep = 0;
+  let sweeping: Promise<unknown> | undefined;
+
+  const fail = (error: unknown, key?: string): AnystoreError => {
+    if (isAnystoreError(error)) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (dialect.isConnectionError(error)) {
+      return new ConnectionError(`${dialect.name} is unreachable: ${message}`, { key, cause: error });
+    }
+    if (key !== undefined && dialect.isKeyTooLong?.(error)) {
+      return new InvalidKeyError(`key is too long for the ${dialect.name} primary key index: ${message}`, { key, cause: error });
+    }
+    return new AnystoreError(`${dialect.name}: ${message}`, { key, cause: error });
+  };
+
+  const open = (): Promise<SqlConnection> =>
+    (connecting ??= dialect.connect(opts.table).then(
+      (c) => (conn = c),
+      (error) => {
+        connecting = undefined;
+        throw fail(error);
+      },
+    ));
+
+  /** Runs one statement; the connection is opened on first use. */
+  const run = async (text: string, params: unknown[], key?: string): Promise<SqlResult> => {
+    try {
+      return await (conn ?? (await open())).run(text, params);
+    } catch (error) {
+      throw fail(error, key);
+    }
+  };
+
+  /** Several statements atomically: one statement runs alone, more go in a transaction (retried once on deadlock). */
+  const atomically = async (statements: Statement[]): Promise<void> => {
+    if (statements.length === 0) return;
+    if (statements.length === 1) return void (await run(...statements[0]!));
+    const c = conn ?? (await open());
+    try {
+      await c.transaction(statements).catch((error) => (dialect.isRetryable?.(error) ? c.transaction(statements) : Promise.reject(error)));
+    } catch (error) {
+      throw fail(error);
+    }
+  };
+
+  const checkKey = (key: string) => {
+    const max = dialect.maxKeyLength;
+    if (max !== undefined && key.length > max && [...key].length > max) {
+      throw new InvalidKeyError(`key is longer than ${max} characters, the most the ${dialect.name} key column holds`, { key });
+    }
+  };
+
+  /** Occasionally, on writes, a bounded sweep in the background: expired rows never pile up. */
+  const maybeSweep = () => {
+    if (opts.sweepInterval <= 0 || sweeping) return;
+    const now = Date.now();
+    if (now - lastSweep < opts.sweepInterval) return;
+    lastSweep = now;
+    sweeping = run(sql.sweep, [])
+      .catch(() => undefined)
+      .finally(() => (sweeping = undefined));
+  };
+
+  const insertNew = async (key: string, value: Uint8Array, ttl: number | null) => {
+    const params = [key, value, ttl];
+    try {
+      await run(sql.insert, params, key);
+      return;
+    } catch (error) {
+      if (!dialect.isUniqueViolation((error as AnystoreError).cause)) throw error;
+    }
+    // The row exists; an expired one counts as absent. Deleting it only if it is still expired
+    // at that instant, then inserting, keeps this atomic without a transaction: a concurrent
+    // writer makes our insert fail, which is the right answer.
+    const { affected } = await run(sql.deleteExpired, [key], key);
+    if (affected > 0) {
+      try {
+        await run(sql.insert, params, key);
+        return;
+      } catch (error) {
+        if (!dialect.isUniqueViolation((error as AnystoreError).cause)) throw error;
+      }
+    }
+    throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+  };
+
+  const driver: Driver = {
+    name: "sql",
+    capabilities: { ttl: true, ifNotExists: true, ranges: true, batch: true, streams: false, paths: false, createdAt: false },
+    async get(key) {
+      const { rows } = await run(sql.get, [key], key);
+      return rows.length === 0 ? null : toBytes(rows[0]![0]);
+    },
+    async put(key, value, o) {
+      checkKey(key);
+      maybeSweep();
+      if (o.ifNotExists) return insertNew(key, value, ttlOf(o));
+      await run(sql.upsert, [key, value, ttlOf(o)], key);
+    },
+    async delete(key) {
+      await run(sql.delete, [key], key);
+    },
+    async has(key) {
+      return (await run(sql.has, [key], key)).rows.length > 0;
+    },
+    async info(key): Promise<DriverInfo | null> {
+      const row = (await run(sql.info, [key], key)).rows[0];
+      if (!row) return null;
+      const ms = row[1] === null || row[1] === undefined ? NaN : Number(row[1]);
+      return { size: Number(row[0] ?? 0), createdAt: null, updatedAt: Number.isFinite(ms) ? new Date(ms) : null };
+    },
+    async read(key, range?: ByteRange) {
+      const start = Math.min(range?.start ?? 0, MAX_INT - 1);
+      const length = range?.end === undefined ? MAX_INT : Math.min(range.end - start, MAX_INT);
+      const { rows } = await run(sql.range, [key, start + 1, Math.max(length, 0)], key);
+      return rows.length === 0 ? null : bytesToStream(toBytes(rows[0]![0]));
+    },
+    async *list(prefix) {
+      if (!conn) await open().catch((error) => Promise.reject(fail(error)));
+      const upper = prefix === "" ? undefined : successor(prefix);
+      const text = list(upper !== undefined); // after connecting: the key comparison may depend on the table
+      let after = prefix;
+      for (;;) {
+        const { rows } = await run(text, upper === undefined ? [after] : [after, upper]);
+        for (const row of rows) yield String(row[0]);
+        if (rows.length < PAGE) return;
+        after = String(rows[rows.length - 1]![0]);
+      }
+    },
+    async getMany(keys) {
+      const found = new Map<string, Uint8Array>();
+      for (const part of chunks([...new Set(keys)], KEYS_PER_STATEMENT)) {
+        const { rows } = await run(getMany(part.length), part);
+        for (const row of rows) found.set(String(row[0]), toBytes(row[1]));
+      }
+      return keys.map((key) => found.get(key) ?? null);
+    },
+    async putMany(entries, o) {
+      // Last value wins for a repeated key (one statement may not touch a row twice in
+      // PostgreSQL); key order gives concurrent batches the same lock order.
+      const rows = [...new Map(entries)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      rows.forEach(([key]) => checkKey(key));
+      maybeSweep();
+      const ttl = ttlOf(o);
+      const statements: Statement[] = [];
+      let part: unknown[] = [];
+      let bytes = 0;
+      const flush = () => {
+        if (part.length) statements.push([upsertMany(part.length / 3), part]);
+        part = [];
+        bytes = 0;
+      };
+      for (const [key, value] of rows) {
+        if (part.length / 3 >= ROWS_PER_STATEMENT || (bytes > 0 && bytes + value.byteLength > BYTES_PER_STATEMENT)) flush();
+        part.push(key, value, ttl);
+        bytes += value.byteLength + key.length;
+      }
+      flush();
+      await atomically(statements);
+    },
+    async deleteMany(keys) {
+      const parts = chunks([...new Set(keys)], KEYS_PER_STATEMENT);
+      await atomically(parts.map((part) => [deleteMany(part.length), part]));
+    },
+    async sweep() {
+      let removed = 0;
+      for (;;) {
+        const { affected } = await run(sql.sweep, []);
+        removed += affected;
+        if (affected < SWEEP_LIMIT) return removed;
+      }
+    },
+    async close() {
+      await sweeping;
+      const c = conn ?? (await connecting?.catch(() => undefined));
+      conn = undefined;
+      connecting = undefined;
+      await c?.close();
+    },
+  };
+  return driver;
+}

@@ -1,0 +1,125 @@
+/**
+ * SQLite and libSQL through `@libsql/client` (imported lazily). Files run in WAL mode with
+ * `synchronous=NORMAL`; our own client keeps a single connection, so those per-connection
+ * pragmas hold for every statement (and `:memory:` is one database, not one per connection).
+ */
+import { mkdir } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import type { Dialect, SqlConnection, SqlResult, Statement } from "./core.js";
+
+/** The parts of a `@libsql/client` Client this driver uses. */
+export interface LibsqlClientLike {
+  execute(stmt: { sql: string; args: unknown[] }): Promise<{ rows: ArrayLike<unknown>[]; rowsAffected: number }>;
+  batch(stmts: Array<{ sql: string; args: unknown[] }>, mode?: "write" | "read" | "deferred"): Promise<Array<{ rows: ArrayLike<unknown>[]; rowsAffected: number }>>;
+  close(): void;
+  readonly protocol?: string;
+}
+
+export interface SqliteTarget {
+  /** A `file:` url or a remote `libsql:`/`https:`/`wss:` url. */
+  url?: string;
+  authToken?: string;
+  client?: LibsqlClientLike;
+  /** Milliseconds SQLite waits for another process's write lock. */
+  busyTimeout: number;
+}
+
+/**
+ * The `@libsql/client` url for a SQLAlchemy-style uri: `sqlite:///rel.db` (relative to the
+ * working directory), `sqlite:////abs.db`, `sqlite:///:memory:` (also bare `sqlite://`);
+ * `libsql://` urls pass through.
+ */
+export function libsqlUrl(uri: string): string {
+  if (/^libsql:\/\//i.test(uri)) return uri;
+  const path = uri.replace(/^sqlite:\/\/\/?/i, "").replace(/\?.*$/, "");
+  if (path === "" || path === ":memory:") return ":memory:";
+  const absolute = resolve(path);
+  // libsql percent-decodes the path and splits off a query: escape those characters.
+  return `file:${absolute.replace(/[%?#]/g, (c) => encodeURIComponent(c))}`;
+}
+
+const rows = (rs: { rows: ArrayLike<unknown>[]; rowsAffected: number }): SqlResult => ({
+  rows: rs.rows as unknown[][],
+  affected: rs.rowsAffected,
+});
+
+const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "EPIPE", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_SOCKET"]);
+
+/** Walks an error's cause chain looking for a network failure (remote libSQL over fetch or WebSocket). */
+function networkFailure(error: unknown, depth = 0): boolean {
+  if (typeof error !== "object" || error === null || depth > 4) return false;
+  const e = error as { code?: unknown; message?: unknown; cause?: unknown; name?: unknown };
+  if (typeof e.code === "string" && (CONNECTION_CODES.has(e.code) || e.code.startsWith("HRANA_WEBSOCKET"))) return true;
+  if (e.name === "TypeError" && e.message === "fetch failed") return true;
+  return networkFailure(e.cause, depth + 1);
+}
+
+/** The SQLite dialect over a libsql client. */
+export function sqliteDialect(target: SqliteTarget): Dialect {
+  const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  return {
+    name: "sqlite",
+    quote,
+    param: () => "?",
+    // Python's SQLAlchemy writes DATETIME as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC); %f gives SS.SSS.
+    stamp: `strftime('%Y-%m-%d %H:%M:%f000', 'now')`,
+    ahead: `julianday("timestamp") + "ttl" / 86400.0 > julianday('now')`,
+    passed: `julianday("timestamp") + "ttl" / 86400.0 <= julianday('now')`,
+    // length() counts characters for text values (written by other programs); bytes for blobs.
+    size: `length(CAST("value" AS BLOB))`,
+    epochMs: `CAST(round((julianday("timestamp") - 2440587.5) * 86400000) AS INTEGER)`,
+    substr: (from, len) => `substr(CAST("value" AS BLOB), ${from}, ${len})`,
+    keyCompare: () => `"key"`,
+    upsertTail: ` ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "timestamp" = excluded."timestamp", "ttl" = excluded."ttl"`,
+    sweep: (table, expired, limit) => `DELETE FROM ${table} WHERE "key" IN (SELECT "key" FROM ${table} WHERE ${expired} LIMIT ${limit})`,
+    isUniqueViolation: (error) => /^SQLITE_CONSTRAINT/.test(String((error as { extendedCode?: unknown; code?: unknown })?.extendedCode ?? (error as { code?: unknown })?.code ?? "")),
+    isConnectionError: networkFailure,
+    isRetryable: (error) => /^SQLITE_BUSY/.test(String((error as { code?: unknown })?.code ?? "")),
+    connect: (table) => connectSqlite(target, table, quote),
+  };
+}
+
+async function connectSqlite(target: SqliteTarget, table: string, quote: (name: string) => string): Promise<SqlConnection> {
+  let client = target.client;
+  const own = client === undefined;
+  if (!client) {
+    const url = target.url ?? ":memory:";
+    if (url.startsWith("file:")) await mkdir(dirname(decodeURIComponent(url.slice(5))), { recursive: true });
+    const { createClient } = await import("@libsql/client");
+    // concurrency 1: one connection, so the pragmas below apply to every statement we run.
+    client = createClient({ url, authToken: target.authToken, concurrency: 1 }) as unknown as LibsqlClientLike;
+  }
+  const c = client;
+  try {
+    const local = own && (target.url === ":memory:" || /^file:/.test(target.url ?? ""));
+    if (local) {
+      await c.execute({ sql: "PRAGMA journal_mode = WAL", args: [] });
+      await c.execute({ sql: "PRAGMA synchronous = NORMAL", args: [] });
+      await c.execute({ sql: `PRAGMA busy_timeout = ${Math.max(0, Math.floor(target.busyTimeout))}`, args: [] });
+    }
+    const name = table.split(".").map(quote).join(".");
+    const index = quote(`${table.replace(/\./g, "_")}_ttl`);
+    const schema = table.includes(".") ? `${quote(table.split(".")[0]!)}.` : "";
+    await c.batch(
+      [
+        {
+          sql: `CREATE TABLE IF NOT EXISTS ${name} ("key" TEXT NOT NULL PRIMARY KEY, "value" BLOB, "timestamp" DATETIME DEFAULT CURRENT_TIMESTAMP, "ttl" INTEGER)`,
+          args: [],
+        },
+        // Only rows with a ttl are indexed: the sweep reads just those.
+        { sql: `CREATE INDEX IF NOT EXISTS ${schema}${index} ON ${quote(table.split(".").pop()!)} ("ttl") WHERE "ttl" IS NOT NULL`, args: [] },
+      ],
+      "write",
+    );
+  } catch (error) {
+    if (own) c.close();
+    throw error;
+  }
+  return {
+    run: async (sql, args) => rows(await c.execute({ sql, args })),
+    transaction: async (statements: Statement[]) => (await c.batch(statements.map(([sql, args]) => ({ sql, args })), "write")).map(rows),
+    close: async () => {
+      if (own) c.close();
+    },
+  };
+}
