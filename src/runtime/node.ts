@@ -14,6 +14,7 @@ export const nodeRuntime: Runtime = {
   schemes: {
     ...browserSchemes,
     file: fs,
+    zip: () => import("../drivers/node/zip.js").then((m) => m.zipDriverFromUri),
     sqlite: sql,
     libsql: sql,
     postgres: sql,

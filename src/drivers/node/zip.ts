@@ -1,0 +1,340 @@
+import type { FileHandle } from "node:fs/promises";
+import { mkdir, open, stat } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import { AlreadyExistsError, AnystoreError, ConflictError, InvalidArgumentError, InvalidKeyError, isAnystoreError } from "../../core/errors.js";
+import type { Directory } from "./zip/directory.js";
+import { emptyDirectory, loadDirectory } from "./zip/directory.js";
+import type { Entry } from "./zip/format.js";
+import { isSafeKey, newEntry } from "./zip/format.js";
+import type { Source } from "./zip/reader.js";
+import { entryBytes, entryStream } from "./zip/reader.js";
+import type { Pending } from "./zip/writer.js";
+import { append, compress, rewrite, Spool } from "./zip/writer.js";
+
+export const DRIVER_NAME = "zip";
+
+export interface ZipDriverOptions {
+  /** The archive: a path, a `file://` uri or `zip:///abs/archive.zip`. Created on first write. */
+  path: string;
+  /**
+   * The largest size one entry may inflate to, in bytes. Entries declaring more, or inflating
+   * past what they declare, fail with an `AnystoreError` (code IO) instead of filling memory or
+   * disk (zip bombs). `Infinity` lifts the cap.
+   * @default 4294967296 (4 GiB)
+   */
+  maxEntrySize?: number;
+  /**
+   * Deflate level (0-9) for new entries; 0 stores them uncompressed. Values that deflate does not
+   * shrink are stored either way.
+   * @default 6
+   */
+  level?: number;
+}
+
+const DEFAULT_MAX_ENTRY_SIZE = 4 * 1024 ** 3;
+
+/** One generation of the archive file: its directory and an open handle, shared by readers. */
+interface Archive {
+  dir: Directory;
+  fh: FileHandle | null;
+  /** Identity of the file the directory was parsed from; null when the archive does not exist. */
+  stamp: string | null;
+  refs: number;
+  retired: boolean;
+}
+
+const stampOf = (s: Stats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
+const isMissing = (error: unknown) => ["ENOENT", "ENOTDIR"].includes((error as NodeJS.ErrnoException)?.code ?? "");
+
+/** The archive path a uri names: `zip:///abs/a.zip`, `zip://rel.zip`, `file:///abs/a.zip` or a plain path. */
+export function archivePathOf(uri: string): string {
+  if (/^file:\/\//i.test(uri)) return fileURLToPath(uri);
+  if (/^zip:\/\//i.test(uri)) return resolve(uri.slice(6));
+  return resolve(uri);
+}
+
+/**
+ * A zip archive as a store: key `a/b.txt` is the entry `a/b.txt`, so any archive made by `zip`,
+ * Python's `zipfile` or a mirrored store reads back, and what this driver writes passes
+ * `unzip -t`. Reads use the central directory (cached while the file's identity, size and mtime
+ * hold) and inflate only the entry asked for, as a stream. A new key is appended in place; an
+ * overwrite or a delete rewrites the archive into a temp file renamed over it (atomic, but it
+ * costs a copy of the whole archive). Writers are serialized within the process; one process at
+ * a time may write an archive. TTLs live in anystore's extra field of each entry; expired
+ * entries are invisible and dropped by the next rewrite or `sweep()`.
+ *
+ * Entries whose names are not valid keys (`..`, absolute, backslashes, drive letters) are never
+ * reachable or listed, and kept as they are by rewrites. A corrupt or truncated archive fails
+ * with an `AnystoreError` of code IO ("corrupt zip archive ..."); encrypted entries and methods
+ * other than stored and deflated with `UnsupportedError`.
+ * @example
+ * const store = createStore({ driver: zipDriver({ path: "./export.zip" }) });
+ * await store.put("docs/readme.txt", "hello");
+ */
+export function zipDriver(opts: ZipDriverOptions): Driver {
+  const path = archivePathOf(opts.path);
+  const maxEntrySize = opts.maxEntrySize ?? DEFAULT_MAX_ENTRY_SIZE;
+  const level = opts.level ?? 6;
+  if (!(maxEntrySize >= 0)) throw new InvalidArgumentError(`maxEntrySize must be a number >= 0, got ${opts.maxEntrySize}`);
+  if (!Number.isInteger(level) || level < 0 || level > 9) throw new InvalidArgumentError(`level must be an integer 0-9, got ${opts.level}`);
+
+  let archive: Archive | null = null;
+  let loading: { stamp: string | null; promise: Promise<Archive> } | null = null;
+  /** The writer queue: one write at a time; while one runs, readers trust the cached directory. */
+  let queue: Promise<unknown> = Promise.resolve();
+  let writing = false;
+
+  const retire = (a: Archive | null) => {
+    if (!a) return;
+    a.retired = true;
+    if (a.refs === 0) void a.fh?.close().catch(() => {});
+  };
+  const install = (a: Archive) => {
+    if (archive !== a) retire(archive);
+    archive = a;
+    return a;
+  };
+  const release = (a: Archive) => {
+    if (--a.refs === 0 && a.retired) void a.fh?.close().catch(() => {});
+  };
+
+  const load = async (stamp: string | null): Promise<Archive> => {
+    if (stamp === null) return { dir: emptyDirectory(), fh: null, stamp, refs: 0, retired: false };
+    let fh: FileHandle;
+    try {
+      fh = await open(path, "r");
+    } catch (error) {
+      if (isMissing(error)) return load(null);
+      throw wrap(error);
+    }
+    try {
+      const s = await fh.stat();
+      return { dir: await loadDirectory(fh, s.size, path), fh, stamp: stampOf(s), refs: 0, retired: false };
+    } catch (error) {
+      await fh.close().catch(() => {});
+      throw wrap(error);
+    }
+  };
+
+  /** The archive as it is now: the cached one while its file is unchanged (or while we write it). */
+  const current = async (): Promise<Archive> => {
+    if (writing && archive) return archive;
+    const stamp = await stat(path).then(stampOf, (error) => {
+      if (isMissing(error)) return null;
+      throw wrap(error);
+    });
+    if (archive && archive.stamp === stamp) return archive;
+    if (loading?.stamp !== stamp) {
+      const promise = load(stamp).then(install);
+      loading = { stamp, promise };
+      void promise.finally(() => loading?.promise === promise && (loading = null)).catch(() => {});
+    }
+    return loading!.promise;
+  };
+
+  const exclusive = <R>(fn: (a: Archive) => Promise<R>): Promise<R> => {
+    const run = queue.then(async () => {
+      const a = await current(); // refreshed before `writing` is set: it may have changed on disk
+      writing = true;
+      try {
+        return await fn(a);
+      } catch (error) {
+        throw wrap(error);
+      } finally {
+        writing = false;
+      }
+    });
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  const source = (a: Archive): Source => ({ fh: a.fh!, path, dataEnd: a.dir.cdStart });
+  const alive = (e: Entry | undefined, now = Date.now()): e is Entry => !!e && (e.expiresAt === 0 || e.expiresAt > now);
+  const live = async (key: string) => {
+    const a = await current();
+    const e = a.dir.files.get(key);
+    return alive(e) ? { a, e } : null;
+  };
+
+  /**
+   * Checks that `key` can be written (SPEC 5: a key is never also a folder); collects the
+   * entries the write replaces (same key, or expired keys in the way), which force a rewrite.
+   */
+  const plan = (dir: Directory, key: string, o: WriteOptions, drop: Set<Entry>, batch: Set<string>) => {
+    if (!isSafeKey(key)) throw new InvalidKeyError(`key ${JSON.stringify(key)} cannot be a zip entry name`, { key });
+    const now = Date.now();
+    for (let i = key.indexOf("/"); i > 0; i = key.indexOf("/", i + 1)) {
+      const parent = key.slice(0, i);
+      const e = dir.files.get(parent);
+      if (alive(e, now) || batch.has(parent)) throw new ConflictError(`cannot write ${key}: ${parent} is a key`, { key });
+      if (e) dropAll(dir, parent, drop);
+    }
+    if (dir.folders.has(key) || [...batch].some((k) => k.startsWith(`${key}/`))) {
+      for (const e of dir.entries) {
+        if (e.kind === "other" || !e.key.startsWith(`${key}/`)) continue;
+        if (e.kind === "dir" || alive(e, now)) throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
+        drop.add(e);
+      }
+      if ([...batch].some((k) => k.startsWith(`${key}/`))) throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
+    }
+    const existing = dir.files.get(key);
+    if (o.ifNotExists && alive(existing, now)) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+    if (existing) dropAll(dir, key, drop);
+    batch.add(key);
+  };
+
+  /** Every record of a key (an archive may hold duplicates; all go). */
+  const dropAll = (dir: Directory, key: string, drop: Set<Entry>) => {
+    for (const e of dir.entries) if (e.kind === "file" && e.key === key) drop.add(e);
+  };
+
+  /** Writes new entries, appending when nothing is replaced, else rewriting. Runs inside the queue. */
+  const commit = async (a: Archive, items: Pending[], drop: Set<Entry>) => {
+    if (a.fh && drop.size === 0 && a.dir.prefix === 0) {
+      await append(path, a.dir, items);
+      a.stamp = stampOf(await stat(path));
+      return;
+    }
+    await replace(a, items, drop);
+  };
+
+  /** Rewrites the archive without `drop` and expired entries, plus `items`. */
+  const replace = async (a: Archive, items: Pending[], drop: Set<Entry>) => {
+    const now = Date.now();
+    const keep = a.dir.entries.filter((e) => !drop.has(e) && (e.kind !== "file" || alive(e, now)));
+    if (!a.fh) await mkdir(dirname(path), { recursive: true });
+    const { fh, dir } = await rewrite(path, a.fh ? source(a) : null, keep, items, a.dir.comment);
+    install({ dir, fh, stamp: stampOf(await fh.stat()), refs: 0, retired: false });
+  };
+
+  const pending = (key: string, o: WriteOptions, v: { method: number; crc: number; size: number; csize: number }, payload: Pending["payload"]): Pending => {
+    const mtime = new Date();
+    const expiresAt = o.ttl ? mtime.getTime() + o.ttl * 1000 : 0;
+    return { entry: newEntry(key, { ...v, mtime, expiresAt }), payload };
+  };
+
+  const putMany = async (entries: Array<[string, Uint8Array]>, o: WriteOptions) => {
+    const last = new Map(entries); // a key given twice: the last value wins
+    const compressed = [...last].map(([key, value]) => {
+      const c = compress(value, level);
+      return pending(key, o, c, { bytes: c.data });
+    });
+    await exclusive(async (a) => {
+      const drop = new Set<Entry>();
+      const batch = new Set<string>();
+      for (const item of compressed) plan(a.dir, item.entry.key, o, drop, batch);
+      await commit(a, compressed, drop);
+    });
+  };
+
+  const withEntry = async <R>(key: string, use: (a: Archive, e: Entry) => Promise<R>): Promise<R | null> => {
+    const found = await live(key);
+    if (!found) return null;
+    found.a.refs++;
+    try {
+      return await use(found.a, found.e);
+    } catch (error) {
+      throw wrap(error);
+    } finally {
+      release(found.a);
+    }
+  };
+
+  const driver: Driver = {
+    name: DRIVER_NAME,
+    capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, paths: true, createdAt: false },
+    get: (key) => withEntry(key, (a, e) => entryBytes(source(a), e, maxEntrySize)),
+    put: (key, value, o) => putMany([[key, value]], o),
+    putMany,
+    async delete(key) {
+      await driver.deleteMany!([key]);
+    },
+    async deleteMany(keys) {
+      await exclusive(async (a) => {
+        const drop = new Set<Entry>();
+        for (const key of keys) dropAll(a.dir, key, drop);
+        if (drop.size) await replace(a, [], drop);
+      });
+    },
+    has: async (key) => (await live(key)) !== null,
+    async info(key): Promise<DriverInfo | null> {
+      const found = await live(key);
+      if (!found) return null;
+      const { e } = found;
+      return { size: e.size, createdAt: null, updatedAt: e.mtime, etag: `"${e.crc.toString(16).padStart(8, "0")}-${e.size.toString(16)}"` };
+    },
+    async read(key, range) {
+      const found = await live(key);
+      if (!found) return null;
+      found.a.refs++;
+      try {
+        return entryStream(source(found.a), found.e, range, maxEntrySize, () => release(found.a));
+      } catch (error) {
+        release(found.a);
+        throw error;
+      }
+    },
+    async write(key, o) {
+      // Fail early on a key that cannot be written; the check is repeated when the value commits.
+      plan((await current()).dir, key, { ...o }, new Set(), new Set());
+      await mkdir(dirname(path), { recursive: true });
+      const spool = await Spool.create(path, level).catch((error) => Promise.reject(wrap(error)));
+      return new WritableStream<Uint8Array>({
+        write: (chunk) => spool.write(chunk),
+        close: async () => {
+          try {
+            await spool.finish();
+            const item = pending(key, o, spool, { file: spool.file, path: spool.path });
+            await exclusive(async (a) => {
+              const drop = new Set<Entry>();
+              plan(a.dir, key, o, drop, new Set());
+              await commit(a, [item], drop);
+            });
+          } finally {
+            await spool.discard();
+          }
+        },
+        abort: () => spool.discard(),
+      });
+    },
+    async *list(prefix) {
+      const now = Date.now();
+      for (const [key, e] of (await current()).dir.files) {
+        if (key.startsWith(prefix) && alive(e, now)) yield key;
+      }
+    },
+    async sweep() {
+      return exclusive(async (a) => {
+        const now = Date.now();
+        const expired = new Set(a.dir.entries.filter((e) => e.kind === "file" && !alive(e, now)));
+        if (expired.size) await replace(a, [], expired);
+        return expired.size;
+      });
+    },
+    async close() {
+      await queue;
+      retire(archive);
+      archive = null;
+    },
+  };
+  return driver;
+}
+
+/** Wraps a filesystem failure as an `AnystoreError` (code IO) with the original as cause. */
+function wrap(error: unknown): AnystoreError {
+  if (isAnystoreError(error)) return error;
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return new AnystoreError(`${code ?? "error"}: ${(error as Error)?.message ?? error}`, { cause: error });
+}
+
+/** The factory the uri registry calls: `zip:///abs/a.zip`, `file:///abs/a.zip`, `./a.zip`. */
+export function zipDriverFromUri(uri: string, options: Record<string, unknown>): Driver {
+  return zipDriver({
+    path: uri,
+    ...(typeof options.maxEntrySize === "number" && { maxEntrySize: options.maxEntrySize }),
+    ...(typeof options.level === "number" && { level: options.level }),
+  });
+}

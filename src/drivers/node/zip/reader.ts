@@ -1,0 +1,200 @@
+/**
+ * Reads one entry: its local header, then its data, stored or inflated by fflate, as bytes or
+ * as a pull stream. Every size is checked against the central directory and the entry-size cap
+ * before anything is allocated, output past the declared size is an error as soon as it
+ * appears (zip bombs), and the CRC-32 is verified whenever the whole entry is read.
+ */
+import type { FileHandle } from "node:fs/promises";
+import { Inflate } from "fflate";
+import type { ByteRange } from "../../../core/driver.js";
+import { AnystoreError, UnsupportedError } from "../../../core/errors.js";
+import { readExactly } from "./directory.js";
+import type { Entry } from "./format.js";
+import { corrupt, crc32, FLAG, LOCAL_SIZE, METHOD, SIG } from "./format.js";
+
+/** An open archive to read from. */
+export interface Source {
+  fh: FileHandle;
+  path: string;
+  /** Entry data must end before this position (the central directory). */
+  dataEnd: number;
+}
+
+/** Compressed bytes read per step; also bounds what one inflate step can produce (~1032x). */
+const READ_CHUNK = 64 * 1024;
+const INFLATE_SLICE = 16 * 1024;
+
+/** Where an entry's data starts, from its local header; with `withExtra`, the local extra block too. */
+export async function locate(src: Source, e: Entry, withExtra = false): Promise<{ dataStart: number; localExtra: Uint8Array }> {
+  const header = await readExactly(src.fh, e.offset, LOCAL_SIZE, src.path);
+  if (header.readUInt32LE(0) !== SIG.local) throw corrupt(src.path, `no local header for ${JSON.stringify(e.name)} at byte ${e.offset}`);
+  const nameLength = header.readUInt16LE(26);
+  const extraLength = header.readUInt16LE(28);
+  const dataStart = e.offset + LOCAL_SIZE + nameLength + extraLength;
+  if (dataStart + e.csize > src.dataEnd) throw corrupt(src.path, `the data of ${JSON.stringify(e.name)} runs past the data area`);
+  const localExtra = withExtra && extraLength ? await readExactly(src.fh, e.offset + LOCAL_SIZE + nameLength, extraLength, src.path) : new Uint8Array(0);
+  return { dataStart, localExtra };
+}
+
+/** Refuses what cannot be read: encryption, unknown methods, entries over the cap, inconsistent stored sizes. */
+export function checkReadable(e: Entry, path: string, maxEntrySize: number): void {
+  if (e.flags & FLAG.encrypted) throw new UnsupportedError(`zip entry ${JSON.stringify(e.name)} in ${path} is encrypted`);
+  if (e.method !== METHOD.stored && e.method !== METHOD.deflated) {
+    throw new UnsupportedError(`zip entry ${JSON.stringify(e.name)} in ${path} uses compression method ${e.method}; only stored and deflated are supported`);
+  }
+  if (e.size > maxEntrySize) {
+    throw new AnystoreError(`zip entry ${JSON.stringify(e.name)} in ${path} is ${e.size} bytes, over maxEntrySize (${maxEntrySize})`);
+  }
+  if (e.method === METHOD.stored && e.csize !== e.size) throw corrupt(path, `stored entry ${JSON.stringify(e.name)} has two different sizes`);
+}
+
+/** fflate's streaming inflate with the declared size and CRC enforced. */
+class Inflater {
+  total = 0;
+  crc = 0;
+  readonly #inflate = new Inflate();
+  constructor(
+    readonly e: Entry,
+    readonly path: string,
+    onData: (chunk: Uint8Array) => void,
+  ) {
+    this.#inflate.ondata = (chunk) => {
+      this.total += chunk.length;
+      if (this.total > e.size) throw corrupt(path, `entry ${JSON.stringify(e.name)} inflates past its declared size of ${e.size} bytes`);
+      this.crc = crc32(chunk, this.crc);
+      if (chunk.length) onData(chunk);
+    };
+  }
+
+  push(compressed: Uint8Array, final: boolean): void {
+    try {
+      for (let at = 0; at < compressed.length; at += INFLATE_SLICE) {
+        this.#inflate.push(compressed.subarray(at, at + INFLATE_SLICE), final && at + INFLATE_SLICE >= compressed.length);
+      }
+      if (final && compressed.length === 0) this.#inflate.push(compressed, true);
+    } catch (error) {
+      if (error instanceof AnystoreError) throw error;
+      throw corrupt(this.path, `bad deflate data in ${JSON.stringify(this.e.name)}: ${(error as Error).message}`, error);
+    }
+  }
+
+  finish(): void {
+    if (this.total !== this.e.size) throw corrupt(this.path, `entry ${JSON.stringify(this.e.name)} inflates to ${this.total} bytes, not ${this.e.size}`);
+    checkCrc(this.e, this.crc, this.path);
+  }
+}
+
+function checkCrc(e: Entry, crc: number, path: string): void {
+  if (crc !== e.crc) throw corrupt(path, `CRC-32 mismatch in ${JSON.stringify(e.name)}`);
+}
+
+/** The whole value of an entry, in memory (for `get`). */
+export async function entryBytes(src: Source, e: Entry, maxEntrySize: number): Promise<Uint8Array> {
+  checkReadable(e, src.path, maxEntrySize);
+  const { dataStart } = await locate(src, e);
+  const data = await readExactly(src.fh, dataStart, e.csize, src.path);
+  if (e.method === METHOD.stored) {
+    checkCrc(e, crc32(data), src.path);
+    return data;
+  }
+  const out = new Uint8Array(e.size);
+  const inflater = new Inflater(e, src.path, (chunk) => out.set(chunk, inflater.total - chunk.length));
+  inflater.push(data, true);
+  inflater.finish();
+  return out;
+}
+
+/**
+ * A pull stream of an entry (or a range of it). Only one read of at most 64 KiB of compressed
+ * data is in flight, so memory stays bounded whatever the entry's size; `onEnd` runs once
+ * when the stream finishes, fails or is cancelled.
+ */
+export function entryStream(src: Source, e: Entry, range: ByteRange | undefined, maxEntrySize: number, onEnd: () => void): ReadableStream<Uint8Array> {
+  checkReadable(e, src.path, maxEntrySize);
+  const start = Math.min(range?.start ?? 0, e.size);
+  const end = Math.min(range?.end ?? e.size, e.size);
+  const whole = start === 0 && end === e.size;
+  let ended = false;
+  const done = () => {
+    if (!ended) (ended = true), onEnd();
+  };
+  let dataStart = -1;
+  let read = 0; // compressed bytes read so far
+  let produced = 0; // uncompressed bytes seen so far
+  let crc = 0;
+  let inflater: Inflater | undefined;
+  let queue: Uint8Array[] = [];
+
+  /** Keeps the part of an inflated chunk that falls in the range. */
+  const keep = (chunk: Uint8Array) => {
+    const from = Math.max(start - produced, 0);
+    const to = Math.min(end - produced, chunk.length);
+    produced += chunk.length;
+    if (to > from) queue.push(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to));
+  };
+
+  let emitted = false;
+  const step = async (controller: ReadableStreamDefaultController<Uint8Array>): Promise<boolean> => {
+    const emit = (chunk: Uint8Array) => {
+      emitted = true;
+      controller.enqueue(chunk);
+    };
+    if (dataStart < 0) {
+      dataStart = (await locate(src, e)).dataStart;
+      if (e.method === METHOD.stored) read = start;
+      else inflater = new Inflater(e, src.path, keep);
+    }
+    if (e.method === METHOD.stored) {
+      if (read >= end) {
+        if (whole) checkCrc(e, crc, src.path);
+        return true;
+      }
+      const chunk = await readExactly(src.fh, dataStart + read, Math.min(READ_CHUNK * 4, end - read), src.path);
+      read += chunk.length;
+      if (whole) crc = crc32(chunk, crc);
+      emit(chunk);
+      return false;
+    }
+    const final = read + READ_CHUNK >= e.csize;
+    const compressed = await readExactly(src.fh, dataStart + read, Math.min(READ_CHUNK, e.csize - read), src.path);
+    read += compressed.length;
+    inflater!.push(compressed, final);
+    for (const chunk of queue) emit(chunk);
+    queue = [];
+    if (produced >= end && !whole) return true; // the range is served; the rest need not be inflated
+    if (final) {
+      inflater!.finish();
+      return true;
+    }
+    return false;
+  };
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          if (start >= end) {
+            done();
+            return controller.close();
+          }
+          // Loop until something is enqueued: a pull that enqueues nothing would never be called again.
+          emitted = false;
+          for (;;) {
+            if (await step(controller)) {
+              done();
+              return controller.close();
+            }
+            if (emitted) return;
+          }
+        } catch (error) {
+          done();
+          throw error;
+        }
+      },
+      cancel() {
+        done();
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}
