@@ -72,8 +72,8 @@ export function parseRange(header: string, size: number): Required<ByteRange> | 
     return { start: Math.max(size - suffix, 0), end: size };
   }
   const start = Number(a);
-  const last = b === "" ? size - 1 : Number(b);
-  if (!Number.isSafeInteger(start) || !Number.isSafeInteger(last) || last < start) return "invalid";
+  const last = b === "" ? Infinity : Number(b);
+  if (!Number.isSafeInteger(start) || last < start || (b !== "" && !Number.isSafeInteger(last))) return "invalid";
   if (start >= size) return "unsatisfiable";
   return { start, end: Math.min(last + 1, size) };
 }

@@ -204,15 +204,18 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
 
   async function info(key: string): Promise<DriverInfo | null> {
     let { res, watchdog } = await request(url(key), { method: "HEAD" });
-    // Some plain servers refuse HEAD: ask for the first byte instead.
-    if (res.status === 405 || res.status === 501) ({ res, watchdog } = await request(url(key), {}, { range: "bytes=0-0" }));
-    watchdog.stop();
-    await res.body?.cancel();
-    if (res.status === 404) return null;
+    // Some plain servers refuse HEAD or send no length: ask for the first byte instead.
+    if (res.status === 405 || res.status === 501 || (res.ok && !knowsSize(res.headers))) {
+      await discard(res, watchdog);
+      ({ res, watchdog } = await request(url(key), {}, { range: "bytes=0-0" }));
+    }
+    if (res.status === 404) return discard(res, watchdog);
     if (!res.ok) return fail(res, key);
     const found = infoFromHeaders(res.headers);
     const total = /\/(\d+)$/.exec(res.headers.get("content-range") ?? "")?.[1];
     if (total !== undefined && !res.headers.has(H.size)) found.size = Number(total);
+    else if (!knowsSize(res.headers) && res.body) found.size = await countBytes(watchdog.watch(res.body, base));
+    await discard(res, watchdog);
     return found;
   }
 
@@ -357,9 +360,18 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
   };
 }
 
+const knowsSize = (headers: Headers) => headers.has(H.size) || headers.has("content-length") || headers.has("content-range");
+
+/** The length of a body nobody announced, counted as it streams by. */
+async function countBytes(body: ReadableStream<Uint8Array>): Promise<number> {
+  let size = 0;
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) size += chunk.byteLength;
+  return size;
+}
+
 async function discard(res: Response, watchdog: Watchdog): Promise<null> {
   watchdog.stop();
-  await res.body?.cancel();
+  if (res.body && !res.bodyUsed) await res.body.cancel().catch(() => {});
   return null;
 }
 
