@@ -1,4 +1,4 @@
-import { deleteDB } from "idb";
+import { deleteDB, openDB } from "idb";
 import { describe, expect, it } from "vitest";
 import { createStore } from "../../src/index.browser.js";
 import { contractSuite } from "../shared/contract.js";
@@ -25,4 +25,139 @@ contractSuite({
   name: "indexeddb with a uri prefix (chromium)",
   make: (options) => createStore(`indexeddb://anystore-${run}-shared/p${counter++}`, options),
   cleanup: () => deleteDB(`anystore-${run}-shared`),
+});
+
+describe("indexeddb driver", () => {
+  /** Records every IDBDatabase the page opens, so a test can close one underneath the driver. */
+  const captureConnections = () => {
+    const opened: IDBDatabase[] = [];
+    const original = indexedDB.open;
+    indexedDB.open = function (this: IDBFactory, name: string, version?: number) {
+      const request = original.call(this, name, version);
+      request.addEventListener("success", () => opened.push(request.result));
+      return request;
+    } as IDBFactory["open"];
+    return { opened, restore: () => void (indexedDB.open = original) };
+  };
+
+  it("reopens and retries once when the browser closes the connection underneath", async () => {
+    const name = freshDb();
+    const capture = captureConnections();
+    const store = createStore(`idb://${name}`);
+    try {
+      await store.put("a", { n: 1 });
+      expect(capture.opened.length).toBeGreaterThan(0);
+      for (const db of capture.opened) db.close(); // "The database connection is closing" on the next transaction
+      expect(await store.get("a")).toEqual({ n: 1 });
+      for (const db of capture.opened) db.close();
+      await store.putMany([["b", 2], ["c", 3]]);
+      for (const db of capture.opened) db.close();
+      expect([...(await store.getMany(["a", "b", "c"])).values()]).toEqual([{ n: 1 }, 2, 3]);
+      for (const db of capture.opened) db.close();
+      const keys: string[] = [];
+      for await (const key of store.keys()) keys.push(key);
+      expect(keys.sort()).toEqual(["a", "b", "c"]);
+    } finally {
+      capture.restore();
+      await store.close();
+    }
+  });
+
+  it("gives way to a versionchange from another tab, then reopens (also on a database upgraded with other stores)", async () => {
+    const name = freshDb();
+    const store = createStore(`idb://${name}`);
+    await store.put("k", "v");
+    // Another tab upgrades the same database: our open connection must not block it.
+    const other = await openDB(name, 50, { upgrade: (db) => void db.createObjectStore("theirs") });
+    other.close();
+    expect(await store.get("k")).toBe("v");
+    await store.put("k2", "v2");
+    expect(await store.get("k2")).toBe("v2");
+    // Another tab deletes the database: not blocked either; the store starts over, empty.
+    await deleteDB(name, { blocked: () => expect.fail("deleteDB was blocked by the store's connection") });
+    expect(await store.exists("k")).toBe(false);
+    await store.put("k", "again");
+    expect(await store.get("k")).toBe("again");
+    await store.close();
+  });
+
+  it("keeps metadata beside values, large values as Blobs", async () => {
+    const name = freshDb();
+    const store = createStore(`idb://${name}/tenant`);
+    await store.put("small.txt", "hi", { contentType: "text/x-hi" });
+    await store.put("big.bin", new Uint8Array(100 * 1024).fill(7));
+    await store.close();
+    const db = await openDB(name);
+    expect([...db.objectStoreNames].sort()).toEqual(["meta", "values"]);
+    expect(await db.get("values", "tenant/small.txt")).toBeInstanceOf(Uint8Array);
+    const big = await db.get("values", "tenant/big.bin");
+    expect(big).toBeInstanceOf(Blob);
+    expect(big.size).toBe(100 * 1024);
+    const meta = await db.get("meta", "tenant/small.txt");
+    expect(meta).toMatchObject({ size: 2, contentType: "text/x-hi" });
+    expect(meta.createdAt).toBeTypeOf("number");
+    expect(meta).not.toHaveProperty("expiresAt");
+    db.close();
+    const again = createStore(`idb://${name}/tenant`);
+    expect((await again.get("big.bin", { serialization: "raw" })).byteLength).toBe(100 * 1024);
+    expect((await again.info("small.txt")).contentType).toBe("text/x-hi");
+    const part = await new Response(await again.open("big.bin", "r", { start: 10, end: 20 })).arrayBuffer();
+    expect(new Uint8Array(part)).toEqual(new Uint8Array(10).fill(7));
+    await again.close();
+  });
+
+  it("uri prefixes isolate stores sharing one database", async () => {
+    const name = freshDb();
+    const a = createStore(`idb://${name}/a`);
+    const b = createStore(`idb://${name}/ab`);
+    await a.put("k", 1);
+    await b.put("k", 2);
+    const keys: string[] = [];
+    for await (const key of a.keys()) keys.push(key);
+    expect(keys).toEqual(["k"]);
+    expect(await a.get("k")).toBe(1);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  it("hides expired keys from listings across pages and sweeps them without a read", async () => {
+    const name = freshDb();
+    const store = createStore(`idb://${name}`);
+    const entries = (from: number, n: number) => Array.from({ length: n }, (_, i) => [`k/${String(from + i).padStart(5, "0")}`, i] as [string, number]);
+    await store.putMany(entries(0, 1500));
+    await store.putMany(entries(1500, 1000), { ttl: 1 });
+    let count = 0;
+    for await (const _ of store.keys({ prefix: "k" })) count++;
+    expect(count).toBe(2500);
+    await new Promise((resolve) => setTimeout(resolve, 1400));
+    count = 0;
+    for await (const _ of store.keys({ prefix: "k" })) count++;
+    expect(count).toBe(1500);
+    // The sweep timer (due at the earliest expiry) has reclaimed the records: nothing is left to sweep.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await store.sweep()).toBe(0);
+    await store.close();
+    const db = await openDB(name);
+    expect(await db.count("meta")).toBe(1500);
+    expect(await db.count("values")).toBe(1500);
+    db.close();
+  });
+
+  it("streams a value in with bounded parts and reads it back", async () => {
+    const store = createStore(`idb://${freshDb()}`);
+    const size = 24 * 1024 * 1024 + 5;
+    let sent = 0;
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= size) return controller.close();
+        const n = Math.min(1 << 20, size - sent);
+        controller.enqueue(new Uint8Array(n).fill((sent >> 20) & 255));
+        sent += n;
+      },
+    });
+    await store.put("stream.bin", source);
+    expect((await store.info("stream.bin")).size).toBe(size);
+    const tail = new Uint8Array(await new Response(await store.open("stream.bin", "r", { start: size - 5 })).arrayBuffer());
+    expect(tail).toEqual(new Uint8Array(5).fill(24));
+    await store.close();
+  });
 });
