@@ -23,11 +23,12 @@ export interface HandlerOptions {
    */
   readonly?: boolean;
   /**
-   * Origins allowed to call from a browser (`"https://app.example"`, a list, or `"*"` for any).
-   * Other origins get no CORS headers, and their preflights a 403.
+   * Origins allowed to call from a browser: `"https://app.example"`, a list, `"*"` for any,
+   * or a function deciding per origin. Other origins get no CORS headers, and their
+   * preflights a 403.
    * @default undefined (no CORS)
    */
-  cors?: string | string[];
+  cors?: string | string[] | ((origin: string) => boolean);
   /**
    * The largest request body accepted; larger ones get 413 without being buffered, and the
    * stored value stays as it was.
@@ -179,12 +180,14 @@ function limitBody(max: number, onExceeded: () => void): TransformStream<Uint8Ar
  */
 export function createHandler(store: Store, options: HandlerOptions = {}): Handler {
   const { token, readonly = false, maxBodyBytes = Infinity } = options;
-  const origins = new Set(typeof options.cors === "string" ? [options.cors] : options.cors ?? []);
+  const { cors } = options;
+  const origins = new Set(typeof cors === "string" ? [cors] : Array.isArray(cors) ? cors : []);
+  const allowed = (origin: string) => (typeof cors === "function" ? cors(origin) : origins.has(origin) || origins.has("*"));
   const storeUri = publicUri(store.uri);
 
   const corsHeaders = (req: Request): Record<string, string> | undefined => {
     const origin = req.headers.get("origin");
-    if (!origin || !(origins.has(origin) || origins.has("*"))) return undefined;
+    if (!origin || !allowed(origin)) return undefined;
     return { "access-control-allow-origin": origin, "access-control-expose-headers": EXPOSED_HEADERS, vary: "Origin" };
   };
 
