@@ -34,6 +34,7 @@ export function completeDriver(driver: Driver): CompleteDriver {
   const d: CompleteDriver = {
     name: driver.name,
     capabilities,
+    sharesBuffers: driver.sharesBuffers ?? false,
     get: (key) => base.get(key),
     put: (key, value, opts) => base.put(key, value, opts),
     delete: (key) => base.delete(key),
@@ -59,6 +60,11 @@ export function completeDriver(driver: Driver): CompleteDriver {
       }),
     sweep: base.sweep?.bind(base) ?? (async () => 0),
     close: base.close?.bind(base) ?? (async () => {}),
+    url:
+      base.url?.bind(base) ??
+      (async () => {
+        throw new UnsupportedError(`the ${driver.name} driver cannot make URLs for keys`);
+      }),
   };
   return d;
 }

@@ -64,6 +64,12 @@ export interface Driver {
   readonly name: string;
   /** What is native; absent entries are false. */
   readonly capabilities: Partial<DriverCapabilities>;
+  /**
+   * True when `get` returns bytes the driver keeps (memory): the store then copies them before
+   * handing them to a caller who could mutate them. Bytes given to `put` are never the caller's own
+   * buffer (the store copies caller-owned input), so drivers may keep them.
+   */
+  readonly sharesBuffers?: boolean;
   /** The bytes, or `null` when missing (or expired, for drivers with native ttl). */
   get(key: string): Promise<Uint8Array | null>;
   /** Stores bytes under the key, replacing any value. */
@@ -88,6 +94,8 @@ export interface Driver {
   /** Removes expired values now; resolves to how many went. */
   sweep?(): Promise<number>;
   close?(): Promise<void>;
+  /** A URL that serves the key's bytes straight from the backend (S3: a presigned GET), valid for `expires` seconds. */
+  url?(key: string, opts: { expires: number }): Promise<string>;
 }
 
 /** A function that makes a driver from a uri and the store's options. */

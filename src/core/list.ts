@@ -8,7 +8,7 @@ type Matcher = (key: string) => boolean;
 /** Compiles a glob with picomatch, loaded only when a glob is used (it stays out of small bundles). */
 async function compileGlob(glob: string): Promise<Matcher> {
   if (typeof glob !== "string" || glob === "") throw new InvalidArgumentError(`glob must be a non-empty string`);
-  const { default: picomatch } = await import("picomatch/posix");
+  const { default: picomatch } = await import("picomatch/posix.js");
   return picomatch(glob, { dot: true });
 }
 

@@ -63,7 +63,8 @@ export function encodeValue(value: unknown, codec: Codec): Uint8Array {
     return typeof out === "string" ? utf8(out) : out;
   }
   const bytes = asBytes(value);
-  if (bytes) return bytes;
+  // A copy: the caller may reuse the buffer, and drivers may keep what they get.
+  if (bytes) return bytes.slice();
   switch (codec.serialization) {
     case "raw":
       if (typeof value === "string") return utf8(value);
@@ -94,21 +95,23 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Decodes stored bytes by the codec. */
-export function decodeValue(bytes: Uint8Array, codec: Codec): unknown {
+/** Decodes stored bytes by the codec; `shared` bytes belong to the driver and are copied before they reach a caller. */
+export function decodeValue(bytes: Uint8Array, codec: Codec, shared = false): unknown {
   if (codec.schema) {
     const result = codec.schema.safeParse(parseJson(decodeText(bytes)));
     if (!result.success) throw new ValidationError("stored value does not match the schema", result.error.issues);
     return result.data;
   }
-  if (codec.deserialize) return codec.deserialize(bytes);
+  if (codec.deserialize) return codec.deserialize(shared ? bytes.slice() : bytes);
   switch (codec.serialization) {
     case "raw":
-      return bytes;
+      return shared ? bytes.slice() : bytes;
     case "json":
       return parseJson(decodeText(bytes));
-    default:
-      return decodeAuto(bytes);
+    default: {
+      const value = decodeAuto(bytes);
+      return shared && value === bytes ? bytes.slice() : value;
+    }
   }
 }
 

@@ -131,7 +131,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     }
     if (bytes === null) return this.#missing(key, opts);
     try {
-      return decodeValue(bytes, this.#codec(opts)) as T;
+      return decodeValue(bytes, this.#codec(opts), d.sharesBuffers) as T;
     } catch (error) {
       this.#fail(error, key);
     }
@@ -194,7 +194,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     if (found === null) return this.#missing(key, opts);
     let value: T;
     try {
-      value = decodeValue(found, this.#codec(opts)) as T;
+      value = decodeValue(found, this.#codec(opts), d.sharesBuffers) as T;
     } catch (error) {
       this.#fail(error, key);
     }
@@ -348,7 +348,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     found.forEach((bytes, i) => {
       if (bytes === null) return;
       try {
-        result.set(keys[i]!, decodeValue(bytes, codec) as T);
+        result.set(keys[i]!, decodeValue(bytes, codec, d.sharesBuffers) as T);
       } catch (error) {
         this.#fail(error, keys[i]);
       }
@@ -386,6 +386,16 @@ export class AnyStore<T = unknown> implements Store<T> {
   async sweep(): Promise<number> {
     const d = await this.#driver();
     return d.sweep().catch((error) => this.#fail(error));
+  }
+
+  async url(key: string, opts: { expires?: number } = {}): Promise<string> {
+    const expires = opts.expires ?? 3600;
+    if (!Number.isInteger(expires) || expires < 1) {
+      throw new InvalidArgumentError(`expires must be whole seconds >= 1, got ${String(expires)}`, { key, store: this.uri });
+    }
+    const k = this.#key(key);
+    const d = await this.#driver();
+    return d.url(k, { expires }).catch((error) => this.#fail(error, key));
   }
 
   child(prefix: string): Store<T> {

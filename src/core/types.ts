@@ -107,5 +107,11 @@ export interface Store<T = unknown> extends AsyncDisposable {
   /** Removes expired values now (they are already invisible); resolves to how many went. */
   sweep(): Promise<number>;
   child(prefix: string): Store<T>;
+  /**
+   * A URL that downloads the key's bytes straight from the backend without credentials, valid
+   * for `expires` seconds (default 3600): a presigned GET on S3. `UnsupportedError` on drivers
+   * that cannot make one. No I/O: a missing key gives a 404 when the URL is fetched.
+   */
+  url(key: string, opts?: { expires?: number }): Promise<string>;
   close(): Promise<void>;
 }

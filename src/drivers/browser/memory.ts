@@ -90,8 +90,8 @@ function nameOf(uri: string | undefined): string | undefined {
 }
 
 /**
- * Keeps values in a `Map` within the process or page. Values are copied in and out, so
- * callers can reuse their buffers. TTL is exact on read and reclaimed by a timer.
+ * Keeps values in a `Map` within the process or page. The store copies caller buffers in
+ * and out, so callers can reuse theirs. TTL is exact on read and reclaimed by a timer.
  * @example
  * const store = createStore({ driver: memoryDriver() });
  */
@@ -103,7 +103,7 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
     const old = state.live(key);
     if (old && o.ifNotExists) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
     state.set(key, {
-      value: value.slice(),
+      value,
       createdAt: old?.createdAt ?? now,
       updatedAt: now,
       expiresAt: o.ttl ? now + o.ttl * 1000 : 0,
@@ -112,9 +112,10 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
   };
   return {
     name: DRIVER_NAME,
+    sharesBuffers: true,
     capabilities: { ttl: true, ifNotExists: true, batch: true, ranges: true, createdAt: true },
     async get(key) {
-      return state.live(key)?.value.slice() ?? null;
+      return state.live(key)?.value ?? null;
     },
     async put(key, value, o) {
       write(key, value, o);
@@ -142,7 +143,7 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
       for (const key of keys) if (state.live(key)) yield key;
     },
     async getMany(keys) {
-      return keys.map((key) => state.live(key)?.value.slice() ?? null);
+      return keys.map((key) => state.live(key)?.value ?? null);
     },
     async putMany(entries, o) {
       for (const [key, value] of entries) write(key, value, o);
