@@ -15,3 +15,149 @@ contractSuite({
   make: (options) => createStore(`opfs://${run}/s${counter++}`, options),
   cleanup: removeRun,
 });
+
+/** A fast rolling checksum over 32-bit words (sha256 in JS would dominate the 256 MiB test's time). */
+function checksum32() {
+  let h = 0x811c9dc5;
+  return {
+    update(bytes: Uint8Array) {
+      const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >> 2);
+      for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 16777619);
+      for (let i = words.length << 2; i < bytes.byteLength; i++) h = Math.imul(h ^ bytes[i]!, 16777619);
+    },
+    value: () => h >>> 0,
+  };
+}
+
+/** Samples the page's JS heap (which counts ArrayBuffers) while `fn` runs; resolves to the peak growth in MiB. */
+async function peakHeapGrowth(fn: () => Promise<void>): Promise<number> {
+  const used = () => (performance as unknown as { memory: { usedJSHeapSize: number } }).memory.usedJSHeapSize;
+  const base = used();
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, used())), 20);
+  try {
+    await fn();
+  } finally {
+    clearInterval(timer);
+  }
+  return (Math.max(peak, used()) - base) / 2 ** 20;
+}
+
+describe("opfs driver", () => {
+  const fresh = () => createStore(`opfs://${run}/x${counter++}`);
+
+  it("streams 256 MiB in and out with bounded memory", { timeout: 180_000 }, async () => {
+    const store = fresh();
+    const size = 256 * 2 ** 20;
+    const chunk = 2 ** 20;
+    const expected = checksum32();
+    let sent = 0;
+    // Generated on demand: the source never holds more than one chunk.
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= size) return controller.close();
+        const block = new Uint8Array(chunk);
+        new Uint32Array(block.buffer).fill(0x9e3779b9 * (sent / chunk + 1));
+        expected.update(block);
+        controller.enqueue(block);
+        sent += chunk;
+      },
+    });
+    const t = performance.now();
+    const writeGrowth = await peakHeapGrowth(() => store.put("big/file.bin", source));
+    expect((await store.info("big/file.bin")).size).toBe(size);
+    let read = 0;
+    const actual = checksum32();
+    const readGrowth = await peakHeapGrowth(async () => {
+      for await (const part of (await store.open("big/file.bin")) as unknown as AsyncIterable<Uint8Array>) {
+        actual.update(part);
+        read += part.byteLength;
+      }
+    });
+    console.log(`256 MiB: write ${(performance.now() - t) | 0} ms (+${writeGrowth | 0} MiB heap), read +${readGrowth | 0} MiB`);
+    expect(read).toBe(size);
+    expect(actual.value()).toBe(expected.value());
+    // A buffered implementation would grow by the whole 256 MiB.
+    expect(writeGrowth).toBeLessThan(128);
+    expect(readGrowth).toBeLessThan(128);
+    await store.delete("big/file.bin");
+    await store.close();
+  });
+
+  it("leaves no temp files behind and removes emptied folders", async () => {
+    const dir = `${run}/clean${counter++}`;
+    const store = createStore(`opfs://${dir}`);
+    await store.put("a/b/c.txt", "one");
+    const w = (await store.open("a/b/d.txt", "w")).getWriter();
+    await w.write(new Uint8Array([1, 2, 3]));
+    await w.abort("no");
+    await store.put("a/b/c.txt", "two");
+    const names = async (path: string[]) => {
+      let handle = await navigator.storage.getDirectory();
+      for (const part of path) handle = await handle.getDirectoryHandle(part);
+      const found: string[] = [];
+      for await (const name of (handle as unknown as { keys(): AsyncIterable<string> }).keys()) found.push(name);
+      return found.sort();
+    };
+    expect(await names([...dir.split("/"), "a", "b"])).toEqual(["c.txt"]);
+    await store.delete("a/b/c.txt");
+    expect(await names(dir.split("/"))).toEqual([]);
+    // The emptied folder is gone, so its name can now be a key.
+    await store.put("a", "now a key");
+    expect(await store.get("a")).toBe("now a key");
+    await store.close();
+  });
+
+  it("reads files written outside anystore, and lists lazily", async () => {
+    const dir = `${run}/outside${counter++}`;
+    let handle = await navigator.storage.getDirectory();
+    for (const part of [...dir.split("/"), "docs"]) handle = await handle.getDirectoryHandle(part, { create: true });
+    const file = await handle.getFileHandle("readme.md", { create: true });
+    const writable = await file.createWritable();
+    await writable.write("# hello");
+    await writable.close();
+    const store = createStore(`opfs://${dir}`);
+    expect(await store.get("docs/readme.md")).toBe("# hello");
+    expect((await store.info("docs/readme.md")).contentType).toBe("text/markdown");
+    for await (const key of store.keys()) {
+      expect(key).toBe("docs/readme.md");
+      break;
+    }
+    await store.close();
+  });
+
+  it("works in a dedicated worker, through synchronous access handles", { timeout: 60_000 }, async () => {
+    const dir = `${run}/worker${counter++}`;
+    const worker = new Worker(new URL("./opfs-worker.ts", import.meta.url), { type: "module" });
+    const result = await new Promise<{ ok: boolean; steps: Record<string, unknown>; error?: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("the worker did not answer within 50 s")), 50_000);
+      worker.onmessage = (event) => {
+        clearTimeout(timer);
+        resolve(event.data);
+      };
+      worker.onerror = (event) => {
+        clearTimeout(timer);
+        reject(new Error(`worker error: ${event.message}`));
+      };
+      worker.postMessage({ dir });
+    });
+    worker.terminate();
+    expect(result.error).toBeUndefined();
+    expect(result.steps).toEqual({
+      syncAccess: true,
+      roundTrip: true,
+      json: { from: "worker" },
+      visibleBeforeClose: false,
+      range: "worker",
+      afterAbort: "hello worker",
+      conflict: "CONFLICT",
+      keys: ["bin/big.bin", "doc.json", "stream.txt"],
+      checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    // What the worker wrote, the window reads.
+    const store = createStore(`opfs://${dir}`);
+    expect(await store.get("stream.txt")).toBe("hello worker");
+    expect((await store.info("bin/big.bin")).size).toBe(8 * 1024 * 1024 + 3);
+    await store.close();
+  });
+});
