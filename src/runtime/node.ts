@@ -22,6 +22,7 @@ export const nodeRuntime: Runtime = {
     postgres: sql,
     postgresql: sql,
     mysql: sql,
+    ...Object.fromEntries(["redis", "rediss", "redis+cluster"].map((s) => [s, () => import("../drivers/node/redis.js").then((m) => m.redisDriverFromUri)])),
   },
   elsewhere: { idb: browserOnly, indexeddb: browserOnly, opfs: browserOnly },
   pathScheme: (path) => (path.toLowerCase().endsWith(".zip") ? "zip" : "file"),
