@@ -133,7 +133,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     get: `SELECT ${V} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
     has: `SELECT 1 FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
     info: `SELECT ${dialect.size}, ${dialect.epochMs} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
-    range: `SELECT ${dialect.substr(P(2), P(3))} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
+    // Placeholders numbered in text order: `?` dialects bind by position.
+    range: `SELECT ${dialect.substr(P(1), P(2))} FROM ${T} WHERE ${K} = ${P(3)} AND ${alive}`,
     insert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}`,
     upsert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}${dialect.upsertTail}`,
     delete: `DELETE FROM ${T} WHERE ${K} = ${P(1)}`,
@@ -164,7 +165,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     if (dialect.isConnectionError(error)) {
       return new ConnectionError(`${dialect.name} is unreachable: ${message}`, { key, cause: error });
     }
-    if (key !== undefined && dialect.isKeyTooLong?.(error)) {
+    if (dialect.isKeyTooLong?.(error)) {
       return new InvalidKeyError(`key is too long for the ${dialect.name} primary key index: ${message}`, { key, cause: error });
     }
     return new AnystoreError(`${dialect.name}: ${message}`, { key, cause: error });
@@ -269,11 +270,11 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     async read(key, range?: ByteRange) {
       const start = Math.min(range?.start ?? 0, MAX_INT - 1);
       const length = range?.end === undefined ? MAX_INT : Math.min(range.end - start, MAX_INT);
-      const { rows } = await run(sql.range, [key, start + 1, Math.max(length, 0)], key);
+      const { rows } = await run(sql.range, [start + 1, Math.max(length, 0), key], key);
       return rows.length === 0 ? null : bytesToStream(toBytes(rows[0]![0]));
     },
     async *list(prefix) {
-      if (!conn) await open().catch((error) => Promise.reject(fail(error)));
+      if (!conn) await open();
       const upper = prefix === "" ? undefined : successor(prefix);
       const text = list(upper !== undefined); // after connecting: the key comparison may depend on the table
       let after = prefix;
