@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The `anystore` command (SPEC 9). Errors print one line and exit 1 (`DEBUG=1` adds the stack);
+ * a closed pipe (`anystore get big | head`) ends quietly.
+ */
+
+import { Command } from "commander";
+import { registerKeyCommands } from "./commands.js";
+import { formatError, isBrokenPipe } from "./context.js";
+import { registerIo } from "./io.js";
+import { registerMirror } from "./mirror.js";
+import { registerServe } from "./serve.js";
+
+function buildProgram(): Command {
+  const program = new Command("anystore")
+    .description("read and write data by key in any store: a directory, sqlite://, redis://, s3://, anystore+http://, ...")
+    .option("-s, --store <uri>", "the store (default: ANYSTORE_URI, else .anystore)")
+    .option("--token <token>", "bearer token: sent to anystore+http(s) stores; required of clients by serve (default: ANYSTORE_TOKEN)")
+    .showHelpAfterError("(add --help for usage)");
+  registerKeyCommands(program);
+  registerIo(program);
+  registerMirror(program);
+  registerServe(program);
+  return program;
+}
+
+async function main(argv: string[] = process.argv): Promise<void> {
+  process.stdout.on("error", (error) => {
+    if (isBrokenPipe(error)) process.exit(0);
+    throw error;
+  });
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (isBrokenPipe(error)) return;
+    process.stderr.write(`${formatError(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
