@@ -78,7 +78,7 @@ function markdown() {
   return lines.join("\n");
 }
 
-if (only.length === 0) {
+if (only.length === 0 || process.env.BENCH_WRITE) {
   await writeFile(join(here, "..", "BENCHMARKS.md"), markdown());
   console.log("\nwrote BENCHMARKS.md");
 } else {
