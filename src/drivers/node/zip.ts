@@ -174,7 +174,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     }
     if (dir.folders.has(key) || [...batch].some((k) => k.startsWith(`${key}/`))) {
       for (const e of dir.entries) {
-        if (e.kind === "other" || !e.key.startsWith(`${key}/`)) continue;
+        if (e.kind === "other" || !(e.key.startsWith(`${key}/`) || (e.kind === "dir" && e.key === key))) continue;
         if (e.kind === "dir" || alive(e, now)) throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
         drop.add(e);
       }

@@ -50,8 +50,8 @@ export function emptyDirectory(): Directory {
 }
 
 /** Reads exactly `length` bytes at `position`; a short read means the archive is truncated. */
-export async function readExactly(fh: FileHandle, position: number, length: number, path: string): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
+export async function readExactly(fh: FileHandle, position: number, length: number, path: string): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await fh.read(buffer, filled, length - filled, position + filled);
@@ -61,14 +61,47 @@ export async function readExactly(fh: FileHandle, position: number, length: numb
   return buffer;
 }
 
+/**
+ * Sequential reads through a 1 MiB window: a rewrite visits entries in file order, so copying
+ * thousands of small entries costs one read per MiB instead of three per entry.
+ */
+export class Window {
+  #start = 0;
+  #bytes = new Uint8Array(0);
+  constructor(
+    readonly fh: FileHandle,
+    readonly path: string,
+    readonly size = CHUNK,
+  ) {}
+
+  async read(position: number, length: number): Promise<Uint8Array> {
+    const from = position - this.#start;
+    if (from >= 0 && from + length <= this.#bytes.length) return this.#bytes.subarray(from, from + length);
+    if (length > this.size) return readExactly(this.fh, position, length, this.path);
+    const buffer = new Uint8Array(this.size); // fresh each time: earlier views stay valid
+    let filled = 0;
+    while (filled < this.size) {
+      const { bytesRead } = await this.fh.read(buffer, filled, this.size - filled, position + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled < length) throw corrupt(this.path, `unexpected end of file at byte ${position + filled}`);
+    this.#start = position;
+    this.#bytes = buffer.subarray(0, filled);
+    return this.#bytes.subarray(0, length);
+  }
+}
+
 /** Adds a key or folder record to the lookup tables. */
 export function index(dir: Directory, e: Entry): void {
   if (e.kind === "other") return;
   if (e.kind === "file") dir.files.set(e.key, e);
+  else if (dir.folders.has(e.key)) return;
   else dir.folders.add(e.key);
+  // Deepest first; an existing folder already has its ancestors.
   for (let i = e.key.lastIndexOf("/"); i > 0; i = e.key.lastIndexOf("/", i - 1)) {
     const folder = e.key.slice(0, i);
-    if (dir.folders.has(folder) && e.kind === "file") break; // its ancestors are in already
+    if (dir.folders.has(folder)) return;
     dir.folders.add(folder);
   }
 }
@@ -95,7 +128,7 @@ export async function loadDirectory(fh: FileHandle, size: number, path: string):
   if (prefix < 0) throw corrupt(path, "the central directory overlaps its end record");
   const cdStart = end.cdOffset + prefix;
   const entries: Entry[] = [];
-  let buffer = Buffer.alloc(0);
+  let buffer: Uint8Array = new Uint8Array(0);
   let at = 0;
   let position = cdStart;
   const cdEnd = cdStart + end.cdSize;
@@ -111,8 +144,8 @@ export async function loadDirectory(fh: FileHandle, size: number, path: string):
   };
   while (position - buffer.length + at < cdEnd) {
     await ensure(CENTRAL_SIZE);
-    if (buffer.readUInt32LE(at) !== SIG.central) throw corrupt(path, `bad central directory record at byte ${position - buffer.length + at}`);
-    const variable = buffer.readUInt16LE(at + 28) + buffer.readUInt16LE(at + 30) + buffer.readUInt16LE(at + 32);
+    if (readU32(buffer, at) !== SIG.central) throw corrupt(path, `bad central directory record at byte ${position - buffer.length + at}`);
+    const variable = readU16(buffer, at + 28) + readU16(buffer, at + 30) + readU16(buffer, at + 32);
     await ensure(CENTRAL_SIZE + variable);
     entries.push(parseCentral(buffer.subarray(at, at + CENTRAL_SIZE + variable), prefix, cdStart, path));
     at += CENTRAL_SIZE + variable;
@@ -126,17 +159,17 @@ async function findEnd(fh: FileHandle, size: number, path: string): Promise<End>
   const tail = await readExactly(fh, tailStart, tailLength, path);
   let i = tailLength - EOCD_SIZE;
   for (; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === SIG.eocd && i + EOCD_SIZE + tail.readUInt16LE(i + 20) <= tailLength) break;
+    if (readU32(tail, i) === SIG.eocd && i + EOCD_SIZE + readU16(tail, i + 20) <= tailLength) break;
   }
   if (i < 0) throw corrupt(path, "no end of central directory record (not a zip archive, or truncated)");
   const eocdPos = tailStart + i;
-  const disk = tail.readUInt16LE(i + 4);
-  const cdDisk = tail.readUInt16LE(i + 6);
+  const disk = readU16(tail, i + 4);
+  const cdDisk = readU16(tail, i + 6);
   const end: End = {
-    cdSize: tail.readUInt32LE(i + 12),
-    cdOffset: tail.readUInt32LE(i + 16),
+    cdSize: readU32(tail, i + 12),
+    cdOffset: readU32(tail, i + 16),
     cdEnd: eocdPos,
-    comment: Uint8Array.prototype.slice.call(tail, i + EOCD_SIZE, i + EOCD_SIZE + tail.readUInt16LE(i + 20)),
+    comment: tail.slice(i + EOCD_SIZE, i + EOCD_SIZE + readU16(tail, i + 20)),
   };
   const zip64 = eocdPos >= LOCATOR64_SIZE ? await readZip64(fh, eocdPos, path) : null;
   if (zip64) return { ...end, ...zip64 };
@@ -149,8 +182,8 @@ async function findEnd(fh: FileHandle, size: number, path: string): Promise<End>
 /** The ZIP64 end record, when a locator precedes the end record. */
 async function readZip64(fh: FileHandle, eocdPos: number, path: string): Promise<Omit<End, "comment"> | null> {
   const locator = await readExactly(fh, eocdPos - LOCATOR64_SIZE, LOCATOR64_SIZE, path);
-  if (locator.readUInt32LE(0) !== SIG.locator64) return null;
-  if (locator.readUInt32LE(4) !== 0 || locator.readUInt32LE(16) > 1) {
+  if (readU32(locator, 0) !== SIG.locator64) return null;
+  if (readU32(locator, 4) !== 0 || readU32(locator, 16) > 1) {
     throw new UnsupportedError(`zip archive ${path} spans several disks, which is not supported`);
   }
   const stated = readU64(locator, 8);
@@ -158,11 +191,11 @@ async function readZip64(fh: FileHandle, eocdPos: number, path: string): Promise
   for (const at of [stated, eocdPos - LOCATOR64_SIZE - EOCD64_SIZE]) {
     if (at < 0 || at + EOCD64_SIZE > eocdPos - LOCATOR64_SIZE) continue;
     const record = await readExactly(fh, at, EOCD64_SIZE, path);
-    if (record.readUInt32LE(0) !== SIG.eocd64) continue;
+    if (readU32(record, 0) !== SIG.eocd64) continue;
     const cdSize = readU64(record, 40);
     const cdOffset = readU64(record, 48);
     if (cdSize < 0 || cdOffset < 0) throw corrupt(path, "impossible zip64 directory size or offset");
-    if (record.readUInt32LE(16) !== 0 || record.readUInt32LE(20) !== 0) {
+    if (readU32(record, 16) !== 0 || readU32(record, 20) !== 0) {
       throw new UnsupportedError(`zip archive ${path} spans several disks, which is not supported`);
     }
     return { cdSize, cdOffset, cdEnd: at };
@@ -170,16 +203,16 @@ async function readZip64(fh: FileHandle, eocdPos: number, path: string): Promise
   throw corrupt(path, "a zip64 locator without a zip64 end record");
 }
 
-function parseCentral(r: Buffer, prefix: number, cdStart: number, path: string): Entry {
-  const nameLength = r.readUInt16LE(28);
-  const extraLength = r.readUInt16LE(30);
-  const commentLength = r.readUInt16LE(32);
-  const nameBytes = Uint8Array.prototype.slice.call(r, CENTRAL_SIZE, CENTRAL_SIZE + nameLength);
+function parseCentral(r: Uint8Array, prefix: number, cdStart: number, path: string): Entry {
+  const nameLength = readU16(r, 28);
+  const extraLength = readU16(r, 30);
+  const commentLength = readU16(r, 32);
+  const nameBytes = r.slice(CENTRAL_SIZE, CENTRAL_SIZE + nameLength);
   const rawExtra = r.subarray(CENTRAL_SIZE + nameLength, CENTRAL_SIZE + nameLength + extraLength);
-  let csize = r.readUInt32LE(20);
-  let size = r.readUInt32LE(24);
-  let offset = r.readUInt32LE(42);
-  const disk = r.readUInt16LE(34);
+  let csize = readU32(r, 20);
+  let size = readU32(r, 24);
+  let offset = readU32(r, 42);
+  const disk = readU16(r, 34);
   if (size === MAX32 || csize === MAX32 || offset === MAX32 || disk === MAX16) {
     // Zip64: the 64-bit values follow in this order, only for the fields that overflowed.
     const z = findExtra(rawExtra, EXTRA.zip64) ?? new Uint8Array(0);
@@ -197,29 +230,29 @@ function parseCentral(r: Buffer, prefix: number, cdStart: number, path: string):
   }
   offset += prefix;
   if (offset + 30 > cdStart) throw corrupt(path, `an entry's local header lies outside the data area (offset ${offset})`);
-  const flags = r.readUInt16LE(8);
-  const dosTime = r.readUInt16LE(12);
-  const dosDate = r.readUInt16LE(14);
+  const flags = readU16(r, 8);
+  const dosTime = readU16(r, 12);
+  const dosDate = readU16(r, 14);
   const name = decodeName(nameBytes, flags, rawExtra);
   const times = timesOf(rawExtra);
   return {
     name: name ?? "",
     nameBytes,
     ...classify(name),
-    madeBy: r.readUInt16LE(4),
-    needed: r.readUInt16LE(6),
+    madeBy: readU16(r, 4),
+    needed: readU16(r, 6),
     flags,
-    method: r.readUInt16LE(10),
+    method: readU16(r, 10),
     dosTime,
     dosDate,
     crc: readU32(r, 16),
     csize,
     size,
-    internalAttr: r.readUInt16LE(36),
-    externalAttr: r.readUInt32LE(38),
+    internalAttr: readU16(r, 36),
+    externalAttr: readU32(r, 38),
     offset,
     extra: keptExtra(rawExtra),
-    comment: Uint8Array.prototype.slice.call(r, CENTRAL_SIZE + nameLength + extraLength, CENTRAL_SIZE + nameLength + extraLength + commentLength),
+    comment: r.slice(CENTRAL_SIZE + nameLength + extraLength, CENTRAL_SIZE + nameLength + extraLength + commentLength),
     mtime: times.mtime ?? fromDos(dosDate, dosTime),
     expiresAt: times.expiresAt,
     ours: times.ours,

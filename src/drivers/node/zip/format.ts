@@ -112,6 +112,7 @@ export function fromDos(dosDate: number, dosTime: number): Date | null {
 // ---------------------------------------------------------------- names and keys
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+const latin1 = new TextDecoder("latin1");
 const encoder = new TextEncoder();
 /** The upper half of code page 437, the ZIP default for names without the UTF-8 flag. */
 const CP437 =
@@ -126,7 +127,9 @@ export function decodeName(bytes: Uint8Array, flags: number, extra: Uint8Array):
       return null;
     }
   }
-  if (bytes.every((b) => b < 0x80)) return String.fromCharCode(...bytes);
+  let ascii = true;
+  for (let i = 0; i < bytes.length && ascii; i++) ascii = bytes[i]! < 0x80;
+  if (ascii) return latin1.decode(bytes);
   const unicode = findExtra(extra, EXTRA.unicodePath);
   if (unicode && unicode.length > 5 && unicode[0] === 1 && readU32(unicode, 1) === crc32(bytes)) {
     try {
@@ -144,7 +147,7 @@ export function decodeName(bytes: Uint8Array, flags: number, extra: Uint8Array):
 
 /**
  * What an entry name may be: a key only when it is exactly a valid, normalized key (SPEC 5)
- * and no drive letter; so `..`, absolute paths, backslashes, `./x`, `a//b` and `C:x` are never
+ * and not a drive path; so `..`, absolute paths, backslashes, `./x`, `a//b` and `C:/x` are never
  * reachable, and a key maps to exactly one name.
  */
 export function classify(name: string | null): { kind: Entry["kind"]; key: string } {
@@ -155,7 +158,7 @@ export function classify(name: string | null): { kind: Entry["kind"]; key: strin
 }
 
 export function isSafeKey(key: string): boolean {
-  if (/^[A-Za-z]:/.test(key)) return false;
+  if (/^[A-Za-z]:(\/|$)/.test(key)) return false; // `C:/x`: a drive-absolute path (`a:b` stays a valid key)
   try {
     return normalizeKey(key) === key;
   } catch {
@@ -215,6 +218,7 @@ export function findExtra(extra: Uint8Array, id: number): Uint8Array | undefined
 
 /** The extra block without the fields the writer regenerates (zip64, anystore's). */
 export function keptExtra(extra: Uint8Array): Uint8Array {
+  if (extra.length === 0) return extra;
   const parts: Uint8Array[] = [];
   for (const f of extraFields(extra)) if (f.id !== EXTRA.zip64 && f.id !== EXTRA.anystore) parts.push(f.raw);
   return Buffer.concat(parts);
@@ -387,7 +391,7 @@ export function encodeEnd(count: number, cdOffset: number, cdSize: number, comme
 /** A new entry for a key written by this driver. */
 export function newEntry(key: string, v: { method: number; crc: number; size: number; csize: number; mtime: Date; expiresAt: number }): Entry {
   const nameBytes = encoder.encode(key);
-  const ascii = nameBytes.every((b) => b < 0x80);
+  const ascii = !/[^\x00-\x7f]/.test(key);
   return {
     name: key,
     nameBytes,

@@ -8,9 +8,10 @@ import type { FileHandle } from "node:fs/promises";
 import { Inflate } from "fflate";
 import type { ByteRange } from "../../../core/driver.js";
 import { AnystoreError, UnsupportedError } from "../../../core/errors.js";
+import type { Window } from "./directory.js";
 import { readExactly } from "./directory.js";
 import type { Entry } from "./format.js";
-import { corrupt, crc32, FLAG, LOCAL_SIZE, METHOD, SIG } from "./format.js";
+import { corrupt, crc32, FLAG, LOCAL_SIZE, METHOD, readU16, readU32, SIG } from "./format.js";
 
 /** An open archive to read from. */
 export interface Source {
@@ -18,21 +19,29 @@ export interface Source {
   path: string;
   /** Entry data must end before this position (the central directory). */
   dataEnd: number;
+  /** Buffered sequential reads (rewrites); absent for random access. */
+  window?: Window;
 }
+
+const readFrom = (src: Source, position: number, length: number) =>
+  src.window ? src.window.read(position, length) : readExactly(src.fh, position, length, src.path);
 
 /** Compressed bytes read per step; also bounds what one inflate step can produce (~1032x). */
 const READ_CHUNK = 64 * 1024;
 const INFLATE_SLICE = 16 * 1024;
+const MAX_RATIO = 1040;
 
 /** Where an entry's data starts, from its local header; with `withExtra`, the local extra block too. */
+export { readFrom };
+
 export async function locate(src: Source, e: Entry, withExtra = false): Promise<{ dataStart: number; localExtra: Uint8Array }> {
-  const header = await readExactly(src.fh, e.offset, LOCAL_SIZE, src.path);
-  if (header.readUInt32LE(0) !== SIG.local) throw corrupt(src.path, `no local header for ${JSON.stringify(e.name)} at byte ${e.offset}`);
-  const nameLength = header.readUInt16LE(26);
-  const extraLength = header.readUInt16LE(28);
+  const header = await readFrom(src, e.offset, LOCAL_SIZE);
+  if (readU32(header, 0) !== SIG.local) throw corrupt(src.path, `no local header for ${JSON.stringify(e.name)} at byte ${e.offset}`);
+  const nameLength = readU16(header, 26);
+  const extraLength = readU16(header, 28);
   const dataStart = e.offset + LOCAL_SIZE + nameLength + extraLength;
   if (dataStart + e.csize > src.dataEnd) throw corrupt(src.path, `the data of ${JSON.stringify(e.name)} runs past the data area`);
-  const localExtra = withExtra && extraLength ? await readExactly(src.fh, e.offset + LOCAL_SIZE + nameLength, extraLength, src.path) : new Uint8Array(0);
+  const localExtra = withExtra && extraLength ? await readFrom(src, e.offset + LOCAL_SIZE + nameLength, extraLength) : new Uint8Array(0);
   return { dataStart, localExtra };
 }
 
@@ -46,6 +55,10 @@ export function checkReadable(e: Entry, path: string, maxEntrySize: number): voi
     throw new AnystoreError(`zip entry ${JSON.stringify(e.name)} in ${path} is ${e.size} bytes, over maxEntrySize (${maxEntrySize})`);
   }
   if (e.method === METHOD.stored && e.csize !== e.size) throw corrupt(path, `stored entry ${JSON.stringify(e.name)} has two different sizes`);
+  // Deflate expands at most ~1032:1, so a larger declared size is a lie (and no buffer is sized by it).
+  if (e.method === METHOD.deflated && e.size > e.csize * MAX_RATIO + 1024) {
+    throw corrupt(path, `entry ${JSON.stringify(e.name)} declares ${e.size} bytes from ${e.csize} compressed`);
+  }
 }
 
 /** fflate's streaming inflate with the declared size and CRC enforced. */

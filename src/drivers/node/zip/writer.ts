@@ -19,7 +19,7 @@ import { basename, dirname, join } from "node:path";
 import { Deflate, deflateSync } from "fflate";
 import { RESERVED } from "../../../core/keys.js";
 import type { Directory } from "./directory.js";
-import { buildDirectory, index, readExactly } from "./directory.js";
+import { buildDirectory, index, Window } from "./directory.js";
 import type { Entry } from "./format.js";
 import { crc32, encodeCentral, encodeDescriptor, encodeEnd, encodeLocal, FLAG, keptExtra, METHOD } from "./format.js";
 import type { Source } from "./reader.js";
@@ -74,11 +74,11 @@ class Output {
     this.position += data.length;
     this.#buffered = 0;
   }
-  /** Copies `length` bytes from another file, a chunk at a time. */
-  async copy(from: FileHandle, position: number, length: number, path: string): Promise<void> {
+  /** Copies `length` bytes from another file (through a window), a chunk at a time. */
+  async copy(from: Window, position: number, length: number): Promise<void> {
     for (let done = 0; done < length; ) {
       const n = Math.min(COPY_CHUNK, length - done);
-      await this.write(await readExactly(from, position + done, n, path));
+      await this.write(await from.read(position + done, n));
       done += n;
     }
   }
@@ -96,7 +96,7 @@ async function writeNew(out: Output, item: Pending): Promise<Entry> {
   const e: Entry = { ...item.entry, offset: out.end };
   await out.write(encodeLocal(e, e.extra));
   if ("bytes" in item.payload) await out.write(item.payload.bytes);
-  else await out.copy(item.payload.file, 0, e.csize, item.payload.path);
+  else await out.copy(new Window(item.payload.file, item.payload.path), 0, e.csize);
   return e;
 }
 
@@ -160,7 +160,11 @@ export async function rewrite(
   try {
     const out = new Output(fh, 0);
     const entries: Entry[] = [];
-    for (const old of keep) entries.push(await copyEntry(out, src!, old));
+    const from = src && { ...src, window: new Window(src.fh, src.path) };
+    // Copied in file order (sequential reads); the directory keeps the original order.
+    const copied = new Map<Entry, Entry>();
+    for (const old of [...keep].sort((a, b) => a.offset - b.offset)) copied.set(old, await copyEntry(out, from!, old));
+    for (const old of keep) entries.push(copied.get(old)!);
     for (const item of items) entries.push(await writeNew(out, item));
     const cdStart = await writeDirectory(out, entries, comment);
     await fh.truncate(out.position);
@@ -185,7 +189,7 @@ async function copyEntry(out: Output, src: Source, old: Entry): Promise<Entry> {
   const descriptor = (old.flags & FLAG.encrypted) !== 0 && (old.flags & FLAG.descriptor) !== 0;
   const e: Entry = { ...old, offset: out.end, flags: descriptor ? old.flags : old.flags & ~FLAG.descriptor };
   await out.write(encodeLocal(e, keptExtra(localExtra)));
-  await out.copy(src.fh, dataStart, e.csize, src.path);
+  await out.copy(src.window!, dataStart, e.csize);
   if (descriptor) await out.write(encodeDescriptor(e));
   return e;
 }
