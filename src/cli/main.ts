@@ -32,10 +32,17 @@ async function main(argv: string[] = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {
-    if (isBrokenPipe(error)) return;
-    process.stderr.write(`${formatError(error)}\n`);
-    process.exitCode = 1;
+    if (!isBrokenPipe(error)) {
+      process.stderr.write(`${formatError(error)}\n`);
+      process.exitCode = 1;
+    }
   }
+  // Exit once the output is flushed, not when the event loop drains: a timer or socket a
+  // driver left behind must not keep a finished command waiting.
+  const code = typeof process.exitCode === "number" ? process.exitCode : 0;
+  const exit = () => process.exit(code);
+  setTimeout(exit, 2000).unref();
+  process.stdout.write("", () => process.stderr.write("", exit));
 }
 
 await main();

@@ -1,13 +1,24 @@
-import { readFile } from "node:fs/promises";
+import { mkdirSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Driver, MirrorProgress, Store } from "../../src/index.node.js";
 import { createStore, mirror } from "../../src/index.node.js";
 
-const TMP = join(process.cwd(), "test/.tmp");
+/** Outside test/.tmp, which every vitest run's global setup empties (other runs share this machine). */
+let TMP = "";
+beforeAll(async () => {
+  TMP = await mkdtemp(join(tmpdir(), "anystore-mirror-test-"));
+});
+afterAll(() => rm(TMP, { recursive: true, force: true }));
 let counter = 0;
 const unique = () => `mirror-${process.pid}-${++counter}`;
-const freshDir = () => join(TMP, unique());
+const freshDir = () => {
+  const dir = join(TMP, unique());
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
 const memory = () => createStore(`memory://${unique()}`);
 
 const BIG = new Uint8Array(1024 * 1024 + 7).map((_, i) => (i * 31) % 251);
@@ -75,6 +86,22 @@ describe("mirror", () => {
     expect(await allKeys(target)).toEqual(ENTRIES.map(([k]) => k).sort());
     await expectSameBytes(target);
     expect(sameBytes(await readFile(join(dir, "bin/big.bin")), BIG)).toBe(true);
+  });
+
+  it("copies fs -> sqlite and back, byte for byte", async () => {
+    const source = createStore(freshDir());
+    await fill(source);
+    const sqlite = createStore(`sqlite:///${join(freshDir(), "mirror.db")}`);
+    try {
+      expect(await mirror(source, sqlite, { concurrency: 4 })).toMatchObject({ mirrored: ENTRIES.length, bytes: TOTAL });
+      await expectSameBytes(sqlite);
+      const back = createStore(freshDir());
+      expect(await mirror(sqlite, back)).toMatchObject({ mirrored: ENTRIES.length, failed: 0, bytes: TOTAL });
+      await expectSameBytes(back);
+      expect(await mirror(source, sqlite)).toMatchObject({ mirrored: 0, skipped: ENTRIES.length });
+    } finally {
+      await sqlite.close();
+    }
   });
 
   it("skips existing keys unless overwrite", async () => {
