@@ -10,7 +10,7 @@ import { UnsupportedError } from "./errors.js";
 import { RESERVED } from "./keys.js";
 import { bytesToStream, collectingWritable, sliceBytes, sliceStream } from "./streams.js";
 
-export type CompleteDriver = Required<Omit<Driver, "capabilities">> & { capabilities: DriverCapabilities };
+export type CompleteDriver = Required<Omit<Driver, "capabilities" | "checksum">> & Pick<Driver, "checksum"> & { capabilities: DriverCapabilities };
 
 /** Parallel calls used by the batch emulations. */
 const BATCH_CONCURRENCY = 16;
@@ -60,6 +60,8 @@ export function completeDriver(driver: Driver): CompleteDriver {
       }),
     sweep: base.sweep?.bind(base) ?? (async () => 0),
     close: base.close?.bind(base) ?? (async () => {}),
+    // Only where the driver enforces ttl itself: the sidecar emulation must see every read.
+    checksum: capabilities.ttl ? driver.checksum?.bind(driver) : undefined,
     url:
       base.url?.bind(base) ??
       (async () => {

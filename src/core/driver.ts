@@ -96,6 +96,11 @@ export interface Driver {
   close?(): Promise<void>;
   /** A URL that serves the key's bytes straight from the backend (S3: a presigned GET), valid for `expires` seconds. */
   url?(key: string, opts: { expires: number }): Promise<string>;
+  /**
+   * The value's hex checksum, computed where the bytes are (an anystore server answers
+   * `HEAD ?checksum=true`), or `null` when missing. Without it the store hashes the stream.
+   */
+  checksum?(key: string, algorithm: "sha256" | "sha1" | "md5" | "sha512"): Promise<string | null>;
 }
 
 /** A function that makes a driver from a uri and the store's options. */

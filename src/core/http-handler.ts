@@ -227,7 +227,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
       case "PATCH": {
         writable();
         const date = await store.touch(key);
-        return new Response(date.toISOString(), { status: 200, headers: { "content-type": "text/plain; charset=utf-8" } });
+        return textResponse(date.toISOString(), 200);
       }
       default:
         throw new Refusal(405, `method ${method} is not allowed`, { allow: METHODS });
@@ -328,19 +328,21 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
 
 /** One line of text and a status; the code travels in `x-anystore-error`. */
 function failure(error: unknown): Response {
-  if (error instanceof Refusal) {
-    return new Response(`${error.message}\n`, {
-      status: error.status,
-      headers: { "content-type": "text/plain; charset=utf-8", ...error.headers },
-    });
-  }
+  if (error instanceof Refusal) return textResponse(`${error.message}\n`, error.status, error.headers);
   // A malformed percent-encoding in a key is the client's fault.
   if (error instanceof URIError) error = new InvalidKeyError(error.message);
   const known = isAnystoreError(error);
   const status = statusOf(error);
   const name = known ? (error as AnystoreError).name : "Error";
   const message = (error instanceof Error ? error.message : String(error)).split("\n", 1)[0];
-  const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
-  if (known) headers[H.error] = (error as AnystoreError).code;
-  return new Response(`${name}: ${message}\n`, { status, headers });
+  return textResponse(`${name}: ${message}\n`, status, known ? { [H.error]: (error as AnystoreError).code } : {});
+}
+
+/** A short text answer with its length declared, so the connection stays reusable. */
+function textResponse(text: string, status: number, headers: Record<string, string> = {}): Response {
+  const body = encoder.encode(text);
+  return new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", "content-length": String(body.byteLength), ...headers },
+  });
 }

@@ -240,6 +240,12 @@ export class AnyStore<T = unknown> implements Store<T> {
     if (!ALGORITHMS.has(algorithm)) {
       throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}: use sha256, sha1, md5 or sha512`);
     }
+    const d = await this.#driver();
+    if (d.checksum) {
+      const sum = await d.checksum(this.#key(key), algorithm).catch((error) => this.#fail(error, key));
+      if (sum === null) throw new NotFoundError(`key does not exist: ${key}`, { key, store: this.uri });
+      return sum;
+    }
     const hasher = await this.#shared.runtime.createHasher(algorithm);
     const stream = await this.open(key, "r");
     const reader = stream.getReader();

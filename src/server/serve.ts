@@ -43,6 +43,10 @@ async function send(response: Response, res: ServerResponse, req: IncomingMessag
   response.headers.forEach((value, name) => (headers[name] = value));
   // An early answer (401, 403, 412, 413) to an upload we did not read: close instead of draining it.
   if (!req.complete && req.method !== "GET" && req.method !== "HEAD") headers.connection = "close";
+  // No body: say so, or Node falls back to chunked encoding for an empty answer.
+  if (!response.body && response.status !== 204 && response.status !== 304 && headers["content-length"] === undefined) {
+    headers["content-length"] = "0";
+  }
   res.writeHead(response.status, headers);
   const body = response.body;
   if (!body || req.method === "HEAD") {

@@ -366,11 +366,17 @@ describe("anystore+http driver", () => {
     expect((await remote.info("big")).size).toBe(2 * 2 ** 20);
   });
 
-  it("uses the checksum and metadata the server reports", async () => {
+  it("asks the server for checksums (one HEAD) and reads its metadata", async () => {
     const served = await start(createStore("memory://"));
-    const remote = createStore(`anystore+${served.url}`);
+    const requests: string[] = [];
+    const spy: typeof fetch = (input, init) => (requests.push(`${init?.method ?? "GET"} ${String(input).slice(served.url.length)}`), fetch(input, init));
+    const remote = createStore(`anystore+${served.url}`, { fetch: spy });
     await remote.put("f.txt", "abcdef");
+    requests.length = 0;
     expect(await remote.checksum("f.txt", "md5")).toBe(createHash("md5").update("abcdef").digest("hex"));
+    expect(await remote.checksum("f.txt")).toBe(createHash("sha256").update("abcdef").digest("hex"));
+    expect(requests).toEqual(["HEAD /f.txt?checksum=true&algorithm=md5", "HEAD /f.txt?checksum=true&algorithm=sha256"]);
+    await rejectsWith(remote.checksum("missing"), "NOT_FOUND");
     const info = await remote.info("f.txt");
     expect(info).toMatchObject({ key: "f.txt", name: "f.txt", size: 6, contentType: "text/plain" });
     expect(info.createdAt).toBeInstanceOf(Date);

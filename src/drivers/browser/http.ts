@@ -197,6 +197,16 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     if (res.status === 404) return discard(res, watchdog);
     if (!res.ok) return fail(res, key);
     if (!res.body) return new Uint8Array(0);
+    if (Number(res.headers.get("content-length") ?? Infinity) <= 1 << 20) {
+      // Small: one read, under the timeout armed when the headers came.
+      try {
+        return new Uint8Array(await res.arrayBuffer());
+      } catch (error) {
+        throw watchdog.explain(error, base);
+      } finally {
+        watchdog.stop();
+      }
+    }
     const chunks: Uint8Array[] = [];
     for await (const chunk of watchdog.watch(res.body, base) as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
     return concat(chunks);
@@ -261,7 +271,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     const { res, watchdog } = await request(url(key), { method: "PUT", body: value as BodyInit, signal: o.signal ?? null }, writeHeaders(o));
     watchdog.stop();
     if (!res.ok) return fail(res, key);
-    await res.body?.cancel();
+    await drainSmall(res);
   }
 
   /** Node: the writable feeds the request body directly, with backpressure, as it is written. */
@@ -275,7 +285,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     const failed = response.then(async ({ res, watchdog }) => {
       watchdog.stop();
       if (!res.ok) await fail(res, key);
-      await res.body?.cancel();
+      await drainSmall(res);
     });
     failed.catch(() => {});
     let loaded = 0;
@@ -333,12 +343,22 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     async delete(key) {
       const { res, watchdog } = await request(url(key), { method: "DELETE" });
       watchdog.stop();
-      if (res.status === 404) return void (await res.body?.cancel());
+      if (res.status === 404) return void (await drainSmall(res));
       if (!res.ok) return fail(res, key);
-      await res.body?.cancel();
+      await drainSmall(res);
     },
     async write(key, o) {
       return streamUploads ? streamedWrite(key, o) : blobWrite(key, o);
+    },
+    // The server hashes next to the bytes: one HEAD instead of downloading the value.
+    async checksum(key, algorithm) {
+      const { res, watchdog } = await request(`${url(key)}?checksum=true&algorithm=${algorithm}`, { method: "HEAD" });
+      await discard(res, watchdog);
+      if (res.status === 404) return null;
+      if (!res.ok) return fail(res, key);
+      const sum = res.headers.get(H.checksum);
+      if (!sum) throw new UnsupportedError(`${opts.url} sent no ${H.checksum} header`, details(key));
+      return sum;
     },
     async *list(listPrefix) {
       // Python's form (`GET /?prefix=`), which anystore servers of both languages answer.
@@ -369,9 +389,29 @@ async function countBytes(body: ReadableStream<Uint8Array>): Promise<number> {
   return size;
 }
 
+/**
+ * Finishes a response whose body we do not need. A short body is read to the end, which
+ * keeps the connection for the next request (cancelling makes undici drop it); a long one
+ * (a big value, a chatty error page) is cancelled.
+ */
+async function drainSmall(res: Response): Promise<void> {
+  if (!res.body || res.bodyUsed) return;
+  const reader = res.body.getReader();
+  try {
+    for (let seen = 0; seen <= 65_536; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      seen += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The body failed: nothing left to finish.
+  }
+}
+
 async function discard(res: Response, watchdog: Watchdog): Promise<null> {
   watchdog.stop();
-  if (res.body && !res.bodyUsed) await res.body.cancel().catch(() => {});
+  await drainSmall(res);
   return null;
 }
 
