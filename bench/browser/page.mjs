@@ -1,0 +1,162 @@
+/**
+ * The browser half of bench/suites/browser.mjs, bundled by rollup and run in Chromium with an
+ * on-disk profile. Each export of `window.bench` runs one workload and resolves to a figure.
+ */
+import { clear, createStore as kvStore, get as kvGet, keys as kvKeys, set as kvSet, setMany as kvSetMany } from "idb-keyval";
+import { createStore } from "../../dist/index.browser.js";
+import { bestOf, value1k } from "../lib.mjs";
+
+const N = 1000;
+
+/** Raw IndexedDB, the baseline: one object store "kv", no wrapper. */
+function openRaw(name) {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open(name, 1);
+    request.onupgradeneeded = () => request.result.createObjectStore("kv");
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+const done = (tx) =>
+  new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onerror = tx.onabort = () => reject(tx.error);
+  });
+const result = (request) =>
+  new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+
+function raw(db) {
+  return {
+    async put(key, value) {
+      const tx = db.transaction("kv", "readwrite");
+      tx.objectStore("kv").put(value, key);
+      await done(tx);
+    },
+    get: (key) => result(db.transaction("kv").objectStore("kv").get(key)),
+    async putMany(entries) {
+      const tx = db.transaction("kv", "readwrite");
+      const store = tx.objectStore("kv");
+      for (const [key, value] of entries) store.put(value, key);
+      await done(tx);
+    },
+    listPrefix: (prefix) => result(db.transaction("kv").objectStore("kv").getAllKeys(IDBKeyRange.bound(prefix, `${prefix}\uffff`))),
+  };
+}
+
+const entries = (round) => Array.from({ length: N }, (_, i) => [`batch/${round}/${i}`, value1k(i)]);
+
+/** IndexedDB: 1,000 puts as one putMany vs 1,000 single puts (puts/s), next to raw IndexedDB and idb-keyval. */
+async function putMany() {
+  const store = createStore("idb://bench-anystore-batch");
+  const db = await openRaw("bench-raw-batch");
+  const r = raw(db);
+  const kv = kvStore("bench-kv-batch", "kv");
+  let round = 0;
+  const time = async (fn) => {
+    const batch = entries(round++);
+    const started = performance.now();
+    await fn(batch);
+    return N / ((performance.now() - started) / 1000);
+  };
+  const best = async (fn) => Math.max(await time(fn), await time(fn), await time(fn));
+  const out = {
+    anystore: await best((batch) => store.putMany(batch)),
+    "anystore single puts": await best(async (batch) => {
+      for (const [key, value] of batch) await store.put(key, value);
+    }),
+    "raw IndexedDB, one transaction": await best((batch) => r.putMany(batch)),
+    "raw IndexedDB, single puts": await best(async (batch) => {
+      for (const [key, value] of batch) await r.put(key, value);
+    }),
+    "idb-keyval setMany": await best((batch) => kvSetMany(batch, kv)),
+  };
+  await store.close();
+  db.close();
+  return out;
+}
+
+/** IndexedDB: sequential single put and get of 1 KiB (ops/s), vs idb-keyval and raw IndexedDB. */
+async function putGet() {
+  const store = createStore("idb://bench-anystore-single");
+  const db = await openRaw("bench-raw-single");
+  const r = raw(db);
+  const kv = kvStore("bench-kv-single", "kv");
+  const opts = { ops: 1000, warmup: 200 };
+  const put = {
+    anystore: await bestOf(3, (i) => store.put(`k/${i % 1000}`, value1k(i)), opts),
+    "idb-keyval": await bestOf(3, (i) => kvSet(`k/${i % 1000}`, value1k(i), kv), opts),
+    "raw IndexedDB": await bestOf(3, (i) => r.put(`k/${i % 1000}`, value1k(i)), opts),
+  };
+  const get = {
+    anystore: await bestOf(3, (i) => store.get(`k/${i % 1000}`), opts),
+    "idb-keyval": await bestOf(3, (i) => kvGet(`k/${i % 1000}`, kv), opts),
+    "raw IndexedDB": await bestOf(3, (i) => r.get(`k/${i % 1000}`), opts),
+  };
+  await store.close();
+  db.close();
+  return { put, get };
+}
+
+/** IndexedDB: list one prefix (500 keys) among 2,000 (lists/s): key ranges vs idb-keyval's keys() + filter. */
+async function listing() {
+  const store = createStore("idb://bench-anystore-list");
+  const db = await openRaw("bench-raw-list");
+  const r = raw(db);
+  const kv = kvStore("bench-kv-list", "kv");
+  const seed = Array.from({ length: 2000 }, (_, i) => [`p${i % 4}/${String(i).padStart(5, "0")}`, "v"]);
+  await store.putMany(seed);
+  await r.putMany(seed);
+  await clear(kv);
+  await kvSetMany(seed, kv);
+  const opts = { ops: 50, warmup: 5 };
+  const counts = {};
+  const out = {
+    anystore: await bestOf(3, async () => {
+      let n = 0;
+      for await (const _ of store.keys({ prefix: "p1" })) n++;
+      counts.anystore = n;
+    }, opts),
+    "raw getAllKeys(range)": await bestOf(3, async () => void (counts.raw = (await r.listPrefix("p1/")).length), opts),
+    "idb-keyval keys() + filter": await bestOf(3, async () => void (counts.kv = (await kvKeys(kv)).filter((k) => k.startsWith("p1/")).length), opts),
+  };
+  if (counts.anystore !== 500 || counts.raw !== 500 || counts.kv !== 500) throw new Error(`listing counts differ: ${JSON.stringify(counts)}`);
+  await store.close();
+  db.close();
+  return out;
+}
+
+/** OPFS in a dedicated worker: 64 MiB through anystore vs a raw synchronous access handle (MB/s). */
+function opfsWorker() {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker("/worker.js", { type: "module" });
+    const timer = setTimeout(() => reject(new Error("the OPFS worker took over 60 s")), 60_000);
+    worker.onmessage = (event) => {
+      clearTimeout(timer);
+      worker.terminate();
+      if (event.data.error) reject(new Error(event.data.error));
+      else resolve(event.data);
+    };
+    worker.onerror = (event) => reject(new Error(event.message));
+    worker.postMessage("run");
+  });
+}
+
+/** OPFS in the window: small values, one file each (puts/s), for the driver guide. */
+async function opfsSmall() {
+  const store = createStore("opfs://bench-small");
+  const idb = createStore("idb://bench-anystore-single");
+  const opts = { ops: 300, warmup: 30 };
+  const out = {
+    anystore: await bestOf(2, (i) => store.put(`k/${i % 300}`, value1k(i)), opts),
+    "anystore indexeddb": await bestOf(2, (i) => idb.put(`k/${i % 300}`, value1k(i)), opts),
+  };
+  await store.close();
+  await idb.close();
+  return out;
+}
+
+window.bench = { putMany, putGet, listing, opfsWorker, opfsSmall };
+window.benchReady = true;
