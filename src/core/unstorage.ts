@@ -1,11 +1,11 @@
 /**
  * Interop with unstorage (SPEC 10), structurally typed: unstorage is never imported.
  * Keys map `/` <-> `:` (unstorage's separator), so an fs directory has the same layout on
- * both sides. A literal `:` in an anystore key has no unstorage form and is refused.
+ * both sides; a literal `:` in an anystore key travels as `%3A` (unstorage would split on it).
  */
 
 import type { Driver, DriverInfo } from "./driver.js";
-import { InvalidKeyError, isAnystoreError, UnsupportedError } from "./errors.js";
+import { ConflictError, isAnystoreError, UnsupportedError } from "./errors.js";
 import { collect } from "./streams.js";
 import type { Store } from "./types.js";
 
@@ -45,6 +45,22 @@ export interface UnstorageDriver {
 export interface FromUnstorageOptions {
   /** Call the driver's `dispose()` when the store closes. @default false (the caller owns it) */
   dispose?: boolean;
+  /**
+   * The backend is a file tree, where a key cannot also be a folder (`a` and `a/b`): clashes
+   * throw `ConflictError` and folders are not keys.
+   * @default true for unstorage's `fs` and `fs-lite` drivers, else false
+   */
+  paths?: boolean;
+}
+
+/** unstorage drivers that store keys as files. */
+const PATH_DRIVERS = new Set(["fs", "fs-lite"]);
+/** errno codes of a key/folder clash on a file tree. */
+const CLASH = new Set(["ENOTDIR", "EISDIR", "EEXIST", "ENOTEMPTY", "EPERM"]);
+
+function errno(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
 }
 
 const BASE64 = "base64:";
@@ -52,15 +68,18 @@ const encoder = new TextEncoder();
 /** unstorage's getItem reads text leniently (as Node's readFile "utf8" does). */
 const lenient = new TextDecoder();
 
-/** An anystore key (`a/b`) as an unstorage key (`a:b`). */
+/** An anystore key (`a/b`, `x:y`) as an unstorage key (`a:b`, `x%3Ay`). */
 function toColon(key: string): string {
-  if (key.includes(":")) throw new InvalidKeyError(`key ${JSON.stringify(key)} has a ":", unstorage's key separator`, { key });
-  return key.replaceAll("/", ":");
+  return key.replaceAll(":", "%3A").replaceAll("/", ":");
 }
 
 /** An unstorage key (`a:b`, or `a/b` as the fs driver lists them) as an anystore key. */
 function toSlash(key: string): string {
-  return key.split(/[:/\\]/).filter(Boolean).join("/");
+  return key
+    .split(/[:/\\]/)
+    .filter(Boolean)
+    .join("/")
+    .replace(/%3A/gi, ":");
 }
 
 function fromBase64(text: string): Uint8Array {
@@ -109,37 +128,68 @@ export function fromUnstorage(storageOrDriver: UnstorageDriverLike, options: Fro
   const u = storageOrDriver;
   const opts: Opts = {};
   const writable = typeof u.setItemRaw === "function" || typeof u.setItem === "function";
-  const driver: Driver = {
-    name: `unstorage${u.name ? `:${u.name}` : ""}`,
-    capabilities: { write: writable, list: true },
-    async get(key) {
-      const k = toColon(key);
-      if (u.getItemRaw) return asBytes(await u.getItemRaw(k, opts));
+  const paths = options.paths ?? PATH_DRIVERS.has(u.name ?? "");
+  const label = u.name ?? "";
+
+  const read = async (key: string): Promise<Uint8Array | null> => {
+    const k = toColon(key);
+    try {
+      if (u.getItemRaw) return await asBytes(await u.getItemRaw(k, opts));
       const value = await u.getItem(k, opts);
       if (typeof value === "string" && value.startsWith(BASE64)) return fromBase64(value.slice(BASE64.length));
-      return asBytes(value);
-    },
+      return await asBytes(value);
+    } catch (error) {
+      // On a path-based backend, a key below a file (`a/b` with `a` stored) simply does not exist.
+      if (paths && errno(error) === "ENOTDIR") return null;
+      throw error;
+    }
+  };
+  // A folder is no key: on path-based backends, `hasItem` and `getMeta` answer for folders too.
+  const has = async (key: string): Promise<boolean> => {
+    try {
+      if (!(await u.hasItem(toColon(key), opts))) return false;
+    } catch (error) {
+      if (paths && errno(error) === "ENOTDIR") return false;
+      throw error;
+    }
+    return !paths || (await read(key)) !== null;
+  };
+
+  const driver: Driver = {
+    name: `unstorage${label ? `:${label}` : ""}`,
+    capabilities: { write: writable, list: true, paths },
+    get: read,
     async put(key, value) {
       const k = toColon(key);
-      // A copy: drivers such as unstorage's memory keep the very object they are given.
-      if (u.setItemRaw) return u.setItemRaw(k, value.slice(), opts);
-      if (u.setItem) return u.setItem(k, BASE64 + toBase64(value), opts);
-      throw new UnsupportedError(`the unstorage driver ${u.name ?? ""} cannot write`, { key });
+      try {
+        // A copy: drivers such as unstorage's memory keep the very object they are given.
+        if (u.setItemRaw) return await u.setItemRaw(k, value.slice(), opts);
+        if (u.setItem) return await u.setItem(k, BASE64 + toBase64(value), opts);
+      } catch (error) {
+        if (paths && CLASH.has(errno(error) ?? "")) throw new ConflictError(`cannot write ${key}: it clashes with a key or folder of the same name`, { key, cause: error });
+        throw error;
+      }
+      throw new UnsupportedError(`the unstorage driver ${label} cannot write`, { key });
     },
     async delete(key) {
-      if (!u.removeItem) throw new UnsupportedError(`the unstorage driver ${u.name ?? ""} cannot delete`, { key });
-      await u.removeItem(toColon(key), opts);
+      if (!u.removeItem) throw new UnsupportedError(`the unstorage driver ${label} cannot delete`, { key });
+      try {
+        await u.removeItem(toColon(key), opts);
+      } catch (error) {
+        // A folder or a path through a file: there is no such key, and deleting it is a no-op.
+        if (paths && CLASH.has(errno(error) ?? "")) return;
+        throw error;
+      }
     },
-    async has(key) {
-      return !!(await u.hasItem(toColon(key), opts));
-    },
+    has,
     async info(key): Promise<DriverInfo | null> {
+      if (paths && !(await has(key))) return null;
       const k = toColon(key);
       // nativeOnly: a Storage would otherwise also read its `key$` meta item.
       const meta = u.getMeta ? await u.getMeta(k, { nativeOnly: true }) : undefined;
       let size = typeof meta?.size === "number" ? meta.size : undefined;
       if (size === undefined) {
-        const bytes = await driver.get(key);
+        const bytes = await read(key);
         if (bytes === null) return null;
         size = bytes.byteLength;
       }
@@ -186,10 +236,8 @@ export function toUnstorage(store: Store<any>): UnstorageDriver {
   const keysUnder = async (base: string | undefined): Promise<string[]> => {
     const prefix = toSlash(base ?? "");
     const keys: string[] = [];
-    for await (const k of store.keys(prefix === "" ? {} : { prefix })) {
-      // A key with a literal ":" has no unstorage form: unstorage would read it as a path.
-      if (!k.includes(":")) keys.push((prefix === "" ? k : `${prefix}/${k}`).replaceAll("/", ":"));
-    }
+    // Keys come back relative to the store, which is what unstorage wants from a mounted driver.
+    for await (const k of store.keys(prefix === "" ? {} : { prefix })) keys.push(toColon(k));
     return keys;
   };
   return {
