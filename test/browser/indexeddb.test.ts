@@ -81,22 +81,24 @@ describe("indexeddb driver", () => {
     await store.close();
   });
 
-  it("keeps metadata beside values, large values as Blobs", async () => {
+  it("keeps one record per key with its metadata, large values as Blobs", async () => {
     const name = freshDb();
     const store = createStore(`idb://${name}/tenant`);
     await store.put("small.txt", "hi", { contentType: "text/x-hi" });
     await store.put("big.bin", new Uint8Array(100 * 1024).fill(7));
+    await store.put("brief", 1, { ttl: 60 });
     await store.close();
     const db = await openDB(name);
-    expect([...db.objectStoreNames].sort()).toEqual(["meta", "values"]);
-    expect(await db.get("values", "tenant/small.txt")).toBeInstanceOf(Uint8Array);
-    const big = await db.get("values", "tenant/big.bin");
+    expect([...db.objectStoreNames]).toEqual(["records"]);
+    const small = await db.get("records", "tenant/small.txt");
+    expect(small).toMatchObject({ size: 2, contentType: "text/x-hi", value: expect.any(Uint8Array) });
+    expect(small.createdAt).toBeTypeOf("number");
+    expect(small).not.toHaveProperty("expiresAt");
+    const big = (await db.get("records", "tenant/big.bin")).value;
     expect(big).toBeInstanceOf(Blob);
     expect(big.size).toBe(100 * 1024);
-    const meta = await db.get("meta", "tenant/small.txt");
-    expect(meta).toMatchObject({ size: 2, contentType: "text/x-hi" });
-    expect(meta.createdAt).toBeTypeOf("number");
-    expect(meta).not.toHaveProperty("expiresAt");
+    // Only records with a ttl are in the expiry index.
+    expect(await db.getAllKeysFromIndex("records", "expiresAt")).toEqual(["tenant/brief"]);
     db.close();
     const again = createStore(`idb://${name}/tenant`);
     expect((await again.get("big.bin", { serialization: "raw" })).byteLength).toBe(100 * 1024);
@@ -124,11 +126,12 @@ describe("indexeddb driver", () => {
     const store = createStore(`idb://${name}`);
     const entries = (from: number, n: number) => Array.from({ length: n }, (_, i) => [`k/${String(from + i).padStart(5, "0")}`, i] as [string, number]);
     await store.putMany(entries(0, 1500));
-    await store.putMany(entries(1500, 1000), { ttl: 1 });
+    const written = Date.now();
+    await store.putMany(entries(1500, 1000), { ttl: 4 });
     let count = 0;
     for await (const _ of store.keys({ prefix: "k" })) count++;
     expect(count).toBe(2500);
-    await new Promise((resolve) => setTimeout(resolve, 1400));
+    await new Promise((resolve) => setTimeout(resolve, written + 4400 - Date.now()));
     count = 0;
     for await (const _ of store.keys({ prefix: "k" })) count++;
     expect(count).toBe(1500);
@@ -137,8 +140,7 @@ describe("indexeddb driver", () => {
     expect(await store.sweep()).toBe(0);
     await store.close();
     const db = await openDB(name);
-    expect(await db.count("meta")).toBe(1500);
-    expect(await db.count("values")).toBe(1500);
+    expect(await db.count("records")).toBe(1500);
     db.close();
   });
 
