@@ -115,6 +115,17 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     await store.close();
   }, 60_000);
 
+  it("decodes names without the UTF-8 flag as code page 437", async () => {
+    const path = freshArchive();
+    await createStore(path).put("cafe.txt", "legacy");
+    const bytes = await readFile(path);
+    for (let at = bytes.indexOf("cafe.txt"); at >= 0; at = bytes.indexOf("cafe.txt", at + 1)) bytes[at + 3] = 0x82; // é in CP437
+    await writeFile(path, bytes);
+    const store = createStore(path);
+    expect(await collectKeys(store.keys())).toEqual(["café.txt"]);
+    expect(await store.get("café.txt")).toBe("legacy");
+  });
+
   it("accepts zip:///abs, file:///abs.zip and plain paths", async () => {
     const path = freshArchive();
     await createStore(`zip://${path}`).put("k", "v");

@@ -8,7 +8,8 @@ import { AlreadyExistsError, AnystoreError, ConflictError, InvalidArgumentError,
 import type { Directory } from "./zip/directory.js";
 import { emptyDirectory, loadDirectory } from "./zip/directory.js";
 import type { Entry } from "./zip/format.js";
-import { isSafeKey, newEntry } from "./zip/format.js";
+import { newEntry } from "./zip/format.js";
+import { isSafeKey } from "./zip/names.js";
 import type { Source } from "./zip/reader.js";
 import { entryBytes, entryStream } from "./zip/reader.js";
 import type { Pending } from "./zip/writer.js";
@@ -193,12 +194,20 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
 
   /** Writes new entries, appending when nothing is replaced, else rewriting. Runs inside the queue. */
   const commit = async (a: Archive, items: Pending[], drop: Set<Entry>) => {
-    if (a.fh && drop.size === 0 && a.dir.prefix === 0) {
+    if (a.fh && drop.size === 0 && a.dir.prefix === 0 && !mostlyExpired(a.dir)) {
       await append(path, a.dir, items);
       a.stamp = stampOf(await stat(path));
       return;
     }
     await replace(a, items, drop);
+  };
+
+  /** Expired entries hold over a quarter of the archive (and 1 MiB): the next write compacts it. */
+  const mostlyExpired = (dir: Directory) => {
+    const now = Date.now();
+    let dead = 0;
+    for (const e of dir.entries) if (e.expiresAt && e.expiresAt <= now) dead += e.csize + 30 + e.nameBytes.length;
+    return dead > 1 << 20 && dead > dir.cdStart / 4;
   };
 
   /** Rewrites the archive without `drop` and expired entries, plus `items`. */

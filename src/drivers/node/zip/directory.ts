@@ -6,11 +6,10 @@
 import type { FileHandle } from "node:fs/promises";
 import { UnsupportedError } from "../../../core/errors.js";
 import type { Entry } from "./format.js";
+import { classify, decodeName } from "./names.js";
 import {
   CENTRAL_SIZE,
-  classify,
   corrupt,
-  decodeName,
   EOCD64_SIZE,
   EOCD_SIZE,
   EXTRA,

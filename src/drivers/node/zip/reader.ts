@@ -28,7 +28,9 @@ const readFrom = (src: Source, position: number, length: number) =>
 
 /** Compressed bytes read per step; also bounds what one inflate step can produce (~1032x). */
 const READ_CHUNK = 64 * 1024;
-const INFLATE_SLICE = 16 * 1024;
+const MIN_SLICE = 1024;
+const MAX_SLICE = 16 * 1024;
+const TARGET_OUTPUT = 1048576;
 const MAX_RATIO = 1040;
 
 /** Where an entry's data starts, from its local header; with `withExtra`, the local extra block too. */
@@ -61,16 +63,24 @@ export function checkReadable(e: Entry, path: string, maxEntrySize: number): voi
   }
 }
 
-/** fflate's streaming inflate with the declared size and CRC enforced. */
+/**
+ * fflate's streaming inflate with the declared size and CRC enforced. Input goes in slices
+ * sized so one slice inflates to about 256 KiB at the entry's declared ratio (1-16 KiB): one
+ * step's output, and fflate's copies of it, stay small even for highly compressible data.
+ */
 class Inflater {
   total = 0;
   crc = 0;
+  readonly slice: number;
   readonly #inflate = new Inflate();
+  #pending: Uint8Array = new Uint8Array(0);
   constructor(
     readonly e: Entry,
     readonly path: string,
     onData: (chunk: Uint8Array) => void,
   ) {
+    const ratio = e.size / Math.max(e.csize, 1);
+    this.slice = Math.min(MAX_SLICE, Math.max(MIN_SLICE, 2 ** Math.floor(Math.log2(TARGET_OUTPUT / Math.max(ratio, 1)))));
     this.#inflate.ondata = (chunk) => {
       this.total += chunk.length;
       if (this.total > e.size) throw corrupt(path, `entry ${JSON.stringify(e.name)} inflates past its declared size of ${e.size} bytes`);
@@ -79,12 +89,21 @@ class Inflater {
     };
   }
 
-  push(compressed: Uint8Array, final: boolean): void {
+  /** Compressed input waits here until `step` takes it, a slice at a time. */
+  add(compressed: Uint8Array): void {
+    this.#pending = this.#pending.length ? Buffer.concat([this.#pending, compressed]) : compressed;
+  }
+
+  get hasInput(): boolean {
+    return this.#pending.length > 0;
+  }
+
+  /** Inflates one slice; `final` when it holds the last compressed bytes. */
+  step(final: boolean): void {
+    const slice = this.#pending.subarray(0, this.slice);
+    this.#pending = this.#pending.subarray(slice.length);
     try {
-      for (let at = 0; at < compressed.length; at += INFLATE_SLICE) {
-        this.#inflate.push(compressed.subarray(at, at + INFLATE_SLICE), final && at + INFLATE_SLICE >= compressed.length);
-      }
-      if (final && compressed.length === 0) this.#inflate.push(compressed, true);
+      this.#inflate.push(slice, final && this.#pending.length === 0);
     } catch (error) {
       if (error instanceof AnystoreError) throw error;
       throw corrupt(this.path, `bad deflate data in ${JSON.stringify(this.e.name)}: ${(error as Error).message}`, error);
@@ -112,14 +131,16 @@ export async function entryBytes(src: Source, e: Entry, maxEntrySize: number): P
   }
   const out = new Uint8Array(e.size);
   const inflater = new Inflater(e, src.path, (chunk) => out.set(chunk, inflater.total - chunk.length));
-  inflater.push(data, true);
+  inflater.add(data);
+  do inflater.step(true);
+  while (inflater.hasInput);
   inflater.finish();
   return out;
 }
 
 /**
- * A pull stream of an entry (or a range of it). Only one read of at most 64 KiB of compressed
- * data is in flight, so memory stays bounded whatever the entry's size; `onEnd` runs once
+ * A pull stream of an entry (or a range of it). At most 64 KiB of compressed data is held and
+ * one slice inflated per step, so memory stays bounded whatever the entry's size; `onEnd` runs once
  * when the stream finishes, fails or is cancelled.
  */
 export function entryStream(src: Source, e: Entry, range: ByteRange | undefined, maxEntrySize: number, onEnd: () => void): ReadableStream<Uint8Array> {
@@ -168,14 +189,17 @@ export function entryStream(src: Source, e: Entry, range: ByteRange | undefined,
       emit(chunk);
       return false;
     }
-    const final = read + READ_CHUNK >= e.csize;
-    const compressed = await readExactly(src.fh, dataStart + read, Math.min(READ_CHUNK, e.csize - read), src.path);
-    read += compressed.length;
-    inflater!.push(compressed, final);
+    if (!inflater!.hasInput && read < e.csize) {
+      const compressed = await readExactly(src.fh, dataStart + read, Math.min(READ_CHUNK, e.csize - read), src.path);
+      read += compressed.length;
+      inflater!.add(compressed);
+    }
+    const final = read >= e.csize;
+    inflater!.step(final);
     for (const chunk of queue) emit(chunk);
     queue = [];
     if (produced >= end && !whole) return true; // the range is served; the rest need not be inflated
-    if (final) {
+    if (final && !inflater!.hasInput) {
       inflater!.finish();
       return true;
     }
