@@ -58,10 +58,10 @@ export default async function run(report) {
     };
     const rows = [];
     for (const [workload, concurrency, op, ops] of [
-      ["put 1 KiB, sequential", 1, "put", 150],
-      ["get 1 KiB, sequential", 1, "get", 150],
-      ["put 1 KiB, 32 in flight", 32, "put", 400],
-      ["get 1 KiB, 32 in flight", 32, "get", 400],
+      ["put 1 KiB, sequential", 1, "put", 100],
+      ["get 1 KiB, sequential", 1, "get", 100],
+      ["put 1 KiB, 32 in flight", 32, "put", 300],
+      ["get 1 KiB, 32 in flight", 32, "get", 300],
     ]) {
       const results = {};
       for (const [name, impl] of Object.entries(impls)) {

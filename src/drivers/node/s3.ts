@@ -144,10 +144,12 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
   /** Pages of ListObjectsV2 (keys and, with a delimiter, folders), following continuation tokens. */
   async function* pages(prefix: string, delimiter?: string): AsyncGenerator<{ keys: string[]; folders: string[] }> {
     let token: string | undefined;
+    let after: string | undefined;
     do {
       const query: Record<string, string> = { "list-type": "2", prefix, "max-keys": String(pageSize), "encoding-type": "url" };
       if (delimiter) query.delimiter = delimiter;
       if (token) query["continuation-token"] = token;
+      else if (after) query["start-after"] = after;
       const response = await client.request("GET", client.bucketUrl(query));
       if (!response.ok) throw await client.failure(response, "ListObjectsV2");
       const xml = await response.text();
@@ -157,8 +159,13 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
       const keys = elements(xml, "Contents").map((c) => decode(text(c, "Key") ?? ""));
       const folders = elements(xml, "CommonPrefixes").map((c) => decode(text(c, "Prefix") ?? ""));
       yield { keys, folders };
-      token = text(xml, "IsTruncated") === "true" ? text(xml, "NextContinuationToken") : undefined;
-    } while (token);
+      const truncated = text(xml, "IsTruncated") === "true";
+      token = truncated ? text(xml, "NextContinuationToken") : undefined;
+      // A truncated page without a token (some S3 look-alikes): carry on after its last entry.
+      const next = truncated && !token ? [...keys, ...folders].sort().pop() : undefined;
+      if (next !== undefined && next === after) throw new AnystoreError(`S3 ListObjectsV2 does not advance past ${next}`);
+      after = next;
+    } while (token || after);
   }
 
   /** Removes values under `prefix` whose expiry has passed (see s3-ttl.ts); resolves to how many went. */
