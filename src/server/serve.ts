@@ -6,7 +6,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Readable } from "node:stream";
 import type { HandlerOptions } from "../core/http-handler.js";
 import { createHandler, isUnsafePath } from "../core/http-handler.js";
 import type { Store } from "../core/types.js";
@@ -37,12 +36,62 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How long the rest of a refused upload is read and dropped before the connection is cut. */
+const LINGER_MS = 5000;
+
+/**
+ * The request body as a web stream with backpressure. Cancelling it (a 413, a refused write)
+ * does not destroy the socket, which would reset the connection before the client reads the
+ * answer: the rest is read and dropped (see `linger`).
+ */
+function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
+  req.pause();
+  let settled = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const finish = (error?: unknown) => {
+          if (settled) return;
+          settled = true;
+          if (error === undefined) controller.close();
+          else controller.error(error);
+        };
+        req.on("data", (chunk: Buffer) => {
+          if (settled) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        });
+        req.once("end", () => finish());
+        req.once("error", (error) => finish(error));
+        req.once("close", () => {
+          if (!req.complete) finish(new Error("the client went away mid-upload"));
+        });
+      },
+      pull() {
+        req.resume();
+      },
+      cancel() {
+        settled = true;
+        req.resume();
+      },
+    },
+    { highWaterMark: 256 * 1024, size: (chunk) => chunk.byteLength },
+  );
+}
+
+/** After an early answer, drops the rest of the upload for a while, then cuts the connection. */
+function linger(req: IncomingMessage): void {
+  if (req.complete) return;
+  req.resume();
+  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
+  timer.unref();
+  req.once("end", () => clearTimeout(timer));
+}
+
 /** Writes a web response to Node's, honouring backpressure and a client that goes away. */
 async function send(response: Response, res: ServerResponse, req: IncomingMessage): Promise<void> {
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
-  // An early answer (401, 403, 412, 413) to an upload we did not read: close instead of draining it.
-  if (!req.complete && req.method !== "GET" && req.method !== "HEAD") headers.connection = "close";
   // No body: say so, or Node falls back to chunked encoding for an empty answer.
   if (!response.body && response.status !== 204 && response.status !== 304 && headers["content-length"] === undefined) {
     headers["content-length"] = "0";
@@ -107,6 +156,7 @@ export async function serve(store: Store, options: ServeOptions = {}): Promise<R
     const headers = new Headers();
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
     const aborted = new AbortController();
+    res.once("finish", () => linger(req));
     res.on("close", () => {
       if (!res.writableFinished) aborted.abort();
     });
@@ -115,7 +165,7 @@ export async function serve(store: Store, options: ServeOptions = {}): Promise<R
       method: req.method ?? "GET",
       headers,
       signal: aborted.signal,
-      ...(hasBody && { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" }),
+      ...(hasBody && { body: bodyOf(req), duplex: "half" }),
     } as RequestInit);
     handler(request)
       .then((response) => send(response, res, req))

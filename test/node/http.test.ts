@@ -264,6 +264,13 @@ describe("protocol (SPEC 8)", () => {
     expect(await remote.get("k")).toBe("v");
     await rejectsWith(remote.put("k", "w"), "READ_ONLY");
     await rejectsWith(remote.delete("k"), "READ_ONLY");
+    // A streamed upload refused before its body is read still gets the typed answer, not a broken pipe.
+    const writer = (await remote.open("streamed", "w")).getWriter();
+    const chunk = new Uint8Array(2 ** 20);
+    await rejectsWith(async () => {
+      for (let i = 0; i < 16; i++) await writer.write(chunk);
+      await writer.close();
+    }, "READ_ONLY");
   });
 
   it("CORS only for configured origins, preflight included", async () => {

@@ -1,13 +1,199 @@
-/** Browser uploads for the http driver: a stream gathered into a Blob, and a PUT that reports progress. */
+/**
+ * Plumbing for the http driver: fetch with an idle timeout, request bodies fed from a
+ * writable with backpressure (Node), streams gathered into Blobs and PUT with progress
+ * (browsers). Web APIs only.
+ */
 
 import type { AnystoreError } from "../../core/errors.js";
 import { ConnectionError } from "../../core/errors.js";
+
+/** Fails a request after `ms` without progress: `poke` on progress, `stop` when done. */
+export class Watchdog {
+  readonly #controller = new AbortController();
+  readonly #ms: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timedOut = false;
+
+  constructor(ms: number, outer?: AbortSignal) {
+    this.#ms = ms;
+    outer?.addEventListener("abort", () => this.abort(outer.reason), { once: true });
+    this.poke();
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  poke(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (!(this.#ms > 0 && Number.isFinite(this.#ms))) return;
+    this.#timer = setTimeout(() => {
+      this.#timedOut = true;
+      this.#controller.abort(new ConnectionError(`no progress within ${this.#ms} ms`));
+    }, this.#ms);
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  abort(reason?: unknown): void {
+    this.stop();
+    this.#controller.abort(reason);
+  }
+
+  /** The error to throw for a failed fetch or body read: network failures and timeouts are `ConnectionError`. */
+  explain(error: unknown, where: string): unknown {
+    if (this.#timedOut) return new ConnectionError(`${where} made no progress within ${this.#ms} ms`, { cause: error });
+    if (error instanceof TypeError) return new ConnectionError(`cannot reach ${where}: ${error.message}`, { cause: error });
+    return error;
+  }
+
+  /** The body with the idle timeout applied to every chunk. */
+  watch(body: ReadableStream<Uint8Array>, where: string): ReadableStream<Uint8Array> {
+    const reader = body.getReader();
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            this.stop();
+            controller.close();
+          } else {
+            this.poke();
+            controller.enqueue(value);
+          }
+        } catch (error) {
+          this.stop();
+          throw this.explain(error, where);
+        }
+      },
+      cancel: (reason) => {
+        this.stop();
+        return reader.cancel(reason);
+      },
+    });
+  }
+}
+
+export type Request = (
+  path: string,
+  init?: RequestInit & { duplex?: "half" },
+  headers?: Record<string, string | undefined>,
+  watchdog?: Watchdog,
+) => Promise<{ res: Response; watchdog: Watchdog }>;
+
+/** A `fetch` against one origin with common headers, an idle timeout and `ConnectionError` for network failures. */
+export function requester(origin: string, o: { fetch?: typeof fetch; timeout: number; headers: Record<string, string> }): Request {
+  const doFetch = o.fetch ?? globalThis.fetch.bind(globalThis);
+  return async function request(path, init = {}, extra = {}, watchdog = new Watchdog(o.timeout, init.signal ?? undefined)) {
+    const headers: Record<string, string> = { ...o.headers };
+    for (const [name, value] of Object.entries(extra)) if (value !== undefined) headers[name] = value;
+    try {
+      const res = await doFetch(`${origin}${path}`, { ...init, headers, signal: watchdog.signal });
+      watchdog.poke();
+      return { res, watchdog };
+    } catch (error) {
+      watchdog.stop();
+      throw watchdog.explain(error, origin);
+    }
+  };
+}
+
+/**
+ * Finishes a response whose body we do not need. A short body is read to the end, which
+ * keeps the connection for the next request (cancelling makes undici drop it); a long one
+ * (a chatty error page) is cancelled.
+ */
+export async function drainSmall(res: Response): Promise<void> {
+  if (!res.body || res.bodyUsed) return;
+  const reader = res.body.getReader();
+  try {
+    for (let seen = 0; seen <= 65_536; ) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      seen += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // The body failed: nothing left to finish.
+  }
+}
+
+/** At most `limit` characters of a body (an error message), then the connection is let go. */
+export async function shortText(res: Response, limit = 4096): Promise<string> {
+  if (!res.body || res.bodyUsed) return "";
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  try {
+    while (text.length < limit) {
+      const { done, value } = await reader.read();
+      if (done) return text;
+      text += decoder.decode(value, { stream: true });
+    }
+    await reader.cancel();
+  } catch {
+    // A broken error body: the status alone will do.
+  }
+  return text.slice(0, limit);
+}
+
+/** The length of a body nobody announced, counted as it streams by. */
+export async function countBytes(body: ReadableStream<Uint8Array>): Promise<number> {
+  let size = 0;
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) size += chunk.byteLength;
+  return size;
+}
+
+/**
+ * A request body fed by `push`, one stream layer deep: `push` resolves once the network has
+ * room (about `highWaterMark` bytes queued), so memory stays bounded whatever the writer does.
+ */
+export function bodyFeed(highWaterMark = 4 * 1024 * 1024): {
+  body: ReadableStream<Uint8Array>;
+  push(chunk: Uint8Array): Promise<void>;
+  end(): void;
+  error(reason: unknown): void;
+} {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let wake: (() => void) | undefined;
+  let gone: unknown;
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start: (c) => void (controller = c),
+      pull: () => {
+        wake?.();
+        wake = undefined;
+      },
+      cancel: (reason) => {
+        gone = reason ?? new Error("the request body was cancelled");
+        wake?.();
+      },
+    },
+    { highWaterMark, size: (chunk) => chunk.byteLength },
+  );
+  return {
+    body,
+    async push(chunk) {
+      if (gone !== undefined) throw gone;
+      controller.enqueue(chunk);
+      if ((controller.desiredSize ?? 0) <= 0) await new Promise<void>((resolve) => (wake = resolve));
+      if (gone !== undefined) throw gone;
+    },
+    end: () => controller.close(),
+    error: (reason) => {
+      if (gone === undefined) controller.error(reason);
+    },
+  };
+}
 
 /** Chunks are copied into pages of this size, then handed to the browser's blob store (which may keep them on disk). */
 const PAGE = 4 * 1024 * 1024;
 
 /** Gathers written chunks into a Blob while holding at most one page in JS memory. */
-export function streamToBlob(): { add(chunk: Uint8Array): void; done(type?: string): Blob; clear(): void } {
+export function blobGatherer(): { add(chunk: Uint8Array): void; done(type?: string): Blob; clear(): void } {
   let parts: Blob[] = [];
   let page = new Uint8Array(0);
   let used = 0;
@@ -46,7 +232,7 @@ export function streamToBlob(): { add(chunk: Uint8Array): void; done(type?: stri
 
 export interface PutBlobOptions {
   key: string;
-  onProgress: (progress: { key: string; loaded: number; total?: number }) => void;
+  onProgress?: ((progress: { key: string; loaded: number; total?: number }) => void) | undefined;
   /** Milliseconds without progress before failing with `ConnectionError`. */
   timeout: number;
   signal?: AbortSignal | undefined;
@@ -62,7 +248,10 @@ function parseHeaders(raw: string): Headers {
   return headers;
 }
 
-/** PUTs a Blob with XMLHttpRequest, the one browser API that reports upload progress. */
+/**
+ * PUTs a Blob with XMLHttpRequest, the one browser API that reports upload progress; the
+ * progress also keeps the idle timeout from firing during a long upload.
+ */
 export function putBlob(url: string, blob: Blob, headers: Record<string, string>, o: PutBlobOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const xhr = new XMLHttpRequest();
@@ -74,6 +263,7 @@ export function putBlob(url: string, blob: Blob, headers: Record<string, string>
     };
     const arm = () => {
       clearTimeout(timer);
+      if (!(o.timeout > 0 && Number.isFinite(o.timeout))) return;
       timer = setTimeout(() => {
         xhr.abort();
         settle(new ConnectionError(`${url} made no progress within ${o.timeout} ms`));
@@ -81,13 +271,14 @@ export function putBlob(url: string, blob: Blob, headers: Record<string, string>
     };
     xhr.open("PUT", url);
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    // Listened to even without a callback: progress is what keeps a long upload alive.
     xhr.upload.onprogress = (event) => {
       arm();
-      o.onProgress({ key: o.key, loaded: event.loaded, total: event.lengthComputable ? event.total : blob.size });
+      o.onProgress?.({ key: o.key, loaded: event.loaded, total: event.lengthComputable ? event.total : blob.size });
     };
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) {
-        o.onProgress({ key: o.key, loaded: blob.size, total: blob.size });
+        o.onProgress?.({ key: o.key, loaded: blob.size, total: blob.size });
         settle();
       } else settle(o.fail(xhr.status, parseHeaders(xhr.getAllResponseHeaders()), String(xhr.responseText ?? "")));
     };

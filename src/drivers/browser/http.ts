@@ -1,12 +1,15 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
-import { ConnectionError, InvalidArgumentError, UnsupportedError } from "../../core/errors.js";
+import { InvalidArgumentError, UnsupportedError } from "../../core/errors.js";
 import { H, encodeKey, errorFromResponse, infoFromHeaders, rangeHeader } from "../../core/http-protocol.js";
 import { bytesToStream, concat, lineSplitter, sliceStream } from "../../core/streams.js";
-import { putBlob, streamToBlob } from "./http-upload.js";
+import { Watchdog, blobGatherer, bodyFeed, countBytes, drainSmall, putBlob, requester, shortText } from "./http-transport.js";
 
 export { HttpError } from "../../core/http-protocol.js";
 
 export const DRIVER_NAME = "http";
+
+/** Bodies above this go out in parts of this size, through the streamed upload paths. */
+const LARGE = 1 << 20;
 
 /** Upload progress of one streamed write. */
 export interface UploadProgress {
@@ -59,95 +62,6 @@ export interface HttpDriverOptions {
   fetch?: typeof fetch;
 }
 
-/** Yields a function that runs `fetch` with an idle timeout and maps network failures to `ConnectionError`. */
-function requester(opts: HttpDriverOptions, origin: string) {
-  const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
-  const timeout = opts.timeout ?? 30_000;
-  const common: Record<string, string> = { ...opts.headers };
-  if (opts.token) common.authorization = `Bearer ${opts.token}`;
-  return async function request(
-    path: string,
-    init: RequestInit & { duplex?: "half" } = {},
-    extra: Record<string, string | undefined> = {},
-  ): Promise<{ res: Response; watchdog: Watchdog }> {
-    const headers: Record<string, string> = { ...common };
-    for (const [name, value] of Object.entries(extra)) if (value !== undefined) headers[name] = value;
-    const watchdog = new Watchdog(timeout, init.signal ?? undefined);
-    try {
-      const res = await doFetch(`${origin}${path}`, { ...init, headers, signal: watchdog.signal });
-      watchdog.poke();
-      return { res, watchdog };
-    } catch (error) {
-      watchdog.stop();
-      throw watchdog.explain(error, origin);
-    }
-  };
-}
-
-/** Aborts a request after `ms` without progress; `poke` on progress, `stop` when done. */
-class Watchdog {
-  readonly #controller = new AbortController();
-  readonly #ms: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  timedOut = false;
-  constructor(ms: number, outer?: AbortSignal) {
-    this.#ms = ms;
-    outer?.addEventListener("abort", () => this.#controller.abort(outer.reason), { once: true });
-    this.poke();
-  }
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-  poke(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#ms > 0 && Number.isFinite(this.#ms)) {
-      this.#timer = setTimeout(() => {
-        this.timedOut = true;
-        this.#controller.abort(new ConnectionError(`no response within ${this.#ms} ms`));
-      }, this.#ms);
-    }
-  }
-  stop(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-  abort(reason?: unknown): void {
-    this.stop();
-    this.#controller.abort(reason);
-  }
-  /** The error to throw for a failed fetch or body read. */
-  explain(error: unknown, base: string): unknown {
-    if (this.timedOut) return new ConnectionError(`${base} did not respond within ${this.#ms} ms`, { cause: error });
-    if (error instanceof TypeError) return new ConnectionError(`cannot reach ${base}: ${error.message}`, { cause: error });
-    return error;
-  }
-  /** The response body with the idle timeout applied to every chunk. */
-  watch(body: ReadableStream<Uint8Array>, base: string): ReadableStream<Uint8Array> {
-    const reader = body.getReader();
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        try {
-          const { done, value } = await reader.read();
-          if (done) {
-            this.stop();
-            controller.close();
-          } else {
-            this.poke();
-            controller.enqueue(value);
-          }
-        } catch (error) {
-          this.stop();
-          throw this.explain(error, base);
-        }
-      },
-      cancel: (reason) => {
-        this.stop();
-        return reader.cancel(reason);
-      },
-    });
-  }
-}
-
 /**
  * Splits `[anystore+]http(s)://host/path` into the origin, the path (as sent), the key prefix
  * it stands for (as Python anystore reads it), and whether it speaks the anystore protocol.
@@ -176,7 +90,9 @@ function parseUrl(url: string): { basePath: string; origin: string; prefix: stri
  */
 export function httpDriver(opts: HttpDriverOptions): Driver {
   const { basePath, origin, prefix, protocol } = parseUrl(opts.url);
-  const request = requester(opts, origin);
+  const timeout = opts.timeout ?? 30_000;
+  const common: Record<string, string> = { ...opts.headers, ...(opts.token && { authorization: `Bearer ${opts.token}` }) };
+  const request = requester(origin, { fetch: opts.fetch, timeout, headers: common });
   const base = origin + basePath;
   const streamUploads = opts.streamUploads ?? typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
   const url = (key: string) => `${basePath}/${encodeKey(key)}`;
@@ -184,7 +100,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
 
   /** Throws the error a non-2xx response stands for; reads at most a line of its body. */
   async function fail(res: Response, key?: string): Promise<never> {
-    const body = await res.text().catch(() => "");
+    const body = await shortText(res);
     throw errorFromResponse(res.status, res.headers, body, details(key));
   }
 
@@ -267,66 +183,86 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     "content-type": o.contentType ?? type,
   });
 
-  async function put(key: string, value: Uint8Array | Blob, o: WriteOptions): Promise<void> {
+  async function put(key: string, value: Uint8Array, o: WriteOptions): Promise<void> {
+    // A large body goes through the streamed paths, whose progress keeps the idle timeout honest.
+    if (value.byteLength > LARGE) {
+      const writer = (streamUploads ? streamedWrite(key, o) : blobWrite(key, o)).getWriter();
+      for (let at = 0; at < value.byteLength; at += LARGE) await writer.write(value.subarray(at, at + LARGE));
+      return writer.close();
+    }
     const { res, watchdog } = await request(url(key), { method: "PUT", body: value as BodyInit, signal: o.signal ?? null }, writeHeaders(o));
     watchdog.stop();
     if (!res.ok) return fail(res, key);
     await drainSmall(res);
   }
 
-  /** Node: the writable feeds the request body directly, with backpressure, as it is written. */
+  /** Node: the writable feeds the request body as it is written, with backpressure; each chunk counts as progress. */
   function streamedWrite(key: string, o: WriteOptions): WritableStream<Uint8Array> {
-    const pipe = new TransformStream<Uint8Array, Uint8Array>();
-    const inner = pipe.writable.getWriter();
-    const outer = new AbortController();
-    o.signal?.addEventListener("abort", () => outer.abort(o.signal!.reason), { once: true });
-    const response = request(url(key), { method: "PUT", body: pipe.readable, duplex: "half", signal: outer.signal }, writeHeaders(o));
-    // An early error response (403, 412, 413) must fail a write that is waiting on backpressure.
-    const failed = response.then(async ({ res, watchdog }) => {
+    const watchdog = new Watchdog(timeout, o.signal);
+    const feed = bodyFeed();
+    const response = request(url(key), { method: "PUT", body: feed.body, duplex: "half" }, writeHeaders(o), watchdog);
+    // An early error response (403, 412, 413) must fail a write that waits on backpressure.
+    const done = response.then(async ({ res }) => {
       watchdog.stop();
       if (!res.ok) await fail(res, key);
       await drainSmall(res);
     });
-    failed.catch(() => {});
+    done.catch(() => {});
     let loaded = 0;
-    const race = (p: Promise<void>) => Promise.race([p, failed.then(() => p)]);
+    const step = async (p: Promise<void>) => {
+      try {
+        await Promise.race([p, done.then(() => p)]);
+      } catch (error) {
+        await done; // the server's answer says more than a broken pipe
+        throw error;
+      }
+    };
     return new WritableStream<Uint8Array>({
       async write(chunk) {
-        await race(inner.write(chunk));
+        await step(feed.push(chunk));
+        watchdog.poke();
         loaded += chunk.byteLength;
         opts.onUploadProgress?.({ key, loaded });
       },
       async close() {
-        await race(inner.close());
-        await failed;
+        feed.end();
+        await done;
         opts.onUploadProgress?.({ key, loaded, total: loaded });
       },
-      async abort(reason) {
-        outer.abort(reason);
-        await inner.abort(reason).catch(() => {});
+      abort(reason) {
+        feed.error(reason);
+        watchdog.abort(reason);
       },
     });
   }
 
-  /** Browsers: gather into a Blob (the browser keeps large ones on disk), then send it in one request. */
+  /**
+   * Browsers: gather into a Blob (the browser pages large ones to disk), then send it in one
+   * request; with XMLHttpRequest (windows, dedicated workers) for progress, else fetch.
+   */
   function blobWrite(key: string, o: WriteOptions): WritableStream<Uint8Array> {
-    const gather = streamToBlob();
+    const gather = blobGatherer();
     return new WritableStream<Uint8Array>({
       write: (chunk) => gather.add(chunk),
       async close() {
         const blob = gather.done(o.contentType);
-        if (opts.onUploadProgress && typeof XMLHttpRequest !== "undefined") {
-          await putBlob(`${origin}${url(key)}`, blob, { ...opts.headers, ...(opts.token && { authorization: `Bearer ${opts.token}` }), ...clean(writeHeaders(o)) }, {
-            key,
-            onProgress: opts.onUploadProgress,
-            timeout: opts.timeout ?? 30_000,
-            signal: o.signal,
-            fail: (status, headers, body) => errorFromResponse(status, headers, body, details(key)),
-          });
+        if (typeof XMLHttpRequest === "undefined") {
+          const { res, watchdog } = await request(url(key), { method: "PUT", body: blob, signal: o.signal ?? null }, writeHeaders(o));
+          watchdog.stop();
+          if (!res.ok) return fail(res, key);
+          await drainSmall(res);
+          opts.onUploadProgress?.({ key, loaded: blob.size, total: blob.size });
           return;
         }
-        await put(key, blob as unknown as Uint8Array, o);
-        opts.onUploadProgress?.({ key, loaded: blob.size, total: blob.size });
+        const headers = { ...common };
+        for (const [name, value] of Object.entries(writeHeaders(o))) if (value !== undefined) headers[name] = value;
+        await putBlob(`${origin}${url(key)}`, blob, headers, {
+          key,
+          onProgress: opts.onUploadProgress,
+          timeout,
+          signal: o.signal,
+          fail: (status, h, body) => errorFromResponse(status, h, body, details(key)),
+        });
       },
       abort: () => gather.clear(),
     });
@@ -382,41 +318,10 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
 
 const knowsSize = (headers: Headers) => headers.has(H.size) || headers.has("content-length") || headers.has("content-range");
 
-/** The length of a body nobody announced, counted as it streams by. */
-async function countBytes(body: ReadableStream<Uint8Array>): Promise<number> {
-  let size = 0;
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) size += chunk.byteLength;
-  return size;
-}
-
-/**
- * Finishes a response whose body we do not need. A short body is read to the end, which
- * keeps the connection for the next request (cancelling makes undici drop it); a long one
- * (a big value, a chatty error page) is cancelled.
- */
-async function drainSmall(res: Response): Promise<void> {
-  if (!res.body || res.bodyUsed) return;
-  const reader = res.body.getReader();
-  try {
-    for (let seen = 0; seen <= 65_536; ) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      seen += value.byteLength;
-    }
-    await reader.cancel();
-  } catch {
-    // The body failed: nothing left to finish.
-  }
-}
-
 async function discard(res: Response, watchdog: Watchdog): Promise<null> {
   watchdog.stop();
   await drainSmall(res);
   return null;
-}
-
-function clean(headers: Record<string, string | undefined>): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 /** The factory for `http(s)://`, `anystore+http(s)://` uris; the store's options (`token`, `timeout`, ...) apply. */
