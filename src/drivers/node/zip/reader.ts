@@ -5,7 +5,7 @@
  * appears (zip bombs), and the CRC-32 is verified whenever the whole entry is read.
  */
 import type { FileHandle } from "node:fs/promises";
-import { Inflate } from "fflate";
+import { Inflate, inflateSync } from "fflate";
 import type { ByteRange } from "../../../core/driver.js";
 import { AnystoreError, UnsupportedError } from "../../../core/errors.js";
 import type { Window } from "./directory.js";
@@ -28,6 +28,8 @@ const readFrom = (src: Source, position: number, length: number) =>
 
 /** Compressed bytes read per step; also bounds what one inflate step can produce (~1032x). */
 const READ_CHUNK = 64 * 1024;
+/** Values up to this size are read in one call and inflated in one go. */
+const SMALL = 64 * 1024;
 const MIN_SLICE = 1024;
 const MAX_SLICE = 16 * 1024;
 const TARGET_OUTPUT = 1048576;
@@ -123,11 +125,23 @@ function checkCrc(e: Entry, crc: number, path: string): void {
 /** The whole value of an entry, in memory (for `get`). */
 export async function entryBytes(src: Source, e: Entry, maxEntrySize: number): Promise<Uint8Array> {
   checkReadable(e, src.path, maxEntrySize);
-  const { dataStart } = await locate(src, e);
-  const data = await readExactly(src.fh, dataStart, e.csize, src.path);
+  const data = await readData(src, e);
   if (e.method === METHOD.stored) {
     checkCrc(e, crc32(data), src.path);
-    return data;
+    return data.byteOffset === 0 ? data : data.slice(); // no view into the header's buffer
+  }
+  if (e.size <= SMALL) {
+    // One call for small values; one spare byte in `out` shows output past the declared size.
+    let out: Uint8Array;
+    try {
+      out = inflateSync(data, { out: new Uint8Array(e.size + 1) });
+    } catch (error) {
+      throw corrupt(src.path, `bad deflate data in ${JSON.stringify(e.name)}: ${(error as Error).message}`, error);
+    }
+    if (out.length > e.size) throw corrupt(src.path, `entry ${JSON.stringify(e.name)} inflates past its declared size of ${e.size} bytes`);
+    if (out.length < e.size) throw corrupt(src.path, `entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
+    checkCrc(e, crc32(out), src.path);
+    return out;
   }
   const out = new Uint8Array(e.size);
   const inflater = new Inflater(e, src.path, (chunk) => out.set(chunk, inflater.total - chunk.length));
@@ -136,6 +150,24 @@ export async function entryBytes(src: Source, e: Entry, maxEntrySize: number): P
   while (inflater.hasInput);
   inflater.finish();
   return out;
+}
+
+/**
+ * An entry's compressed bytes. Small entries take one read: the local header is assumed to be
+ * about as long as the central record says, with some slack, and read together with the data.
+ */
+async function readData(src: Source, e: Entry): Promise<Uint8Array> {
+  const guess = LOCAL_SIZE + e.nameBytes.length + e.extra.length + 64 + e.csize;
+  if (e.csize > SMALL || e.offset + guess > src.dataEnd) {
+    const { dataStart } = await locate(src, e);
+    return readExactly(src.fh, dataStart, e.csize, src.path);
+  }
+  const bytes = await readExactly(src.fh, e.offset, guess, src.path);
+  if (readU32(bytes, 0) !== SIG.local) throw corrupt(src.path, `no local header for ${JSON.stringify(e.name)} at byte ${e.offset}`);
+  const from = LOCAL_SIZE + readU16(bytes, 26) + readU16(bytes, 28);
+  if (e.offset + from + e.csize > src.dataEnd) throw corrupt(src.path, `the data of ${JSON.stringify(e.name)} runs past the data area`);
+  if (from + e.csize <= bytes.length) return bytes.subarray(from, from + e.csize);
+  return readExactly(src.fh, e.offset + from, e.csize, src.path);
 }
 
 /**
