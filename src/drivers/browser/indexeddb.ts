@@ -14,7 +14,7 @@
  */
 
 import type { IDBPDatabase } from "idb";
-import { openDB } from "idb";
+import { openDB, unwrap } from "idb";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError, AnystoreError, ConnectionError, UnsupportedError } from "../../core/errors.js";
 import { bytesToStream, sliceBytes } from "../../core/streams.js";
@@ -225,19 +225,27 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       const now = Date.now();
       const tx = d.transaction(RECORDS, "readwrite");
       const store = tx.store;
-      const writes = entries.map(async ([k, value, size]) => {
+      const record = (value: Uint8Array | Blob, size: number) => {
         const r: Record_ = { value, size, createdAt: now, updatedAt: now };
         if (o.ttl) r.expiresAt = now + o.ttl * 1000;
         if (o.contentType) r.contentType = o.contentType;
-        if (!o.ifNotExists) return store.put(r, k);
-        // ifNotExists: an expired record counts as absent; `add` fails (aborting everything) if the key exists.
+        return r;
+      };
+      // ifNotExists: an expired record counts as absent; `add` fails (aborting everything) if the key exists.
+      const addNew = async ([k, value, size]: [string, Uint8Array | Blob, number]) => {
         const old = (await store.get(k)) as Record_ | undefined;
         if (old && !expired(old, now)) throw new AlreadyExistsError(`key already exists: ${k.slice(base.length)}`, { key: k.slice(base.length) });
         if (old) await store.delete(k);
-        return store.add(r, k);
-      });
+        await store.add(record(value, size), k);
+      };
       try {
-        await Promise.all([...writes, tx.done]);
+        if (o.ifNotExists) await Promise.all([...entries.map(addNew), tx.done]);
+        else {
+          // Plain puts go to the raw store: no promise per request; the transaction's completion says it all.
+          const bare = unwrap(store);
+          for (const [k, value, size] of entries) bare.put(record(value, size), k);
+          await tx.done;
+        }
       } catch (error) {
         try {
           tx.abort();
@@ -252,7 +260,9 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   const removeAll = (keys: string[]) =>
     run(async (d) => {
       const tx = d.transaction(RECORDS, "readwrite");
-      await Promise.all([...keys.map((k) => tx.store.delete(k)), tx.done]);
+      const bare = unwrap(tx.store);
+      for (const k of keys) bare.delete(k);
+      await tx.done;
     });
 
   const one = async (key: string) => (await readAll([base + key]))[0] ?? null;
