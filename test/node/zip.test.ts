@@ -4,6 +4,9 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createStore, isAnystoreError } from "../../src/index.node.js";
 import { zipDriver } from "../../src/drivers/node/zip.js";
+import { emptyDirectory } from "../../src/drivers/node/zip/directory.js";
+import { crc32, newEntry } from "../../src/drivers/node/zip/format.js";
+import { append } from "../../src/drivers/node/zip/writer.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, text, utf8 } from "../shared/contract.js";
 
 const TMP = process.env.ZIP_TEST_TMP ?? join(process.cwd(), "test/.tmp");
@@ -63,12 +66,13 @@ describe("zip driver: interop", () => {
     const zip = (...args: string[]) => execFileSync("zip", args, { cwd: src });
     zip("-q", "-r", path, "docs", "data.json");
     zip("-q", "-0", path, "raw.bin");
+    execFileSync("zip", ["-q", path, "-"], { cwd: src, input: "from stdin" }); // a streamed entry: data descriptor
     const forced = join(dirname(path), "forced.zip");
     zip("-q", "-fz", "-r", forced, "docs", "data.json");
 
     for (const archive of [path, forced]) {
       const store = createStore(archive);
-      expect(await collectKeys(store.keys())).toEqual(archive === path ? ["data.json", "docs/readme.txt", "raw.bin"] : ["data.json", "docs/readme.txt"]);
+      expect(await collectKeys(store.keys())).toEqual(archive === path ? ["-", "data.json", "docs/readme.txt", "raw.bin"] : ["data.json", "docs/readme.txt"]);
       expect(await store.get("docs/readme.txt")).toBe("read me ".repeat(500));
       expect(await store.get("data.json")).toEqual({ made: "by zip" });
       const info = await store.info("docs/readme.txt");
@@ -82,12 +86,14 @@ describe("zip driver: interop", () => {
     }
     const store = createStore(path);
     expect(await store.get("raw.bin", { serialization: "raw" })).toEqual(new Uint8Array(2000).fill(7));
+    expect(await store.get("-")).toBe("from stdin");
     expect(new TextDecoder().decode(await readAll(await store.open("raw.bin", "r", { start: 1990 })))).toBe("\x07".repeat(10));
     // Writing to it keeps it valid for Info-ZIP, folder records included.
     await store.put("new.txt", "appended");
     await store.put("data.json", { changed: true });
     expect(unzipTest(path)).toMatch(/No errors detected/);
-    expect(pyTest(path)[1].sort()).toEqual(["data.json", "docs/", "docs/empty/", "docs/readme.txt", "new.txt", "raw.bin"]);
+    expect(pyTest(path)[1].sort()).toEqual(["-", "data.json", "docs/", "docs/empty/", "docs/readme.txt", "new.txt", "raw.bin"]);
+    expect(await store.get("-")).toBe("from stdin");
     await store.close();
   });
 
@@ -114,6 +120,24 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     );
     await store.close();
   }, 60_000);
+
+  it("writes and reads zip64 offsets (an entry past 4 GiB, in a sparse file)", async () => {
+    const path = freshArchive();
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, "");
+    const dir = emptyDirectory();
+    dir.cdStart = 2 ** 32 + 1000; // the entry lands past 4 GiB; the hole before it costs no disk
+    const value = utf8("beyond four gigabytes");
+    const entry = newEntry("far.txt", { method: 0, crc: crc32(value), size: value.length, csize: value.length, mtime: new Date(), expiresAt: 0 });
+    await append(path, dir, [{ entry, payload: { bytes: value } }]);
+    expect((await stat(path)).size).toBeGreaterThan(2 ** 32);
+    const store = createStore(path);
+    expect(await store.get("far.txt")).toBe("beyond four gigabytes");
+    expect(python("import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); i = z.getinfo('far.txt'); print(i.header_offset, z.read('far.txt').decode())", path).trim()).toBe(
+      `${2 ** 32 + 1000} beyond four gigabytes`,
+    );
+    await rm(dirname(path), { recursive: true });
+  });
 
   it("decodes names without the UTF-8 flag as code page 437", async () => {
     const path = freshArchive();
