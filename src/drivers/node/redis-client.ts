@@ -148,6 +148,34 @@ export function toStoreError(error: unknown, where: string, key?: string): Anyst
   return new AnystoreError(`redis at ${where}: ${message}`, details);
 }
 
+/**
+ * Coalesces the commands issued in one tick into one socket write while others are in flight.
+ * ioredis writes every command on its own, one syscall each on both ends; under concurrency that
+ * dominates. A lone command is written at once, so sequential calls never wait.
+ */
+export function writeCoalescer(): { start(client: RedisClient): void; end(): void } {
+  let inflight = 0;
+  let corked: { uncork(): void } | undefined;
+  const uncork = () => {
+    const stream = corked;
+    corked = undefined;
+    stream?.uncork();
+  };
+  return {
+    start(client) {
+      if (inflight++ === 0 || corked !== undefined || client.status !== "ready" || (client as Cluster).isCluster) return;
+      const stream = (client as Redis).stream;
+      if (!stream || typeof stream.cork !== "function") return;
+      stream.cork();
+      corked = stream;
+      process.nextTick(uncork); // after every command of this tick has been queued
+    },
+    end() {
+      inflight--;
+    },
+  };
+}
+
 type Arg = string | number | Buffer;
 
 /** A Lua script run by SHA (one short command), loaded with EVAL when the server does not know it yet. */

@@ -2,7 +2,7 @@ import type { Cluster } from "ioredis";
 import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError, ConnectionError, InvalidArgumentError } from "../../core/errors.js";
 import type { RedisClient, RedisNode, RedisTarget } from "./redis-client.js";
-import { checkPrefix, createClient, parseRedisUri, Script, toStoreError } from "./redis-client.js";
+import { checkPrefix, createClient, parseRedisUri, Script, toStoreError, writeCoalescer } from "./redis-client.js";
 import { escapeGlob, keySlot, ownerOf, sideKey, TEMPORARY, TIMESTAMPS } from "./redis-keys.js";
 import { readStream, writeStream } from "./redis-streams.js";
 
@@ -136,11 +136,19 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
     });
     return Promise.race([p, late]).finally(() => clearTimeout(timer));
   };
+  const coalescer = writeCoalescer();
   /** Runs `fn` on the client (connecting first if needed), bounded, with errors mapped. */
   const run = <T>(fn: (c: RedisClient) => Promise<T>, key?: string): Promise<T> => {
     const c = client;
-    const p = c ? bounded(c, fn(c)) : connect().then((c) => bounded(c, fn(c)));
-    return p.catch(raiser(key));
+    if (!c) return connect().then(() => run(fn, key), raiser(key));
+    coalescer.start(c);
+    return bounded(c, fn(c)).then(
+      (value) => (coalescer.end(), value),
+      (error) => {
+        coalescer.end();
+        throw toStoreError(error, where, key);
+      },
+    );
   };
 
   const full = (key: string) => base + key;
