@@ -108,6 +108,19 @@ describe("opfs driver", () => {
     await store.close();
   });
 
+  it("concurrent writers to one key leave exactly one of their values, whole", async () => {
+    const store = fresh();
+    const values = Array.from({ length: 8 }, (_, i) => new Uint8Array(1000 + i * 5000).fill(i + 1));
+    await Promise.all([...values.map((v) => store.put("d/k.bin", v)), store.delete("d/other"), store.put("d/sib", "x")]);
+    const got = (await store.get("d/k.bin", { serialization: "raw" })) as Uint8Array;
+    const i = got[0]! - 1;
+    expect(got).toEqual(values[i]);
+    const keys: string[] = [];
+    for await (const key of store.keys()) keys.push(key);
+    expect(keys.sort()).toEqual(["d/k.bin", "d/sib"]);
+    await store.close();
+  });
+
   it("reads files written outside anystore, and lists lazily", async () => {
     const dir = `${run}/outside${counter++}`;
     let handle = await navigator.storage.getDirectory();

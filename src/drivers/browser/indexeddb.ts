@@ -152,10 +152,13 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   /** Runs `fn` on the open database; a closing connection is reopened and `fn` retried once. */
   const run = async <R>(fn: (d: Db) => Promise<R>, key?: string): Promise<R> => {
     closed = false;
+    let used: Db | undefined;
     try {
-      return await fn(await connect());
+      return await fn((used = await connect()));
     } catch (error) {
-      if (!isClosing(error)) throw wrapError(error, key);
+      // A transaction aborted because the browser dropped the connection wrote nothing: safe to retry.
+      const dropped = (error as DOMException)?.name === "AbortError" && used !== undefined && used !== current;
+      if (!isClosing(error) && !dropped) throw wrapError(error, key);
       current?.close();
       gone();
       try {

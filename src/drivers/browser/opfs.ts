@@ -145,11 +145,18 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
    * A fresh temp file in the key's directory, and `commit` to move it onto the key (or `discard`).
    * A folder named like the key is a ConflictError, unless it is empty (then it is replaced).
    */
-  const prepare = async (key: string) => {
+  const prepare = async (key: string, again = false): Promise<{ temp: FileHandle; commit: () => Promise<void>; discard: () => Promise<void> }> => {
     const { parents, name } = split(key);
     const chain = (await walk(await root(), parents, true, key))!;
     const dir = chain[chain.length - 1]!;
-    const temp = (await dir.getFileHandle(tempName(), { create: true }).catch((error) => Promise.reject(wrap(error, key)))) as FileHandle;
+    let temp: FileHandle;
+    try {
+      temp = (await dir.getFileHandle(tempName(), { create: true })) as FileHandle;
+    } catch (error) {
+      // A concurrent delete pruned the folder we just walked: walk (and create) once more.
+      if (errorName(error) === "NotFoundError" && !again) return prepare(key, true);
+      throw wrap(error, key);
+    }
     const discard = async () => {
       await dir.removeEntry(temp.name).catch(() => {});
       await prune(chain, parents);
@@ -285,10 +292,14 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       // Reserved entries are skipped unless the caller asks for them (the core's ttl sweep lists `.anystore/ttl/`).
       const reserved = prefix.startsWith(RESERVED);
       async function* descend(dir: DirHandle, path: string): AsyncGenerator<string> {
-        for await (const [name, handle] of dir.entries()) {
-          if (name.startsWith(TEMP) || (!reserved && name.startsWith(RESERVED))) continue;
-          if (handle.kind === "file") yield path + name;
-          else yield* descend(handle as DirHandle, `${path}${name}/`);
+        try {
+          for await (const [name, handle] of dir.entries()) {
+            if (name.startsWith(TEMP) || (!reserved && name.startsWith(RESERVED))) continue;
+            if (handle.kind === "file") yield path + name;
+            else yield* descend(handle as DirHandle, `${path}${name}/`);
+          }
+        } catch (error) {
+          if (!isMissing(error)) throw wrap(error); // else the folder went away while listed: its keys are gone
         }
       }
       yield* descend(chain[chain.length - 1]!, prefix);
