@@ -17,7 +17,7 @@ export interface RedisDriverOptions {
    * @default "redis://127.0.0.1:6379"
    */
   uri?: string;
-  /** An existing ioredis `Redis` or `Cluster` to use; the driver never closes it. @default undefined */
+  /** An existing ioredis `Redis` or `Cluster` to use (its own host, db and options apply; the uri then names only the prefix); the driver never closes it. @default undefined */
   client?: RedisClient;
   /** A Redis Cluster: `true` takes the uri's hosts as startup nodes, or give the nodes (`"host:port"` or `{ host, port }`). @default false */
   cluster?: boolean | Array<string | RedisNode>;
@@ -106,7 +106,9 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   const target = resolveTarget(opts);
   const base = target.prefix === "" ? "" : `${target.prefix}/`;
   const nodes = target.nodes.map((n) => `${n.host}:${n.port}`).join(",");
-  const where = target.cluster ? `cluster ${nodes}` : `${nodes}/${target.db}`;
+  const given = (opts.client as { options?: { host?: string; port?: number; db?: number } } | undefined)?.options;
+  // A given client has its own host and db; the uri then only names the prefix.
+  const where = target.cluster ? `cluster ${nodes}` : given?.host ? `${given.host}:${given.port}/${given.db ?? 0}` : `${nodes}/${target.db}`;
   const stamps = opts.timestamps ?? true;
   const connectTimeout = opts.connectTimeout ?? 5000;
   const commandTimeout = opts.commandTimeout ?? 10_000;
@@ -138,17 +140,15 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   };
   const coalescer = writeCoalescer();
   /** Runs `fn` on the client (connecting first if needed), bounded, with errors mapped. */
+  const settled = <T>(value: T): T => (coalescer.end(), value);
   const run = <T>(fn: (c: RedisClient) => Promise<T>, key?: string): Promise<T> => {
     const c = client;
     if (!c) return connect().then(() => run(fn, key), raiser(key));
     coalescer.start(c);
-    return bounded(c, fn(c)).then(
-      (value) => (coalescer.end(), value),
-      (error) => {
-        coalescer.end();
-        throw toStoreError(error, where, key);
-      },
-    );
+    return bounded(c, fn(c)).then(settled, (error) => {
+      coalescer.end();
+      throw toStoreError(error, where, key);
+    });
   };
 
   const full = (key: string) => base + key;
