@@ -76,6 +76,27 @@ describe("redis driver", () => {
     await store.close();
   });
 
+  it("removes the temporary key of an aborted streamed write, and sweeps stamps of values deleted by others", async () => {
+    const prefix = freshPrefix();
+    const store = createStore(`${BASE}/${prefix}`);
+    const temps = async () => (await raw.scan("0", "MATCH", `.anystore/w/*{${prefix}/*`, "COUNT", 100_000))[1];
+    const writer = (await store.open("big", "w")).getWriter();
+    await writer.write(new Uint8Array(3 << 20)); // more than one chunk: the temporary key exists now
+    expect((await temps()).length).toBe(1);
+    await writer.abort(new Error("stop"));
+    expect(await temps()).toEqual([]);
+    expect(await store.exists("big")).toBe(false);
+    await store.putMany([["a", 1], ["b", 2]], { ttl: 100 });
+    expect(await raw.pttl(`.anystore/t/{${prefix}/b}`)).toBeGreaterThan(90_000);
+    await store.put("gone", 1);
+    await raw.del(`${prefix}/gone`);
+    expect(await raw.exists(`.anystore/t/{${prefix}/gone}`)).toBe(1);
+    expect(await store.sweep()).toBeGreaterThanOrEqual(1);
+    expect(await raw.exists(`.anystore/t/{${prefix}/gone}`)).toBe(0);
+    expect(await raw.exists(`.anystore/t/{${prefix}/a}`)).toBe(1);
+    await store.close();
+  });
+
   it("never lists side keys, also at the root of a db", async () => {
     const prefix = freshPrefix();
     const store = createStore(`${BASE}/${prefix}`);
