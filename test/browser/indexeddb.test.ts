@@ -108,6 +108,18 @@ describe("indexeddb driver", () => {
     await again.close();
   });
 
+  it("is the browser's default store (idb://anystore)", async () => {
+    const store = createStore();
+    expect(store.uri).toBe("idb://anystore");
+    const key = `default-${run}`;
+    await store.put(key, { ok: true });
+    const db = await openDB("anystore");
+    expect(await db.get("records", key)).toMatchObject({ size: 11 });
+    db.close();
+    await store.delete(key);
+    await store.close();
+  });
+
   it("uri prefixes isolate stores sharing one database", async () => {
     const name = freshDb();
     const a = createStore(`idb://${name}/a`);
