@@ -70,6 +70,11 @@ export async function mirror(source: Store<any>, target: Store<any>, options: Mi
     ...(glob !== undefined && { glob }),
   };
   const keys = source.keys(listOptions);
+  // One abort listener for the whole run stops every copy in flight (a listener per copy
+  // would trip Node's max-listeners warning at concurrency > 10).
+  const inFlight = new Set<(reason: unknown) => void>();
+  const onAbort = () => inFlight.forEach((stop) => stop(signal?.reason));
+  signal?.addEventListener("abort", onAbort, { once: true });
 
   const report = (key: string, status: MirrorProgress["status"], error?: unknown) => {
     result[status]++;
@@ -103,13 +108,31 @@ export async function mirror(source: Store<any>, target: Store<any>, options: Mi
       await readable.cancel().catch(() => {});
       throw error;
     }
-    const counter = new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        result.bytes += chunk.byteLength;
-        controller.enqueue(chunk);
-      },
-    });
-    await readable.pipeThrough(counter).pipeTo(writable, signal ? { signal } : {});
+    // A plain read/write loop: pipeThrough/pipeTo cost twice as much per small value.
+    const reader = readable.getReader();
+    const writer = writable.getWriter();
+    // On abort a pending read ends (done) and a pending write rejects; the loop then throws.
+    const stop = (reason: unknown) => {
+      reader.cancel(reason).catch(() => {});
+      writer.abort(reason).catch(() => {});
+    };
+    inFlight.add(stop);
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        result.bytes += value.byteLength;
+        await writer.write(value);
+      }
+      signal?.throwIfAborted();
+      await writer.close();
+    } catch (error) {
+      // Aborting the writer keeps the target's previous value (the write is atomic on close).
+      await Promise.all([writer.abort(error).catch(() => {}), reader.cancel(error).catch(() => {})]);
+      throw signal?.aborted ? signal.reason : error;
+    } finally {
+      inFlight.delete(stop);
+    }
     report(key, "mirrored");
   };
 
@@ -130,6 +153,7 @@ export async function mirror(source: Store<any>, target: Store<any>, options: Mi
 
   // allSettled: on abort or a listing error, wait for the copies in flight to wind down first.
   const settled = await Promise.allSettled(Array.from({ length: concurrency }, worker));
+  signal?.removeEventListener("abort", onAbort);
   await keys.return?.(undefined).catch(() => {});
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (failure) throw failure.reason;
