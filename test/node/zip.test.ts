@@ -166,7 +166,12 @@ describe("zip driver: writes", () => {
     const first = await stat(path);
     await store.put("two", 2);
     expect((await stat(path)).ino).toBe(first.ino);
+    const created = (await store.info("one")).createdAt!;
+    await new Promise((r) => setTimeout(r, 5));
     await store.put("one", 11);
+    const info = await store.info("one");
+    expect(info.createdAt).toEqual(created); // kept across overwrites, in anystore's extra field
+    expect(info.updatedAt!.getTime()).toBeGreaterThan(created.getTime());
     const rewritten = await stat(path);
     expect(rewritten.ino).not.toBe(first.ino);
     await store.delete("two");

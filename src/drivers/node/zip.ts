@@ -185,6 +185,12 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     if (o.ifNotExists && alive(existing, now)) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
     if (existing) dropAll(dir, key, drop);
     batch.add(key);
+    return alive(existing, now) ? existing.createdAt : null;
+  };
+
+  /** An overwrite keeps the key's creation time. */
+  const keepCreated = (item: Pending, createdAt: Date | null) => {
+    if (createdAt) item.entry.createdAt = createdAt;
   };
 
   /** Every record of a key (an archive may hold duplicates; all go). */
@@ -234,7 +240,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     await exclusive(async (a) => {
       const drop = new Set<Entry>();
       const batch = new Set<string>();
-      for (const item of compressed) plan(a.dir, item.entry.key, o, drop, batch);
+      for (const item of compressed) keepCreated(item, plan(a.dir, item.entry.key, o, drop, batch));
       await commit(a, compressed, drop);
     });
   };
@@ -254,7 +260,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
 
   const driver: Driver = {
     name: DRIVER_NAME,
-    capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, paths: true, createdAt: false },
+    capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, paths: true, createdAt: true },
     get: (key) => withEntry(key, (a, e) => entryBytes(source(a), e, maxEntrySize)),
     put: (key, value, o) => putMany([[key, value]], o),
     putMany,
@@ -273,7 +279,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
       const found = await live(key);
       if (!found) return null;
       const { e } = found;
-      return { size: e.size, createdAt: null, updatedAt: e.mtime, etag: `"${e.crc.toString(16).padStart(8, "0")}-${e.size.toString(16)}"` };
+      return { size: e.size, createdAt: e.createdAt, updatedAt: e.mtime, etag: `"${e.crc.toString(16).padStart(8, "0")}-${e.size.toString(16)}"` };
     },
     async read(key, range) {
       const found = await live(key);
@@ -299,7 +305,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
             const item = pending(key, o, spool, { file: spool.file, path: spool.path });
             await exclusive(async (a) => {
               const drop = new Set<Entry>();
-              plan(a.dir, key, o, drop, new Set());
+              keepCreated(item, plan(a.dir, key, o, drop, new Set()));
               await commit(a, [item], drop);
             });
           } finally {

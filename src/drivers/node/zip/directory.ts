@@ -253,6 +253,7 @@ function parseCentral(r: Uint8Array, prefix: number, cdStart: number, path: stri
     extra: keptExtra(rawExtra),
     comment: r.slice(CENTRAL_SIZE + nameLength + extraLength, CENTRAL_SIZE + nameLength + extraLength + commentLength),
     mtime: times.mtime ?? fromDos(dosDate, dosTime),
+    createdAt: times.createdAt,
     expiresAt: times.expiresAt,
     ours: times.ours,
   };

@@ -58,6 +58,8 @@ export interface Entry {
   extra: Uint8Array;
   comment: Uint8Array;
   mtime: Date | null;
+  /** When the key was first written (kept across overwrites); null for entries made elsewhere. */
+  createdAt: Date | null;
   /** Epoch ms after which the key is gone; 0 for never. */
   expiresAt: number;
   /** The entry carries anystore's extra field (ms mtime and expiry). */
@@ -182,19 +184,21 @@ export function timeField(mtime: Date): Uint8Array {
   return field(EXTRA.time, data);
 }
 
-/** anystore's field: version 1, mtime in ms, expiry in ms (0 = never). */
+/** anystore's field: version 1, then mtime, expiry (0 = never) and creation time (0 = unknown), all epoch ms. */
 function anystoreField(e: Entry): Uint8Array {
-  const out = new Out(17);
+  const out = new Out(25);
   out.bytes[0] = 1;
   out.at = 1;
   out.u64(Math.max(0, e.mtime?.getTime() ?? 0));
   out.u64(e.expiresAt);
+  out.u64(Math.max(0, e.createdAt?.getTime() ?? 0));
   return field(EXTRA.anystore, out.bytes);
 }
 
 /** Reads mtime and expiry from the central extra block: anystore's field, else extended timestamp, else NTFS. */
-export function timesOf(extra: Uint8Array): { mtime: Date | null; expiresAt: number; ours: boolean } {
+export function timesOf(extra: Uint8Array): { mtime: Date | null; createdAt: Date | null; expiresAt: number; ours: boolean } {
   let mtime: Date | null = null;
+  let createdAt: Date | null = null;
   let expiresAt = 0;
   let ours = false;
   let ntfs: Date | null = null;
@@ -203,6 +207,8 @@ export function timesOf(extra: Uint8Array): { mtime: Date | null; expiresAt: num
       const ms = readU64(data, 1);
       if (ms > 0) mtime = new Date(ms);
       expiresAt = Math.max(0, readU64(data, 9));
+      const created = data.length >= 25 ? readU64(data, 17) : 0;
+      if (created > 0) createdAt = new Date(created);
       ours = true;
     } else if (id === EXTRA.time && !ours && data.length >= 5 && data[0]! & 1) {
       mtime = new Date(readU32(data, 1) * 1000);
@@ -211,7 +217,7 @@ export function timesOf(extra: Uint8Array): { mtime: Date | null; expiresAt: num
       if (ticks > 0) ntfs = new Date(ticks / 10_000 - 11_644_473_600_000);
     }
   }
-  return { mtime: mtime ?? ntfs, expiresAt, ours };
+  return { mtime: mtime ?? ntfs, createdAt, expiresAt, ours };
 }
 
 const encoder = new TextEncoder();
@@ -355,6 +361,7 @@ export function newEntry(key: string, v: { method: number; crc: number; size: nu
     extra: timeField(v.mtime),
     comment: new Uint8Array(0),
     mtime: v.mtime,
+    createdAt: v.mtime,
     expiresAt: v.expiresAt,
     ours: true,
   };

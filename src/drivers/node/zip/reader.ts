@@ -242,7 +242,7 @@ export function entryStream(src: Source, e: Entry, range: ByteRange | undefined,
     {
       async pull(controller) {
         try {
-          if (start >= end) {
+          if (start >= end && !whole) {
             done();
             return controller.close();
           }
