@@ -293,10 +293,15 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       if (r.contentType) info.contentType = r.contentType;
       return info;
     },
-    async *list(prefix) {
+    list(prefix) {
+      // A hand-made iterator over pages: one resolved promise per key instead of an async
+      // generator's several hops, which is most of a listing's cost (the keys come in one IPC).
       const upper = rangeOf(base + prefix);
       let range = upper;
-      for (;;) {
+      let page: string[] = [];
+      let at = 0;
+      let more = true;
+      const fetchPage = async () => {
         // One short transaction per page: keys in order, plus any expired-but-unswept ones to hide.
         const [keys, gone] = await run((d) => {
           const store = d.transaction(RECORDS).store;
@@ -307,11 +312,22 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
         });
         const hidden = gone.length > 0 ? new Set(gone) : undefined;
         if (hidden) scheduleSweep(Date.now());
-        for (const k of keys) if (!hidden?.has(k)) yield k.slice(base.length);
-        if (keys.length < PAGE) return;
-        const last = keys[keys.length - 1]!;
-        range = upper ? IDBKeyRange.bound(last, upper.upper, true, true) : IDBKeyRange.lowerBound(last, true);
-      }
+        const visible = hidden ? keys.filter((k) => !hidden.has(k)) : keys;
+        page = base ? visible.map((k) => k.slice(base.length)) : visible;
+        at = 0;
+        more = keys.length === PAGE;
+        if (more) range = upper ? IDBKeyRange.bound(keys[PAGE - 1], upper.upper, true, true) : IDBKeyRange.lowerBound(keys[PAGE - 1], true);
+      };
+      const iterator: AsyncIterableIterator<string> = {
+        [Symbol.asyncIterator]: () => iterator,
+        next: (): Promise<IteratorResult<string>> =>
+          at < page.length
+            ? Promise.resolve({ value: page[at++]!, done: false })
+            : more
+              ? fetchPage().then(() => iterator.next())
+              : Promise.resolve({ value: undefined, done: true }),
+      };
+      return iterator;
     },
     async read(key, range?: ByteRange) {
       const value = (await one(key))?.value;
