@@ -287,6 +287,23 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     expect(await strays(path)).toEqual([]);
   });
 
+  it("with duplicate names the last record wins, and a delete removes them all", async () => {
+    const path = freshArchive();
+    await mkdir(dirname(path), { recursive: true });
+    python(
+      `import sys, zipfile, warnings
+warnings.simplefilter("ignore")
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("dup", "first"); z.writestr("other", "o"); z.writestr("dup", "second")`,
+      path,
+    );
+    const store = createStore(path);
+    expect(await store.get("dup")).toBe("second");
+    expect(await collectKeys(store.keys())).toEqual(["dup", "other"]);
+    await store.delete("dup");
+    expect(pyTest(path)[1]).toEqual(["other"]);
+  });
+
   it("bounds inflation: maxEntrySize, and entries inflating past their declared size", async () => {
     const path = freshArchive();
     const store = createStore(path);

@@ -161,32 +161,37 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
   };
 
   /**
-   * Checks that `key` can be written (SPEC 5: a key is never also a folder); collects the
-   * entries the write replaces (same key, or expired keys in the way), which force a rewrite.
+   * Checks that `key` can be written (SPEC 5: a key is never also a folder), also against the
+   * other keys of its batch; collects the entries the write replaces (same key, or expired keys
+   * in the way), which force a rewrite. Returns the creation time an overwrite keeps.
    */
-  const plan = (dir: Directory, key: string, o: WriteOptions, drop: Set<Entry>, batch: Set<string>) => {
+  const plan = (dir: Directory, key: string, o: WriteOptions, drop: Set<Entry>, batch = newBatch()) => {
     if (!isSafeKey(key)) throw new InvalidKeyError(`key ${JSON.stringify(key)} cannot be a zip entry name`, { key });
     const now = Date.now();
+    const folders: string[] = [];
     for (let i = key.indexOf("/"); i > 0; i = key.indexOf("/", i + 1)) {
       const parent = key.slice(0, i);
+      folders.push(parent);
       const e = dir.files.get(parent);
-      if (alive(e, now) || batch.has(parent)) throw new ConflictError(`cannot write ${key}: ${parent} is a key`, { key });
+      if (alive(e, now) || batch.keys.has(parent)) throw new ConflictError(`cannot write ${key}: ${parent} is a key`, { key });
       if (e) dropAll(dir, parent, drop);
     }
-    if (dir.folders.has(key) || [...batch].some((k) => k.startsWith(`${key}/`))) {
+    if (batch.folders.has(key)) throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
+    if (dir.folders.has(key)) {
       for (const e of dir.entries) {
         if (e.kind === "other" || !(e.key.startsWith(`${key}/`) || (e.kind === "dir" && e.key === key))) continue;
         if (e.kind === "dir" || alive(e, now)) throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
         drop.add(e);
       }
-      if ([...batch].some((k) => k.startsWith(`${key}/`))) throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
     }
     const existing = dir.files.get(key);
     if (o.ifNotExists && alive(existing, now)) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
     if (existing) dropAll(dir, key, drop);
-    batch.add(key);
+    batch.keys.add(key);
+    for (const folder of folders) batch.folders.add(folder);
     return alive(existing, now) ? existing.createdAt : null;
   };
+  const newBatch = () => ({ keys: new Set<string>(), folders: new Set<string>() });
 
   /** An overwrite keeps the key's creation time. */
   const keepCreated = (item: Pending, createdAt: Date | null) => {
@@ -195,7 +200,9 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
 
   /** Every record of a key (an archive may hold duplicates; all go). */
   const dropAll = (dir: Directory, key: string, drop: Set<Entry>) => {
-    for (const e of dir.entries) if (e.kind === "file" && e.key === key) drop.add(e);
+    const last = dir.files.get(key);
+    if (last) drop.add(last);
+    if (dir.duplicates) for (const e of dir.entries) if (e.kind === "file" && e.key === key) drop.add(e);
   };
 
   /** Writes new entries, appending when nothing is replaced, else rewriting. Runs inside the queue. */
@@ -239,7 +246,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     });
     await exclusive(async (a) => {
       const drop = new Set<Entry>();
-      const batch = new Set<string>();
+      const batch = newBatch();
       for (const item of compressed) keepCreated(item, plan(a.dir, item.entry.key, o, drop, batch));
       await commit(a, compressed, drop);
     });
@@ -294,7 +301,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     },
     async write(key, o) {
       // Fail early on a key that cannot be written; the check is repeated when the value commits.
-      plan((await current()).dir, key, { ...o }, new Set(), new Set());
+      plan((await current()).dir, key, o, new Set());
       await mkdir(dirname(path), { recursive: true });
       const spool = await Spool.create(path, level).catch((error) => Promise.reject(wrap(error)));
       return new WritableStream<Uint8Array>({
@@ -305,7 +312,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
             const item = pending(key, o, spool, { file: spool.file, path: spool.path });
             await exclusive(async (a) => {
               const drop = new Set<Entry>();
-              keepCreated(item, plan(a.dir, key, o, drop, new Set()));
+              keepCreated(item, plan(a.dir, key, o, drop));
               await commit(a, [item], drop);
             });
           } finally {

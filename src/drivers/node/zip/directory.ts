@@ -34,6 +34,8 @@ export interface Directory {
   files: Map<string, Entry>;
   /** Every folder path implied by a key or a folder record. */
   folders: Set<string>;
+  /** Some key has more than one record (only archives made elsewhere): deletes must scan. */
+  duplicates: boolean;
   /** Where the central directory starts: new entries are appended here. */
   cdStart: number;
   /** Bytes before the first entry (a self-extractor stub); such archives are rewritten, never appended to. */
@@ -45,7 +47,7 @@ const CHUNK = 1 << 20;
 const MAX_COMMENT = MAX16;
 
 export function emptyDirectory(): Directory {
-  return { entries: [], files: new Map(), folders: new Set(), cdStart: 0, prefix: 0, comment: new Uint8Array(0) };
+  return { entries: [], files: new Map(), folders: new Set(), duplicates: false, cdStart: 0, prefix: 0, comment: new Uint8Array(0) };
 }
 
 /** Reads exactly `length` bytes at `position`; a short read means the archive is truncated. */
@@ -94,7 +96,10 @@ export class Window {
 /** Adds a key or folder record to the lookup tables. */
 export function index(dir: Directory, e: Entry): void {
   if (e.kind === "other") return;
-  if (e.kind === "file") dir.files.set(e.key, e);
+  if (e.kind === "file") {
+    if (dir.files.has(e.key)) dir.duplicates = true;
+    dir.files.set(e.key, e);
+  }
   else if (dir.folders.has(e.key)) return;
   else dir.folders.add(e.key);
   // Deepest first; an existing folder already has its ancestors.
@@ -106,7 +111,7 @@ export function index(dir: Directory, e: Entry): void {
 }
 
 export function buildDirectory(entries: Entry[], cdStart: number, prefix: number, comment: Uint8Array): Directory {
-  const dir: Directory = { entries, files: new Map(), folders: new Set(), cdStart, prefix, comment };
+  const dir: Directory = { entries, files: new Map(), folders: new Set(), duplicates: false, cdStart, prefix, comment };
   for (const e of entries) index(dir, e);
   return dir;
 }
