@@ -144,11 +144,13 @@ export async function smartOpenWith(ctx: SmartContext, uri: string, mode: ReadMo
       }
     }
     if (mode === "wb") return sink;
-    const text = new TransformStream<string | Uint8Array, Uint8Array>({
-      transform: (chunk, controller) => controller.enqueue(typeof chunk === "string" ? encoder.encode(chunk) : chunk),
+    // Not a TransformStream: its close would resolve before the bytes reached the store.
+    const writer = sink.getWriter();
+    return new WritableStream<string | Uint8Array>({
+      write: (chunk) => writer.write(typeof chunk === "string" ? encoder.encode(chunk) : chunk),
+      close: () => writer.close(),
+      abort: (reason) => writer.abort(reason),
     });
-    void text.readable.pipeTo(sink).catch(() => {});
-    return text.writable;
   }
   throw new InvalidArgumentError(`unknown mode ${JSON.stringify(mode)}: use "rb", "r", "wb" or "w"`);
 }

@@ -193,6 +193,21 @@ describe("anystore io and mirror", () => {
     expect((await run(["io", "-i", `${b}/from-stdin`])).stdout.toString()).toBe("piped\n");
   });
 
+  it("smartRead('-') reads stdin and smartWrite('-') writes stdout (the built package)", async () => {
+    const entry = JSON.stringify(join(ROOT, "dist/index.node.js"));
+    const code = `import { smartRead, smartWrite } from ${entry}; const text = await smartRead("-", "r"); await smartWrite("-", text.toUpperCase());`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", code], { stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    child.stdin.end("hello from stdin");
+    const code_ = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(err).toBe("");
+    expect(code_).toBe(0);
+    expect(out).toBe("HELLO FROM STDIN");
+  });
+
   it("mirror -i DIR -o sqlite copies every key; again skips all; --overwrite copies all again", async () => {
     const source = await freshDir();
     const keys = ["a", "b/c", "b/d/e.json", "f.txt"];
