@@ -93,14 +93,10 @@ function keyOf(pathname: string): string {
     .join("/");
 }
 
-/** Compares two strings in time that depends only on their SHA-256 digests, never on where they differ. */
-async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(given)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
-  ]);
-  const x = new Uint8Array(a);
-  const y = new Uint8Array(b);
+/** Compares a string with a secret's digest in time that never depends on where they differ. */
+async function sameSecret(given: string, expected: Promise<ArrayBuffer>): Promise<boolean> {
+  const x = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(given)));
+  const y = new Uint8Array(await expected);
   let diff = 0;
   for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
   return diff === 0;
@@ -117,7 +113,7 @@ function infoHeaders(info: Info, storeUri: string): Headers {
     "content-type": info.contentType,
     "content-length": String(info.size),
     "accept-ranges": "bytes",
-    etag: info.etag ?? weakEtag(info.size, time),
+    etag: info.etag === undefined ? weakEtag(info.size, time) : /^(W\/)?"/.test(info.etag) ? info.etag : `"${info.etag}"`,
     [H.key]: encodeURI(info.key),
     [H.name]: encodeURI(info.name),
     [H.size]: String(info.size),
@@ -184,6 +180,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
   const origins = new Set(typeof cors === "string" ? [cors] : Array.isArray(cors) ? cors : []);
   const allowed = (origin: string) => (typeof cors === "function" ? cors(origin) : origins.has(origin) || origins.has("*"));
   const storeUri = publicUri(store.uri);
+  let tokenDigest: Promise<ArrayBuffer> | undefined;
 
   const corsHeaders = (req: Request): Record<string, string> | undefined => {
     const origin = req.headers.get("origin");
@@ -201,7 +198,8 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     if (token !== undefined) {
       const auth = req.headers.get("authorization") ?? "";
       const given = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim() ?? "";
-      if (!(await sameSecret(given, token))) {
+      tokenDigest ??= crypto.subtle.digest("SHA-256", encoder.encode(token));
+      if (!(await sameSecret(given, tokenDigest))) {
         throw new Refusal(401, "unauthorized: a bearer token is required", { "www-authenticate": 'Bearer realm="anystore"' });
       }
     }
@@ -274,7 +272,10 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
       return new Response(null, { status: 200, headers });
     }
     const match = req.headers.get("if-none-match");
-    if (match && match.split(",").some((tag) => tag.trim() === headers.get("etag") || tag.trim() === "*")) {
+    // If-None-Match compares weakly: W/"x" matches "x".
+    const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
+    const etag = opaque(headers.get("etag")!);
+    if (match && match.split(",").some((tag) => opaque(tag) === etag || tag.trim() === "*")) {
       headers.delete("content-length");
       return new Response(null, { status: 304, headers });
     }
