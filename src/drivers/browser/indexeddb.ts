@@ -106,6 +106,22 @@ function toStored(value: Uint8Array, threshold: number): Uint8Array | Blob {
   return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
 }
 
+/** A request's result as a promise; the hot paths use plain IndexedDB objects (via `unwrap`), skipping idb's proxies. */
+const request = <T>(r: IDBRequest<T>) =>
+  new Promise<T>((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+
+/** Resolves when the transaction commits; rejects with its error when it aborts. */
+const finished = (tx: IDBTransaction) =>
+  new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = tx.onabort = () => reject(tx.error ?? new DOMException("the transaction was aborted", "AbortError"));
+  });
+
+const plain = (d: Db, mode: IDBTransactionMode = "readonly") => unwrap(d).transaction(RECORDS, mode);
+
 const toBytes = async (value: Uint8Array | Blob): Promise<Uint8Array> =>
   value instanceof Blob ? new Uint8Array(await value.arrayBuffer()) : value;
 
@@ -210,8 +226,8 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   /** The live records of `keys` (full keys), read in one transaction; null for missing or expired. */
   const readAll = async (keys: string[]): Promise<Array<Record_ | null>> => {
     const found = await run((d) => {
-      const store = d.transaction(RECORDS).store;
-      return Promise.all(keys.map((k) => store.get(k) as Promise<Record_ | undefined>));
+      const store = plain(d).objectStore(RECORDS);
+      return Promise.all(keys.map((k) => request<Record_ | undefined>(store.get(k))));
     }, keys.length === 1 ? keys[0]!.slice(base.length) : undefined);
     const now = Date.now();
     return Promise.all(found.map(async (r, i) => {
@@ -226,8 +242,8 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   const writeAll = (entries: Array<[string, Uint8Array | Blob, number]>, o: WriteOptions) =>
     run(async (d) => {
       const now = Date.now();
-      const tx = d.transaction(RECORDS, "readwrite");
-      const store = tx.store;
+      const tx = plain(d, "readwrite");
+      const store = tx.objectStore(RECORDS);
       const record = (value: Uint8Array | Blob, size: number) => {
         const r: Record_ = { value, size, createdAt: now, updatedAt: now };
         if (o.ttl) r.expiresAt = now + o.ttl * 1000;
@@ -236,20 +252,21 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       };
       // ifNotExists: an expired record counts as absent; `add` fails (aborting everything) if the key exists.
       const addNew = async ([k, value, size]: [string, Uint8Array | Blob, number]) => {
-        const old = (await store.get(k)) as Record_ | undefined;
+        const old = await request<Record_ | undefined>(store.get(k));
         if (old && !expired(old, now)) throw new AlreadyExistsError(`key already exists: ${k.slice(base.length)}`, { key: k.slice(base.length) });
-        if (old) await store.delete(k);
-        await store.add(record(value, size), k);
+        if (old) store.delete(k);
+        await request(store.add(record(value, size), k));
       };
+      const done = finished(tx);
       try {
-        if (o.ifNotExists) await Promise.all([...entries.map(addNew), tx.done]);
+        // Plain puts need no promise per request: the transaction's completion says it all.
+        if (o.ifNotExists) await Promise.all([...entries.map(addNew), done]);
         else {
-          // Plain puts go to the raw store: no promise per request; the transaction's completion says it all.
-          const bare = unwrap(store);
-          for (const [k, value, size] of entries) bare.put(record(value, size), k);
-          await tx.done;
+          for (const [k, value, size] of entries) store.put(record(value, size), k);
+          await done;
         }
       } catch (error) {
+        done.catch(() => {});
         try {
           tx.abort();
         } catch {
@@ -262,10 +279,10 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
 
   const removeAll = (keys: string[]) =>
     run(async (d) => {
-      const tx = d.transaction(RECORDS, "readwrite");
-      const bare = unwrap(tx.store);
-      for (const k of keys) bare.delete(k);
-      await tx.done;
+      const tx = plain(d, "readwrite");
+      const done = finished(tx);
+      for (const k of keys) tx.objectStore(RECORDS).delete(k);
+      await done;
     });
 
   const one = async (key: string) => (await readAll([base + key]))[0] ?? null;
@@ -304,10 +321,10 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       const fetchPage = async () => {
         // One short transaction per page: keys in order, plus any expired-but-unswept ones to hide.
         const [keys, gone] = await run((d) => {
-          const store = d.transaction(RECORDS).store;
+          const store = plain(d).objectStore(RECORDS);
           return Promise.all([
-            store.getAllKeys(range, PAGE) as Promise<string[]>,
-            store.index(EXPIRES).getAllKeys(IDBKeyRange.upperBound(Date.now())) as Promise<string[]>,
+            request(store.getAllKeys(range, PAGE)) as Promise<string[]>,
+            request(store.index(EXPIRES).getAllKeys(IDBKeyRange.upperBound(Date.now()))) as Promise<string[]>,
           ]);
         });
         const hidden = gone.length > 0 ? new Set(gone) : undefined;
