@@ -64,6 +64,8 @@ export interface Entry {
   expiresAt: number;
   /** The entry carries anystore's extra field (ms mtime and expiry). */
   ours: boolean;
+  /** The encoded central record, once written (offsets included: cleared whenever a field changes). */
+  record?: Uint8Array | undefined;
 }
 
 /** A corrupt or truncated archive: always this typed error, never a crash or a hang. */
@@ -124,7 +126,7 @@ class Out {
   readonly bytes: Buffer;
   at = 0;
   constructor(size: number) {
-    this.bytes = Buffer.alloc(size);
+    this.bytes = Buffer.allocUnsafe(size); // every byte gets written
   }
   u16(v: number) {
     this.at = this.bytes.writeUInt16LE(v, this.at);

@@ -84,16 +84,13 @@ class Output {
   }
 }
 
-/** Central records, cached per entry: an append re-encodes only the new ones. */
-const centralCache = new WeakMap<Entry, Buffer>();
-function central(e: Entry): Buffer {
-  let record = centralCache.get(e);
-  if (!record) centralCache.set(e, (record = encodeCentral(e)));
-  return record;
+/** An entry's central record, cached on it: an append re-encodes only the new entries. */
+function central(e: Entry): Uint8Array {
+  return (e.record ??= encodeCentral(e));
 }
 
 async function writeNew(out: Output, item: Pending): Promise<Entry> {
-  const e: Entry = { ...item.entry, offset: out.end };
+  const e: Entry = { ...item.entry, offset: out.end, record: undefined };
   await out.write(encodeLocal(e, e.extra));
   if ("bytes" in item.payload) await out.write(item.payload.bytes);
   else await out.copy(new Window(item.payload.file, item.payload.path), 0, e.csize);
@@ -187,7 +184,7 @@ export async function rewrite(
 async function copyEntry(out: Output, src: Source, old: Entry): Promise<Entry> {
   const { dataStart, localExtra } = await locate(src, old, true);
   const descriptor = (old.flags & FLAG.encrypted) !== 0 && (old.flags & FLAG.descriptor) !== 0;
-  const e: Entry = { ...old, offset: out.end, flags: descriptor ? old.flags : old.flags & ~FLAG.descriptor };
+  const e: Entry = { ...old, offset: out.end, flags: descriptor ? old.flags : old.flags & ~FLAG.descriptor, record: undefined };
   await out.write(encodeLocal(e, keptExtra(localExtra)));
   await out.copy(src.window!, dataStart, e.csize);
   if (descriptor) await out.write(encodeDescriptor(e));
