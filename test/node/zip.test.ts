@@ -9,6 +9,7 @@ import { crc32, newEntry } from "../../src/drivers/node/zip/format.js";
 import { append } from "../../src/drivers/node/zip/writer.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, text, utf8 } from "../shared/contract.js";
 
+/** test/.tmp; ZIP_TEST_TMP moves it (another vitest run's global setup empties test/.tmp when runs overlap). */
 const TMP = process.env.ZIP_TEST_TMP ?? join(process.cwd(), "test/.tmp");
 let counter = 0;
 /** A path for a fresh archive in its own folder (so stray temp files would show). */
