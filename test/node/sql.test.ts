@@ -1,3 +1,5 @@
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import mysql from "mysql2/promise";
@@ -11,11 +13,17 @@ import type { Server } from "./sql-servers.js";
 import { startMariadb, startPostgres } from "./sql-servers.js";
 
 const TMP = join(process.cwd(), "test/.tmp");
+/**
+ * Database files and server datadirs live in a private temp dir rather than test/.tmp, which
+ * any concurrent vitest run in this checkout wipes in its global setup.
+ */
+const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-"));
+chmodSync(SCRATCH, 0o755); // the PostgreSQL cluster runs as the postgres user
 const PG_URL = process.env.PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
 const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 let counter = 0;
 const tableName = () => `anystore_t${process.pid}_${++counter}`;
-const sqliteFile = () => join(TMP, `sql-${process.pid}-${++counter}.db`);
+const sqliteFile = () => join(SCRATCH, `sql-${++counter}.db`);
 
 /** Raw clients for checking the table by hand, and for dropping every table the tests made. */
 const pgPool = new pg.Pool({ connectionString: PG_URL, max: 2 });
@@ -28,6 +36,7 @@ afterAll(async () => {
   for (const t of myTables) await myPool.query(`DROP TABLE IF EXISTS \`${t}\``);
   await pgPool.end();
   await myPool.end();
+  rmSync(SCRATCH, { recursive: true, force: true });
 });
 
 const pgStore = (options?: StoreOptions, table = tableName()) => (pgTables.push(table), createStore(PG_URL, { ...options, table }));
@@ -223,7 +232,7 @@ describe.each([
 ] as const)("sql driver: %s going away and coming back", (name, start) => {
   let server: Server;
   beforeAll(async () => {
-    server = await start(join(TMP, `sql-${name}-${process.pid}`));
+    server = await start(join(SCRATCH, name));
   }, 60_000);
   afterAll(async () => {
     await server?.stop();

@@ -14,6 +14,7 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver.js";
 import { AlreadyExistsError, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
 import { bytesToStream } from "../../../core/streams.js";
+import { chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";
 
 /** One result: rows as arrays in column order, and how many rows a write changed. */
 export interface SqlResult {
@@ -45,6 +46,11 @@ export interface Dialect {
   param(n: number): string;
   /** SQL for the time written to `timestamp`. */
   readonly stamp: string;
+  /**
+   * When set, `timestamp` is bound as this value instead of computed by `stamp`: cheaper for
+   * an in-process database, whose clock is ours anyway.
+   */
+  readonly stampValue?: () => unknown;
   /** SQL: the row's expiry is still ahead (only evaluated when `ttl > 0`). */
   readonly ahead: string;
   /** SQL: the row's expiry has passed (only evaluated when `ttl > 0`). */
@@ -78,7 +84,6 @@ export interface CoreOptions {
   sweepInterval: number;
 }
 
-const PAGE = 1000;
 const SWEEP_LIMIT = 1000;
 /** Rows per multi-row upsert, and a byte budget so one statement stays well under server packet limits. */
 const ROWS_PER_STATEMENT = 200;
@@ -86,33 +91,8 @@ const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
 const KEYS_PER_STATEMENT = 500;
 const MAX_INT = 2_147_483_647;
 
-const encoder = new TextEncoder();
-
-/** Stored values as bytes: blobs arrive as Buffer, ArrayBuffer, or text when another program wrote a string. */
-export function toBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) {
-    return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  }
-  if (value instanceof ArrayBuffer) return new Uint8Array(value);
-  if (typeof value === "string") return encoder.encode(value);
-  if (value === null || value === undefined) return new Uint8Array(0);
-  throw new AnystoreError(`unexpected value type ${typeof value} in the value column`);
-}
-
-/** The smallest string above every string that starts with `prefix` (prefixes end in `/`, so this is `...0`). */
-export function successor(prefix: string): string {
-  const last = prefix.charCodeAt(prefix.length - 1);
-  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
-}
-
 /** Integer seconds for the `ttl` column, or null for none (the column is Python's INTEGER). */
 const ttlOf = (o: WriteOptions): number | null => (o.ttl ? Math.max(1, Math.ceil(o.ttl)) : null);
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /**
  * A driver over one table. `connect` runs on first use; when it fails (server down) the next
@@ -126,7 +106,12 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   const alive = `(${L} IS NULL OR ${L} <= 0 OR ${dialect.ahead})`;
   const expired = `(${L} > 0 AND ${dialect.passed})`;
   const columns = `(${K}, ${V}, ${S}, ${L})`;
-  const rowSql = (n: number) => `(${P(n)}, ${P(n + 1)}, ${dialect.stamp}, ${P(n + 2)})`;
+  const stampValue = dialect.stampValue;
+  /** Parameters per row: key, value, [timestamp,] ttl. */
+  const W = stampValue ? 4 : 3;
+  const rowSql = (n: number) => `(${P(n)}, ${P(n + 1)}, ${stampValue ? `${P(n + 2)}, ${P(n + 3)}` : `${dialect.stamp}, ${P(n + 2)}`})`;
+  const row = (key: string, value: Uint8Array, ttl: number | null): unknown[] =>
+    stampValue ? [key, value, stampValue(), ttl] : [key, value, ttl];
   const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => P(from + i)).join(", ");
 
   const sql = {
@@ -144,14 +129,15 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   const cached = new Map<string, string>();
   const memo = (id: string, make: () => string) => cached.get(id) ?? (cached.set(id, make()), cached.get(id)!);
   const upsertMany = (n: number) =>
-    memo(`u${n}`, () => `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + 3 * i)).join(", ")}${dialect.upsertTail}`);
+    memo(`u${n}`, () => `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + W * i)).join(", ")}${dialect.upsertTail}`);
   const getMany = (n: number) => memo(`g${n}`, () => `SELECT ${K}, ${V} FROM ${T} WHERE ${K} IN (${placeholders(n)}) AND ${alive}`);
   const deleteMany = (n: number) => memo(`d${n}`, () => `DELETE FROM ${T} WHERE ${K} IN (${placeholders(n)})`);
   const list = (bounded: boolean) =>
     memo(`l${bounded}`, () => {
       const kc = dialect.keyCompare();
       const upper = bounded ? ` AND ${kc} < ${P(2)}` : "";
-      return `SELECT ${K} FROM ${T} WHERE ${kc} > ${P(1)}${upper} AND ${alive} ORDER BY ${kc} LIMIT ${PAGE}`;
+      // One row more than a page tells whether another page follows, without an empty query.
+      return `SELECT ${K} FROM ${T} WHERE ${kc} > ${P(1)}${upper} AND ${alive} ORDER BY ${kc} LIMIT ${PAGE + 1}`;
     });
 
   let conn: SqlConnection | undefined;
@@ -220,7 +206,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   };
 
   const insertNew = async (key: string, value: Uint8Array, ttl: number | null) => {
-    const params = [key, value, ttl];
+    const params = row(key, value, ttl);
     try {
       await run(sql.insert, params, key);
       return;
@@ -253,7 +239,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       checkKey(key);
       maybeSweep();
       if (o.ifNotExists) return insertNew(key, value, ttlOf(o));
-      await run(sql.upsert, [key, value, ttlOf(o)], key);
+      await run(sql.upsert, row(key, value, ttlOf(o)), key);
     },
     async delete(key) {
       await run(sql.delete, [key], key);
@@ -273,17 +259,13 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       const { rows } = await run(sql.range, [start + 1, Math.max(length, 0), key], key);
       return rows.length === 0 ? null : bytesToStream(toBytes(rows[0]![0]));
     },
-    async *list(prefix) {
-      if (!conn) await open();
+    list(prefix) {
       const upper = prefix === "" ? undefined : successor(prefix);
-      const text = list(upper !== undefined); // after connecting: the key comparison may depend on the table
-      let after = prefix;
-      for (;;) {
-        const { rows } = await run(text, upper === undefined ? [after] : [after, upper]);
-        for (const row of rows) yield String(row[0]);
-        if (rows.length < PAGE) return;
-        after = String(rows[rows.length - 1]![0]);
-      }
+      return pagedKeys(prefix, async (after) => {
+        if (!conn) await open();
+        const text = list(upper !== undefined); // after connecting: the key comparison may depend on the table
+        return (await run(text, upper === undefined ? [after] : [after, upper])).rows;
+      });
     },
     async getMany(keys) {
       const found = new Map<string, Uint8Array>();
@@ -304,13 +286,13 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       let part: unknown[] = [];
       let bytes = 0;
       const flush = () => {
-        if (part.length) statements.push([upsertMany(part.length / 3), part]);
+        if (part.length) statements.push([upsertMany(part.length / W), part]);
         part = [];
         bytes = 0;
       };
       for (const [key, value] of rows) {
-        if (part.length / 3 >= ROWS_PER_STATEMENT || (bytes > 0 && bytes + value.byteLength > BYTES_PER_STATEMENT)) flush();
-        part.push(key, value, ttl);
+        if (part.length / W >= ROWS_PER_STATEMENT || (bytes > 0 && bytes + value.byteLength > BYTES_PER_STATEMENT)) flush();
+        part.push(...row(key, value, ttl));
         bytes += value.byteLength + key.length;
       }
       flush();

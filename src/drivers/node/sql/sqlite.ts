@@ -54,8 +54,15 @@ function networkFailure(error: unknown, depth = 0): boolean {
   return networkFailure(e.cause, depth + 1);
 }
 
+/** The current time as SQLAlchemy's SQLite DATETIME text: "YYYY-MM-DD HH:MM:SS.ffffff", UTC. */
+function sqliteNow(): string {
+  const iso = new Date().toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
+}
+
 /** The SQLite dialect over a libsql client. */
 export function sqliteDialect(target: SqliteTarget): Dialect {
+  const local = target.client === undefined ? !/^(libsql|https?|wss?):/i.test(target.url ?? "") : target.client.protocol === "file";
   const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
   return {
     name: "sqlite",
@@ -63,6 +70,8 @@ export function sqliteDialect(target: SqliteTarget): Dialect {
     param: () => "?",
     // Python's SQLAlchemy writes DATETIME as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC); %f gives SS.SSS.
     stamp: `strftime('%Y-%m-%d %H:%M:%f000', 'now')`,
+    // In-process SQLite shares our clock: binding the time is cheaper than strftime per row.
+    ...(local && { stampValue: sqliteNow }),
     ahead: `julianday("timestamp") + "ttl" / 86400.0 > julianday('now')`,
     passed: `julianday("timestamp") + "ttl" / 86400.0 <= julianday('now')`,
     // length() counts characters for text values (written by other programs); bytes for blobs.

@@ -1,0 +1,66 @@
+/** Row helpers for the SQL core: value conversion, prefix bounds, paging. Runtime-neutral. */
+import { AnystoreError } from "../../../core/errors.js";
+
+/** Keys per listing page. */
+export const PAGE = 1000;
+
+const encoder = new TextEncoder();
+
+/** Stored values as bytes: blobs arrive as Buffer, ArrayBuffer, or text when another program wrote a string. */
+export function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) {
+    return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  }
+  if (value instanceof ArrayBuffer) return new Uint8Array(value);
+  if (typeof value === "string") return encoder.encode(value);
+  if (value === null || value === undefined) return new Uint8Array(0);
+  throw new AnystoreError(`unexpected value type ${typeof value} in the value column`);
+}
+
+/** The smallest string above every string that starts with `prefix` (prefixes end in `/`, so this is `...0`). */
+export function successor(prefix: string): string {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return prefix.slice(0, -1) + String.fromCharCode(last + 1);
+}
+
+/**
+ * Keys page by page: `fetch(after)` returns up to PAGE + 1 rows of keys above `after` (the
+ * extra row only says another page follows). A plain iterator rather than an async generator:
+ * a key costs one resolved promise instead of a generator's queue, which listing feels.
+ */
+export function pagedKeys(start: string, fetch: (after: string) => Promise<unknown[][]>): AsyncIterable<string> {
+  return {
+    [Symbol.asyncIterator]() {
+      let rows: unknown[][] = [];
+      let i = 0;
+      let n = 0;
+      let after = start;
+      let more = true;
+      const next = (): Promise<IteratorResult<string>> => {
+        if (i < n) return Promise.resolve({ value: String(rows[i++]![0]), done: false });
+        if (!more) return Promise.resolve({ value: undefined, done: true });
+        return fetch(after).then((page) => {
+          rows = page;
+          i = 0;
+          n = Math.min(page.length, PAGE);
+          more = page.length > PAGE;
+          if (n > 0) after = String(page[n - 1]![0]);
+          return next();
+        });
+      };
+      const stop = (): Promise<IteratorResult<string>> => {
+        more = false;
+        n = 0;
+        return Promise.resolve({ value: undefined, done: true });
+      };
+      return { next, return: stop };
+    },
+  };
+}
+
+export function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
