@@ -50,8 +50,9 @@ export interface HttpDriverOptions {
    */
   streamUploads?: boolean;
   /**
-   * Called as a streamed write (`open(key, "w")`, `put` of a stream or Blob) goes out. In
-   * browsers it uses XMLHttpRequest's upload events, so it reports real network progress.
+   * Called as an upload goes out: `open(key, "w")`, `put` of a stream, a Blob or more than
+   * 1 MiB. In browsers it comes from XMLHttpRequest's upload events (real network progress);
+   * in Node, as each chunk is taken by the request body. The last call has `total`.
    * @default undefined
    */
   onUploadProgress?: (progress: UploadProgress) => void;
