@@ -214,6 +214,19 @@ describe("protocol (SPEC 8)", () => {
     expect((await raw(url, "PUT", "/limit", auth, [new Uint8Array(1000)])).status).toBe(201);
   });
 
+  it("a client that goes away mid-upload leaves the old value", async () => {
+    await store.put("abort-me", "old");
+    const { hostname, port } = new URL(url);
+    const req = request({ host: hostname, port, method: "PUT", path: "/abort-me", headers: auth });
+    req.on("error", () => {});
+    req.write(new Uint8Array(500));
+    await sleep(100);
+    req.destroy();
+    await sleep(200);
+    expect(await store.get("abort-me")).toBe("old");
+    expect((await raw(url, "GET", "/abort-me", auth)).body).toBe("old");
+  });
+
   it("refuses .. in every encoding with 400 before anything reaches the store", async () => {
     const { driver, seen } = spying();
     const served = await start(createStore({ driver }));
