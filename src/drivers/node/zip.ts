@@ -50,7 +50,11 @@ interface Archive {
 const stampOf = (s: Stats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
 const isMissing = (error: unknown) => ["ENOENT", "ENOTDIR"].includes((error as NodeJS.ErrnoException)?.code ?? "");
 
-/** The archive path a uri names: `zip:///abs/a.zip`, `zip://rel.zip`, `file:///abs/a.zip` or a plain path. */
+/**
+ * The archive path a uri names: `zip:///abs/a.zip`, `zip://rel.zip`, `file:///abs/a.zip` or a plain path.
+ * @example
+ * archivePathOf("zip:///data/export.zip"); // "/data/export.zip"
+ */
 export function archivePathOf(uri: string): string {
   if (/^file:\/\//i.test(uri)) return fileURLToPath(uri);
   if (/^zip:\/\//i.test(uri)) return resolve(uri.slice(6));
@@ -352,7 +356,12 @@ function wrap(error: unknown): AnystoreError {
   return new AnystoreError(`${code ?? "error"}: ${(error as Error)?.message ?? error}`, { cause: error });
 }
 
-/** The factory the uri registry calls: `zip:///abs/a.zip`, `file:///abs/a.zip`, `./a.zip`. */
+/**
+ * The factory the uri registry calls: `zip:///abs/a.zip`, `file:///abs/a.zip`, `./a.zip`, with the
+ * store options `maxEntrySize` and `level`.
+ * @example
+ * const store = createStore("./export.zip", { level: 9 }); // calls zipDriverFromUri
+ */
 export function zipDriverFromUri(uri: string, options: Record<string, unknown>): Driver {
   return zipDriver({
     path: uri,
