@@ -13,11 +13,11 @@
  * A prefix listing is one contiguous key range read in pages of keys, never values.
  */
 
-import type { IDBPDatabase } from "idb";
-import { openDB, unwrap } from "idb";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
-import { AlreadyExistsError, AnystoreError, ConnectionError, UnsupportedError } from "../../core/errors.js";
+import { AlreadyExistsError, ConnectionError, UnsupportedError } from "../../core/errors.js";
 import { bytesToStream, sliceBytes } from "../../core/streams.js";
+import type { Db } from "./indexeddb-open.js";
+import { EXPIRES, finished, isClosing, openStore, plain, rangeOf, RECORDS, request, wrapError } from "./indexeddb-open.js";
 
 export const DRIVER_NAME = "indexeddb";
 
@@ -43,10 +43,7 @@ interface Record_ {
   contentType?: string;
 }
 
-type Db = IDBPDatabase;
 
-const RECORDS = "records";
-const EXPIRES = "expiresAt";
 /** Keys per listing page, and expired records per sweep transaction. */
 const PAGE = 1000;
 /** Streamed writes gather chunks into Blob parts of this size, so the page holds at most one part. */
@@ -54,73 +51,11 @@ const PART = 4 << 20;
 
 const expired = (r: Record_, now = Date.now()) => r.expiresAt !== undefined && r.expiresAt <= now;
 
-/**
- * The smallest string greater than every string starting with `prefix` (its last code unit
- * incremented), so `[prefix, upper)` is exactly the keys under it, with no `\uffff` guess.
- */
-function rangeOf(prefix: string): IDBKeyRange | undefined {
-  let p = prefix;
-  while (p.length > 0 && p.charCodeAt(p.length - 1) === 0xffff) p = p.slice(0, -1);
-  if (p === "") return undefined;
-  return IDBKeyRange.bound(prefix, p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1), false, true);
-}
-
-/** Opens the database, adding our store with a version bump when it is missing (a new or shared database). */
-async function openStore(name: string, onGone: () => void): Promise<Db> {
-  const callbacks = {
-    // Another tab wants a new version (or deletes the database): let it, and reopen on next use.
-    blocking: (_c: number, _b: number | null, event: IDBVersionChangeEvent) => {
-      (event.target as IDBDatabase).close();
-      onGone();
-    },
-    terminated: onGone,
-  };
-  for (let attempt = 0; ; attempt++) {
-    const db = await openDB(name, undefined, callbacks);
-    if (db.objectStoreNames.contains(RECORDS)) return db;
-    db.close();
-    try {
-      return await openDB(name, db.version + 1, {
-        ...callbacks,
-        upgrade: (up) => void up.createObjectStore(RECORDS).createIndex(EXPIRES, EXPIRES),
-      });
-    } catch (error) {
-      // Someone else upgraded first (VersionError, or our store exists now): open again and look.
-      if (attempt > 2) throw error;
-    }
-  }
-}
-
-/** True for the errors of a connection the browser (or another tab) closed: reopen and retry once. */
-const isClosing = (error: unknown) => /^(InvalidStateError|TransactionInactiveError|UnknownError)$/.test((error as DOMException)?.name);
-
-function wrapError(error: unknown, key?: string): unknown {
-  if (error instanceof AnystoreError || !(error instanceof Error)) return error;
-  const quota = error.name === "QuotaExceededError";
-  return new AnystoreError(quota ? "IndexedDB quota exceeded (free space, or ask navigator.storage.persist())" : `IndexedDB failed: ${error.message}`, { key, cause: error });
-}
-
 /** Bytes to store: an exact-size array (a view would clone its whole buffer) or a Blob when large. */
 function toStored(value: Uint8Array, threshold: number): Uint8Array | Blob {
   if (value.byteLength > threshold) return new Blob([value as Uint8Array<ArrayBuffer>]);
   return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
 }
-
-/** A request's result as a promise; the hot paths use plain IndexedDB objects (via `unwrap`), skipping idb's proxies. */
-const request = <T>(r: IDBRequest<T>) =>
-  new Promise<T>((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-
-/** Resolves when the transaction commits; rejects with its error when it aborts. */
-const finished = (tx: IDBTransaction) =>
-  new Promise<void>((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = tx.onabort = () => reject(tx.error ?? new DOMException("the transaction was aborted", "AbortError"));
-  });
-
-const plain = (d: Db, mode: IDBTransactionMode = "readonly") => unwrap(d).transaction(RECORDS, mode);
 
 const toBytes = async (value: Uint8Array | Blob): Promise<Uint8Array> =>
   value instanceof Blob ? new Uint8Array(await value.arrayBuffer()) : value;
