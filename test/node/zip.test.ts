@@ -156,6 +156,8 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     await createStore(`zip://${path}`).put("k", "v");
     expect(await createStore(`file://${path}`).get("k")).toBe("v");
     expect(await createStore(path).get("k")).toBe("v");
+    await rejectsWith(createStore(path, { level: 12 } as never).get("k"), "INVALID_ARGUMENT");
+    await rejectsWith(createStore(path, { maxEntrySize: "big" } as never).get("k"), "INVALID_ARGUMENT");
   });
 });
 

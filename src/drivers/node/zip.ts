@@ -83,7 +83,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
   const path = archivePathOf(opts.path);
   const maxEntrySize = opts.maxEntrySize ?? DEFAULT_MAX_ENTRY_SIZE;
   const level = opts.level ?? 6;
-  if (!(maxEntrySize >= 0)) throw new InvalidArgumentError(`maxEntrySize must be a number >= 0, got ${opts.maxEntrySize}`);
+  if (typeof maxEntrySize !== "number" || !(maxEntrySize >= 0)) throw new InvalidArgumentError(`maxEntrySize must be a number >= 0, got ${opts.maxEntrySize}`);
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new InvalidArgumentError(`level must be an integer 0-9, got ${opts.level}`);
 
   let archive: Archive | null = null;
@@ -365,7 +365,8 @@ function wrap(error: unknown): AnystoreError {
 export function zipDriverFromUri(uri: string, options: Record<string, unknown>): Driver {
   return zipDriver({
     path: uri,
-    ...(typeof options.maxEntrySize === "number" && { maxEntrySize: options.maxEntrySize }),
-    ...(typeof options.level === "number" && { level: options.level }),
+    // Given values of any type reach zipDriver, which rejects bad ones with InvalidArgumentError.
+    ...(options.maxEntrySize !== undefined && { maxEntrySize: options.maxEntrySize as number }),
+    ...(options.level !== undefined && { level: options.level as number }),
   });
 }
