@@ -16,7 +16,8 @@ import { rollup } from "rollup";
 export const title = "browser: IndexedDB and OPFS in Chromium (on-disk profile)";
 
 const here = fileURLToPath(new URL("../browser/", import.meta.url));
-const OUT = fileURLToPath(new URL("../.data-browser/", import.meta.url));
+/** Under bench/.data (gitignored); removed after the run. */
+const OUT = fileURLToPath(new URL("../.data/browser-bundle/", import.meta.url));
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARGS = [
   "--no-sandbox",
