@@ -81,7 +81,8 @@ describe("redis driver", () => {
     const store = createStore(`${BASE}/${prefix}`);
     const temps = async () => (await raw.scan("0", "MATCH", `.anystore/w/*{${prefix}/*`, "COUNT", 100_000))[1];
     const writer = (await store.open("big", "w")).getWriter();
-    await writer.write(new Uint8Array(3 << 20)); // more than one chunk: the temporary key exists now
+    await writer.write(new Uint8Array(3 << 20));
+    await writer.write(new Uint8Array(2 << 20)); // waits for the first chunk: the temporary key exists now
     expect((await temps()).length).toBe(1);
     await writer.abort(new Error("stop"));
     expect(await temps()).toEqual([]);

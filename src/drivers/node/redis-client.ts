@@ -98,7 +98,8 @@ export async function createClient(target: RedisTarget, opts: ConnectOptions): P
   const { default: Redis, Cluster } = await import("ioredis");
   const common: RedisOptions = {
     connectTimeout: opts.connectTimeout,
-    commandTimeout: opts.commandTimeout,
+    // Standalone clients get the driver's watchdog instead (see CommandTracker).
+    ...(target.cluster && { commandTimeout: opts.commandTimeout }),
     maxRetriesPerRequest: 0,
     enableOfflineQueue: true,
     retryStrategy: retry,
@@ -149,31 +150,63 @@ export function toStoreError(error: unknown, where: string, key?: string): Anyst
 }
 
 /**
- * Coalesces the commands issued in one tick into one socket write while others are in flight.
- * ioredis writes every command on its own, one syscall each on both ends; under concurrency that
- * dominates. A lone command is written at once, so sequential calls never wait.
+ * Follows the commands in flight on one client, for two jobs:
+ * - coalescing: commands issued in one tick while others are in flight go out in one socket write
+ *   (ioredis writes each command on its own, one syscall each on both ends; under concurrency that
+ *   dominates). A lone command is written at once, so sequential calls never wait.
+ * - a watchdog: when commands are in flight and none has completed for `timeoutMs`, the server
+ *   hangs; dropping the connection fails them all (ConnectionError) and ioredis reconnects. One
+ *   interval per client instead of ioredis' `commandTimeout`, which arms a timer per command
+ *   (about 10 us of latency per call here).
  */
-export function writeCoalescer(): { start(client: RedisClient): void; end(): void } {
-  let inflight = 0;
-  let corked: { uncork(): void } | undefined;
-  const uncork = () => {
-    const stream = corked;
-    corked = undefined;
+export class CommandTracker {
+  #inflight = 0;
+  #done = 0;
+  #seen = 0;
+  #stalled = 0;
+  #corked: { uncork(): void } | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #uncork = () => {
+    const stream = this.#corked;
+    this.#corked = undefined;
     stream?.uncork();
   };
-  return {
-    start(client) {
-      if (inflight++ === 0 || corked !== undefined || client.status !== "ready" || (client as Cluster).isCluster) return;
-      const stream = (client as Redis).stream;
-      if (!stream || typeof stream.cork !== "function") return;
-      stream.cork();
-      corked = stream;
-      process.nextTick(uncork); // after every command of this tick has been queued
-    },
-    end() {
-      inflight--;
-    },
-  };
+
+  start(client: RedisClient): void {
+    if (this.#inflight++ === 0 || this.#corked !== undefined || client.status !== "ready" || (client as Cluster).isCluster) return;
+    const stream = (client as Redis).stream;
+    if (!stream || typeof stream.cork !== "function") return;
+    stream.cork();
+    this.#corked = stream;
+    process.nextTick(this.#uncork); // after every command of this tick has been queued
+  }
+
+  end(): void {
+    this.#inflight--;
+    this.#done++;
+  }
+
+  /** Starts the watchdog on a standalone client the driver owns. */
+  watch(client: Redis, timeoutMs: number): void {
+    const every = Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4)));
+    this.#timer = setInterval(() => {
+      if (this.#inflight === 0 || this.#done !== this.#seen) {
+        this.#seen = this.#done;
+        this.#stalled = 0;
+        return;
+      }
+      this.#stalled += every;
+      // While reconnecting, the pending attempt settles the queued commands itself.
+      if (this.#stalled <= timeoutMs || client.status === "reconnecting" || client.status === "end") return;
+      this.#stalled = 0;
+      client.disconnect(true);
+    }, every);
+    this.#timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
 }
 
 type Arg = string | number | Buffer;

@@ -47,19 +47,17 @@ if ARGV[3] ~= '' then
 end
 return 1`);
 
+/** Runs commands on the driver's client: connected, tracked, bounded, errors mapped. */
+export type Exec = <T>(fn: (client: RedisClient) => Promise<T>) => Promise<T>;
+
 const view = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const handled = <T>(p: Promise<T>): Promise<T> => (p.catch(() => {}), p);
 
-/** A stream of a key's bytes (or a range), or null when the key is missing. `raise` maps backend errors. */
-export async function readStream(
-  client: RedisClient,
-  key: string,
-  range: ByteRange | undefined,
-  raise: (error: unknown) => never,
-): Promise<ReadableStream<Uint8Array> | null> {
+/** A stream of a key's bytes (or a range), or null when the key is missing. */
+export async function readStream(exec: Exec, key: string, range: ByteRange | undefined): Promise<ReadableStream<Uint8Array> | null> {
   const start = range?.start ?? 0;
   const wanted = range?.end ?? Infinity;
-  const head = (await HEAD.runBuffer(client, [key], [start, Math.min(wanted, start + CHUNK)]).catch(raise)) as [number, Buffer] | null;
+  const head = (await exec((c) => HEAD.runBuffer(c, [key], [start, Math.min(wanted, start + CHUNK)]))) as [number, Buffer] | null;
   if (head === null) return null;
   const [size, first] = head;
   const end = Math.min(wanted, size);
@@ -70,11 +68,11 @@ export async function readStream(
     const to = Math.min(end, from + CHUNK);
     position = to;
     return handled(
-      client.getrangeBuffer(key, from, to - 1).then((chunk) => {
+      exec((c) => c.getrangeBuffer(key, from, to - 1)).then((chunk) => {
         // A value replaced or deleted mid-read: fail rather than hand out a mix of two values.
         if (chunk.byteLength !== to - from) throw new AnystoreError(`the value changed while it was being read`, { key });
         return chunk;
-      }, raise),
+      }),
     );
   };
   let pending: Buffer | undefined = first.byteLength > 0 ? first : undefined;
@@ -112,14 +110,7 @@ export interface CommitOptions {
  * Abort or failure deletes the temporary key and leaves the old value. At most two chunks
  * are held: one filling, one on the wire.
  */
-export function writeStream(
-  client: RedisClient,
-  key: string,
-  temp: string,
-  opts: CommitOptions,
-  raise: (error: unknown) => never,
-  exists: () => AnystoreError,
-): WritableStream<Uint8Array> {
+export function writeStream(exec: Exec, key: string, temp: string, opts: CommitOptions, exists: () => AnystoreError): WritableStream<Uint8Array> {
   let parts: Buffer[] = [];
   let partBytes = 0;
   let length = 0;
@@ -137,25 +128,25 @@ export function writeStream(
     let sent: Promise<unknown>;
     if (expected === data.byteLength) {
       // The first chunk creates the temporary key with its expiry in one command: a crashed writer leaks nothing.
-      sent = client.set(temp, data, "PX", TEMP_TTL_MS, "NX").then((ok) => {
+      sent = exec((c) => c.set(temp, data, "PX", TEMP_TTL_MS, "NX")).then((ok) => {
         if (ok !== "OK") throw new AnystoreError("a temporary key of a streamed write already existed", { key });
       });
       refreshedAt = now;
     } else {
-      const refresh = now - refreshedAt > TEMP_TTL_MS / 4 ? client.pexpire(temp, TEMP_TTL_MS) : undefined;
+      const refresh = now - refreshedAt > TEMP_TTL_MS / 4 ? exec((c) => c.pexpire(temp, TEMP_TTL_MS)) : undefined;
       if (refresh) refreshedAt = now;
-      sent = Promise.all([client.append(temp, data), refresh]).then(([n]) => {
+      sent = Promise.all([exec((c) => c.append(temp, data)), refresh]).then(([n]) => {
         if (n !== expected) throw new AnystoreError("the temporary key of a streamed write was changed by someone else", { key });
       });
     }
-    inflight = handled(sent.catch(raise));
+    inflight = handled(sent);
   };
 
   const discard = async () => {
     parts = [];
     partBytes = 0;
     await inflight.catch(() => {});
-    await client.del(temp).catch(() => {}); // best effort: it expires on its own anyway
+    await exec((c) => c.del(temp)).catch(() => {}); // best effort: it expires on its own anyway
   };
 
   return new WritableStream<Uint8Array>({
@@ -175,7 +166,7 @@ export function writeStream(
         await flush();
         await inflight;
         const [side, stamp] = opts.stamp?.(length) ?? [temp, ""];
-        const done = await COMMIT.run(client, [temp, key, side], [length, opts.ttlMs, stamp, opts.ifNotExists ? "1" : ""]).catch(raise);
+        const done = await exec((c) => COMMIT.run(c, [temp, key, side], [length, opts.ttlMs, stamp, opts.ifNotExists ? "1" : ""]));
         if (done === 0) throw exists();
       } catch (error) {
         await discard();
