@@ -449,3 +449,31 @@ describe("plain http:// driver (read-only)", () => {
     expect(await store.exists("g")).toBe(false);
   });
 });
+
+describe("http driver timers", () => {
+  const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+
+  it("leaves no idle-timeout timer behind after error responses", async () => {
+    const failing = createServer((req, res) => {
+      if (req.url?.startsWith("/?")) return void res.writeHead(503).end("list down");
+      res.writeHead(req.url === "/teapot" ? 418 : 500, { "content-type": "text/plain" }).end("boom");
+    });
+    await new Promise<void>((resolve) => failing.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (failing.address() as AddressInfo).port;
+      const before = timeouts();
+      for (const uri of [`http://127.0.0.1:${port}`, `anystore+http://127.0.0.1:${port}`]) {
+        const store = createStore(uri, { timeout: 600_000 });
+        await rejectsWith(store.get("teapot"), "IO");
+        await rejectsWith(store.info("x"), "IO");
+        await rejectsWith(store.open("x", "r", { start: 0, end: 2 }), "IO");
+        if (uri.startsWith("anystore")) await rejectsWith(collectKeys(store.keys()), "IO");
+        await store.close();
+      }
+      expect(timeouts()).toBeLessThanOrEqual(before);
+    } finally {
+      failing.closeAllConnections();
+      await new Promise((resolve) => failing.close(resolve));
+    }
+  });
+});

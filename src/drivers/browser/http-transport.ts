@@ -31,6 +31,8 @@ export class Watchdog {
       this.#timedOut = true;
       this.#controller.abort(new ConnectionError(`no progress within ${this.#ms} ms`));
     }, this.#ms);
+    // A timer alone must not keep a Node process alive; the request's socket does while it is open.
+    (this.#timer as { unref?: () => void }).unref?.();
   }
 
   stop(): void {

@@ -99,10 +99,14 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
   const url = (key: string) => `${basePath}/${encodeKey(key)}`;
   const details = (key: string | undefined) => ({ key, store: opts.url });
 
-  /** Throws the error a non-2xx response stands for; reads at most a line of its body. */
-  async function fail(res: Response, key?: string): Promise<never> {
-    const body = await shortText(res);
-    throw errorFromResponse(res.status, res.headers, body, details(key));
+  /** Throws the error a non-2xx response stands for; reads at most a line of its body, then stops the request's watchdog. */
+  async function fail(res: Response, key?: string, watchdog?: Watchdog): Promise<never> {
+    try {
+      const body = await shortText(res);
+      throw errorFromResponse(res.status, res.headers, body, details(key));
+    } finally {
+      watchdog?.stop();
+    }
   }
 
   const readOnly = (what: string) => async (): Promise<never> => {
@@ -112,7 +116,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
   async function get(key: string): Promise<Uint8Array | null> {
     const { res, watchdog } = await request(url(key));
     if (res.status === 404) return discard(res, watchdog);
-    if (!res.ok) return fail(res, key);
+    if (!res.ok) return fail(res, key, watchdog);
     if (!res.body) return new Uint8Array(0);
     if (Number(res.headers.get("content-length") ?? Infinity) <= 1 << 20) {
       // Small: one read, under the timeout armed when the headers came.
@@ -137,7 +141,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       ({ res, watchdog } = await request(url(key), {}, { range: "bytes=0-0" }));
     }
     if (res.status === 404) return discard(res, watchdog);
-    if (!res.ok) return fail(res, key);
+    if (!res.ok) return fail(res, key, watchdog);
     const found = infoFromHeaders(res.headers);
     const total = /\/(\d+)$/.exec(res.headers.get("content-range") ?? "")?.[1];
     if (total !== undefined && !res.headers.has(H.size)) found.size = Number(total);
@@ -154,7 +158,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     if (res.status === 404) return discard(res, watchdog);
     // Past the end: the value exists, the slice is empty (as Blob.slice).
     if (res.status === 416) return discard(res, watchdog).then(() => bytesToStream(new Uint8Array(0)));
-    if (!res.ok) return fail(res, key);
+    if (!res.ok) return fail(res, key, watchdog);
     const body = res.body ? watchdog.watch(res.body, base) : bytesToStream(new Uint8Array(0));
     // A server that ignores Range answers 200 with everything: cut the range out here.
     return range && res.status === 200 && rangeHeader(range) ? sliceStream(body, range) : body;
@@ -193,7 +197,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     }
     const { res, watchdog } = await request(url(key), { method: "PUT", body: value as BodyInit, signal: o.signal ?? null }, writeHeaders(o));
     watchdog.stop();
-    if (!res.ok) return fail(res, key);
+    if (!res.ok) return fail(res, key, watchdog);
     await drainSmall(res);
   }
 
@@ -303,7 +307,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       const query = full ? `/?prefix=${encodeURIComponent(full)}` : "/";
       const cut = prefix === "" ? 0 : prefix.length + 1;
       const { res, watchdog } = await request(query);
-      if (!res.ok) return fail(res);
+      if (!res.ok) return fail(res, undefined, watchdog);
       if (!res.body) return;
       const lines = watchdog.watch(res.body, base).pipeThrough(lineSplitter());
       const decoder = new TextDecoder();
