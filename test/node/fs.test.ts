@@ -1,10 +1,10 @@
 import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { TMP } from "./tmp.js";
 import { createStore } from "../../src/index.node.js";
 import { contractSuite, collectKeys, rejectsWith, utf8 } from "../shared/contract.js";
 
-const TMP = join(process.cwd(), "test/.tmp");
 let counter = 0;
 const freshDir = () => join(TMP, `fs-${process.pid}-${++counter}`);
 

@@ -5,12 +5,12 @@ import type { IncomingHttpHeaders, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TMP } from "./tmp.js";
 import { memoryDriver } from "../../src/drivers/browser/memory.js";
 import type { Driver, RunningServer, Store } from "../../src/index.node.js";
 import { createHandler, createStore, isAnystoreError, serve } from "../../src/index.node.js";
 import { contractSuite, collectKeys, rejectsWith, sleep, text, utf8 } from "../shared/contract.js";
 
-const TMP = join(process.cwd(), "test/.tmp");
 const servers: Array<RunningServer | Server> = [];
 let counter = 0;
 

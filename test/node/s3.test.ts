@@ -12,6 +12,7 @@ import { createServer as createTcpServer } from "node:net";
 import { join } from "node:path";
 import { AwsClient } from "aws4fetch";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { TMP } from "./tmp.js";
 import type { StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
 import { s3Driver } from "../../src/drivers/node/s3.js";
@@ -22,7 +23,7 @@ import { collectKeys, contractSuite, readAll, rejectsWith, sleep, text, utf8 } f
 const MiB = 1024 * 1024;
 const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 const raw = new AwsClient({ ...credentials, service: "s3", region: "us-east-1", retries: 0 });
-const dir = join(process.cwd(), "test/.tmp", `s3rver-${process.pid}-${Date.now()}`);
+const dir = join(TMP, `s3rver-${process.pid}-${Date.now()}`);
 let server: ChildProcess;
 let endpoint = "";
 let counter = 0;

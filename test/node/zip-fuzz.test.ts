@@ -8,10 +8,11 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { TMP } from "./tmp.js";
 import { isAnystoreError } from "../../src/index.node.js";
 import { zipDriver } from "../../src/drivers/node/zip.js";
 
-const DIR = join(process.env.ZIP_TEST_TMP ?? join(process.cwd(), "test/.tmp"), `zip-fuzz-${process.pid}`);
+const DIR = join(process.env.ZIP_TEST_TMP ?? TMP, `zip-fuzz-${process.pid}`);
 const CASES = 300;
 
 /** mulberry32: a small deterministic PRNG. */

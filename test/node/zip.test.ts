@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { TMP as RUN_TMP } from "./tmp.js";
 import { createStore, isAnystoreError } from "../../src/index.node.js";
 import { zipDriver } from "../../src/drivers/node/zip.js";
 import { emptyDirectory } from "../../src/drivers/node/zip/directory.js";
@@ -9,8 +10,8 @@ import { crc32, newEntry } from "../../src/drivers/node/zip/format.js";
 import { append } from "../../src/drivers/node/zip/writer.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, text, utf8 } from "../shared/contract.js";
 
-/** test/.tmp; ZIP_TEST_TMP moves it (another vitest run's global setup empties test/.tmp when runs overlap). */
-const TMP = process.env.ZIP_TEST_TMP ?? join(process.cwd(), "test/.tmp");
+/** This run's scratch folder; ZIP_TEST_TMP moves it. */
+const TMP = process.env.ZIP_TEST_TMP ?? RUN_TMP;
 let counter = 0;
 /** A path for a fresh archive in its own folder (so stray temp files would show). */
 const freshArchive = () => join(TMP, `zip-${process.pid}-${++counter}`, "store.zip");
