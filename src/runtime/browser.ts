@@ -19,15 +19,17 @@ const indexeddb = (): Promise<DriverFactory> => import("../drivers/browser/index
 const opfs = (): Promise<DriverFactory> => import("../drivers/browser/opfs.js").then((m) => m.opfsDriverFromUri);
 
 const http = (): Promise<DriverFactory> => import("../drivers/browser/http.js").then((m) => m.httpDriverFromUri);
+const s3 = (): Promise<DriverFactory> => import("../drivers/browser/s3.js").then((m) => m.s3DriverFromUri);
 const viaServer = "reach it from a browser through `anystore serve` and an anystore+http(s):// store";
 
-/** Browser uri schemes; server backends point at the HTTP protocol instead. */
+/** Uri schemes of drivers that run on web APIs alone (Node shares them); server backends point at the HTTP protocol instead. */
 export const browserSchemes: Record<string, () => Promise<DriverFactory>> = {
   memory,
   http,
   https: http,
   "anystore+http": http,
   "anystore+https": http,
+  s3,
 };
 
 export const browserRuntime: Runtime = {
@@ -46,7 +48,6 @@ export const browserRuntime: Runtime = {
     rediss: viaServer,
     "redis+cluster": viaServer,
     zip: viaServer,
-    s3: viaServer,
   },
   createHasher: nobleHasher,
 };

@@ -4,7 +4,6 @@ import type { Hasher, Runtime } from "../core/runtime.js";
 import { browserSchemes } from "./browser.js";
 
 const fs = (): Promise<DriverFactory> => import("../drivers/node/fs.js").then((m) => m.fsDriverFromUri);
-const s3 = (): Promise<DriverFactory> => import("../drivers/node/s3.js").then((m) => m.s3DriverFromUri);
 const sql = (): Promise<DriverFactory> => import("../drivers/node/sql.js").then((m) => m.sqlDriverFromUri);
 
 const browserOnly = "it needs a browser; in Node.js use a directory (fs), sqlite:// or memory://";
@@ -16,7 +15,6 @@ export const nodeRuntime: Runtime = {
     ...browserSchemes,
     file: fs,
     zip: () => import("../drivers/node/zip.js").then((m) => m.zipDriverFromUri),
-    s3,
     sqlite: sql,
     libsql: sql,
     postgres: sql,

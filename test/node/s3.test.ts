@@ -15,9 +15,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { TMP } from "./tmp.js";
 import type { StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
-import { s3Driver } from "../../src/drivers/node/s3.js";
-import * as stub from "../../src/drivers/node/s3.stub.js";
-import { xmlDecode } from "../../src/drivers/node/s3-xml.js";
+import { s3Driver } from "../../src/drivers/browser/s3.js";
+import { xmlDecode } from "../../src/drivers/browser/s3-xml.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, sleep, text, utf8 } from "../shared/contract.js";
 
 const MiB = 1024 * 1024;
@@ -309,7 +308,7 @@ describe("s3 driver", () => {
     await rejectsWith(createStore("s3://no-such-bucket-here", { endpoint, ...credentials }).get("k"), "IO");
   });
 
-  it("parses uris and rejects bad options; the browser stub throws UnsupportedError", async () => {
+  it("parses uris and rejects bad options", async () => {
     const bucket = await newBucket();
     const store = createStore(`s3://${bucket}/deep/er/`, { endpoint, ...credentials });
     await store.put("k", "v");
@@ -317,6 +316,5 @@ describe("s3 driver", () => {
     expect(await text(await store.open("k"))).toBe("v");
     await rejectsWith(createStore(`s3://${bucket}`, { endpoint, ...credentials, partSize: MiB }).get("k"), "INVALID_ARGUMENT");
     expect(() => s3Driver({ bucket, accessKeyId: "only-half" })).toThrow(/both/);
-    expect(() => stub.s3Driver({ bucket })).toThrow(/not exported to browser bundles/);
   });
 });
