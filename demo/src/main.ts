@@ -1,0 +1,222 @@
+/**
+ * The notebook page. Three stores, one API:
+ * - `idb://notebook`: this browser's notes (IndexedDB), so the page works offline;
+ * - `opfs://notebook`: this browser's copy of dropped files (Origin Private File System);
+ * - `anystore+http://HOST/notebook`: the team's notebook on the demo server (SQLite behind it).
+ */
+import { createStore, isAnystoreError } from "../../src/index.browser.js";
+import { $, formatBytes, formatTime, h } from "./dom.js";
+import { type FileProgress, FileShelf, type StoredFile } from "./files.js";
+import { KeysPanel } from "./keys-panel.js";
+import { Notebook, titleOf } from "./notes.js";
+import { NEW, type NotesViewState, renderNotes } from "./notes-view.js";
+import { type SyncReport, sync } from "./sync.js";
+
+const notesStore = createStore("idb://notebook", { serialization: "json" });
+const filesStore = createStore("opfs://notebook");
+let shelf: FileShelf | undefined;
+const serverStore = createStore(`anystore+${location.origin}/notebook`, {
+  serialization: "json",
+  timeout: 5000, // ms without progress: a stopped server fails fast, a long upload still makes progress
+  onUploadProgress: (progress: { loaded: number }) => shelf?.onUploadProgress(progress),
+});
+shelf = new FileShelf(filesStore, serverStore);
+
+const notebook = new Notebook(notesStore);
+const view: NotesViewState = { notes: [], unsynced: new Set(), drafts: new Map() };
+const keys = new KeysPanel($("#keys"), [
+  { label: "Server: team notebook (SQLite)", store: serverStore },
+  { label: "This browser: notes (IndexedDB)", store: notesStore },
+  { label: "This browser: files (OPFS)", store: filesStore },
+]);
+
+type Connection = "unknown" | "online" | "offline";
+let connection: Connection = "unknown";
+let lastSync: number | undefined;
+
+function showStatus(): void {
+  const pending = view.unsynced.size;
+  const status = $("#status");
+  const changes = `${pending} unsynced change${pending === 1 ? "" : "s"}`;
+  if (connection === "offline") {
+    status.dataset.state = "offline";
+    status.textContent = pending ? `Offline: ${changes} kept in this browser` : "Offline: working locally";
+  } else if (pending) {
+    status.dataset.state = "pending";
+    status.textContent = changes;
+  } else {
+    status.dataset.state = connection === "online" ? "ok" : "unknown";
+    status.textContent = lastSync ? `In sync (${formatTime(lastSync)})` : "Not synced yet";
+  }
+}
+
+async function refreshNotes(): Promise<void> {
+  [view.notes, view.unsynced] = await Promise.all([notebook.visible(), notebook.unsynced()]);
+  renderNotes($("#notes"), view, {
+    save: async (id, text) => void (id === NEW ? await notebook.create(author(), text) : await notebook.edit(id, text, author())),
+    remove: async (id) => {
+      await notebook.remove(id, author());
+      await refreshNotes();
+    },
+    changed: () => void refreshNotes(),
+  });
+  showStatus();
+}
+
+function author(): string {
+  return $<HTMLInputElement>("#author").value.trim() || "anonymous";
+}
+
+async function setUpAuthor(): Promise<void> {
+  const input = $<HTMLInputElement>("#author");
+  const saved = (await notesStore.get("profile.json", { default: null })) as { name?: string } | null;
+  input.value = saved?.name ?? `guest-${Math.random().toString(36).slice(2, 6)}`;
+  input.addEventListener("change", () => void notesStore.put("profile.json", { name: author() }));
+  if (!saved) await notesStore.put("profile.json", { name: input.value });
+}
+
+function describe(report: SyncReport): HTMLElement[] {
+  const line = (icon: string, cls: string, text: string) => h("li", { class: cls }, h("span", { class: "icon" }, icon), text);
+  const lines = [
+    ...report.pushed.map((n) => line("↑", "pushed", `${n.deleted ? "deleted" : "sent"} "${titleOf(n)}"`)),
+    ...report.pulled.map((n) => line("↓", "pulled", `${n.deleted ? "deleted" : "got"} "${titleOf(n)}" by ${n.author}`)),
+    ...report.conflicts.map((c) => line("⚠", "conflict", `both edited "${titleOf(c.kept)}": kept the newer, saved the other as a copy`)),
+  ];
+  const moved = report.pushed.length + report.pulled.length;
+  const summary = h(
+    "p",
+    { testid: "sync-summary" },
+    moved || report.conflicts.length
+      ? `↑ ${report.pushed.length} sent, ↓ ${report.pulled.length} received${report.conflicts.length ? `, ${report.conflicts.length} conflict${report.conflicts.length > 1 ? "s" : ""} kept as copies` : ""}`
+      : "Already in sync: nothing moved.",
+  );
+  return [summary, h("ul", { class: "moves" }, ...lines)];
+}
+
+async function runSync(): Promise<void> {
+  const button = $<HTMLButtonElement>("#sync");
+  const report = $("#sync-report");
+  button.disabled = true;
+  button.textContent = "Syncing...";
+  try {
+    const result = await sync(notesStore, serverStore);
+    connection = "online";
+    lastSync = Date.now();
+    report.replaceChildren(h("p", { class: "muted small" }, `at ${formatTime(lastSync)}`), ...describe(result));
+  } catch (error) {
+    connection = isAnystoreError(error, "CONNECTION") || isAnystoreError(error, "IO") ? "offline" : connection;
+    const why = isAnystoreError(error, "CONNECTION") ? "the server is unreachable" : (error as Error).message;
+    report.replaceChildren(
+      h("p", { class: "error", testid: "sync-error" }, `Sync failed: ${why}.`),
+      h("p", { class: "muted small" }, "Your edits are safe in this browser; sync again when the server is back."),
+    );
+  } finally {
+    button.disabled = false;
+    button.textContent = "Sync";
+    await refreshNotes();
+    void keys.refresh();
+  }
+}
+
+function progressRow(label: string, testid: string): { row: HTMLElement; update(loaded: number, total: number): void } {
+  const bar = h("progress", { testid, max: 1, value: 0 });
+  const text = h("span", { class: "muted small num" }, "");
+  let steps = 0;
+  return {
+    row: h("div", { class: "progress-row" }, h("span", { class: "small" }, label), bar, text),
+    update(loaded, total) {
+      bar.max = Math.max(total, 1);
+      bar.value = loaded;
+      bar.dataset.steps = String(++steps);
+      text.textContent = `${formatBytes(loaded)} / ${formatBytes(total)}`;
+    },
+  };
+}
+
+function fileResult(stored: StoredFile): HTMLElement {
+  const verified = stored.sha256 === stored.serverSha256;
+  return h(
+    "dl",
+    { class: "file-result", testid: "file-result" },
+    h("dt", {}, "key"),
+    h("dd", { testid: "file-key" }, stored.key),
+    h("dt", {}, "size"),
+    h("dd", { testid: "file-size", "data-bytes": stored.size }, `${formatBytes(stored.size)} (${stored.size.toLocaleString("en")} bytes)`),
+    h("dt", {}, "sha256"),
+    h("dd", { class: "hash", testid: "file-sha256" }, stored.sha256),
+    h("dt", {}, "server"),
+    h(
+      "dd",
+      { class: verified ? "ok" : "error", testid: "file-verified" },
+      verified ? "✓ the server's sha256 of its copy matches" : `✗ the server has ${stored.serverSha256}`,
+    ),
+  );
+}
+
+async function addFile(file: File): Promise<void> {
+  const panel = $("#file-status");
+  const local = progressRow("Saving to this browser (OPFS)", "local-progress");
+  const upload = progressRow("Uploading to the server", "upload-progress");
+  const title = h("p", { class: "file-name" }, h("strong", {}, file.name), ` ${formatBytes(file.size)}`);
+  panel.replaceChildren(title, local.row, upload.row);
+  panel.dataset.state = "working";
+  const onProgress = (p: FileProgress) => (p.phase === "local" ? local : upload).update(p.loaded, p.total);
+  try {
+    const stored = await shelf!.add(file, onProgress);
+    panel.append(fileResult(stored));
+    panel.dataset.state = "done";
+  } catch (error) {
+    panel.append(h("p", { class: "error", testid: "file-error" }, `Failed: ${(error as Error).message}`));
+    panel.dataset.state = "failed";
+  }
+  void keys.refresh();
+}
+
+function setUpFiles(): void {
+  const input = $<HTMLInputElement>("#file-input");
+  const zone = $("#dropzone");
+  input.addEventListener("change", () => {
+    const file = input.files?.[0];
+    if (file) void addFile(file).finally(() => (input.value = ""));
+  });
+  document.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    zone.classList.add("over");
+  });
+  document.addEventListener("dragleave", (e) => e.relatedTarget === null && zone.classList.remove("over"));
+  document.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    const file = e.dataTransfer?.files[0];
+    if (file) void addFile(file);
+  });
+}
+
+async function registerOfflineShell(): Promise<void> {
+  if (!("serviceWorker" in navigator)) return;
+  try {
+    await navigator.serviceWorker.register("/sw.js");
+    await navigator.serviceWorker.ready;
+    document.body.dataset.offlineReady = "true";
+  } catch (error) {
+    console.warn("no offline copy of the page:", error);
+  }
+}
+
+async function main(): Promise<void> {
+  await setUpAuthor();
+  $("#new-note").addEventListener("click", () => {
+    view.drafts.set(NEW, view.drafts.get(NEW) ?? "");
+    void refreshNotes();
+  });
+  $("#sync").addEventListener("click", () => void runSync());
+  setUpFiles();
+  await refreshNotes();
+  void keys.refresh();
+  document.body.dataset.ready = "true";
+  void registerOfflineShell();
+}
+
+void main().catch((error) => {
+  document.body.prepend(h("p", { class: "error fatal" }, `The notebook failed to start: ${(error as Error).message}`));
+});

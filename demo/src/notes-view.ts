@@ -1,0 +1,95 @@
+/** The notebook column: one cell per note, rendered markdown or an editor. */
+import { formatTime, h } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
+import type { Note } from "./notes.js";
+
+/** The composer's id in `drafts` (a note not saved yet). */
+export const NEW = "";
+
+export interface NotesViewActions {
+  save(id: string, text: string): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Drafts changed (an editor opened, closed or was typed in): re-render. */
+  changed(): void;
+}
+
+export interface NotesViewState {
+  notes: Note[];
+  unsynced: Set<string>;
+  /** Open editors by note id (NEW for the composer), with their text. */
+  drafts: Map<string, string>;
+}
+
+function editor(id: string, state: NotesViewState, actions: NotesViewActions): HTMLElement {
+  const area = h("textarea", {
+    testid: "editor",
+    rows: 6,
+    placeholder: "# A title\nWrite in markdown: **bold**, *italic*, `code`, - lists, [links](https://example.org)",
+    value: state.drafts.get(id) ?? "",
+    oninput: (e) => state.drafts.set(id, (e.target as HTMLTextAreaElement).value),
+    onkeydown: (e) => {
+      const key = e as KeyboardEvent;
+      if (key.key === "Enter" && (key.ctrlKey || key.metaKey)) void save();
+      if (key.key === "Escape") cancel();
+    },
+  });
+  const save = async () => {
+    const text = area.value;
+    if (text.trim() === "") return cancel();
+    await actions.save(id, text);
+    state.drafts.delete(id);
+    actions.changed();
+  };
+  const cancel = () => {
+    state.drafts.delete(id);
+    actions.changed();
+  };
+  queueMicrotask(() => area.isConnected && document.activeElement?.tagName !== "TEXTAREA" && area.focus());
+  return h(
+    "div",
+    { class: "editor" },
+    area,
+    h(
+      "div",
+      { class: "editor-actions" },
+      h("span", { class: "muted small" }, "Ctrl+Enter to save, Esc to cancel"),
+      h("button", { testid: "cancel", onclick: cancel }, "Cancel"),
+      h("button", { class: "primary", testid: "save", onclick: () => void save() }, "Save"),
+    ),
+  );
+}
+
+function cell(note: Note, state: NotesViewState, actions: NotesViewActions): HTMLElement {
+  const editing = state.drafts.has(note.id);
+  const unsynced = state.unsynced.has(note.id);
+  const body = h("div", { class: "markdown", testid: "note-body" });
+  body.innerHTML = renderMarkdown(note.text); // escaped by renderMarkdown
+  return h(
+    "article",
+    { class: `cell${unsynced ? " unsynced" : ""}${editing ? " editing" : ""}`, testid: "note", "data-id": note.id },
+    h(
+      "header",
+      {},
+      h("span", { class: "author" }, note.author),
+      h("span", { class: "muted small", title: new Date(note.updatedAt).toISOString() }, `edited ${formatTime(note.updatedAt)}`),
+      note.conflictOf && h("span", { class: "badge conflict", title: "Both sides edited this note; the newer edit won, this one was kept as a copy" }, "conflict copy"),
+      h("span", { class: `badge ${unsynced ? "pending" : "synced"}`, testid: "note-state" }, unsynced ? "not synced" : "synced"),
+      h("span", { class: "spacer" }),
+      !editing &&
+        h("button", { class: "ghost", testid: "edit", onclick: () => (state.drafts.set(note.id, note.text), actions.changed()) }, "Edit"),
+      !editing && h("button", { class: "ghost danger", testid: "delete", onclick: () => void actions.remove(note.id) }, "Delete"),
+    ),
+    editing ? editor(note.id, state, actions) : body,
+  );
+}
+
+export function renderNotes(container: HTMLElement, state: NotesViewState, actions: NotesViewActions): void {
+  const cells = state.notes.map((note) => cell(note, state, actions));
+  if (state.drafts.has(NEW)) {
+    cells.push(h("article", { class: "cell editing composer", testid: "composer" }, h("header", {}, h("span", { class: "author" }, "New note")), editor(NEW, state, actions)));
+  }
+  if (cells.length === 0) {
+    cells.push(h("div", { class: "empty" }, h("p", {}, "No notes here yet."), h("p", { class: "muted" }, "Write one with + New note, or press Sync to fetch the team's notebook.")));
+  }
+  container.replaceChildren(...cells);
+}
