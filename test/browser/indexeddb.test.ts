@@ -156,6 +156,39 @@ describe("indexeddb driver", () => {
     db.close();
   });
 
+  it("calls issued together share a transaction yet keep their order", async () => {
+    const store = createStore(`idb://${freshDb()}`, { throwOnMissing: false });
+    const seen = await Promise.all([
+      store.put("k", 1),
+      store.get("k"),
+      store.put("k", 2),
+      store.get("k"),
+      store.putMany([["k", 3], ["j", 4]]),
+      store.getMany(["k", "j"]).then((found) => [...found.values()]),
+      store.delete("k"),
+      store.exists("k"),
+      store.put("k", 5, { ifNotExists: true }),
+      store.get("k"),
+    ]);
+    expect(seen).toEqual([undefined, 1, undefined, 2, undefined, [3, 4], undefined, false, undefined, 5]);
+    // A failing ifNotExists among plain puts fails alone.
+    const mixed = await Promise.allSettled([store.put("a", 1), store.put("k", 6, { ifNotExists: true }), store.put("b", 2)]);
+    expect(mixed.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(await store.getMany(["a", "k", "b"]).then((found) => [...found.values()])).toEqual([1, 5, 2]);
+    await store.close();
+  });
+
+  it("lists many pages in order (each page larger than the last)", async () => {
+    const store = createStore(`idb://${freshDb()}/p`);
+    const all = Array.from({ length: 7500 }, (_, i) => `d/${String(i).padStart(5, "0")}`);
+    await store.putMany(all.map((k) => [k, 0] as [string, number]));
+    await store.putMany([["e/after", 0], ["c/before", 0]]);
+    const keys: string[] = [];
+    for await (const key of store.keys({ prefix: "d" })) keys.push(key);
+    expect(keys).toEqual(all);
+    await store.close();
+  });
+
   it("streams a value in with bounded parts and reads it back", async () => {
     const store = createStore(`idb://${freshDb()}`);
     const size = 24 * 1024 * 1024 + 5;

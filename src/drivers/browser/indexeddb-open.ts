@@ -3,11 +3,8 @@
  * `idb`, plain-IndexedDB request helpers for the hot paths, key ranges and error mapping.
  */
 
-import type { IDBPDatabase } from "idb";
 import { openDB, unwrap } from "idb";
 import { AnystoreError } from "../../core/errors.js";
-
-export type Db = IDBPDatabase;
 
 /** The one object store, and its index of records that carry a ttl. */
 export const RECORDS = "records";
@@ -24,8 +21,11 @@ export function rangeOf(prefix: string): IDBKeyRange | undefined {
   return IDBKeyRange.bound(prefix, p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1), false, true);
 }
 
-/** Opens the database, adding our store with a version bump when it is missing (a new or shared database). */
-export async function openStore(name: string, onGone: () => void): Promise<Db> {
+/**
+ * Opens the database, adding our store with a version bump when it is missing (a new or shared
+ * database). Resolves to the plain connection: the driver's hot paths skip idb's proxies.
+ */
+export async function openStore(name: string, onGone: () => void): Promise<IDBDatabase> {
   const callbacks = {
     // Another tab wants a new version (or deletes the database): let it, and reopen on next use.
     blocking: (_c: number, _b: number | null, event: IDBVersionChangeEvent) => {
@@ -36,13 +36,14 @@ export async function openStore(name: string, onGone: () => void): Promise<Db> {
   };
   for (let attempt = 0; ; attempt++) {
     const db = await openDB(name, undefined, callbacks);
-    if (db.objectStoreNames.contains(RECORDS)) return db;
+    if (db.objectStoreNames.contains(RECORDS)) return unwrap(db);
     db.close();
     try {
-      return await openDB(name, db.version + 1, {
+      const upgraded = await openDB(name, db.version + 1, {
         ...callbacks,
         upgrade: (up) => void up.createObjectStore(RECORDS).createIndex(EXPIRES, EXPIRES),
       });
+      return unwrap(upgraded);
     } catch (error) {
       // Someone else upgraded first (VersionError, or our store exists now): open again and look.
       if (attempt > 2) throw error;
@@ -59,19 +60,10 @@ export function wrapError(error: unknown, key?: string): unknown {
   return new AnystoreError(quota ? "IndexedDB quota exceeded (free space, or ask navigator.storage.persist())" : `IndexedDB failed: ${error.message}`, { key, cause: error });
 }
 
-/** A request's result as a promise; the hot paths use plain IndexedDB objects (via `unwrap`), skipping idb's proxies. */
+/** A request's result as a promise. */
 export const request = <T>(r: IDBRequest<T>) =>
   new Promise<T>((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
   });
-
-/** Resolves when the transaction commits; rejects with its error when it aborts. */
-export const finished = (tx: IDBTransaction) =>
-  new Promise<void>((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = tx.onabort = () => reject(tx.error ?? new DOMException("the transaction was aborted", "AbortError"));
-  });
-
-export const plain = (d: Db, mode: IDBTransactionMode = "readonly") => unwrap(d).transaction(RECORDS, mode);
 

@@ -16,8 +16,9 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError, ConnectionError, UnsupportedError } from "../../core/errors.js";
 import { bytesToStream, sliceBytes } from "../../core/streams.js";
-import type { Db } from "./indexeddb-open.js";
-import { EXPIRES, finished, isClosing, openStore, plain, rangeOf, RECORDS, request, wrapError } from "./indexeddb-open.js";
+import { batcher, commit, finished } from "./indexeddb-batch.js";
+import { type Page, pagedKeys } from "./indexeddb-list.js";
+import { EXPIRES, isClosing, openStore, RECORDS, request, wrapError } from "./indexeddb-open.js";
 
 export const DRIVER_NAME = "indexeddb";
 
@@ -43,9 +44,11 @@ interface Record_ {
   contentType?: string;
 }
 
+type Entry = [key: string, value: Uint8Array | Blob, size: number];
 
-/** Keys per listing page, and expired records per sweep transaction. */
-const PAGE = 1000;
+
+/** Expired records per sweep transaction. */
+const SWEEP_PAGE = 1000;
 /** Streamed writes gather chunks into Blob parts of this size, so the page holds at most one part. */
 const PART = 4 << 20;
 
@@ -60,10 +63,18 @@ function toStored(value: Uint8Array, threshold: number): Uint8Array | Blob {
 const toBytes = async (value: Uint8Array | Blob): Promise<Uint8Array> =>
   value instanceof Blob ? new Uint8Array(await value.arrayBuffer()) : value;
 
+function recordOf(value: Uint8Array | Blob, size: number, now: number, o: WriteOptions): Record_ {
+  const r: Record_ = { value, size, createdAt: now, updatedAt: now };
+  if (o.ttl) r.expiresAt = now + o.ttl * 1000;
+  if (o.contentType) r.contentType = o.contentType;
+  return r;
+}
+
 /**
- * Stores values in IndexedDB (via `idb`), one record per key with its metadata (large values as Blobs).
- * Batches run in one transaction, `ifNotExists` is atomic, TTLs are hidden on read and swept,
- * a connection closed by the browser or another tab is reopened (and the call retried once).
+ * Stores values in IndexedDB, one record per key with its metadata (large values as Blobs).
+ * Batches run in one transaction, calls issued together share one, `ifNotExists` is atomic,
+ * TTLs are hidden on read and swept, a connection closed by the browser or another tab is
+ * reopened (and the call retried once).
  * @example
  * const store = createStore({ driver: indexeddbDriver({ name: "app", prefix: "cache" }) });
  * await store.put("user/1", { name: "Ada" });
@@ -74,8 +85,9 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   const base = opts.prefix ? `${opts.prefix.replace(/^\/+|\/+$/g, "")}/` : "";
   const threshold = opts.blobThreshold ?? 64 * 1024;
   const timeout = opts.openTimeout ?? 10_000;
-  let db: Promise<Db> | undefined;
-  let current: Db | undefined;
+  const txs = batcher();
+  let db: Promise<IDBDatabase> | undefined;
+  let current: IDBDatabase | undefined;
   let sweepTimer: ReturnType<typeof setTimeout> | undefined;
   let sweepAt = Infinity;
   let closed = false;
@@ -83,9 +95,10 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   const gone = () => {
     db = undefined;
     current = undefined;
+    txs.seal();
   };
-  const connect = (): Promise<Db> =>
-    (db ??= new Promise<Db>((resolve, reject) => {
+  const connect = (): Promise<IDBDatabase> =>
+    (db ??= new Promise<IDBDatabase>((resolve, reject) => {
       const timer = setTimeout(() => reject(new ConnectionError(`IndexedDB "${dbName}" did not open within ${timeout} ms (blocked by another tab?)`)), timeout);
       openStore(dbName, gone).then(resolve, (error) => reject(new ConnectionError(`cannot open IndexedDB "${dbName}": ${error?.message ?? error}`, { cause: error }))).finally(() => clearTimeout(timer));
     }).then(
@@ -100,15 +113,18 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       },
     ));
 
-  /** Runs `fn` on the open database; a closing connection is reopened and `fn` retried once. */
-  const run = async <R>(fn: (d: Db) => Promise<R>, key?: string): Promise<R> => {
+  /**
+   * Runs `fn` on the open database (at once when it is open: no await before the requests go
+   * out); a closing connection is reopened and `fn` retried once.
+   */
+  const run = async <R>(fn: (d: IDBDatabase) => Promise<R>, key?: string): Promise<R> => {
     closed = false;
-    let used: Db | undefined;
+    const used = current ?? (await connect());
     try {
-      return await fn((used = await connect()));
+      return await fn(used);
     } catch (error) {
       // A transaction aborted because the browser dropped the connection wrote nothing: safe to retry.
-      const dropped = (error as DOMException)?.name === "AbortError" && used !== undefined && used !== current;
+      const dropped = (error as DOMException)?.name === "AbortError" && used !== current;
       if (!isClosing(error) && !dropped) throw wrapError(error, key);
       current?.close();
       gone();
@@ -117,6 +133,26 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       } catch (again) {
         throw wrapError(again, key);
       }
+    }
+  };
+
+  /** Runs `fn` in a transaction of its own (for work that awaits inside it); aborts it if `fn` throws. */
+  const own = async <R>(d: IDBDatabase, fn: (store: IDBObjectStore) => Promise<R>): Promise<R> => {
+    const tx = txs.begin(d, "readwrite");
+    const done = finished(tx);
+    try {
+      const out = await fn(tx.objectStore(RECORDS));
+      commit(tx);
+      await done;
+      return out;
+    } catch (error) {
+      done.catch(() => {});
+      try {
+        tx.abort();
+      } catch {
+        // already finished
+      }
+      throw error;
     }
   };
 
@@ -132,157 +168,120 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     }, Math.max(at - Date.now(), 0) + 10);
   };
 
-  /** Deletes expired records, PAGE per transaction; resolves to how many went. */
-  const sweepWith = async (d: Db): Promise<number> => {
+  /** Deletes expired records, SWEEP_PAGE per transaction; resolves to how many went. */
+  const sweepWith = async (d: IDBDatabase): Promise<number> => {
     let removed = 0;
     for (;;) {
-      const tx = d.transaction(RECORDS, "readwrite");
-      let n = 0;
-      let cursor = await tx.store.index(EXPIRES).openCursor(IDBKeyRange.upperBound(Date.now()));
-      for (; cursor && n < PAGE; n++) {
-        void cursor.delete();
-        cursor = await cursor.continue();
-      }
-      await tx.done;
+      const n = await own(d, async (store) => {
+        const keys = await request(store.index(EXPIRES).getAllKeys(IDBKeyRange.upperBound(Date.now()), SWEEP_PAGE));
+        for (const k of keys) store.delete(k);
+        return keys.length;
+      });
       removed += n;
-      if (n < PAGE) return removed;
+      if (n < SWEEP_PAGE) return removed;
     }
   };
 
   /** Removes a key found expired by a read (unless it was rewritten meanwhile). */
   const dropExpired = (k: string) =>
-    run(async (d) => {
-      const tx = d.transaction(RECORDS, "readwrite");
-      const r = (await tx.store.get(k)) as Record_ | undefined;
-      if (r && expired(r)) await tx.store.delete(k);
-      await tx.done;
-    });
+    run((d) =>
+      own(d, async (store) => {
+        const r = await request<Record_ | undefined>(store.get(k));
+        if (r && expired(r)) store.delete(k);
+      }),
+    );
+
+  /** A record read back: null for missing, and for expired (which also goes). */
+  const live = async (r: Record_ | undefined, k: string, now: number): Promise<Record_ | null> => {
+    if (!r) return null;
+    if (!expired(r, now)) return r;
+    await dropExpired(k);
+    return null;
+  };
+
+  /** The live record of one key (full key), joining the open read batch. */
+  const readOne = async (k: string): Promise<Record_ | null> => {
+    const r = await run((d) => request<Record_ | undefined>(txs.join(d, "readonly").store.get(k)), k.slice(base.length));
+    return r === undefined ? null : live(r, k, Date.now());
+  };
 
   /** The live records of `keys` (full keys), read in one transaction; null for missing or expired. */
   const readAll = async (keys: string[]): Promise<Array<Record_ | null>> => {
     const found = await run((d) => {
-      const store = plain(d).objectStore(RECORDS);
+      const store = txs.join(d, "readonly").store;
       return Promise.all(keys.map((k) => request<Record_ | undefined>(store.get(k))));
-    }, keys.length === 1 ? keys[0]!.slice(base.length) : undefined);
+    });
     const now = Date.now();
-    return Promise.all(found.map(async (r, i) => {
-      if (!r) return null;
-      if (!expired(r, now)) return r;
-      await dropExpired(keys[i]!);
-      return null;
-    }));
+    return Promise.all(found.map((r, i) => live(r, keys[i]!, now)));
   };
 
-  /** Writes entries (full key, value in stored form, size) in one transaction. */
-  const writeAll = (entries: Array<[string, Uint8Array | Blob, number]>, o: WriteOptions) =>
+  /** Writes entries (full key, value in stored form, size) in the open write batch. */
+  const writeAll = (entries: Entry[], o: WriteOptions, key?: string) =>
     run(async (d) => {
       const now = Date.now();
-      const tx = plain(d, "readwrite");
-      const store = tx.objectStore(RECORDS);
-      const record = (value: Uint8Array | Blob, size: number) => {
-        const r: Record_ = { value, size, createdAt: now, updatedAt: now };
-        if (o.ttl) r.expiresAt = now + o.ttl * 1000;
-        if (o.contentType) r.contentType = o.contentType;
-        return r;
-      };
-      // ifNotExists: an expired record counts as absent; `add` fails (aborting everything) if the key exists.
-      const addNew = async ([k, value, size]: [string, Uint8Array | Blob, number]) => {
-        const old = await request<Record_ | undefined>(store.get(k));
-        if (old && !expired(old, now)) throw new AlreadyExistsError(`key already exists: ${k.slice(base.length)}`, { key: k.slice(base.length) });
-        if (old) store.delete(k);
-        await request(store.add(record(value, size), k));
-      };
-      const done = finished(tx);
-      try {
-        // Plain puts need no promise per request: the transaction's completion says it all.
-        if (o.ifNotExists) await Promise.all([...entries.map(addNew), done]);
-        else {
-          for (const [k, value, size] of entries) store.put(record(value, size), k);
-          await done;
-        }
-      } catch (error) {
-        done.catch(() => {});
-        try {
-          tx.abort();
-        } catch {
-          // already finished
-        }
-        throw (error as DOMException)?.name === "ConstraintError" ? new AlreadyExistsError("key already exists", { cause: error }) : error;
+      if (o.ifNotExists) await own(d, (store) => Promise.all(entries.map((e) => addNew(store, e, now, o))));
+      else {
+        const batch = txs.join(d, "readwrite");
+        for (const [k, value, size] of entries) batch.store.put(recordOf(value, size, now, o), k);
+        await batch.done;
       }
       if (o.ttl) scheduleSweep(now + o.ttl * 1000);
-    }, entries.length === 1 ? entries[0]![0].slice(base.length) : undefined);
+    }, key);
 
-  const removeAll = (keys: string[]) =>
-    run(async (d) => {
-      const tx = plain(d, "readwrite");
-      const done = finished(tx);
-      for (const k of keys) tx.objectStore(RECORDS).delete(k);
-      await done;
+  /** ifNotExists: an expired record counts as absent; `add` fails (aborting everything) if the key exists. */
+  const addNew = async (store: IDBObjectStore, [k, value, size]: Entry, now: number, o: WriteOptions) => {
+    const old = await request<Record_ | undefined>(store.get(k));
+    const key = k.slice(base.length);
+    if (old && !expired(old, now)) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+    if (old) store.delete(k);
+    await request(store.add(recordOf(value, size, now, o), k)).catch((error) => {
+      throw error?.name === "ConstraintError" ? new AlreadyExistsError(`key already exists: ${key}`, { key, cause: error }) : error;
     });
+  };
 
-  const one = async (key: string) => (await readAll([base + key]))[0] ?? null;
+  const removeAll = (keys: string[], key?: string) =>
+    run(async (d) => {
+      const batch = txs.join(d, "readwrite");
+      for (const k of keys) batch.store.delete(k);
+      await batch.done;
+    }, key);
+
+  /** One page of keys (never values) and the expired keys to hide, read in one transaction. */
+  const fetchPage = async (range: IDBKeyRange | undefined, count: number): Promise<Page> => {
+    const [keys, gone] = await run((d) => {
+      const store = txs.join(d, "readonly").store;
+      return Promise.all([
+        request(store.getAllKeys(range, count)) as Promise<string[]>,
+        request(store.index(EXPIRES).getAllKeys(IDBKeyRange.upperBound(Date.now()))) as Promise<string[]>,
+      ]);
+    });
+    if (gone.length === 0) return { keys, hidden: undefined };
+    scheduleSweep(Date.now());
+    return { keys, hidden: new Set(gone) };
+  };
 
   return {
     name: DRIVER_NAME,
     capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, createdAt: true },
     async get(key) {
-      const r = await one(key);
+      const r = await readOne(base + key);
       return r && toBytes(r.value);
     },
-    async put(key, value, o) {
-      await writeAll([[base + key, toStored(value, threshold), value.byteLength]], o);
-    },
-    async delete(key) {
-      await removeAll([base + key]);
-    },
+    put: (key, value, o) => writeAll([[base + key, toStored(value, threshold), value.byteLength]], o, key),
+    delete: (key) => removeAll([base + key], key),
     async has(key) {
-      return (await one(key)) !== null;
+      return (await readOne(base + key)) !== null;
     },
     async info(key): Promise<DriverInfo | null> {
-      const r = await one(key);
+      const r = await readOne(base + key);
       if (!r) return null;
       const info: DriverInfo = { size: r.size, createdAt: new Date(r.createdAt), updatedAt: new Date(r.updatedAt) };
       if (r.contentType) info.contentType = r.contentType;
       return info;
     },
-    list(prefix) {
-      // A hand-made iterator over pages: one resolved promise per key instead of an async
-      // generator's several hops, which is most of a listing's cost (the keys come in one IPC).
-      const upper = rangeOf(base + prefix);
-      let range = upper;
-      let page: string[] = [];
-      let at = 0;
-      let more = true;
-      const fetchPage = async () => {
-        // One short transaction per page: keys in order, plus any expired-but-unswept ones to hide.
-        const [keys, gone] = await run((d) => {
-          const store = plain(d).objectStore(RECORDS);
-          return Promise.all([
-            request(store.getAllKeys(range, PAGE)) as Promise<string[]>,
-            request(store.index(EXPIRES).getAllKeys(IDBKeyRange.upperBound(Date.now()))) as Promise<string[]>,
-          ]);
-        });
-        const hidden = gone.length > 0 ? new Set(gone) : undefined;
-        if (hidden) scheduleSweep(Date.now());
-        const visible = hidden ? keys.filter((k) => !hidden.has(k)) : keys;
-        page = base ? visible.map((k) => k.slice(base.length)) : visible;
-        at = 0;
-        more = keys.length === PAGE;
-        if (more) range = upper ? IDBKeyRange.bound(keys[PAGE - 1], upper.upper, true, true) : IDBKeyRange.lowerBound(keys[PAGE - 1], true);
-      };
-      const iterator: AsyncIterableIterator<string> = {
-        [Symbol.asyncIterator]: () => iterator,
-        next: (): Promise<IteratorResult<string>> =>
-          at < page.length
-            ? Promise.resolve({ value: page[at++]!, done: false })
-            : more
-              ? fetchPage().then(() => iterator.next())
-              : Promise.resolve({ value: undefined, done: true }),
-      };
-      return iterator;
-    },
+    list: (prefix) => pagedKeys(fetchPage, base, prefix),
     async read(key, range?: ByteRange) {
-      const value = (await one(key))?.value;
+      const value = (await readOne(base + key))?.value;
       if (!value) return null;
       if (value instanceof Blob) return (range ? value.slice(range.start, range.end) : value).stream();
       return bytesToStream(sliceBytes(value, range));
@@ -310,7 +309,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
           flush();
           const blob = new Blob(parts);
           parts = [];
-          await writeAll([[base + key, size > threshold ? blob : new Uint8Array(await blob.arrayBuffer()), size]], o);
+          await writeAll([[base + key, size > threshold ? blob : new Uint8Array(await blob.arrayBuffer()), size]], o, key);
         },
         abort() {
           parts = [];
@@ -322,12 +321,8 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       const found = await readAll(keys.map((k) => base + k));
       return Promise.all(found.map((r) => r && toBytes(r.value)));
     },
-    async putMany(entries, o) {
-      await writeAll(entries.map(([k, v]) => [base + k, toStored(v, threshold), v.byteLength]), o);
-    },
-    async deleteMany(keys) {
-      await removeAll(keys.map((k) => base + k));
-    },
+    putMany: (entries, o) => writeAll(entries.map(([k, v]) => [base + k, toStored(v, threshold), v.byteLength]), o),
+    deleteMany: (keys) => removeAll(keys.map((k) => base + k)),
     sweep: () => run(sweepWith),
     async close() {
       closed = true;
