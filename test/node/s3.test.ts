@@ -2,8 +2,6 @@
  * The s3 driver against s3rver on loopback (its own process: see s3rver-server.mjs), one bucket
  * and prefix per store. Faults (silent, failing, refusing endpoints) are small real HTTP servers.
  */
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
@@ -12,6 +10,8 @@ import { createServer as createTcpServer } from "node:net";
 import { join } from "node:path";
 import { AwsClient } from "aws4fetch";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { startS3rver } from "./s3rver.js";
+import type { S3rverProcess } from "./s3rver.js";
 import { TMP } from "./tmp.js";
 import type { StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
@@ -23,23 +23,9 @@ const MiB = 1024 * 1024;
 const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 const raw = new AwsClient({ ...credentials, service: "s3", region: "us-east-1", retries: 0 });
 const dir = join(TMP, `s3rver-${process.pid}-${Date.now()}`);
-let server: ChildProcess;
+let server: S3rverProcess | undefined;
 let endpoint = "";
 let counter = 0;
-
-/** Starts s3rver in its own process and resolves to its port (bounded wait). */
-async function startS3rver(): Promise<number> {
-  mkdirSync(dir, { recursive: true });
-  server = spawn(process.execPath, ["--openssl-legacy-provider", join(process.cwd(), "test/node/s3rver-server.mjs"), dir], { stdio: ["pipe", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("s3rver did not start within 20 s")), 20_000);
-    server.once("exit", (code) => reject(new Error(`s3rver exited with ${code}`)));
-    server.stdout!.once("data", (data) => {
-      clearTimeout(timer);
-      resolve(JSON.parse(String(data)).port);
-    });
-  });
-}
 
 /** A fresh bucket (path-style names are lowercase, 3-63 characters). */
 async function newBucket(): Promise<string> {
@@ -90,12 +76,13 @@ function sha256OfPattern(size: number): string {
 }
 
 beforeAll(async () => {
-  endpoint = `http://127.0.0.1:${await startS3rver()}`;
+  mkdirSync(dir, { recursive: true });
+  server = await startS3rver(dir);
+  endpoint = server.endpoint;
 });
 
 afterAll(async () => {
-  server?.stdin?.end();
-  server?.kill("SIGTERM");
+  await server?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Runs s3rver (an S3-compatible test server) in its own process, for the s3 tests and bench:
- * `node --openssl-legacy-provider test/node/s3rver-server.mjs DIR` prints `{"port":N}` once
- * listening on 127.0.0.1 and stops on SIGTERM or when stdin closes.
+ * `node --openssl-legacy-provider test/node/s3rver-server.mjs DIR [BUCKET...]` prints `{"port":N}`
+ * once listening on 127.0.0.1 and stops on SIGTERM or when stdin closes. Each BUCKET is created
+ * at start with the CORS rule README's S3 section asks for, for pages served from loopback.
  *
  * Own process because s3rver signs ListObjectsV2 continuation tokens with DES, which OpenSSL 3
  * only offers with the legacy provider (a flag the test runner cannot take), and so its CPU and
@@ -67,48 +68,68 @@ FilesystemStore.prototype.listObjects = async function listObjects(bucket, optio
 };
 
 const S3rver = require("s3rver");
-const directory = process.argv[2];
-if (!directory) throw new Error("usage: s3rver-server.mjs DIR");
+const cors = require("s3rver/lib/middleware/cors.js")();
+const [directory, ...corsBuckets] = process.argv.slice(2);
+if (!directory) throw new Error("usage: s3rver-server.mjs DIR [BUCKET...]");
 
-const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory, allowMismatchedSignatures: false });
+/** What a page on any loopback origin needs: the methods the driver sends, any request header, the response headers it reads. */
+const LOOPBACK_CORS =
+  "<CORSConfiguration><CORSRule>" +
+  ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"].map((o) => `<AllowedOrigin>${o}</AllowedOrigin>`).join("") +
+  ["GET", "PUT", "POST", "DELETE", "HEAD"].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join("") +
+  "<AllowedHeader>*</AllowedHeader>" +
+  ["ETag", "x-amz-meta-anystore-expires", "x-amz-request-id"].map((h) => `<ExposeHeader>${h}</ExposeHeader>`).join("") +
+  "</CORSRule></CORSConfiguration>";
+
+const server = new S3rver({
+  address: "127.0.0.1",
+  port: 0,
+  silent: true,
+  directory,
+  allowMismatchedSignatures: false,
+  configureBuckets: corsBuckets.map((name) => ({ name, configs: [LOOPBACK_CORS] })),
+});
 
 const uploadsDir = (bucket) => join(directory, bucket, "._S3rver_uploads");
 
-/** AbortMultipartUpload and ListMultipartUploads, ahead of s3rver's router. */
+/** AbortMultipartUpload and ListMultipartUploads, ahead of s3rver's router (with its CORS headers, for pages). */
 server.middleware.unshift(async (ctx, next) => {
   const [, bucket, ...rest] = ctx.path.split("/");
-  if (!bucket) return next();
-  if (ctx.method === "DELETE" && "uploadId" in ctx.query && rest.length > 0) {
-    const dir = join(uploadsDir(bucket), String(ctx.query.uploadId));
-    if (!/^[0-9a-f]+$/.test(String(ctx.query.uploadId)) || !existsSync(dir)) {
-      ctx.status = 404;
-      ctx.type = "application/xml";
-      ctx.body = "<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>";
-      return;
-    }
-    rmSync(dir, { recursive: true, force: true });
-    ctx.status = 204;
-    return;
-  }
-  if (ctx.method === "GET" && "uploads" in ctx.query && rest.join("") === "") {
-    const prefix = String(ctx.query.prefix ?? "");
-    const dir = uploadsDir(bucket);
-    const uploads = existsSync(dir)
-      ? readdirSync(dir)
-          .map((id) => ({ id, key: readFileSync(join(dir, id, "key"), "utf8") }))
-          .filter((u) => u.key.startsWith(prefix))
-      : [];
-    const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-    ctx.type = "application/xml";
-    ctx.body =
-      `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${esc(bucket)}</Bucket>` +
-      `<Prefix>${esc(prefix)}</Prefix><IsTruncated>false</IsTruncated>` +
-      uploads.map((u) => `<Upload><Key>${esc(u.key)}</Key><UploadId>${u.id}</UploadId></Upload>`).join("") +
-      `</ListMultipartUploadsResult>`;
-    return;
-  }
-  return next();
+  const abort = ctx.method === "DELETE" && "uploadId" in ctx.query && rest.length > 0;
+  const list = ctx.method === "GET" && "uploads" in ctx.query && rest.join("") === "";
+  if (!bucket || !(abort || list)) return next();
+  ctx.params = { bucket };
+  return cors(ctx, async () => (abort ? abortUpload(ctx, bucket) : listUploads(ctx, bucket)));
 });
+
+function abortUpload(ctx, bucket) {
+  const dir = join(uploadsDir(bucket), String(ctx.query.uploadId));
+  if (!/^[0-9a-f]+$/.test(String(ctx.query.uploadId)) || !existsSync(dir)) {
+    ctx.status = 404;
+    ctx.type = "application/xml";
+    ctx.body = "<Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message></Error>";
+    return;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  ctx.status = 204;
+}
+
+function listUploads(ctx, bucket) {
+  const prefix = String(ctx.query.prefix ?? "");
+  const dir = uploadsDir(bucket);
+  const uploads = existsSync(dir)
+    ? readdirSync(dir)
+        .map((id) => ({ id, key: readFileSync(join(dir, id, "key"), "utf8") }))
+        .filter((u) => u.key.startsWith(prefix))
+    : [];
+  const esc = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  ctx.type = "application/xml";
+  ctx.body =
+    `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult><Bucket>${esc(bucket)}</Bucket>` +
+    `<Prefix>${esc(prefix)}</Prefix><IsTruncated>false</IsTruncated>` +
+    uploads.map((u) => `<Upload><Key>${esc(u.key)}</Key><UploadId>${u.id}</UploadId></Upload>`).join("") +
+    `</ListMultipartUploadsResult>`;
+}
 
 const { port } = await server.run();
 process.stdout.write(`${JSON.stringify({ port })}\n`);
