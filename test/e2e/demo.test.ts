@@ -1,0 +1,134 @@
+/**
+ * The notebook demo in a real Chromium, two users in two browser contexts, against the demo
+ * server on a free loopback port (stopped and restarted on the same port and SQLite file to
+ * take the team offline). Screenshots of the main states go to demo/screenshots/.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, BrowserContext, Page } from "playwright";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createStore } from "../../src/index.node.js";
+import {
+  DemoServer,
+  buildDemo,
+  editNote,
+  freePort,
+  launchChromium,
+  makeFile,
+  noteTexts,
+  openNotebook,
+  screenshot,
+  syncNow,
+  writeNote,
+} from "./demo-harness.js";
+
+describe("the notebook demo", () => {
+  let tmp: string;
+  let server: DemoServer;
+  let browser: Browser;
+  let contexts: BrowserContext[] = [];
+  let ada: Page;
+  let linus: Page;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), "anystore-e2e-"));
+    await buildDemo();
+    server = new DemoServer(join(tmp, "notebook.db"), await freePort());
+    await server.start();
+    browser = await launchChromium();
+    const users = await Promise.all([openNotebook(browser, server.url, "Ada"), openNotebook(browser, server.url, "Linus")]);
+    contexts = users.map((u) => u.context);
+    [ada, linus] = users.map((u) => u.page) as [Page, Page];
+  });
+
+  afterAll(async () => {
+    await Promise.all(contexts.map((c) => c.close()));
+    await browser?.close();
+    await server?.stop();
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it("two users edit notes, sync, and see each other's notes", async () => {
+    await writeNote(ada, "# Groceries\n- milk\n- coffee");
+    await writeNote(ada, "## Launch plan\nShip the **demo** on *Friday*; see [anystore](https://github.com/dataresearchcenter/anystore).");
+    await writeNote(linus, "# Standup\nDemo at `10:00`, then review.\n> bring the screenshots");
+    await expect.poll(() => linus.locator("[data-testid=status]").innerText()).toBe("1 unsynced change");
+
+    expect(await syncNow(ada)).toBe("↑ 2 sent, ↓ 0 received");
+    expect(await syncNow(linus)).toBe("↑ 1 sent, ↓ 2 received");
+    expect(await syncNow(ada)).toBe("↑ 0 sent, ↓ 1 received");
+    expect(await syncNow(ada)).toBe("Already in sync: nothing moved.");
+
+    for (const page of [ada, linus]) {
+      const texts = (await noteTexts(page)).join("\n");
+      expect(texts).toContain("Groceries");
+      expect(texts).toContain("Launch plan");
+      expect(texts).toContain("Standup");
+      await expect.poll(() => page.locator("[data-testid=status]").getAttribute("data-state")).toBe("ok");
+    }
+    await screenshot(linus, "1-two-users-synced");
+  });
+
+  it("edits made while the server is down are all kept once it is back", async () => {
+    await linus.waitForSelector("body[data-offline-ready]"); // the page itself is cached for offline use
+    await server.stop();
+
+    // Both edit the same note offline (Ada first, so Linus's edit is the newer one) ...
+    await editNote(ada, "Groceries", "# Groceries\n- milk\n- coffee\n- bread (Ada, offline)");
+    await linus.reload(); // served by the service worker's copy: the server is down
+    await linus.waitForSelector("body[data-ready]");
+    await editNote(linus, "Groceries", "# Groceries\n- milk\n- coffee\n- eggs (Linus, offline)");
+    await writeNote(linus, "# Written offline\nKept in IndexedDB until the next sync.");
+    expect(await syncNow(linus)).toMatch(/^Sync failed: the server is unreachable/);
+    await expect.poll(() => linus.locator("[data-testid=status]").innerText()).toBe("Offline: 2 unsynced changes kept in this browser");
+    await screenshot(linus, "2-offline-edits");
+
+    await server.start(); // same port, same SQLite file
+    expect(await syncNow(ada)).toBe("↑ 1 sent, ↓ 0 received");
+    expect(await syncNow(linus)).toBe("↑ 2 sent, ↓ 0 received, 1 conflict kept as copies");
+    expect(await syncNow(ada)).toBe("↑ 0 sent, ↓ 3 received");
+    expect(await syncNow(linus)).toBe("Already in sync: nothing moved.");
+
+    for (const page of [ada, linus]) {
+      const texts = (await noteTexts(page)).join("\n");
+      expect(texts).toContain("eggs (Linus, offline)"); // the newer edit of the note
+      expect(texts).toContain("bread (Ada, offline)"); // the other, as a conflict copy
+      expect(texts).toContain("Written offline");
+      expect(texts).toContain("Standup");
+      await expect.poll(() => page.locator("[data-testid=note]").count()).toBe(5);
+    }
+    await expect(ada.locator("[data-testid=note]", { hasText: "bread (Ada, offline)" }).innerText()).resolves.toContain("conflict copy");
+    await screenshot(ada, "3-back-online-conflict-kept");
+  });
+
+  it("uploads a 50 MiB file through OPFS with progress, and the sha256 shown is the file's", async () => {
+    const size = 50 * 2 ** 20;
+    const path = join(tmp, "survey-2026.bin");
+    const expected = await makeFile(path, size);
+
+    await ada.setInputFiles("[data-testid=file-input]", path);
+    await ada.waitForSelector("[data-testid=file-verified]", { timeout: 45_000 });
+
+    expect(await ada.locator("[data-testid=file-sha256]").innerText()).toBe(expected);
+    expect(await ada.locator("[data-testid=file-verified]").innerText()).toContain("matches");
+    expect(await ada.locator("[data-testid=file-size]").getAttribute("data-bytes")).toBe(String(size));
+    for (const bar of ["local-progress", "upload-progress"]) {
+      const progress = ada.locator(`[data-testid=${bar}]`);
+      expect(await progress.evaluate((el: HTMLProgressElement) => [el.value, el.max])).toEqual([size, size]);
+      // Progress moved in steps, not only at the end.
+      expect(Number(await progress.getAttribute("data-steps"))).toBeGreaterThan(2);
+    }
+    await screenshot(ada, "4-file-uploaded");
+
+    const team = createStore(`anystore+${server.url}/notebook`);
+    expect(await team.checksum("files/survey-2026.bin", "sha256")).toBe(expected);
+    expect((await team.info("files/survey-2026.bin")).size).toBe(size);
+
+    await ada.selectOption("[data-testid=keys-store]", { label: "Server: team notebook (SQLite)" });
+    await expect.poll(() => ada.locator("[data-testid=key-row]", { hasText: "files/survey-2026.bin" }).innerText()).toContain("50 MiB");
+    await ada.selectOption("[data-testid=keys-store]", { label: "This browser: files (OPFS)" });
+    await expect.poll(() => ada.locator("[data-testid=key-row]", { hasText: "files/survey-2026.bin" }).count()).toBe(1);
+    await screenshot(ada, "5-keys-panel");
+  });
+});
