@@ -33,11 +33,16 @@ function transpileTypeScript() {
   };
 }
 
-export default {
-  input: resolve(here, "src/main.ts"),
-  output: { file: resolve(here, "dist/app.js"), format: "es", sourcemap: true, inlineDynamicImports: true },
-  plugins: [transpileTypeScript(), nodeResolve({ browser: true, exportConditions: ["browser"] }), commonjs(), terser()],
-  onwarn(warning, warn) {
-    if (warning.code !== "CIRCULAR_DEPENDENCY") warn(warning);
-  },
-};
+/** The page's bundle; `minify: false` saves the test a few seconds. */
+export function demoConfig({ minify = true } = {}) {
+  return {
+    input: resolve(here, "src/main.ts"),
+    output: { file: resolve(here, "dist/app.js"), format: "es", sourcemap: true, inlineDynamicImports: true },
+    plugins: [transpileTypeScript(), nodeResolve({ browser: true, exportConditions: ["browser"] }), commonjs(), minify && terser()],
+    onwarn(warning, warn) {
+      if (warning.code !== "CIRCULAR_DEPENDENCY") warn(warning);
+    },
+  };
+}
+
+export default demoConfig();

@@ -39,5 +39,6 @@ export function formatTime(date: Date | number | null | undefined): string {
   if (date === null || date === undefined) return "-";
   const d = new Date(date);
   const today = new Date().toDateString() === d.toDateString();
-  return today ? d.toLocaleTimeString() : d.toLocaleString();
+  const time = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return today ? time : `${d.toLocaleDateString()} ${time}`;
 }

@@ -6,7 +6,8 @@
 import type { Store } from "../../src/index.browser.js";
 
 export interface FileProgress {
-  phase: "local" | "upload";
+  /** Saving into OPFS, hashing the local copy, uploading, or the server checking its copy. */
+  phase: "local" | "hash" | "upload" | "verify";
   loaded: number;
   total: number;
 }
@@ -57,6 +58,7 @@ export class FileShelf {
     const total = file.size;
     onProgress({ phase: "local", loaded: 0, total });
     await this.local.put(key, file.stream().pipeThrough(counter((loaded) => onProgress({ phase: "local", loaded, total }))));
+    onProgress({ phase: "hash", loaded: total, total });
     const sha256 = await this.local.checksum(key, "sha256");
     return this.upload(key, total, sha256, onProgress);
   }
@@ -69,8 +71,8 @@ export class FileShelf {
     } finally {
       this.#uploading = undefined;
     }
+    onProgress({ phase: "verify", loaded: total, total });
     const [info, serverSha256] = await Promise.all([this.remote.info(key), this.remote.checksum(key, "sha256")]);
-    onProgress({ phase: "upload", loaded: total, total });
     return { key, size: info.size, sha256, serverSha256 };
   }
 }

@@ -36,10 +36,9 @@ export class KeysPanel {
           h(
             "tr",
             { testid: "key-row" },
-            h("td", { class: "key", title: info.uri }, info.key),
+            h("td", { class: "key", title: info.uri }, info.key, h("span", { class: "type" }, info.contentType.split(";")[0]!)),
             h("td", { class: "num" }, formatBytes(info.size)),
-            h("td", { class: "muted" }, info.contentType.split(";")[0]!),
-            h("td", { class: "muted", title: info.updatedAt?.toISOString() ?? "" }, formatTime(info.updatedAt)),
+            h("td", { class: "muted num", title: info.updatedAt?.toISOString() ?? "" }, formatTime(info.updatedAt)),
           ),
         );
         if (rows.length >= LIMIT) break;
@@ -48,8 +47,8 @@ export class KeysPanel {
       table.replaceChildren(h("tr", {}, h("td", { class: "error" }, `Cannot list: ${(error as Error).message}`)));
       return;
     }
-    const head = h("tr", {}, h("th", {}, "key"), h("th", { class: "num" }, "size"), h("th", {}, "type"), h("th", {}, "updated"));
-    const empty = h("tr", {}, h("td", { class: "muted", colSpan: 4 }, "No keys."));
+    const head = h("tr", {}, h("th", {}, "key and type"), h("th", { class: "num" }, "size"), h("th", { class: "num" }, "updated"));
+    const empty = h("tr", {}, h("td", { class: "muted", colSpan: 3 }, "No keys."));
     table.replaceChildren(h("thead", {}, head), h("tbody", {}, ...(rows.length ? rows : [empty])));
   }
 }

@@ -79,7 +79,7 @@ function describe(report: SyncReport): HTMLElement[] {
   const line = (icon: string, cls: string, text: string) => h("li", { class: cls }, h("span", { class: "icon" }, icon), text);
   const lines = [
     ...report.pushed.map((n) => line("↑", "pushed", `${n.deleted ? "deleted" : "sent"} "${titleOf(n)}"`)),
-    ...report.pulled.map((n) => line("↓", "pulled", `${n.deleted ? "deleted" : "got"} "${titleOf(n)}" by ${n.author}`)),
+    ...report.pulled.map((n) => line("↓", "pulled", `${n.deleted ? "deleted" : "got"} "${titleOf(n)}"${n.conflictOf ? " (a conflict copy)" : ""} by ${n.author}`)),
     ...report.conflicts.map((c) => line("⚠", "conflict", `both edited "${titleOf(c.kept)}": kept the newer, saved the other as a copy`)),
   ];
   const moved = report.pushed.length + report.pulled.length;
@@ -158,11 +158,18 @@ async function addFile(file: File): Promise<void> {
   const local = progressRow("Saving to this browser (OPFS)", "local-progress");
   const upload = progressRow("Uploading to the server", "upload-progress");
   const title = h("p", { class: "file-name" }, h("strong", {}, file.name), ` ${formatBytes(file.size)}`);
-  panel.replaceChildren(title, local.row, upload.row);
+  const step = h("p", { class: "muted small", testid: "file-step" });
+  panel.replaceChildren(title, local.row, upload.row, step);
   panel.dataset.state = "working";
-  const onProgress = (p: FileProgress) => (p.phase === "local" ? local : upload).update(p.loaded, p.total);
+  const steps = { local: "Saving into OPFS...", hash: "Computing the sha256 of the local copy...", upload: "Uploading...", verify: "The server checks its copy..." };
+  const onProgress = (p: FileProgress) => {
+    step.textContent = steps[p.phase];
+    if (p.phase === "local") local.update(p.loaded, p.total);
+    if (p.phase === "upload") upload.update(p.loaded, p.total);
+  };
   try {
     const stored = await shelf!.add(file, onProgress);
+    step.remove();
     panel.append(fileResult(stored));
     panel.dataset.state = "done";
   } catch (error) {

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,9 +29,22 @@ const CHROMIUM_ARGS = [
   "--no-first-run",
 ];
 
+/** The newest modification time under `dir` (ms). */
+async function newest(dir: string): Promise<number> {
+  let latest = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) latest = Math.max(latest, (await stat(join(entry.parentPath, entry.name))).mtimeMs);
+  }
+  return latest;
+}
+
+/** Bundles the page from the current sources, unless demo/dist/app.js is already newer than all of them. */
 export async function buildDemo(): Promise<void> {
-  const config = (await import("../../demo/rollup.config.mjs")).default;
-  const bundle = await rollup({ ...config, onwarn: () => {} });
+  const built = await stat(join(root, "demo/dist/app.js")).then((s) => s.mtimeMs, () => 0);
+  const sources = Math.max(await newest(join(root, "src")), await newest(join(root, "demo/src")), (await stat(join(root, "demo/rollup.config.mjs"))).mtimeMs);
+  if (built > sources) return;
+  const config = (await import("../../demo/rollup.config.mjs")).demoConfig({ minify: false });
+  const bundle = await rollup(config);
   try {
     await bundle.write(config.output);
   } finally {
