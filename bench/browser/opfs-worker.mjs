@@ -1,82 +1,174 @@
-/** OPFS in a dedicated worker: 64 MiB written and read through anystore and through a raw sync access handle. */
+/**
+ * The OPFS rows of the browser bench, in a dedicated worker: anystore's opfs driver vs raw
+ * synchronous access handles (the fastest way to OPFS, and only available in workers).
+ */
 import { createStore } from "../../dist/index.browser.js";
+import { batchRate, interleaved, opsRate, value1k } from "./measure.mjs";
 
-const SIZE = 64 * 2 ** 20;
-const CHUNK = 2 ** 20;
-const MB = 1e6;
+const MiB = 2 ** 20;
+const BIG = 64 * MiB;
+const CHUNK = MiB;
+const encoder = new TextEncoder();
 
-async function timed(fn) {
+/** Raw OPFS through sync access handles: one file per key, like the driver's layout. */
+async function rawOpfs(name) {
+  const root = await navigator.storage.getDirectory();
+  const top = await root.getDirectoryHandle(name, { create: true });
+  const dirOf = async (key, create) => {
+    const parts = key.split("/");
+    let dir = top;
+    for (const part of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(part, { create });
+    return { dir, file: parts[parts.length - 1] };
+  };
+  const handle = async (key, create, mode) => {
+    const { dir, file } = await dirOf(key, create);
+    return (await dir.getFileHandle(file, { create })).createSyncAccessHandle(mode && { mode });
+  };
+  return {
+    async put(key, bytes) {
+      const h = await handle(key, true);
+      h.truncate(0);
+      h.write(bytes, { at: 0 });
+      h.flush();
+      h.close();
+    },
+    async get(key) {
+      const h = await handle(key, false, "read-only");
+      const out = new Uint8Array(h.getSize());
+      h.read(out, { at: 0 });
+      h.close();
+      return out;
+    },
+    /** Writes `size` bytes in CHUNK writes of `chunk` (what a stream delivers). */
+    async putChunks(key, chunk, size) {
+      const h = await handle(key, true);
+      h.truncate(0);
+      for (let at = 0; at < size; at += chunk.byteLength) h.write(chunk, { at });
+      h.flush();
+      h.close();
+    },
+    /** Reads the file in CHUNK reads, each into a fresh buffer (what a stream hands out); resolves to the bytes read. */
+    async getChunks(key) {
+      const h = await handle(key, false, "read-only");
+      const size = h.getSize();
+      let n = 0;
+      for (let at = 0; at < size; at += CHUNK) n += h.read(new Uint8Array(Math.min(CHUNK, size - at)), { at });
+      h.close();
+      return n;
+    },
+    /** The names in a folder given by its path from the OPFS root. */
+    async list(path) {
+      let dir = root;
+      for (const part of path.split("/")) dir = await dir.getDirectoryHandle(part);
+      const names = [];
+      for await (const name of dir.keys()) names.push(name);
+      return names;
+    },
+  };
+}
+
+const mbps = (bytes, fn) => async (round) => {
   const started = performance.now();
-  await fn();
-  return SIZE / MB / ((performance.now() - started) / 1000);
-}
-
-/** One 64 MiB pass each way through a raw sync access handle: the ceiling. */
-async function rawPass(file, data) {
-  const write = await timed(async () => {
-    const handle = await file.createSyncAccessHandle();
-    handle.truncate(0);
-    handle.write(data, { at: 0 });
-    handle.flush();
-    handle.close();
-  });
-  const read = await timed(async () => {
-    const handle = await file.createSyncAccessHandle();
-    const out = new Uint8Array(handle.getSize());
-    handle.read(out, { at: 0 });
-    handle.close();
-    if (out.byteLength !== SIZE) throw new Error("raw read: wrong size");
-  });
-  const streamRead = await timed(async () => {
-    const handle = await file.createSyncAccessHandle();
-    const chunk = new Uint8Array(CHUNK);
-    for (let at = 0; at < SIZE; at += CHUNK) handle.read(chunk, { at });
-    handle.close();
-  });
-  return { write, read, streamRead };
-}
-
-/** The same through anystore: put/get of the whole value, and streamed in 1 MiB chunks. */
-async function anystorePass(store, data) {
-  const write = await timed(() => store.put("big.bin", data));
-  const read = await timed(async () => {
-    const back = await store.get("big.bin", { serialization: "raw" });
-    if (back.byteLength !== SIZE) throw new Error("anystore read: wrong size");
-  });
-  const streamWrite = await timed(async () => {
-    const writer = (await store.open("stream.bin", "w")).getWriter();
-    const chunk = new Uint8Array(CHUNK).fill(3);
-    for (let at = 0; at < SIZE; at += CHUNK) await writer.write(chunk);
-    await writer.close();
-  });
-  const streamRead = await timed(async () => {
-    let n = 0;
-    for await (const part of await store.open("stream.bin")) n += part.byteLength;
-    if (n !== SIZE) throw new Error("anystore stream read: wrong size");
-  });
-  return { write, read, streamWrite, streamRead };
-}
-
-const best = (into, figures) => {
-  for (const [k, v] of Object.entries(figures)) into[k] = Math.max(into[k] ?? 0, v);
+  await fn(round);
+  return bytes / 1e6 / ((performance.now() - started) / 1000);
 };
+
+const check = (n, expected) => {
+  if (n !== expected) throw new Error(`expected ${expected}, got ${n}`);
+};
+
+/** Small values, one file each: put/get 1 KiB sequential and 32 in flight, and a listing. */
+async function smallRows(store, raw) {
+  const key = (i) => `k/${i % 200}`;
+  const bytes = (i) => encoder.encode(JSON.stringify(value1k(i)));
+  const rows = [];
+  for (const [label, concurrency, ops] of [["sequential", 1, 60], ["32 in flight", 32, 160]]) {
+    rows.push({
+      workload: `put 1 KiB, ${label}`,
+      unit: "ops/s",
+      results: await interleaved({
+        anystore: opsRate((i) => store.put(key(i), value1k(i)), ops, concurrency),
+        "raw OPFS sync handle": opsRate((i) => raw.put(key(i), bytes(i)), ops, concurrency),
+      }, 3),
+    });
+    rows.push({
+      workload: `get 1 KiB, ${label}`,
+      unit: "ops/s",
+      results: await interleaved({
+        anystore: opsRate((i) => store.get(key(i)), ops * 2, concurrency),
+        "raw OPFS sync handle": opsRate((i) => raw.get(key(i)), ops * 2, concurrency),
+      }, 3),
+    });
+  }
+  // 2,000 files in 4 folders: anystore lists the one folder it is asked for; raw iterates it.
+  const seed = Array.from({ length: 2000 }, (_, i) => [`list/p${i % 4}/${String(i).padStart(5, "0")}`, "v"]);
+  await store.putMany(seed);
+  const lists = 10;
+  const measure = (count) => batchRate(async () => {
+    for (let i = 0; i < lists; i++) check(await count(), 500);
+  }, lists);
+  rows.push({
+    workload: "list a prefix among 2,000 keys",
+    unit: "lists/s",
+    results: await interleaved({
+      anystore: measure(async () => {
+        let n = 0;
+        for await (const _ of store.keys({ prefix: "list/p1" })) n++;
+        return n;
+      }),
+      "raw OPFS sync handle": measure(async () => (await raw.list("bench-opfs/list/p1")).length),
+    }, 5),
+  });
+  return rows;
+}
+
+/** 64 MiB whole (put/get) and streamed in 1 MiB chunks. */
+async function bigRows(store, raw) {
+  const data = new Uint8Array(BIG).fill(7);
+  const chunk = new Uint8Array(CHUNK).fill(3);
+  const rounds = 4;
+  const whole = await interleaved({
+    "anystore put": mbps(BIG, () => store.put("big.bin", data)),
+    "raw put": mbps(BIG, () => raw.put("raw-big.bin", data)),
+    "anystore get": mbps(BIG, async () => check((await store.get("big.bin", { serialization: "raw" })).byteLength, BIG)),
+    "raw get": mbps(BIG, async () => check((await raw.get("raw-big.bin")).byteLength, BIG)),
+  }, rounds);
+  const streamed = await interleaved({
+    "anystore in": mbps(BIG, async () => {
+      const writer = (await store.open("stream.bin", "w")).getWriter();
+      for (let at = 0; at < BIG; at += CHUNK) await writer.write(chunk);
+      await writer.close();
+    }),
+    "raw in": mbps(BIG, () => raw.putChunks("raw-stream.bin", chunk, BIG)),
+    "anystore out": mbps(BIG, async () => {
+      let n = 0;
+      for await (const part of await store.open("stream.bin")) n += part.byteLength;
+      check(n, BIG);
+    }),
+    "raw out": mbps(BIG, async () => check(await raw.getChunks("raw-stream.bin"), BIG)),
+  }, rounds);
+  const row = (workload, figures, ours, theirs) => ({
+    workload,
+    unit: "MB/s",
+    results: { anystore: figures[`anystore ${ours}`], "raw OPFS sync handle": figures[`raw ${theirs}`] },
+  });
+  return [
+    row("put 64 MiB (worker)", whole, "put", "put"),
+    row("get 64 MiB (worker)", whole, "get", "get"),
+    row("stream 64 MiB in (worker)", streamed, "in", "in"),
+    row("stream 64 MiB out (worker)", streamed, "out", "out"),
+  ];
+}
 
 self.onmessage = async () => {
   try {
     const root = await navigator.storage.getDirectory();
-    const dir = await root.getDirectoryHandle("bench-raw", { create: true });
-    const file = await dir.getFileHandle("raw.bin", { create: true });
-    const store = createStore("opfs://bench-worker");
-    const data = new Uint8Array(SIZE).fill(7);
-    const raw = {};
-    const ours = {};
-    // Rounds alternate raw and anystore, so a noisy stretch of a shared machine hits both.
-    for (let round = 0; round < 3; round++) {
-      best(raw, await rawPass(file, data));
-      best(ours, await anystorePass(store, data));
-    }
+    for (const name of ["bench-opfs", "bench-opfs-raw"]) await root.removeEntry(name, { recursive: true }).catch(() => {});
+    const store = createStore("opfs://bench-opfs");
+    const raw = await rawOpfs("bench-opfs-raw");
+    const rows = [...(await smallRows(store, raw)), ...(await bigRows(store, raw))];
     await store.close();
-    self.postMessage({ raw, anystore: ours });
+    self.postMessage({ rows });
   } catch (error) {
     self.postMessage({ error: String(error?.stack ?? error) });
   }

@@ -1,176 +1,182 @@
 /**
  * The browser half of bench/suites/browser.mjs, bundled by rollup and run in Chromium with an
- * on-disk profile. Each export of `window.bench` runs one workload and resolves to a figure.
+ * on-disk profile. `window.bench.indexeddb()` runs the IndexedDB rows; `window.bench.opfs()` runs
+ * the OPFS rows in a dedicated worker (bench/browser/opfs-worker.mjs).
  */
-import { clear, createStore as kvStore, get as kvGet, keys as kvKeys, set as kvSet, setMany as kvSetMany } from "idb-keyval";
+import { createStore as kvStore, getMany as kvGetMany, get as kvGet, keys as kvKeys, set as kvSet, setMany as kvSetMany } from "idb-keyval";
+import { createStorage } from "unstorage";
 import { createStore } from "../../dist/index.browser.js";
-import { opsPerSec, value1k } from "../lib.mjs";
+import { batchRate, done, interleaved, opsRate, result, value1k } from "./measure.mjs";
 
 const N = 1000;
-const ROUNDS = 3;
+const ROUNDS = 5;
 
-/**
- * Best figure per implementation over ROUNDS rounds, the implementations taking turns within each
- * round: the machine is shared, and turns spread a noisy stretch across all of them.
- */
-async function interleaved(impls, rounds = ROUNDS) {
-  const best = {};
-  for (let round = 0; round < rounds; round++) {
-    for (const [name, measure] of Object.entries(impls)) best[name] = Math.max(best[name] ?? 0, await measure(round));
-  }
-  return best;
-}
-
-/** Raw IndexedDB, the baseline: one object store "kv", no wrapper. */
-function openRaw(name) {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.open(name, 1);
-    request.onupgradeneeded = () => request.result.createObjectStore("kv");
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
-const done = (tx) =>
-  new Promise((resolve, reject) => {
-    tx.oncomplete = resolve;
-    tx.onerror = tx.onabort = () => reject(tx.error);
-  });
-const result = (request) =>
-  new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-
-function raw(db) {
+/** Raw IndexedDB, the baseline: one object store "kv", no wrapper, one transaction per call. */
+async function rawIndexeddb(name) {
+  const request = indexedDB.open(name, 1);
+  request.onupgradeneeded = () => request.result.createObjectStore("kv");
+  const db = await result(request);
+  const store = (mode) => db.transaction("kv", mode).objectStore("kv");
   return {
     async put(key, value) {
       const tx = db.transaction("kv", "readwrite");
       tx.objectStore("kv").put(value, key);
       await done(tx);
     },
-    get: (key) => result(db.transaction("kv").objectStore("kv").get(key)),
+    get: (key) => result(store("readonly").get(key)),
     async putMany(entries) {
       const tx = db.transaction("kv", "readwrite");
-      const store = tx.objectStore("kv");
-      for (const [key, value] of entries) store.put(value, key);
+      const kv = tx.objectStore("kv");
+      for (const [key, value] of entries) kv.put(value, key);
       await done(tx);
     },
-    listPrefix: (prefix) => result(db.transaction("kv").objectStore("kv").getAllKeys(IDBKeyRange.bound(prefix, `${prefix}\uffff`))),
+    getMany(keys) {
+      const kv = store("readonly");
+      return Promise.all(keys.map((key) => result(kv.get(key))));
+    },
+    listPrefix: (prefix) => result(store("readonly").getAllKeys(IDBKeyRange.bound(prefix, `${prefix}\uffff`))),
+    close: () => db.close(),
   };
 }
 
-const entries = (round) => Array.from({ length: N }, (_, i) => [`batch/${round}/${i}`, value1k(i)]);
-
-/** IndexedDB: 1,000 puts as one putMany vs single puts (puts/s), next to raw IndexedDB and idb-keyval. */
-async function putMany() {
-  const store = createStore("idb://bench-anystore-batch");
-  const db = await openRaw("bench-raw-batch");
-  const r = raw(db);
-  const kv = kvStore("bench-kv-batch", "kv");
-  /** Puts per second for `fn` over the first `n` entries of a fresh batch. */
-  const rate = (n, fn) => async (round) => {
-    const batch = entries(round).slice(0, n);
-    const started = performance.now();
-    await fn(batch);
-    return n / ((performance.now() - started) / 1000);
-  };
-  const singles = async (put, batch) => {
-    for (const [key, value] of batch) await put(key, value);
-  };
-  // Single puts run 300 of the batch: the rate per put is what compares, and 1,000 take seconds.
-  const out = await interleaved({
-    anystore: rate(N, (batch) => store.putMany(batch)),
-    "anystore single puts": rate(300, (batch) => singles((k, v) => store.put(k, v), batch)),
-    "raw IndexedDB, one transaction": rate(N, (batch) => r.putMany(batch)),
-    "raw IndexedDB, single puts": rate(300, (batch) => singles(r.put, batch)),
-    "idb-keyval setMany": rate(N, (batch) => kvSetMany(batch, kv)),
-  });
-  await store.close();
-  db.close();
-  return out;
+/** unstorage's IndexedDB driver (idb-keyval underneath), if it loads in this browser. */
+async function unstorageIdb(name) {
+  try {
+    const { default: driver } = await import("unstorage/drivers/indexedb");
+    return createStorage({ driver: driver({ dbName: name, storeName: "kv" }) });
+  } catch (error) {
+    console.error(`unstorage's indexedb driver did not load: ${error?.message ?? error}`);
+    return undefined;
+  }
 }
 
-/** IndexedDB: sequential single put and get of 1 KiB (ops/s), vs idb-keyval and raw IndexedDB. */
-async function putGet() {
-  const store = createStore("idb://bench-anystore-single");
-  const db = await openRaw("bench-raw-single");
-  const r = raw(db);
-  const kv = kvStore("bench-kv-single", "kv");
-  const opts = { ops: 300, warmup: 50 };
-  const put = await interleaved({
-    anystore: () => opsPerSec((i) => store.put(`k/${i % 300}`, value1k(i)), opts),
-    "idb-keyval": () => opsPerSec((i) => kvSet(`k/${i % 300}`, value1k(i), kv), opts),
-    "raw IndexedDB": () => opsPerSec((i) => r.put(`k/${i % 300}`, value1k(i)), opts),
-  });
-  const get = await interleaved({
-    anystore: () => opsPerSec((i) => store.get(`k/${i % 300}`), opts),
-    "idb-keyval": () => opsPerSec((i) => kvGet(`k/${i % 300}`, kv), opts),
-    "raw IndexedDB": () => opsPerSec((i) => r.get(`k/${i % 300}`), opts),
-  });
-  await store.close();
-  db.close();
-  return { put, get };
+/** Every implementation with the same 1 KiB values under the same keys (unstorage spells `/` as `:`). */
+async function implementations(tag) {
+  const store = createStore(`idb://bench-${tag}-anystore`);
+  const raw = await rawIndexeddb(`bench-${tag}-raw`);
+  const kv = kvStore(`bench-${tag}-kv`, "kv");
+  const un = await unstorageIdb(`bench-${tag}-unstorage`);
+  const close = async () => {
+    await store.close();
+    raw.close();
+    await un?.dispose();
+  };
+  return { store, raw, kv, un, close };
 }
 
-/** IndexedDB: list one prefix (500 keys) among 2,000 (lists/s): key ranges vs idb-keyval's keys() + filter. */
-async function listing() {
-  const store = createStore("idb://bench-anystore-list");
-  const db = await openRaw("bench-raw-list");
-  const r = raw(db);
-  const kv = kvStore("bench-kv-list", "kv");
-  const seed = Array.from({ length: 2000 }, (_, i) => [`p${i % 4}/${String(i).padStart(5, "0")}`, "v"]);
+const colon = (key) => key.replaceAll("/", ":");
+
+/** put/get of 1 KiB, sequential and 32 in flight; putMany/getMany of 1,000. */
+async function singlesAndBatches() {
+  const { store, raw, kv, un, close } = await implementations("ops");
+  const key = (i) => `k/${i % 1000}`;
+  const rows = [];
+  for (const [label, concurrency, ops] of [["sequential", 1, 200], ["32 in flight", 32, 640]]) {
+    rows.push({
+      workload: `put 1 KiB, ${label}`,
+      unit: "ops/s",
+      results: await interleaved({
+        anystore: opsRate((i) => store.put(key(i), value1k(i)), ops, concurrency),
+        "raw IndexedDB": opsRate((i) => raw.put(key(i), value1k(i)), ops, concurrency),
+        "idb-keyval": opsRate((i) => kvSet(key(i), value1k(i), kv), ops, concurrency),
+        unstorage: un && opsRate((i) => un.setItem(colon(key(i)), value1k(i)), ops, concurrency),
+      }, ROUNDS),
+    });
+    rows.push({
+      workload: `get 1 KiB, ${label}`,
+      unit: "ops/s",
+      results: await interleaved({
+        anystore: opsRate((i) => store.get(key(i)), ops * 2, concurrency),
+        "raw IndexedDB": opsRate((i) => raw.get(key(i)), ops * 2, concurrency),
+        "idb-keyval": opsRate((i) => kvGet(key(i), kv), ops * 2, concurrency),
+        unstorage: un && opsRate((i) => un.getItem(colon(key(i))), ops * 2, concurrency),
+      }, ROUNDS),
+    });
+  }
+  const batch = (round) => Array.from({ length: N }, (_, i) => [`batch/${round}/${i}`, value1k(i)]);
+  const keys = (round) => Array.from({ length: N }, (_, i) => `batch/${round}/${i}`);
+  rows.push({
+    workload: "putMany 1,000 x 1 KiB",
+    unit: "ops/s",
+    results: await interleaved({
+      anystore: batchRate((round) => store.putMany(batch(round)), N),
+      "raw IndexedDB": batchRate((round) => raw.putMany(batch(round)), N),
+      "idb-keyval": batchRate((round) => kvSetMany(batch(round), kv), N),
+      unstorage: un && batchRate((round) => un.setItems(batch(round).map(([k, value]) => ({ key: colon(k), value }))), N),
+    }, ROUNDS),
+  });
+  rows.push({
+    workload: "getMany 1,000 x 1 KiB",
+    unit: "ops/s",
+    results: await interleaved({
+      anystore: batchRate(async (round) => check((await store.getMany(keys(round))).size), N),
+      "raw IndexedDB": batchRate(async (round) => check((await raw.getMany(keys(round))).length), N),
+      "idb-keyval": batchRate(async (round) => check((await kvGetMany(keys(round), kv)).length), N),
+      unstorage: un && batchRate(async (round) => check((await un.getItems(keys(round).map(colon))).length), N),
+    }, ROUNDS),
+  });
+  await close();
+  return rows;
+}
+
+const check = (n, expected = N) => {
+  if (n !== expected) throw new Error(`expected ${expected} results, got ${n}`);
+};
+
+/**
+ * A prefix holding a quarter of 2,000 keys, or 1,000 of 100,000: anystore and raw IndexedDB read
+ * one key range; idb-keyval and unstorage read every key and filter in JS.
+ */
+async function listing(total, inPrefix, rounds, lists) {
+  const { store, raw, kv, un, close } = await implementations(`list${total}`);
+  const share = total / inPrefix;
+  const seed = Array.from({ length: total }, (_, i) => [`p${i % share}/${String(i).padStart(6, "0")}`, "v"]);
   await store.putMany(seed);
-  await r.putMany(seed);
-  await clear(kv);
+  await raw.putMany(seed);
   await kvSetMany(seed, kv);
-  const opts = { ops: 20, warmup: 5 };
-  const counts = {};
-  const out = await interleaved({
-    anystore: () =>
-      opsPerSec(async () => {
-        let n = 0;
-        for await (const _ of store.keys({ prefix: "p1" })) n++;
-        counts.anystore = n;
-      }, opts),
-    "raw getAllKeys(range)": () => opsPerSec(async () => void (counts.raw = (await r.listPrefix("p1/")).length), opts),
-    "idb-keyval keys() + filter": () =>
-      opsPerSec(async () => void (counts.kv = (await kvKeys(kv)).filter((k) => k.startsWith("p1/")).length), opts),
-  }, 10); // listings are quick: more rounds, so the best one is less disturbed
-  if (counts.anystore !== 500 || counts.raw !== 500 || counts.kv !== 500) throw new Error(`listing counts differ: ${JSON.stringify(counts)}`);
-  await store.close();
-  db.close();
-  return out;
+  // unstorage's driver is idb-keyval under its own database: seeded the same way (its setItems is one transaction per key).
+  if (un) await kvSetMany(seed.map(([k, v]) => [colon(k), v]), kvStore(`bench-list${total}-unstorage`, "kv"));
+  const measure = (count) => async () => {
+    const started = performance.now();
+    for (let i = 0; i < lists; i++) check(await count(), inPrefix);
+    return lists / ((performance.now() - started) / 1000);
+  };
+  const results = await interleaved({
+    anystore: measure(async () => {
+      let n = 0;
+      for await (const _ of store.keys({ prefix: "p1" })) n++;
+      return n;
+    }),
+    "raw IndexedDB": measure(async () => (await raw.listPrefix("p1/")).length),
+    "idb-keyval": measure(async () => (await kvKeys(kv)).filter((k) => k.startsWith("p1/")).length),
+    unstorage: un && measure(async () => (await un.getKeys("p1")).length),
+  }, rounds);
+  await close();
+  return { workload: `list a prefix among ${total.toLocaleString("en-US")} keys`, unit: "lists/s", results };
 }
 
-/** OPFS in a dedicated worker: 64 MiB through anystore vs a raw synchronous access handle (MB/s). */
-function opfsWorker() {
+async function indexeddb() {
+  const rows = await singlesAndBatches();
+  rows.push(await listing(2000, 500, 10, 10));
+  rows.push(await listing(100_000, 1000, 3, 3));
+  return rows;
+}
+
+/** The OPFS rows, measured in a dedicated worker (sync access handles exist only there). */
+function opfs() {
   return new Promise((resolve, reject) => {
     const worker = new Worker("/worker.js", { type: "module" });
-    const timer = setTimeout(() => reject(new Error("the OPFS worker took over 60 s")), 60_000);
+    const timer = setTimeout(() => reject(new Error("the OPFS worker took over 150 s")), 150_000);
     worker.onmessage = (event) => {
       clearTimeout(timer);
       worker.terminate();
       if (event.data.error) reject(new Error(event.data.error));
-      else resolve(event.data);
+      else resolve(event.data.rows);
     };
     worker.onerror = (event) => reject(new Error(event.message));
     worker.postMessage("run");
   });
 }
 
-/** OPFS in the window: small values, one file each (puts/s), next to IndexedDB, for the driver guide. */
-async function opfsSmall() {
-  const store = createStore("opfs://bench-small");
-  const idb = createStore("idb://bench-anystore-small");
-  const opts = { ops: 150, warmup: 20 };
-  const out = await interleaved({
-    anystore: () => opsPerSec((i) => store.put(`k/${i % 150}`, value1k(i)), opts),
-    "anystore indexeddb": () => opsPerSec((i) => idb.put(`k/${i % 150}`, value1k(i)), opts),
-  });
-  await store.close();
-  await idb.close();
-  return out;
-}
-
-window.bench = { putMany, putGet, listing, opfsWorker, opfsSmall };
+window.bench = { indexeddb, opfs };
 window.benchReady = true;

@@ -1,0 +1,59 @@
+/** Measuring helpers shared by the bench page and its OPFS worker. */
+
+/** Runs `fn(i)` for `ops` values of i from `offset`, `concurrency` at a time. */
+export async function runOps(fn, ops, concurrency = 1, offset = 0) {
+  let next = 0;
+  const worker = async () => {
+    while (next < ops) await fn(offset + next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ops) }, worker));
+}
+
+/**
+ * Best figure per implementation over `rounds` rounds, the implementations taking turns within
+ * each round: the machine is shared, and turns spread a noisy stretch across all of them.
+ * `impls` maps a name to `async (round) => figure` (higher is better).
+ */
+export async function interleaved(impls, rounds) {
+  const best = {};
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, measure] of Object.entries(impls)) {
+      if (measure) best[name] = Math.max(best[name] ?? 0, await measure(round));
+    }
+  }
+  return best;
+}
+
+/** A measure of `ops` calls of `fn(i)` (after a short warmup), `concurrency` in flight, in ops/s. */
+export const opsRate = (fn, ops, concurrency = 1) => {
+  let offset = 0;
+  return async () => {
+    await runOps(fn, Math.min(20, ops), concurrency, offset);
+    offset += 20;
+    const started = performance.now();
+    await runOps(fn, ops, concurrency, offset);
+    offset += ops;
+    return ops / ((performance.now() - started) / 1000);
+  };
+};
+
+/** A measure of one call of `fn(round)` that does `count` operations, in operations per second. */
+export const batchRate = (fn, count) => async (round) => {
+  const started = performance.now();
+  await fn(round);
+  return count / ((performance.now() - started) / 1000);
+};
+
+export const value1k = (i) => `${"x".repeat(1000)}${String(i).padStart(24, "0")}`;
+
+/** A request's result (or a transaction's completion) as a promise. */
+export const result = (request) =>
+  new Promise((resolve, reject) => {
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+export const done = (tx) =>
+  new Promise((resolve, reject) => {
+    tx.oncomplete = resolve;
+    tx.onerror = tx.onabort = () => reject(tx.error);
+  });
