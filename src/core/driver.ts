@@ -65,9 +65,10 @@ export interface Driver {
   /** What is native; absent entries are false. */
   readonly capabilities: Partial<DriverCapabilities>;
   /**
-   * True when `get` returns bytes the driver keeps (memory): the store then copies them before
-   * handing them to a caller who could mutate them. Bytes given to `put` are never the caller's own
-   * buffer (the store copies caller-owned input), so drivers may keep them.
+   * True when the driver keeps the bytes it is given and returns kept bytes from `get` (memory):
+   * the store then copies caller-owned bytes before `put` and copies what `get` returns before a
+   * caller could mutate it. Other drivers may get the caller's own buffer in `put`: they must be
+   * done reading it when the returned promise settles, and must not keep it.
    */
   readonly sharesBuffers?: boolean;
   /** The bytes, or `null` when missing (or expired, for drivers with native ttl). */
