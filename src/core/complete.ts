@@ -8,9 +8,16 @@ import type { ByteRange, Driver, DriverCapabilities, DriverInfo, WriteOptions } 
 import { NO_CAPABILITIES } from "./driver.js";
 import { UnsupportedError } from "./errors.js";
 import { RESERVED } from "./keys.js";
+import type { LocalAccess } from "./local.js";
+import { localAccessOf } from "./local.js";
 import { bytesToStream, collectingWritable, sliceBytes, sliceStream } from "./streams.js";
 
-export type CompleteDriver = Required<Omit<Driver, "capabilities" | "checksum">> & Pick<Driver, "checksum"> & { capabilities: DriverCapabilities };
+export type CompleteDriver = Required<Omit<Driver, "capabilities" | "checksum">> &
+  Pick<Driver, "checksum"> & {
+    capabilities: DriverCapabilities;
+    /** The synchronous side door of in-process drivers (see local.ts); absent for others. */
+    local: LocalAccess | undefined;
+  };
 
 /** Parallel calls used by the batch emulations. */
 const BATCH_CONCURRENCY = 16;
@@ -35,6 +42,8 @@ export function completeDriver(driver: Driver): CompleteDriver {
     name: driver.name,
     capabilities,
     sharesBuffers: driver.sharesBuffers ?? false,
+    // Only where the driver enforces ttl itself: the sidecar emulation must see every read.
+    local: capabilities.ttl ? localAccessOf(driver) : undefined,
     get: (key) => base.get(key),
     put: (key, value, opts) => base.put(key, value, opts),
     delete: (key) => base.delete(key),

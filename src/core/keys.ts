@@ -5,20 +5,22 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 /** Segments starting with this are reserved for drivers' metadata and temporary files. */
 export const RESERVED = ".anystore";
 
-/** Fast path: true for keys that are surely normalized and valid; others take the full check. */
+/**
+ * Fast path: true for keys that are surely normalized and valid; others take the full check.
+ * One pass over the characters: no leading, trailing or doubled `/`, no `./` or `:/`, no
+ * trailing `.`, no backslash or NUL, no reserved name.
+ */
 function isPlain(key: string): boolean {
-  return (
-    key.length > 0 &&
-    key.charCodeAt(0) !== 47 /* / */ &&
-    !key.endsWith("/") &&
-    !key.endsWith(".") &&
-    !key.includes("//") &&
-    !key.includes("./") &&
-    !key.includes("\\") &&
-    !key.includes("\0") &&
-    !key.includes(":/") &&
-    !key.includes(RESERVED)
-  );
+  const n = key.length;
+  let previous = 47; // as if after a "/": a leading "/" is not plain
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c === 47 /* / */) {
+      if (previous === 47 || previous === 46 /* . */ || previous === 58 /* : */) return false;
+    } else if (c === 92 /* \ */ || c === 0) return false;
+    previous = c;
+  }
+  return n > 0 && previous !== 47 && previous !== 46 && !key.includes(RESERVED);
 }
 
 /**

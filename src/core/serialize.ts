@@ -51,29 +51,38 @@ function toJson(value: unknown): string {
   return text;
 }
 
-/** Encodes a value to bytes by the codec. Throws before anything is written. */
-export function encodeValue(value: unknown, codec: Codec): Uint8Array {
+/** Encodes a value to bytes by the codec. Throws before anything is written. `copy`: copy caller-owned bytes. */
+export function encodeValue(value: unknown, codec: Codec, copy = true): Uint8Array {
+  const encoded = encodeTextOrBytes(value, codec, copy);
+  return typeof encoded === "string" ? utf8(encoded) : encoded;
+}
+
+/**
+ * Encodes a value by the codec, leaving text as a string (its bytes are its UTF-8), so a driver
+ * that can keep text skips the encoding. `copy` copies caller-owned bytes: needed only for
+ * drivers that keep what they are given (`sharesBuffers`). Throws before anything is written.
+ */
+export function encodeTextOrBytes(value: unknown, codec: Codec, copy: boolean): string | Uint8Array {
   if (codec.schema) {
     const result = codec.schema.safeParse(value);
     if (!result.success) throw new ValidationError("value does not match the schema", result.error.issues);
-    return utf8(toJson(value));
+    return toJson(value);
   }
-  if (codec.serialize) {
-    const out = codec.serialize(value);
-    return typeof out === "string" ? utf8(out) : out;
+  if (codec.serialize) return codec.serialize(value);
+  if (typeof value === "string") {
+    if (codec.serialization === "json") return toJson(value);
+    return value;
   }
   const bytes = asBytes(value);
-  // A copy: the caller may reuse the buffer, and drivers may keep what they get.
-  if (bytes) return bytes.slice();
-  switch (codec.serialization) {
-    case "raw":
-      if (typeof value === "string") return utf8(value);
-      throw new SerializationError(`raw serialization stores bytes or strings, got ${describe(value)}`);
-    case "json":
-      return utf8(toJson(value));
-    default:
-      return utf8(typeof value === "string" ? value : toJson(value));
-  }
+  if (bytes) return copy ? bytes.slice() : bytes;
+  if (codec.serialization === "raw") throw new SerializationError(`raw serialization stores bytes or strings, got ${describe(value)}`);
+  return toJson(value);
+}
+
+/** True when a string's UTF-8 decodes back to the same string (no lone surrogates). */
+export function isWellFormed(text: string): boolean {
+  const check = (text as { isWellFormed?: () => boolean }).isWellFormed;
+  return check ? check.call(text) : !/[\uD800-\uDFFF]/.test(text);
 }
 
 function describe(value: unknown): string {
@@ -82,7 +91,10 @@ function describe(value: unknown): string {
 
 /** First characters a JSON text can start with; anything else is plain text, skipping a costly failed parse. */
 function mayBeJson(text: string): boolean {
-  const c = text.trimStart().charCodeAt(0);
+  let i = 0;
+  let c = text.charCodeAt(0);
+  // JSON whitespace, then the first character; trimStart would also skip other Unicode spaces, which JSON.parse rejects anyway.
+  while (c === 32 || c === 9 || c === 10 || c === 13) c = text.charCodeAt(++i);
   // { [ " - 0-9 t f n
   return c === 123 || c === 91 || c === 34 || c === 45 || (c >= 48 && c <= 57) || c === 116 || c === 102 || c === 110;
 }
@@ -97,11 +109,7 @@ function parseJson(text: string): unknown {
 
 /** Decodes stored bytes by the codec; `shared` bytes belong to the driver and are copied before they reach a caller. */
 export function decodeValue(bytes: Uint8Array, codec: Codec, shared = false): unknown {
-  if (codec.schema) {
-    const result = codec.schema.safeParse(parseJson(decodeText(bytes)));
-    if (!result.success) throw new ValidationError("stored value does not match the schema", result.error.issues);
-    return result.data;
-  }
+  if (codec.schema) return checkSchema(parseJson(decodeText(bytes)), codec.schema);
   if (codec.deserialize) return codec.deserialize(shared ? bytes.slice() : bytes);
   switch (codec.serialization) {
     case "raw":
@@ -109,10 +117,35 @@ export function decodeValue(bytes: Uint8Array, codec: Codec, shared = false): un
     case "json":
       return parseJson(decodeText(bytes));
     default: {
-      const value = decodeAuto(bytes);
-      return shared && value === bytes ? bytes.slice() : value;
+      let text: string;
+      try {
+        text = decodeUtf8(bytes);
+      } catch {
+        return shared ? bytes.slice() : bytes;
+      }
+      return autoFromText(text);
     }
   }
+}
+
+/** Decodes a value stored as text: the same result as `decodeValue` on its UTF-8 bytes, without making them. */
+export function decodeStoredText(text: string, codec: Codec): unknown {
+  if (codec.schema) return checkSchema(parseJson(text), codec.schema);
+  if (codec.deserialize) return codec.deserialize(utf8(text));
+  switch (codec.serialization) {
+    case "raw":
+      return utf8(text);
+    case "json":
+      return parseJson(text);
+    default:
+      return autoFromText(text);
+  }
+}
+
+function checkSchema(value: unknown, schema: SchemaLike): unknown {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError("stored value does not match the schema", result.error.issues);
+  return result.data;
 }
 
 function decodeText(bytes: Uint8Array): string {
@@ -123,14 +156,8 @@ function decodeText(bytes: Uint8Array): string {
   }
 }
 
-/** auto: JSON when it parses, else UTF-8 text, else the bytes. */
-function decodeAuto(bytes: Uint8Array): unknown {
-  let text: string;
-  try {
-    text = decodeUtf8(bytes);
-  } catch {
-    return bytes;
-  }
+/** auto, once the bytes are known to be UTF-8: JSON when it parses, else the text. */
+function autoFromText(text: string): unknown {
   if (!mayBeJson(text)) return text;
   try {
     return JSON.parse(text);

@@ -13,7 +13,9 @@ import { listKeys } from "./list.js";
 import { guessContentType } from "./mime.js";
 import type { HashAlgorithm, Runtime } from "./runtime.js";
 import type { Codec } from "./serialize.js";
-import { checkSerialization, decodeValue, encodeValue, utf8 } from "./serialize.js";
+import { checkSerialization, decodeValue, encodeTextOrBytes, utf8 } from "./serialize.js";
+import type { LocalAccess, StoredValue } from "./local.js";
+import { decodeStored, storable } from "./local.js";
 import { checkRange, isStreamLike, lineSplitter } from "./streams.js";
 import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions, Store, StoreOptions } from "./types.js";
 
@@ -123,6 +125,7 @@ export class AnyStore<T = unknown> implements Store<T> {
   async get(key: string, opts?: GetOptions<T>): Promise<T> {
     const k = this.#key(key);
     const d = this.#shared.driver ?? (await this.#driver());
+    if (d.local) return this.#getLocal(d.local, key, k, opts);
     let bytes: Uint8Array | null;
     try {
       bytes = await d.get(k);
@@ -137,22 +140,41 @@ export class AnyStore<T = unknown> implements Store<T> {
     }
   }
 
+  /** `get` from an in-process driver: no promise hop, and text is decoded from the string it came as. */
+  #getLocal(local: LocalAccess, key: string, k: string, opts: GetOptions<T> | undefined): T {
+    let found: StoredValue | undefined;
+    try {
+      found = local.peek(k);
+    } catch (error) {
+      this.#fail(error, key);
+    }
+    if (found === undefined) return this.#missing(key, opts);
+    try {
+      return decodeStored(found, this.#codec(opts)) as T;
+    } catch (error) {
+      this.#fail(error, key);
+    }
+  }
+
   async put(key: string, value: unknown, opts?: PutOptions<T>): Promise<void> {
     this.#writable(key);
     const k = this.#key(key);
     const write = this.#writeOptions(k, opts);
     if (isStreamLike(value)) return this.#putStream(key, k, value, write);
     if ((value === null || value === undefined) && this.#shared.options.storeNullValues === false) return;
-    let bytes: Uint8Array;
+    const loaded = this.#shared.driver;
+    let encoded: string | Uint8Array;
     try {
-      bytes = encodeValue(value, this.#codec(opts));
+      // Caller bytes are copied only for drivers that keep them (or while the driver is unknown).
+      encoded = encodeTextOrBytes(value, this.#codec(opts), loaded?.sharesBuffers ?? true);
     } catch (error) {
       this.#fail(error, key);
     }
-    const d = this.#shared.driver ?? (await this.#driver());
+    const d = loaded ?? (await this.#driver());
     try {
       if (write.ifNotExists && !d.capabilities.ifNotExists) await this.#refuseExisting(d, key, k, write);
-      await d.put(k, bytes, write);
+      if (d.local) d.local.store(k, storable(encoded), write);
+      else await d.put(k, typeof encoded === "string" ? utf8(encoded) : encoded, write);
     } catch (error) {
       this.#fail(error, key);
     }
@@ -347,39 +369,61 @@ export class AnyStore<T = unknown> implements Store<T> {
 
   async getMany(keys: string[], opts?: CodecOptions<T>): Promise<Map<string, T>> {
     const full = keys.map((key) => this.#key(key));
-    const d = await this.#driver();
-    const found = await d.getMany(full).catch((error) => this.#fail(error));
+    const d = this.#shared.driver ?? (await this.#driver());
     const codec = this.#codec(opts);
     const result = new Map<string, T>();
+    if (d.local) {
+      const local = d.local;
+      full.forEach((k, i) => {
+        const found = local.peek(k);
+        if (found !== undefined) result.set(keys[i]!, this.#decode(() => decodeStored(found, codec), keys[i]!));
+      });
+      return result;
+    }
+    const found = await d.getMany(full).catch((error) => this.#fail(error));
     found.forEach((bytes, i) => {
-      if (bytes === null) return;
-      try {
-        result.set(keys[i]!, decodeValue(bytes, codec, d.sharesBuffers) as T);
-      } catch (error) {
-        this.#fail(error, keys[i]);
-      }
+      if (bytes !== null) result.set(keys[i]!, this.#decode(() => decodeValue(bytes, codec, d.sharesBuffers), keys[i]!));
     });
     return result;
+  }
+
+  #decode(decode: () => unknown, key: string): T {
+    try {
+      return decode() as T;
+    } catch (error) {
+      this.#fail(error, key);
+    }
   }
 
   async putMany(entries: Iterable<[string, T]>, opts?: PutOptions<T>): Promise<void> {
     this.#writable();
     const codec = this.#codec(opts);
     const skipNull = this.#shared.options.storeNullValues === false;
-    const encoded: Array<[string, Uint8Array]> = [];
+    const loaded = this.#shared.driver;
+    const copy = loaded?.sharesBuffers ?? true;
+    const encoded: Array<[string, string | Uint8Array]> = [];
     for (const [key, value] of entries) {
       const k = this.#key(key);
       if (skipNull && (value === null || value === undefined)) continue;
       try {
-        encoded.push([k, encodeValue(value, codec)]);
+        encoded.push([k, encodeTextOrBytes(value, codec, copy)]);
       } catch (error) {
         this.#fail(error, key);
       }
     }
     const write = this.#writeOptions("", opts);
     if (write.ifNotExists) throw new InvalidArgumentError("putMany does not take ifNotExists; use put");
-    const d = await this.#driver();
-    await d.putMany(encoded, write).catch((error) => this.#fail(error));
+    const d = loaded ?? (await this.#driver());
+    if (d.local) {
+      try {
+        for (const [k, value] of encoded) d.local.store(k, storable(value), write);
+      } catch (error) {
+        this.#fail(error);
+      }
+      return;
+    }
+    const bytes = encoded.map(([k, value]): [string, Uint8Array] => [k, typeof value === "string" ? utf8(value) : value]);
+    await d.putMany(bytes, write).catch((error) => this.#fail(error));
   }
 
   async deleteMany(keys: string[]): Promise<void> {

@@ -28,3 +28,68 @@ describe("memory driver", () => {
     expect(await driver.getMany!(["k1", "keep"])).toEqual([null, expect.any(Uint8Array)]);
   });
 });
+
+describe("memory driver: values kept as the text they came as", () => {
+  const pair = (name: string) => ({
+    auto: createStore(`memory://${name}`),
+    raw: createStore(`memory://${name}`, { serialization: "raw" }),
+    json: createStore(`memory://${name}`, { serialization: "json" }),
+  });
+
+  it("reads back exactly what a UTF-8 round trip gives, in every mode", async () => {
+    const { auto, raw, json } = pair("text-modes");
+    await auto.put("n", "123");
+    expect(await auto.get("n")).toBe(123);
+    expect(await json.get("n")).toBe(123);
+    expect(await raw.get("n")).toEqual(new TextEncoder().encode("123"));
+    await auto.put("s", "héllo");
+    expect(await auto.get("s")).toBe("héllo");
+    expect((await auto.info("s")).size).toBe(6);
+    await json.put("j", "héllo");
+    expect(await json.get("j")).toBe("héllo");
+    expect(await raw.get("j")).toEqual(new TextEncoder().encode('"héllo"'));
+    await auto.put("bom", "\uFEFF{}");
+    expect(await auto.get("bom")).toBe("\uFEFF{}");
+  });
+
+  it("stores a string with a lone surrogate as its UTF-8 (U+FFFD), like every other driver", async () => {
+    const { auto } = pair("text-surrogate");
+    await auto.put("k", "a\uD800b");
+    expect(await auto.get("k")).toBe("a\uFFFDb");
+    expect((await auto.info("k")).size).toBe(5);
+  });
+
+  it("never hands out an object or bytes the store keeps", async () => {
+    const { auto, raw } = pair("text-alias");
+    await auto.put("o", { a: 1 });
+    const first = (await auto.get("o")) as { a: number };
+    first.a = 2;
+    expect(await auto.get("o")).toEqual({ a: 1 });
+    expect((await auto.getMany(["o"])).get("o")).toEqual({ a: 1 });
+    const mine = new Uint8Array([1, 2, 3]);
+    await raw.put("b", mine);
+    mine[0] = 9;
+    const got = (await raw.get("b")) as Uint8Array;
+    got[1] = 9;
+    expect(await raw.get("b")).toEqual(new Uint8Array([1, 2, 3]));
+    await raw.put("t", "abc");
+    const bytes = (await raw.get("t")) as Uint8Array;
+    bytes[0] = 0;
+    expect(await auto.get("t")).toBe("abc");
+  });
+
+  it("putMany and getMany agree with put and get", async () => {
+    const { auto, raw } = pair("text-batch");
+    await auto.putMany([
+      ["a", "1"],
+      ["b", "x"],
+      ["c", new Uint8Array([0xff])],
+    ]);
+    expect([...(await auto.getMany(["a", "b", "c", "missing"]))]).toEqual([
+      ["a", 1],
+      ["b", "x"],
+      ["c", new Uint8Array([0xff])],
+    ]);
+    expect(await raw.getMany(["b"])).toEqual(new Map([["b", new TextEncoder().encode("x")]]));
+  });
+});

@@ -1,5 +1,7 @@
 import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError } from "../../core/errors.js";
+import type { LocalDriver, StoredValue } from "../../core/local.js";
+import { utf8 } from "../../core/serialize.js";
 
 export const DRIVER_NAME = "memory";
 
@@ -11,8 +13,11 @@ export interface MemoryDriverOptions {
   name?: string;
 }
 
-interface Entry {
-  value: Uint8Array;
+interface Entry extends StoredValue {
+  /** Made from `text` on first need. */
+  bytes: Uint8Array | undefined;
+  /** The string the value came as, when the store handed one over: `bytes` are its UTF-8. */
+  text: string | undefined;
   createdAt: number;
   updatedAt: number;
   /** Epoch ms; 0 for never. */
@@ -41,14 +46,32 @@ class MemoryState {
     this.expiring.delete(key);
   }
 
-  set(key: string, entry: Entry): void {
-    this.entries.set(key, entry);
-    if (entry.expiresAt === 0) {
-      this.expiring.delete(key);
+  /**
+   * Stores text (a well-formed string, from the store) or bytes the store has copied. An
+   * existing entry is updated in place: overwrites allocate nothing.
+   */
+  write(key: string, value: string | Uint8Array, o: WriteOptions): void {
+    const now = Date.now();
+    const old = this.live(key);
+    if (old && o.ifNotExists) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+    const text = typeof value === "string" ? value : undefined;
+    const bytes = text === undefined ? (value as Uint8Array) : undefined;
+    const expiresAt = o.ttl ? now + o.ttl * 1000 : 0;
+    if (old) {
+      old.bytes = bytes;
+      old.text = text;
+      old.updatedAt = now;
+      old.expiresAt = expiresAt;
+      old.contentType = o.contentType;
+    } else {
+      this.entries.set(key, { bytes, text, createdAt: now, updatedAt: now, expiresAt, contentType: o.contentType });
+    }
+    if (expiresAt === 0) {
+      if (this.expiring.size > 0) this.expiring.delete(key);
       return;
     }
     this.expiring.add(key);
-    this.#schedule(entry.expiresAt);
+    this.#schedule(expiresAt);
   }
 
   /** Removes every expired entry now. */
@@ -83,6 +106,10 @@ class MemoryState {
 
 const named = new Map<string, MemoryState>();
 
+function bytesOf(entry: Entry): Uint8Array {
+  return (entry.bytes ??= utf8(entry.text!));
+}
+
 /** The name in `memory://NAME`, or undefined for a private map. */
 function nameOf(uri: string | undefined): string | undefined {
   const name = uri?.replace(/^memory:\/\//i, "").replace(/\/+$/, "");
@@ -98,24 +125,18 @@ function nameOf(uri: string | undefined): string | undefined {
 export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
   const state = opts.name ? named.get(opts.name) ?? new MemoryState() : new MemoryState();
   if (opts.name) named.set(opts.name, state);
-  const write = (key: string, value: Uint8Array, o: WriteOptions) => {
-    const now = Date.now();
-    const old = state.live(key);
-    if (old && o.ifNotExists) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
-    state.set(key, {
-      value,
-      createdAt: old?.createdAt ?? now,
-      updatedAt: now,
-      expiresAt: o.ttl ? now + o.ttl * 1000 : 0,
-      contentType: o.contentType,
-    });
+  const write = state.write.bind(state);
+  const get = (key: string) => {
+    const entry = state.live(key);
+    return entry ? bytesOf(entry) : null;
   };
-  return {
+  const driver: LocalDriver = {
     name: DRIVER_NAME,
     sharesBuffers: true,
     capabilities: { ttl: true, ifNotExists: true, batch: true, ranges: true, createdAt: true },
+    local: { peek: (key) => state.live(key), store: write },
     async get(key) {
-      return state.live(key)?.value ?? null;
+      return get(key);
     },
     async put(key, value, o) {
       write(key, value, o);
@@ -130,7 +151,7 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
       const entry = state.live(key);
       if (!entry) return null;
       return {
-        size: entry.value.byteLength,
+        size: bytesOf(entry).byteLength,
         createdAt: new Date(entry.createdAt),
         updatedAt: new Date(entry.updatedAt),
         ...(entry.contentType && { contentType: entry.contentType }),
@@ -143,7 +164,7 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
       for (const key of keys) if (state.live(key)) yield key;
     },
     async getMany(keys) {
-      return keys.map((key) => state.live(key)?.value ?? null);
+      return keys.map(get);
     },
     async putMany(entries, o) {
       for (const [key, value] of entries) write(key, value, o);
@@ -158,6 +179,7 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
       if (!opts.name) state.clearTimer();
     },
   };
+  return driver;
 }
 
 /** The factory the uri registry calls for `memory://` and `memory://NAME`. */
