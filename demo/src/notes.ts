@@ -68,7 +68,8 @@ export class Notebook {
 
   async remove(id: string, author: string): Promise<void> {
     const previous = (await this.local.get(noteKey(id))) as Note;
-    await this.local.put(noteKey(id), { ...previous, text: "", author, deleted: true, updatedAt: nextTime(previous) });
+    // The text stays in the tombstone: sync reports name what was deleted.
+    await this.local.put(noteKey(id), { ...previous, author, deleted: true, updatedAt: nextTime(previous) });
   }
 
   /** Ids of notes changed here since the last sync. */

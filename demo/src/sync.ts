@@ -45,6 +45,7 @@ export async function sync(local: Store, remote: Store): Promise<SyncReport> {
 
   // What both sides hold once this sync is written: the next sync's base.
   const agreed = new Map<string, number>();
+  const forgotten: string[] = [];
   for (const id of ids) {
     const mine = ours.get(id);
     const other = theirs.get(id);
@@ -52,6 +53,10 @@ export async function sync(local: Store, remote: Store): Promise<SyncReport> {
     const mineChanged = mine !== undefined && mine.updatedAt !== base;
     const otherChanged = other !== undefined && other.updatedAt !== base;
     let moved: Note;
+    if (mine?.deleted && !other) {
+      forgotten.push(id); // created and deleted here, never seen by the server
+      continue;
+    }
     if (mine && other && mine.updatedAt === other.updatedAt) moved = mine;
     else if (mine && (!other || !otherChanged)) report.pushed.push((moved = mine));
     else if (other && (!mine || !mineChanged)) report.pulled.push((moved = other));
@@ -72,5 +77,6 @@ export async function sync(local: Store, remote: Store): Promise<SyncReport> {
   await local.putMany([...report.pulled, ...copies].map((note) => [noteKey(note.id), note]));
   // Bases last: a sync cut short is simply redone next time, and no edit is lost either way.
   await local.putMany([...agreed].map(([id, time]) => [baseKey(id), time]));
+  await local.deleteMany(forgotten.flatMap((id) => [noteKey(id), baseKey(id)]));
   return report;
 }

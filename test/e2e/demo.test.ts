@@ -52,12 +52,15 @@ describe("the notebook demo", () => {
   it("two users edit notes, sync, and see each other's notes", async () => {
     await writeNote(ada, "# Groceries\n- milk\n- coffee");
     await writeNote(ada, "## Launch plan\nShip the **demo** on *Friday*; see [anystore](https://github.com/dataresearchcenter/anystore).");
+    await writeNote(ada, "Scratch: delete me");
     await writeNote(linus, "# Standup\nDemo at `10:00`, then review.\n> bring the screenshots");
     await expect.poll(() => linus.locator("[data-testid=status]").innerText()).toBe("1 unsynced change");
 
-    expect(await syncNow(ada)).toBe("↑ 2 sent, ↓ 0 received");
-    expect(await syncNow(linus)).toBe("↑ 1 sent, ↓ 2 received");
-    expect(await syncNow(ada)).toBe("↑ 0 sent, ↓ 1 received");
+    expect(await syncNow(ada)).toBe("↑ 3 sent, ↓ 0 received");
+    expect(await syncNow(linus)).toBe("↑ 1 sent, ↓ 3 received");
+    await linus.locator("[data-testid=note]", { hasText: "Scratch" }).locator("[data-testid=delete]").click();
+    expect(await syncNow(linus)).toBe("↑ 1 sent, ↓ 0 received"); // the deletion
+    expect(await syncNow(ada)).toBe("↑ 0 sent, ↓ 2 received");
     expect(await syncNow(ada)).toBe("Already in sync: nothing moved.");
 
     for (const page of [ada, linus]) {
@@ -65,6 +68,7 @@ describe("the notebook demo", () => {
       expect(texts).toContain("Groceries");
       expect(texts).toContain("Launch plan");
       expect(texts).toContain("Standup");
+      expect(texts).not.toContain("Scratch");
       await expect.poll(() => page.locator("[data-testid=status]").getAttribute("data-state")).toBe("ok");
     }
     await screenshot(linus, "1-two-users-synced");
