@@ -91,6 +91,9 @@ const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
 const KEYS_PER_STATEMENT = 500;
 const MAX_INT = 2_147_483_647;
 
+const firstValue = ({ rows }: SqlResult): Uint8Array | null => (rows.length === 0 ? null : toBytes(rows[0]![0]));
+const nothing = (): void => undefined;
+
 /** Integer seconds for the `ttl` column, or null for none (the column is Python's INTEGER). */
 const ttlOf = (o: WriteOptions): number | null => (o.ttl ? Math.max(1, Math.ceil(o.ttl)) : null);
 
@@ -166,13 +169,21 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       },
     ));
 
-  /** Runs one statement; the connection is opened on first use. */
-  const run = async (text: string, params: unknown[], key?: string): Promise<SqlResult> => {
+  const failing = (key?: string) => (error: unknown): never => {
+    throw fail(error, key);
+  };
+  /**
+   * Runs one statement; the connection is opened on first use. Plain promise chaining rather
+   * than an async function: the hot paths (get, put) feel every extra promise.
+   */
+  const run = (text: string, params: unknown[], key?: string): Promise<SqlResult> => {
+    let started: Promise<SqlResult>;
     try {
-      return await (conn ?? (await open())).run(text, params);
+      started = conn ? conn.run(text, params) : open().then((c) => c.run(text, params));
     } catch (error) {
-      throw fail(error, key);
+      return Promise.reject(fail(error, key));
     }
+    return started.then(undefined, failing(key));
   };
 
   /** Several statements atomically: one statement runs alone, more go in a transaction (retried once on deadlock). */
@@ -231,15 +242,18 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   const driver: Driver = {
     name: "sql",
     capabilities: { ttl: true, ifNotExists: true, ranges: true, batch: true, streams: false, paths: false, createdAt: false },
-    async get(key) {
-      const { rows } = await run(sql.get, [key], key);
-      return rows.length === 0 ? null : toBytes(rows[0]![0]);
+    get(key) {
+      return run(sql.get, [key], key).then(firstValue);
     },
-    async put(key, value, o) {
-      checkKey(key);
+    put(key, value, o) {
+      try {
+        checkKey(key);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       maybeSweep();
       if (o.ifNotExists) return insertNew(key, value, ttlOf(o));
-      await run(sql.upsert, row(key, value, ttlOf(o)), key);
+      return run(sql.upsert, row(key, value, ttlOf(o)), key).then(nothing);
     },
     async delete(key) {
       await run(sql.delete, [key], key);

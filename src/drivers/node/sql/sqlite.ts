@@ -125,7 +125,7 @@ async function connectSqlite(target: SqliteTarget, table: string, quote: (name: 
     throw error;
   }
   return {
-    run: async (sql, args) => rows(await c.execute({ sql, args })),
+    run: (sql, args) => c.execute({ sql, args }).then(rows),
     transaction: async (statements: Statement[]) => (await c.batch(statements.map(([sql, args]) => ({ sql, args })), "write")).map(rows),
     close: async () => {
       if (own) c.close();
