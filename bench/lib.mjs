@@ -110,15 +110,32 @@ export async function bestOf(rounds, fn, opts) {
  */
 export async function takingTurns(impls, measure, rounds = 3) {
   const best = {};
+  const failed = {};
   const entries = Object.entries(impls);
   for (let round = 0; round < rounds; round++) {
     for (const [name, impl] of entries) {
+      if (name in failed) continue;
       globalThis.gc?.();
-      const figure = await measure(impl, name);
-      if (figure !== undefined) best[name] = Math.max(best[name] ?? 0, figure);
+      const started = performance.now();
+      try {
+        const figure = await measure(impl, name);
+        if (figure !== undefined) best[name] = Math.max(best[name] ?? 0, figure);
+      } catch (error) {
+        // One implementation failing (a peer's bug, a refused connection) must not lose the others' figures.
+        failed[name] = String(error?.message ?? error).split("\n")[0];
+        console.error(`  ${name} failed: ${failed[name]}`);
+      }
+      if (process.env.BENCH_VERBOSE) console.log(`    ${name}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
   }
-  return Object.fromEntries(entries.filter(([name]) => name in best).map(([name]) => [name, best[name]]));
+  const results = Object.fromEntries(entries.filter(([name]) => name in best).map(([name]) => [name, best[name]]));
+  return Object.defineProperty(results, "failed", { value: failed, enumerable: false });
+}
+
+/** A row of `takingTurns` results, saying which implementations failed and why. */
+export function rowOf(workload, results, unit = UNITS[workload]) {
+  const failures = Object.entries(results.failed ?? {}).map(([name, why]) => `${name} failed: ${why}.`);
+  return { workload, unit, results: { ...results }, ...(failures.length > 0 && { note: failures.join(" ") }) };
 }
 
 // ---- the standard workloads ----
@@ -142,8 +159,7 @@ export async function putGetRows(impls, { ops = 1000, rounds = 3 } = {}) {
       const fn = (i) => impl[op](`k/${i % count}`, value1k(i));
       return opsPerSec(fn, { ops: count * factor, concurrency, warmup: Math.min(100, Math.ceil(count / 5)) });
     };
-    const results = await takingTurns(impls, measure, rounds);
-    rows.push({ workload, unit: UNITS[workload], results });
+    rows.push(rowOf(workload, await takingTurns(impls, measure, rounds)));
   }
   return rows;
 }
@@ -160,11 +176,10 @@ export async function batchRows(impls, { rounds = 3, batches = 3 } = {}) {
   const keys = entries.map(([k]) => k);
   const rate = (fn) => opsPerSec(fn, { ops: batches, warmup: 1 }).then((perSec) => perSec * BATCH);
   return [
-    { workload: W.putMany, unit: UNITS[W.putMany], results: await takingTurns(impls, (impl) => (impl.putMany ? rate(() => impl.putMany(entries)) : undefined), rounds) },
-    {
-      workload: W.getMany,
-      unit: UNITS[W.getMany],
-      results: await takingTurns(
+    rowOf(W.putMany, await takingTurns(impls, (impl) => (impl.putMany ? rate(() => impl.putMany(entries)) : undefined), rounds)),
+    rowOf(
+      W.getMany,
+      await takingTurns(
         impls,
         (impl) =>
           impl.getMany
@@ -176,7 +191,7 @@ export async function batchRows(impls, { rounds = 3, batches = 3 } = {}) {
             : undefined,
         rounds,
       ),
-    },
+    ),
   ];
 }
 
@@ -217,7 +232,7 @@ export async function listRow(impls, { rounds = 3, ops = 3 } = {}) {
         : undefined,
     rounds,
   );
-  return { workload: W.list, unit: UNITS[W.list], results };
+  return rowOf(W.list, results);
 }
 
 // ---- the 256 MiB value ----
@@ -268,26 +283,29 @@ export async function drain(stream) {
  */
 export async function streamRows(impls) {
   const results = { in: {}, out: {}, rss: {} };
+  const failed = {};
   for (const [name, impl] of Object.entries(impls)) {
     let inSeconds = 0;
-    const total = await withPeakRss(async () => {
-      const started = performance.now();
-      await impl.write(sourceStream(BIG));
-      inSeconds = (performance.now() - started) / 1000;
-      const got = await impl.read();
-      const bytes = typeof got === "number" ? got : await drain(got);
-      if (bytes !== BIG) throw new Error(`${name} read back ${bytes} bytes, expected ${BIG}`);
-    });
-    await impl.cleanup?.();
-    results.in[name] = BIG / MiB / inSeconds;
-    results.out[name] = BIG / MiB / (total.seconds - inSeconds);
-    results.rss[name] = total.extraRssMiB;
+    try {
+      const total = await withPeakRss(async () => {
+        const started = performance.now();
+        await impl.write(sourceStream(BIG));
+        inSeconds = (performance.now() - started) / 1000;
+        const got = await impl.read();
+        const bytes = typeof got === "number" ? got : await drain(got);
+        if (bytes !== BIG) throw new Error(`${name} read back ${bytes} bytes, expected ${BIG}`);
+      });
+      results.in[name] = BIG / MiB / inSeconds;
+      results.out[name] = BIG / MiB / (total.seconds - inSeconds);
+      results.rss[name] = total.extraRssMiB;
+    } catch (error) {
+      failed[name] = String(error?.message ?? error).split("\n")[0];
+      console.error(`  ${name} failed: ${failed[name]}`);
+    }
+    await impl.cleanup?.()?.catch?.(() => {});
   }
-  return [
-    { workload: W.streamIn, unit: UNITS[W.streamIn], results: results.in },
-    { workload: W.streamOut, unit: UNITS[W.streamOut], results: results.out },
-    { workload: W.rss, unit: UNITS[W.rss], results: results.rss },
-  ];
+  const row = (workload, figures) => rowOf(workload, Object.defineProperty(figures, "failed", { value: failed, enumerable: false }));
+  return [row(W.streamIn, results.in), row(W.streamOut, results.out), row(W.rss, results.rss)];
 }
 
 // ---- mirror ----
@@ -330,7 +348,13 @@ export async function mirrorRow(impls) {
   for (const [name, copy] of Object.entries(impls)) {
     globalThis.gc?.();
     const started = performance.now();
-    const outcome = await copy();
+    let outcome;
+    try {
+      outcome = await copy();
+    } catch (error) {
+      notes.push(`${name} failed: ${String(error?.message ?? error).split("\n")[0]}.`);
+      continue;
+    }
     const seconds = (performance.now() - started) / 1000;
     const copied = typeof outcome === "number" ? outcome : outcome.copied;
     if (typeof outcome === "number" && copied !== MIRROR_KEYS) throw new Error(`${name} copied ${copied} keys, expected ${MIRROR_KEYS}`);
