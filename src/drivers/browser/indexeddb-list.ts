@@ -27,15 +27,17 @@ export function pagedKeys(fetchPage: FetchPage, base: string, prefix: string): A
   let page: string[] = [];
   let at = 0;
   let size = FIRST_PAGE;
-  let next: Promise<Page> | undefined = fetchPage(upper, size);
+  // One key more than the page: its presence says another page follows, so the last page costs no empty read.
+  let next: Promise<Page> | undefined = fetchPage(upper, size + 1);
   next.catch(() => {}); // seen by the first advance (or dropped with the iterator)
   const advance = async () => {
-    const { keys, hidden } = await next!;
+    let { keys, hidden } = await next!;
     next = undefined;
-    if (keys.length === size) {
-      const last = keys[keys.length - 1]!;
+    if (keys.length > size) {
+      keys = keys.slice(0, size);
+      const last = keys[size - 1]!;
       size = Math.min(size * 2, LAST_PAGE);
-      next = fetchPage(upper ? IDBKeyRange.bound(last, upper.upper, true, true) : IDBKeyRange.lowerBound(last, true), size);
+      next = fetchPage(upper ? IDBKeyRange.bound(last, upper.upper, true, true) : IDBKeyRange.lowerBound(last, true), size + 1);
       next.catch(() => {});
     }
     const shown = hidden ? keys.filter((k) => !hidden.has(k)) : keys;

@@ -63,6 +63,25 @@ function toStored(value: Uint8Array, threshold: number): Uint8Array | Blob {
 const toBytes = async (value: Uint8Array | Blob): Promise<Uint8Array> =>
   value instanceof Blob ? new Uint8Array(await value.arrayBuffer()) : value;
 
+/**
+ * The records of `keys` from one store: one promise for the lot (requests complete in order, so
+ * the last one's success means all are in), not one per key.
+ */
+const getAll = (store: IDBObjectStore, keys: string[]) =>
+  new Promise<Array<Record_ | undefined>>((resolve, reject) => {
+    const out = new Array<Record_ | undefined>(keys.length);
+    if (keys.length === 0) return resolve(out);
+    let left = keys.length;
+    keys.forEach((k, i) => {
+      const r = store.get(k);
+      r.onsuccess = () => {
+        out[i] = r.result;
+        if (--left === 0) resolve(out);
+      };
+      r.onerror = () => reject(r.error);
+    });
+  });
+
 function recordOf(value: Uint8Array | Blob, size: number, now: number, o: WriteOptions): Record_ {
   const r: Record_ = { value, size, createdAt: now, updatedAt: now };
   if (o.ttl) r.expiresAt = now + o.ttl * 1000;
@@ -191,28 +210,28 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       }),
     );
 
-  /** A record read back: null for missing, and for expired (which also goes). */
-  const live = async (r: Record_ | undefined, k: string, now: number): Promise<Record_ | null> => {
-    if (!r) return null;
-    if (!expired(r, now)) return r;
+  /** The live record of one key (full key), joining the open read batch; null for missing or expired (which also goes). */
+  const readOne = async (k: string): Promise<Record_ | null> => {
+    const r = await run((d) => request<Record_ | undefined>(txs.join(d, "readonly").store.get(k)), k.slice(base.length));
+    if (r === undefined) return null;
+    if (!expired(r)) return r;
     await dropExpired(k);
     return null;
   };
 
-  /** The live record of one key (full key), joining the open read batch. */
-  const readOne = async (k: string): Promise<Record_ | null> => {
-    const r = await run((d) => request<Record_ | undefined>(txs.join(d, "readonly").store.get(k)), k.slice(base.length));
-    return r === undefined ? null : live(r, k, Date.now());
-  };
-
   /** The live records of `keys` (full keys), read in one transaction; null for missing or expired. */
   const readAll = async (keys: string[]): Promise<Array<Record_ | null>> => {
-    const found = await run((d) => {
-      const store = txs.join(d, "readonly").store;
-      return Promise.all(keys.map((k) => request<Record_ | undefined>(store.get(k))));
-    });
+    const found = await run((d) => getAll(txs.join(d, "readonly").store, keys));
     const now = Date.now();
-    return Promise.all(found.map((r, i) => live(r, keys[i]!, now)));
+    const gone: string[] = [];
+    const out = found.map((r, i) => {
+      if (r === undefined) return null;
+      if (!expired(r, now)) return r;
+      gone.push(keys[i]!);
+      return null;
+    });
+    for (const k of gone) await dropExpired(k);
+    return out;
   };
 
   /** Writes entries (full key, value in stored form, size) in the open write batch. */
@@ -265,7 +284,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, createdAt: true },
     async get(key) {
       const r = await readOne(base + key);
-      return r && toBytes(r.value);
+      return r && (r.value instanceof Blob ? toBytes(r.value) : r.value);
     },
     put: (key, value, o) => writeAll([[base + key, toStored(value, threshold), value.byteLength]], o, key),
     delete: (key) => removeAll([base + key], key),
@@ -319,7 +338,9 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     },
     async getMany(keys) {
       const found = await readAll(keys.map((k) => base + k));
-      return Promise.all(found.map((r) => r && toBytes(r.value)));
+      // Only Blobs (large values) need an await.
+      const blobs = found.some((r) => r?.value instanceof Blob);
+      return blobs ? Promise.all(found.map((r) => r && toBytes(r.value))) : found.map((r) => r && (r.value as Uint8Array));
     },
     putMany: (entries, o) => writeAll(entries.map(([k, v]) => [base + k, toStored(v, threshold), v.byteLength]), o),
     deleteMany: (keys) => removeAll(keys.map((k) => base + k)),
