@@ -19,6 +19,17 @@ self.onmessage = async (event: MessageEvent<{ dir: string }>) => {
     await writer.write(new TextEncoder().encode("worker"));
     await writer.close();
     steps.range = await new Response(await store.open("stream.txt", "r", { start: 6 })).text();
+    // A streamed read lends its handle back when the reader pauses: a writer commits meanwhile,
+    // and the reader learns the value changed instead of reading a mix.
+    await store.put("bin/three.bin", new Uint8Array(3 << 20).fill(3));
+    const reader = (await store.open("bin/three.bin")).getReader();
+    const first = await reader.read();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await store.put("bin/three.bin", new Uint8Array(10).fill(4));
+    const second = await reader.read(); // read ahead before the pause
+    const third = await reader.read().then(() => "no error", (e) => (e as Error).name);
+    steps.changedMidRead = [first.value?.byteLength, second.value?.[0], third];
+    steps.afterChange = ((await store.get("bin/three.bin", { serialization: "raw" })) as Uint8Array).byteLength;
     const aborted = (await store.open("stream.txt", "w")).getWriter();
     await aborted.write(new TextEncoder().encode("partial"));
     await aborted.abort("stop");

@@ -162,9 +162,11 @@ describe("opfs driver", () => {
       json: { from: "worker" },
       visibleBeforeClose: false,
       range: "worker",
+      changedMidRead: [1 << 20, 3, "NotReadableError"],
+      afterChange: 10,
       afterAbort: "hello worker",
       conflict: "CONFLICT",
-      keys: ["bin/big.bin", "doc.json", "stream.txt"],
+      keys: ["bin/big.bin", "bin/three.bin", "doc.json", "stream.txt"],
       checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
     // What the worker wrote, the window reads.

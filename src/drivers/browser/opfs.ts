@@ -12,6 +12,7 @@
 import type { ByteRange, Driver, DriverInfo } from "../../core/driver.js";
 import { AnystoreError, ConflictError, UnsupportedError } from "../../core/errors.js";
 import { RESERVED } from "../../core/keys.js";
+import { type FileHandle, isLocked, readWhole, streamFile } from "./opfs-sync.js";
 
 export const DRIVER_NAME = "opfs";
 
@@ -22,24 +23,10 @@ export interface OpfsDriverOptions {
   syncAccess?: boolean;
 }
 
-/** The parts of the File System Access API that TypeScript's DOM lib lacks. */
-interface SyncHandle {
-  read(into: Uint8Array, opts?: { at: number }): number;
-  write(data: Uint8Array, opts?: { at: number }): number;
-  getSize(): number;
-  flush(): void;
-  close(): void;
-}
-type FileHandle = FileSystemFileHandle & {
-  move(dir: FileSystemDirectoryHandle, name: string): Promise<void>;
-  createSyncAccessHandle?(opts?: { mode: "readwrite" | "read-only" }): Promise<SyncHandle>;
-};
 type DirHandle = FileSystemDirectoryHandle & { entries(): AsyncIterableIterator<[string, FileHandle | DirHandle]> };
 
 const TEMP = `${RESERVED}-tmp-`;
 const errorName = (error: unknown) => (error as DOMException)?.name;
-/** A sync access handle (ours, briefly, or another context's) holds the file: try again shortly. */
-const isLocked = (error: unknown) => errorName(error) === "NoModificationAllowedError";
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isMissing = (error: unknown) => errorName(error) === "NotFoundError" || errorName(error) === "TypeMismatchError";
 let tempCounter = 0;
@@ -215,24 +202,6 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
     };
   };
 
-  /** Reads a whole file through a read-only sync handle (workers: about twice File's speed); undefined when locked. */
-  const readSync = async (handle: FileHandle): Promise<Uint8Array | undefined> => {
-    let h: SyncHandle;
-    try {
-      h = await handle.createSyncAccessHandle!({ mode: "read-only" });
-    } catch (error) {
-      if (isLocked(error)) return undefined;
-      throw error;
-    }
-    try {
-      const out = new Uint8Array(h.getSize());
-      h.read(out, { at: 0 });
-      return out;
-    } finally {
-      h.close();
-    }
-  };
-
   return {
     name: DRIVER_NAME,
     capabilities: { streams: true, ranges: true, paths: true },
@@ -240,7 +209,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       if (sync) {
         const handle = await fileOf(key);
         if (!handle) return null;
-        const bytes = await readSync(handle).catch((error) => (isMissing(error) ? null : Promise.reject(wrap(error, key))));
+        const bytes = await readWhole(handle).catch((error) => (isMissing(error) ? null : Promise.reject(wrap(error, key))));
         if (bytes !== undefined) return bytes;
       }
       const file = await fileData(key);
@@ -305,6 +274,12 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       yield* descend(chain[chain.length - 1]!, prefix);
     },
     async read(key, range?: ByteRange) {
+      if (sync) {
+        const handle = await fileOf(key);
+        if (!handle) return null;
+        const stream = await streamFile(handle, range?.start, range?.end).catch((error) => (isMissing(error) ? null : Promise.reject(wrap(error, key))));
+        if (stream !== undefined) return stream;
+      }
       const file = await fileData(key);
       if (!file) return null;
       return (range ? file.slice(range.start ?? 0, range.end ?? file.size) : file).stream();
