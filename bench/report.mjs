@@ -222,6 +222,7 @@ function detail(suite) {
   const lines = [`### ${suite.title}`, "", `Suite \`bench/suites/${suite.name}.mjs\`, ${Math.round(suite.seconds)} s.`, ""];
   if (suite.error) lines.push(`**failed: ${suite.error}**`, "");
   for (const { title, rows, meta = {} } of suite.tables) {
+    if (meta.error) lines.push(`#### ${title}`, "", `**failed: ${meta.error}**`, "");
     if (rows.length === 0) continue;
     const names = [...new Set(rows.flatMap((r) => Object.keys(r.results)))];
     const others = names.slice(1);
@@ -244,7 +245,10 @@ function detail(suite) {
 export function markdown(run, notes = {}, { chart } = {}) {
   const drivers = byDriver(run);
   const m = run.machine ?? {};
-  const failed = run.suites.filter((s) => s.error);
+  const failed = [
+    ...run.suites.filter((s) => s.error).map((s) => `- ${s.name}: failed: ${s.error}`),
+    ...run.suites.flatMap((s) => s.tables.filter((t) => t.meta?.error).map((t) => `- ${s.name}, ${t.title}: failed: ${t.meta.error}`)),
+  ];
   const peers = ["unstorage", "keyv", "idb-keyval"].filter((p) => [...drivers.values()].some((rows) => [...rows.values()].some((e) => columns(e.row).peers.some(([n]) => n.toLowerCase().startsWith(p)))));
   const low = lowFigures(drivers, notes);
   const lines = [
@@ -267,7 +271,7 @@ export function markdown(run, notes = {}, { chart } = {}) {
     ...(low.length > 0 ? low : ["None."]),
     "",
   ];
-  if (failed.length > 0) lines.push("### Failed suites", "", ...failed.map((s) => `- ${s.name}: failed: ${s.error}`), "");
+  if (failed.length > 0) lines.push("### Failed", "", ...failed, "");
   if (chart) lines.push("## Chart", "", `![anystore / raw client and anystore / peers, per driver and workload (log scale)](${chart})`, "");
   lines.push("## anystore vs the raw client, every workload", "", "The extra RSS column is in MiB (raw client's in brackets), not a ratio.", "");
   lines.push(...matrix(drivers, vsRawCell), "");

@@ -139,7 +139,7 @@ async function mirrorRow(mem, unstorage) {
     const target = createStorage({ driver: unstorageHttp({ base: `${unstorage}/m-u` }) });
     const from = createStorage({ driver: unstorageFs({ base: fixture.dir }) });
     return await lib.mirrorRow({
-      anystore: () => lib.mirrorWithin(mirror, source, createStore(`anystore+${mem}/m-a`)),
+      anystore: () => lib.mirrorWithin(mirror, source, createStore(`anystore+${mem}/m-a`), 30),
       [RAW]: async () => {
         await lib.pool(fixture.files, async (file) => put(file, await readFile(join(fixture.dir, file))), lib.MIRROR_IN_FLIGHT);
         return fixture.files.length;
