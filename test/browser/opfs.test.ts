@@ -84,6 +84,21 @@ describe("opfs driver", () => {
     await store.close();
   });
 
+  it("a ttl set through another store on the same folder is enforced (stores without ttls skip the checks)", async () => {
+    const dir = `${run}/ttl${counter++}`;
+    const a = createStore(`opfs://${dir}`, { throwOnMissing: false });
+    await a.put("plain", 1); // a has seen no ttl yet
+    const b = createStore(`opfs://${dir}/`);
+    await b.put("brief", "soon gone", { ttl: 1 });
+    expect(await a.get("brief")).toBe("soon gone");
+    await new Promise((resolve) => setTimeout(resolve, 1400));
+    expect(await a.exists("brief")).toBe(false);
+    const keys: string[] = [];
+    for await (const key of a.keys()) keys.push(key);
+    expect(keys).toEqual(["plain"]);
+    await Promise.all([a.close(), b.close()]);
+  });
+
   it("leaves no temp files behind and removes emptied folders", async () => {
     const dir = `${run}/clean${counter++}`;
     const store = createStore(`opfs://${dir}`);

@@ -5,14 +5,15 @@
  * Invariants: every write goes to a temp file `.anystore-tmp-*` beside the target and is moved
  * onto it when complete, so a key never shows partial data and an aborted write leaves the old
  * value; directories emptied by a delete are removed, so a deleted folder can become a key.
- * TTL is the core's emulation (expiry in reserved `.anystore/ttl/...` files), which costs one
- * failed directory lookup per read on stores that never used a ttl.
+ * TTL: expiries in reserved `.anystore/ttl/...` files (opfs-ttl.ts), checked only on stores
+ * that use a ttl.
  */
 
 import type { ByteRange, Driver, DriverInfo } from "../../core/driver.js";
 import { AnystoreError, ConflictError, UnsupportedError } from "../../core/errors.js";
 import { RESERVED } from "../../core/keys.js";
 import { type FileHandle, isLocked, readWhole, streamFile } from "./opfs-sync.js";
+import { ttlSidecars, withTtl } from "./opfs-ttl.js";
 
 export const DRIVER_NAME = "opfs";
 
@@ -202,10 +203,10 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
     };
   };
 
-  return {
+  const files = {
     name: DRIVER_NAME,
     capabilities: { streams: true, ranges: true, paths: true },
-    async get(key) {
+    async get(key: string) {
       if (sync) {
         const handle = await fileOf(key);
         if (!handle) return null;
@@ -215,7 +216,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       const file = await fileData(key);
       return file && new Uint8Array(await file.arrayBuffer());
     },
-    async put(key, value) {
+    async put(key: string, value: Uint8Array) {
       const { temp, commit, discard } = await prepare(key);
       try {
         const out = await sink(temp);
@@ -232,7 +233,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       }
       await commit();
     },
-    async delete(key) {
+    async delete(key: string) {
       const { parents, name } = split(key);
       const chain = await walk(await root(), parents, false, key);
       if (!chain) return;
@@ -247,14 +248,14 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       });
       await prune(chain, parents);
     },
-    async has(key) {
+    async has(key: string) {
       return (await fileOf(key)) !== null;
     },
-    async info(key): Promise<DriverInfo | null> {
+    async info(key: string): Promise<DriverInfo | null> {
       const file = await fileData(key);
       return file && { size: file.size, createdAt: null, updatedAt: new Date(file.lastModified) };
     },
-    async *list(prefix) {
+    async *list(prefix: string) {
       const parts = prefix.split("/").filter((s) => s !== "");
       const chain = await walk(await root(), parts, false, prefix);
       if (!chain) return;
@@ -273,7 +274,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       }
       yield* descend(chain[chain.length - 1]!, prefix);
     },
-    async read(key, range?: ByteRange) {
+    async read(key: string, range?: ByteRange) {
       if (sync) {
         const handle = await fileOf(key);
         if (!handle) return null;
@@ -284,7 +285,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       if (!file) return null;
       return (range ? file.slice(range.start ?? 0, range.end ?? file.size) : file).stream();
     },
-    async write(key) {
+    async write(key: string) {
       const { temp, commit, discard } = await prepare(key);
       let out: Awaited<ReturnType<typeof sink>>;
       try {
@@ -311,6 +312,14 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       });
     },
   };
+  const ttl = ttlSidecars({
+    get: files.get,
+    put: files.put,
+    delete: files.delete,
+    list: files.list,
+    hasFolder: async (path) => (await walk(await root(), path.split("/"), false, path)) !== null,
+  });
+  return withTtl(files, ttl);
 }
 
 /** The factory the uri registry calls for `opfs://[dir]`. */
