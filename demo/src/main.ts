@@ -14,13 +14,12 @@ import { type SyncReport, sync } from "./sync.js";
 
 const notesStore = createStore("idb://notebook", { serialization: "json" });
 const filesStore = createStore("opfs://notebook");
-let shelf: FileShelf | undefined;
 const serverStore = createStore(`anystore+${location.origin}/notebook`, {
   serialization: "json",
   timeout: 5000, // ms without progress: a stopped server fails fast, a long upload still makes progress
-  onUploadProgress: (progress: { loaded: number }) => shelf?.onUploadProgress(progress),
+  onUploadProgress: (progress: { loaded: number }) => shelf.onUploadProgress(progress),
 });
-shelf = new FileShelf(filesStore, serverStore);
+const shelf = new FileShelf(filesStore, serverStore);
 
 const notebook = new Notebook(notesStore);
 const view: NotesViewState = { notes: [], unsynced: new Set(), drafts: new Map() };
@@ -53,10 +52,14 @@ function showStatus(): void {
 async function refreshNotes(): Promise<void> {
   [view.notes, view.unsynced] = await Promise.all([notebook.visible(), notebook.unsynced()]);
   renderNotes($("#notes"), view, {
-    save: async (id, text) => void (id === NEW ? await notebook.create(author(), text) : await notebook.edit(id, text, author())),
+    save: async (id, text) => {
+      await (id === NEW ? notebook.create(author(), text) : notebook.edit(id, text, author()));
+      void keys.refresh();
+    },
     remove: async (id) => {
       await notebook.remove(id, author());
       await refreshNotes();
+      void keys.refresh();
     },
     changed: () => void refreshNotes(),
   });
@@ -82,15 +85,14 @@ function describe(report: SyncReport): HTMLElement[] {
     ...report.pulled.map((n) => line("↓", "pulled", `${n.deleted ? "deleted" : "got"} "${titleOf(n)}"${n.conflictOf ? " (a conflict copy)" : ""} by ${n.author}`)),
     ...report.conflicts.map((c) => line("⚠", "conflict", `both edited "${titleOf(c.kept)}": kept the newer, saved the other as a copy`)),
   ];
-  const moved = report.pushed.length + report.pulled.length;
-  const summary = h(
-    "p",
-    { testid: "sync-summary" },
-    moved || report.conflicts.length
-      ? `↑ ${report.pushed.length} sent, ↓ ${report.pulled.length} received${report.conflicts.length ? `, ${report.conflicts.length} conflict${report.conflicts.length > 1 ? "s" : ""} kept as copies` : ""}`
-      : "Already in sync: nothing moved.",
-  );
-  return [summary, h("ul", { class: "moves" }, ...lines)];
+  return [h("p", { testid: "sync-summary" }, summarize(report)), h("ul", { class: "moves" }, ...lines)];
+}
+
+function summarize({ pushed, pulled, conflicts }: SyncReport): string {
+  if (pushed.length + pulled.length === 0) return "Already in sync: nothing moved.";
+  const n = conflicts.length;
+  const kept = n === 0 ? "" : n === 1 ? ", 1 conflict kept as a copy" : `, ${n} conflicts kept as copies`;
+  return `↑ ${pushed.length} sent, ↓ ${pulled.length} received${kept}`;
 }
 
 async function runSync(): Promise<void> {
@@ -168,7 +170,7 @@ async function addFile(file: File): Promise<void> {
     if (p.phase === "upload") upload.update(p.loaded, p.total);
   };
   try {
-    const stored = await shelf!.add(file, onProgress);
+    const stored = await shelf.add(file, onProgress);
     step.remove();
     panel.append(fileResult(stored));
     panel.dataset.state = "done";

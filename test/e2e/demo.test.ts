@@ -90,7 +90,7 @@ describe("the notebook demo", () => {
 
     await server.start(); // same port, same SQLite file
     expect(await syncNow(ada)).toBe("↑ 1 sent, ↓ 0 received");
-    expect(await syncNow(linus)).toBe("↑ 2 sent, ↓ 0 received, 1 conflict kept as copies");
+    expect(await syncNow(linus)).toBe("↑ 2 sent, ↓ 0 received, 1 conflict kept as a copy");
     expect(await syncNow(ada)).toBe("↑ 0 sent, ↓ 3 received");
     expect(await syncNow(linus)).toBe("Already in sync: nothing moved.");
 
