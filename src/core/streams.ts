@@ -125,6 +125,8 @@ export function lineSplitter(): TransformStream<Uint8Array, Uint8Array> {
 
 /** True for values `put` streams as raw bytes. */
 export function isStreamLike(value: unknown): value is ReadableStream<Uint8Array> | Blob {
+  // Strings and numbers skip the instanceof checks (Node's Blob global is a getter).
+  if (typeof value !== "object" || value === null) return false;
   return (
     (typeof ReadableStream !== "undefined" && value instanceof ReadableStream) ||
     (typeof Blob !== "undefined" && value instanceof Blob)

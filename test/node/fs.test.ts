@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TMP } from "./tmp.js";
 import { createStore } from "../../src/index.node.js";
-import { contractSuite, collectKeys, rejectsWith, utf8 } from "../shared/contract.js";
+import { contractSuite, collectKeys, readAll, rejectsWith, utf8 } from "../shared/contract.js";
 
 let counter = 0;
 const freshDir = () => join(TMP, `fs-${process.pid}-${++counter}`);
@@ -95,5 +95,43 @@ describe("fs driver", () => {
     expect(await readdir(dir)).toEqual([]);
     await store.put("a", 2);
     expect(await store.get("a")).toBe(2);
+  });
+
+  it("reads whole values and ranges of every size: empty, small, exactly 64 KiB, larger", async () => {
+    const store = createStore(freshDir(), { serialization: "raw" });
+    for (const size of [0, 1, 1000, 65_535, 65_536, 65_537, 300_000]) {
+      const value = new Uint8Array(size).map((_, i) => (i * 7) & 255);
+      await store.put(`v${size}`, value);
+      expect(await store.get(`v${size}`)).toEqual(value);
+      expect(await readAll(await store.open(`v${size}`))).toEqual(value);
+      const end = Math.max(size - 1, 1);
+      expect(await readAll(await store.open(`v${size}`, "r", { start: 1, end }))).toEqual(value.slice(1, end));
+      expect((await store.info(`v${size}`)).size).toBe(size);
+    }
+  });
+
+  it("exists and info see files and symlinks inside the root, not folders or dangling links", async () => {
+    const dir = freshDir();
+    const store = createStore(dir);
+    await store.put("a/b", "x");
+    await symlink(join(dir, "a/b"), join(dir, "link"));
+    await symlink(join(dir, "nowhere"), join(dir, "dangling"));
+    expect(await store.exists("a/b")).toBe(true);
+    expect(await store.exists("link")).toBe(true);
+    expect((await store.info("link")).size).toBe(1);
+    expect(await store.exists("a")).toBe(false);
+    expect(await store.exists("dangling")).toBe(false);
+    await rejectsWith(store.info("a"), "NOT_FOUND");
+    expect(await store.get("a", { throwOnMissing: false })).toBe(null);
+  });
+
+  it("many puts and gets of one key in flight at once leave one whole value and no temp file", async () => {
+    const dir = freshDir();
+    const store = createStore(dir);
+    const values = Array.from({ length: 64 }, (_, i) => `v${i}-`.repeat(200));
+    await store.put("k", values[0]);
+    const seen = await Promise.all(values.flatMap((v) => [store.put("k", v).then(() => v), store.get("k")]));
+    for (const v of seen) expect(values).toContain(v);
+    expect(await allFiles(dir)).toEqual(["k"]);
   });
 });

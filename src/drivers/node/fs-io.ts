@@ -11,12 +11,17 @@ import { AnystoreError } from "../../core/errors.js";
 export const open = promisify(fs.open) as (path: string, flags: number, mode?: number) => Promise<number>;
 export const close = promisify(fs.close);
 export const fstat = promisify(fs.fstat) as (fd: number) => Promise<Stats>;
+export const lstat = promisify(fs.lstat) as (path: string) => Promise<Stats>;
+export const stat = promisify(fs.stat) as (path: string) => Promise<Stats>;
 export const rename = promisify(fs.rename);
 export const link = promisify(fs.link);
 const unlink = promisify(fs.unlink);
 const rmdir = promisify(fs.rmdir);
-const read = promisify(fs.read) as unknown as (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => Promise<number>;
-const write = promisify(fs.write) as unknown as (fd: number, buffer: Uint8Array, offset: number, length: number) => Promise<number>;
+// Not promisify: it resolves fs.read and fs.write to { bytesRead, buffer } objects, not counts.
+const read = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) =>
+  new Promise<number>((resolve, reject) => fs.read(fd, buffer, offset, length, position, (error, n) => (error ? reject(error) : resolve(n))));
+const write = (fd: number, buffer: Uint8Array, offset: number, length: number) =>
+  new Promise<number>((resolve, reject) => fs.write(fd, buffer, offset, length, null, (error, n) => (error ? reject(error) : resolve(n))));
 const fchmod = promisify(fs.fchmod);
 
 export function codeOf(error: unknown): string | undefined {
@@ -34,17 +39,60 @@ export function wrap(error: unknown, key: string): AnystoreError {
   return new AnystoreError(`${codeOf(error) ?? "error"}: ${(error as Error)?.message ?? error}`, { key, cause: error });
 }
 
-/** Reads a whole file of `size` bytes and closes the descriptor. Files are replaced by rename, never grown in place, so `size` holds. */
-export async function readAll(fd: number, size: number): Promise<Uint8Array> {
+/** Reads `size` bytes from `position` on into `buffer` from `offset` on; a short file ends early. Resolves to the bytes read. */
+async function readInto(fd: number, buffer: Uint8Array, offset: number, size: number, position: number): Promise<number> {
+  let filled = 0;
+  while (filled < size) {
+    const n = await read(fd, buffer, offset + filled, size - filled, position + filled);
+    if (n === 0) break;
+    filled += n;
+  }
+  return filled;
+}
+
+/** The first read of a whole-file read: small files fit, so they cost one read. */
+const HEAD = 64 * 1024;
+/** Reused head buffers (the bytes are copied out), so small reads allocate only what they return. */
+const heads: Uint8Array[] = [];
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
+  promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+
+/**
+ * Reads a whole regular file. `fstat` and a first read of up to 64 KiB run side by side, so
+ * a small file costs one round trip after `open`; `accept` sees the stats first (a folder,
+ * an expired ttl: false discards the read and resolves to null). Files are replaced by
+ * rename, never grown in place, so the size holds. Closes the descriptor without waiting.
+ */
+export async function readWhole(fd: number, accept: (stats: Stats) => boolean | Promise<boolean>): Promise<Uint8Array | null> {
+  const head = heads.pop() ?? new Uint8Array(HEAD);
   try {
-    const buffer = new Uint8Array(size);
-    let filled = 0;
-    while (filled < size) {
-      const n = await read(fd, buffer, filled, size - filled, filled);
-      if (n === 0) return buffer.subarray(0, filled);
-      filled += n;
-    }
-    return buffer;
+    const [stats, first] = await Promise.all([settle(fstat(fd)), settle(read(fd, head, 0, HEAD, 0))]);
+    if (!stats.ok) throw stats.error;
+    if (!stats.value.isFile() || !(await accept(stats.value))) return null;
+    if (!first.ok) throw first.error;
+    const size = stats.value.size;
+    if (first.value >= size) return head.slice(0, size);
+    const bytes = new Uint8Array(size);
+    bytes.set(head.subarray(0, first.value));
+    const rest = await readInto(fd, bytes, first.value, size - first.value, first.value);
+    return first.value + rest === size ? bytes : bytes.subarray(0, first.value + rest);
+  } finally {
+    if (heads.length < 16) heads.push(head);
+    close(fd).catch(() => {});
+  }
+}
+
+/** Reads `size` bytes from `position` and closes the descriptor. */
+export async function readRange(fd: number, position: number, size: number): Promise<Uint8Array> {
+  try {
+    const bytes = new Uint8Array(size);
+    const n = await readInto(fd, bytes, 0, size, position);
+    return n === size ? bytes : bytes.subarray(0, n);
   } finally {
     await close(fd);
   }
@@ -68,16 +116,16 @@ async function createFile(path: string, mode: number): Promise<number> {
   return fd;
 }
 
-/** Writes a whole new file; removes it on failure. */
-export async function writeNew(path: string, bytes: Uint8Array, mode: number): Promise<void> {
+/** Writes a whole new file and resolves to its still open descriptor; removes the file on failure. */
+export async function writeNew(path: string, bytes: Uint8Array, mode: number): Promise<number> {
   const fd = await createFile(path, mode);
-  let written = false;
   try {
     await writeFully(fd, bytes);
-    written = true;
-  } finally {
+    return fd;
+  } catch (error) {
     await close(fd).catch(() => {});
-    if (!written) await unlinkQuiet(path);
+    await unlinkQuiet(path);
+    throw error;
   }
 }
 
@@ -109,8 +157,8 @@ export async function writableFile(
     },
     async close() {
       closed = true;
-      await close(fd);
-      await commit();
+      // The bytes are written: the rename need not wait for the close.
+      await Promise.all([close(fd), commit()]);
     },
     abort: discard,
   });

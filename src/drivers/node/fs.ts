@@ -77,9 +77,8 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
   };
 
   const openSymlink = async (key: string): Promise<number | null> => {
-    const real = await fsp.realpath(pathOf(key)).catch(() => null);
+    const real = await realInside(key);
     if (real === null) return null;
-    if (!inside(real)) throw escape(key);
     return io.open(real, constants.O_RDONLY).catch((error) => (io.isMissing(error) ? null : Promise.reject(io.wrap(error, key))));
   };
 
@@ -95,6 +94,32 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
   const removeKey = async (key: string) => {
     await Promise.all([io.unlinkQuiet(pathOf(key)), io.unlinkQuiet(ttlPath(key))]);
     await io.pruneEmptyDirs(root, dirname(pathOf(key)));
+  };
+
+  /** A key's stats without opening it (a symlink counts only inside the root); null when missing, expired or a folder. */
+  const statOf = async (key: string): Promise<Stats | null> => {
+    await checkDir(key);
+    let stats: Stats;
+    try {
+      stats = await io.lstat(pathOf(key));
+      if (stats.isSymbolicLink()) {
+        const target = follow ? pathOf(key) : await realInside(key);
+        if (target === null) return null;
+        stats = await io.stat(target);
+      }
+    } catch (error) {
+      if (io.isMissing(error)) return null;
+      throw io.wrap(error, key);
+    }
+    if (!stats.isFile()) return null;
+    return (await expired(key, stats)) ? null : stats;
+  };
+
+  /** The real path of a symlinked key; an `InvalidKeyError` when it leaves the root, null when dangling. */
+  const realInside = async (key: string): Promise<string | null> => {
+    const real = await fsp.realpath(pathOf(key)).catch(() => null);
+    if (real !== null && !inside(real)) throw escape(key);
+    return real;
   };
 
   /** Opens, checks ttl, hands the descriptor and stats to `use`, closes. */
@@ -142,7 +167,10 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     return create();
   };
 
-  const tempPath = (dir: string) => join(dir, `${RESERVED}-tmp-${randomBytes(6).toString("hex")}`);
+  /** Unique per driver (a random tag) and per write (a counter); O_EXCL refuses any clash. */
+  const tempTag = `${RESERVED}-tmp-${randomBytes(4).toString("hex")}-`;
+  let temps = 0;
+  const tempPath = (dir: string) => join(dir, tempTag + (temps++).toString(36));
 
   /** Moves a finished temp file into place: rename, or link for ifNotExists (atomic, fails on an existing key). */
   const commit = async (temp: string, key: string, o: WriteOptions) => {
@@ -167,32 +195,42 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
       await io.link(temp, pathOf(key));
     } catch (error) {
       if (io.codeOf(error) !== "EEXIST") throw error;
-      const live = await withFile(key, async (fd) => (await io.close(fd), true));
+      const live = (await statOf(key)) !== null;
       if (live) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
       await io.link(temp, pathOf(key));
     }
     await io.unlinkQuiet(temp);
   };
 
-  /** A put without ttl over a key that had one: the sidecar must go (only when the ttl folder exists at all). */
+  /**
+   * A put without ttl over a key that had one: the sidecar goes, when there is a ttl folder at
+   * all. It is looked for once (then known from this driver's own ttl puts): a sidecar another
+   * process leaves behind is harmless, as reads trust it only on files with the ttl mark.
+   */
   let ttlDirSeen = false;
+  let ttlDirLooked: Promise<boolean> | undefined;
   const dropStaleExpiry = async (key: string) => {
-    if (!ttlDirSeen && !(await io.exists(join(root, TTL_DIR)))) return;
+    if (!ttlDirSeen && !(await (ttlDirLooked ??= io.exists(join(root, TTL_DIR))))) return;
     ttlDirSeen = true;
     await io.unlinkQuiet(ttlPath(key));
   };
 
   const put = async (key: string, value: Uint8Array, o: WriteOptions) => {
     const temp = tempPath(dirname(pathOf(key)));
-    await inKeyDir(key, () => io.writeNew(temp, value, o.ttl ? 0o666 | TTL_MARK : 0o666));
+    const fd = await inKeyDir(key, () => io.writeNew(temp, value, o.ttl ? 0o666 | TTL_MARK : 0o666));
     if (o.ttl) ttlDirSeen = true;
-    await commit(temp, key, o);
+    // The bytes are written: the rename need not wait for the close.
+    await Promise.all([io.close(fd).catch((error) => Promise.reject(io.wrap(error, key))), commit(temp, key, o)]);
   };
 
   const driver: Driver = {
     name: DRIVER_NAME,
     capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, paths: true, createdAt: true },
-    get: (key) => withFile(key, (fd, stats) => io.readAll(fd, stats.size)),
+    async get(key) {
+      const fd = await openForRead(key);
+      if (fd === null) return null;
+      return io.readWhole(fd, async (stats) => !(await expired(key, stats))).catch((error) => Promise.reject(io.wrap(error, key)));
+    },
     put,
     async delete(key) {
       await checkDir(key);
@@ -205,9 +243,12 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
       await io.pruneEmptyDirs(root, dirname(pathOf(key)));
     },
     async has(key) {
-      return (await withFile(key, async (fd) => (await io.close(fd), true))) === true;
+      return (await statOf(key)) !== null;
     },
-    info: (key) => withFile(key, async (fd, stats) => (await io.close(fd), infoOf(stats))),
+    async info(key) {
+      const stats = await statOf(key);
+      return stats && infoOf(stats);
+    },
     read: (key, range) => withFile(key, async (fd, stats) => streamFile(fd, stats, range)),
     async write(key, o) {
       const temp = tempPath(dirname(pathOf(key)));
@@ -264,15 +305,28 @@ function infoOf(stats: Stats): DriverInfo {
 }
 
 /** A web stream over an open descriptor (or a range of it); the descriptor closes with the stream. */
-function streamFile(fd: number, stats: Stats, range: ByteRange | undefined): ReadableStream<Uint8Array> {
+async function streamFile(fd: number, stats: Stats, range: ByteRange | undefined): Promise<ReadableStream<Uint8Array>> {
   const start = Math.min(range?.start ?? 0, stats.size);
   const end = Math.min(range?.end ?? stats.size, stats.size);
   if (end <= start) {
-    void io.close(fd);
-    return new ReadableStream({ start: (c) => c.close() });
+    io.close(fd).catch(() => {});
+    return oneChunk(new Uint8Array(0));
   }
+  if (end - start <= SMALL_READ) return oneChunk(await io.readRange(fd, start, end - start));
   const nodeStream = createReadStream("", { fd, start, end: end - 1, highWaterMark: 256 * 1024, autoClose: true });
   return Readable.toWeb(nodeStream) as ReadableStream<Uint8Array>;
+}
+
+/** Values up to this size are read at once into one chunk: a Node stream and its web wrapper cost more than the read. */
+const SMALL_READ = 64 * 1024;
+
+function oneChunk(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
 }
 
 /** The factory the uri registry calls: `./dir`, `/abs/dir`, `dir`, `file:///abs/dir`. */
