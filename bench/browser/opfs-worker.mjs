@@ -7,6 +7,7 @@ import { batchRate, interleaved, opsRate, value1k } from "./measure.mjs";
 
 const MiB = 2 ** 20;
 const BIG = 64 * MiB;
+const HUGE = 256 * MiB;
 const CHUNK = MiB;
 const encoder = new TextEncoder();
 
@@ -147,6 +148,22 @@ async function bigRows(store, raw) {
     }),
     "raw out": mbps(BIG, async () => check(await raw.getChunks("raw-stream.bin"), BIG)),
   }, rounds);
+  // 256 MiB once each way: the throughput of a file far larger than one chunk (bounded memory is test/browser/opfs.test.ts's job).
+  const huge = await interleaved({
+    "anystore in": mbps(HUGE, async () => {
+      const writer = (await store.open("huge.bin", "w")).getWriter();
+      for (let at = 0; at < HUGE; at += CHUNK) await writer.write(chunk);
+      await writer.close();
+    }),
+    "raw in": mbps(HUGE, () => raw.putChunks("raw-huge.bin", chunk, HUGE)),
+    "anystore out": mbps(HUGE, async () => {
+      let n = 0;
+      for await (const part of await store.open("huge.bin")) n += part.byteLength;
+      check(n, HUGE);
+    }),
+    "raw out": mbps(HUGE, async () => check(await raw.getChunks("raw-huge.bin"), HUGE)),
+  }, 1);
+  await store.delete("huge.bin");
   const row = (workload, figures, ours, theirs) => ({
     workload,
     unit: "MB/s",
@@ -157,6 +174,8 @@ async function bigRows(store, raw) {
     row("get 64 MiB (worker)", whole, "get", "get"),
     row("stream 64 MiB in (worker)", streamed, "in", "in"),
     row("stream 64 MiB out (worker)", streamed, "out", "out"),
+    row("stream 256 MiB in (worker)", huge, "in", "in"),
+    row("stream 256 MiB out (worker)", huge, "out", "out"),
   ];
 }
 

@@ -95,7 +95,10 @@ export function withTtl(driver: Driver & Required<Pick<Driver, "list" | "has" | 
       await ttl.deleted(key);
     },
     async write(key, opts) {
-      const writer = (await driver.write(key, opts)).getWriter();
+      const inner = await driver.write(key, opts);
+      // Without a ttl to set or clear, the driver's own stream (no extra layer per chunk).
+      if (!opts?.ttl && !(await ttl.used())) return inner;
+      const writer = inner.getWriter();
       return new WritableStream<Uint8Array>({
         write: (chunk) => writer.write(chunk),
         close: async () => {
