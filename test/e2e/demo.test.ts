@@ -61,6 +61,7 @@ describe("the notebook demo", () => {
     await linus.locator("[data-testid=note]", { hasText: "Scratch" }).locator("[data-testid=delete]").click();
     expect(await syncNow(linus)).toBe("↑ 1 sent, ↓ 0 received"); // the deletion
     expect(await syncNow(ada)).toBe("↑ 0 sent, ↓ 2 received");
+    await screenshot(ada, "1-two-users-synced");
     expect(await syncNow(ada)).toBe("Already in sync: nothing moved.");
 
     for (const page of [ada, linus]) {
@@ -71,7 +72,6 @@ describe("the notebook demo", () => {
       expect(texts).not.toContain("Scratch");
       await expect.poll(() => page.locator("[data-testid=status]").getAttribute("data-state")).toBe("ok");
     }
-    await screenshot(linus, "1-two-users-synced");
   });
 
   it("edits made while the server is down are all kept once it is back", async () => {
