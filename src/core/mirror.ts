@@ -101,15 +101,42 @@ export async function mirror(source: Store<any>, target: Store<any>, options: Mi
       if (isAnystoreError(error, "NOT_FOUND")) return report(key, "skipped");
       throw error;
     }
+    // A value that arrives in one chunk is stored with one put: for small values a streamed
+    // write (temp file, multipart, APPEND) costs several times the copy itself.
+    const reader = readable.getReader();
+    let first: ReadableStreamReadResult<Uint8Array>;
+    let second: ReadableStreamReadResult<Uint8Array>;
+    const stopReading = (reason: unknown) => void reader.cancel(reason).catch(() => {});
+    inFlight.add(stopReading);
+    try {
+      first = await reader.read();
+      second = first.done ? first : await reader.read();
+    } catch (error) {
+      reader.cancel(error).catch(() => {});
+      throw error;
+    } finally {
+      inFlight.delete(stopReading);
+    }
+    if (second.done) {
+      const bytes = first.value ?? new Uint8Array(0);
+      signal?.throwIfAborted();
+      await target.put(key, bytes, { serialization: "raw" });
+      result.bytes += bytes.byteLength;
+    } else {
+      await streamRest(key, reader, [first.value!, second.value]);
+    }
+    report(key, "mirrored");
+  };
+
+  /** Copies a value that spans several chunks through `open("w")`, starting with the chunks already read. */
+  const streamRest = async (key: string, reader: ReadableStreamDefaultReader<Uint8Array>, head: Uint8Array[]): Promise<void> => {
     let writable: WritableStream<Uint8Array>;
     try {
       writable = await target.open(key, "w");
     } catch (error) {
-      await readable.cancel().catch(() => {});
+      await reader.cancel().catch(() => {});
       throw error;
     }
-    // A plain read/write loop: pipeThrough/pipeTo cost twice as much per small value.
-    const reader = readable.getReader();
     const writer = writable.getWriter();
     // On abort a pending read ends (done) and a pending write rejects; the loop then throws.
     const stop = (reason: unknown) => {
@@ -118,6 +145,10 @@ export async function mirror(source: Store<any>, target: Store<any>, options: Mi
     };
     inFlight.add(stop);
     try {
+      for (const chunk of head) {
+        result.bytes += chunk.byteLength;
+        await writer.write(chunk);
+      }
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
@@ -133,7 +164,6 @@ export async function mirror(source: Store<any>, target: Store<any>, options: Mi
     } finally {
       inFlight.delete(stop);
     }
-    report(key, "mirrored");
   };
 
   const worker = async (): Promise<void> => {
