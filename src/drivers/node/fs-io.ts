@@ -63,28 +63,27 @@ const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
   );
 
 /**
- * Reads a whole regular file. `fstat` and a first read of up to 64 KiB run side by side, so
- * a small file costs one round trip after `open`; `accept` sees the stats first (a folder,
- * an expired ttl: false discards the read and resolves to null). Files are replaced by
- * rename, never grown in place, so the size holds. Closes the descriptor without waiting.
+ * `fstat` and a read of the first 64 KiB side by side, so a small file costs one round trip
+ * after `open`. `bytes` is the whole file when it fits, else undefined (and for anything but
+ * a regular file). Files are replaced by rename, never grown in place, so the size holds.
  */
-export async function readWhole(fd: number, accept: (stats: Stats) => boolean | Promise<boolean>): Promise<Uint8Array | null> {
+export async function statAndSmallRead(fd: number): Promise<{ stats: Stats; bytes: Uint8Array | undefined }> {
   const head = heads.pop() ?? new Uint8Array(HEAD);
   try {
     const [stats, first] = await Promise.all([settle(fstat(fd)), settle(read(fd, head, 0, HEAD, 0))]);
     if (!stats.ok) throw stats.error;
-    if (!stats.value.isFile() || !(await accept(stats.value))) return null;
+    if (!stats.value.isFile()) return { stats: stats.value, bytes: undefined };
     if (!first.ok) throw first.error;
     const size = stats.value.size;
-    if (first.value >= size) return head.slice(0, size);
-    const bytes = new Uint8Array(size);
-    bytes.set(head.subarray(0, first.value));
-    const rest = await readInto(fd, bytes, first.value, size - first.value, first.value);
-    return first.value + rest === size ? bytes : bytes.subarray(0, first.value + rest);
+    return { stats: stats.value, bytes: first.value >= size ? head.slice(0, size) : undefined };
   } finally {
     if (heads.length < 16) heads.push(head);
-    close(fd).catch(() => {});
   }
+}
+
+/** Closes a descriptor without waiting: nothing waits on a read-only close. */
+export function closeSoon(fd: number): void {
+  close(fd).catch(() => {});
 }
 
 /** Reads `size` bytes from `position` and closes the descriptor. */

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError, AnystoreError, ConflictError, InvalidKeyError } from "../../core/errors.js";
 import { RESERVED } from "../../core/keys.js";
+import { sliceBytes } from "../../core/streams.js";
 import * as io from "./fs-io.js";
 import { walk } from "./fs-walk.js";
 
@@ -47,6 +48,7 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
   const ttlPath = (key: string) => join(root, TTL_DIR, key);
   /** Directories whose real path was checked to be inside the root. */
   const safeDirs = new Set<string>();
+  const resolving = new Map<string, Promise<string | undefined>>();
 
   const inside = (real: string) => real === root || real.startsWith(root + sep);
   const escape = (key: string) => new InvalidKeyError(`key ${JSON.stringify(key)} leads outside the store through a symlink`, { key });
@@ -56,7 +58,17 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     if (follow) return;
     const dir = dirname(pathOf(key));
     if (dir === root || safeDirs.has(dir)) return;
-    const real = await fsp.realpath(dir).catch(() => undefined);
+    // Concurrent calls for one folder share one realpath (a readlink per path component).
+    let pending = resolving.get(dir);
+    if (!pending) {
+      pending = fsp.realpath(dir).then(
+        (real) => real,
+        () => undefined,
+      );
+      resolving.set(dir, pending);
+      void pending.then(() => resolving.delete(dir));
+    }
+    const real = await pending;
     if (real === undefined) return; // missing: nothing to read, and writes create real directories
     if (!inside(real)) throw escape(key);
     if (safeDirs.size > 10_000) safeDirs.clear();
@@ -122,19 +134,24 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     return real;
   };
 
-  /** Opens, checks ttl, hands the descriptor and stats to `use`, closes. */
-  const withFile = async <R>(key: string, use: (fd: number, stats: Stats) => Promise<R>): Promise<R | null> => {
+  /**
+   * Opens a key for reading: its stats and, when small, its bytes (the descriptor is then
+   * closed; else it stays open for the caller). Null when missing, a folder or expired.
+   */
+  const openFile = async (key: string): Promise<{ fd: number; stats: Stats; bytes: Uint8Array | undefined } | null> => {
     const fd = await openForRead(key);
     if (fd === null) return null;
-    let handedOver = false;
     try {
-      const stats = await io.fstat(fd);
-      if (!stats.isFile()) return null;
-      if (await expired(key, stats)) return null;
-      handedOver = true;
-      return await use(fd, stats);
-    } finally {
-      if (!handedOver) await io.close(fd);
+      const { stats, bytes } = await io.statAndSmallRead(fd);
+      if (!stats.isFile() || (await expired(key, stats))) {
+        io.closeSoon(fd);
+        return null;
+      }
+      if (bytes) io.closeSoon(fd);
+      return { fd, stats, bytes };
+    } catch (error) {
+      io.closeSoon(fd);
+      throw io.wrap(error, key);
     }
   };
 
@@ -227,9 +244,9 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     name: DRIVER_NAME,
     capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, paths: true, createdAt: true },
     async get(key) {
-      const fd = await openForRead(key);
-      if (fd === null) return null;
-      return io.readWhole(fd, async (stats) => !(await expired(key, stats))).catch((error) => Promise.reject(io.wrap(error, key)));
+      const file = await openFile(key);
+      if (!file) return null;
+      return file.bytes ?? io.readRange(file.fd, 0, file.stats.size).catch((error) => Promise.reject(io.wrap(error, key)));
     },
     put,
     async delete(key) {
@@ -249,7 +266,11 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
       const stats = await statOf(key);
       return stats && infoOf(stats);
     },
-    read: (key, range) => withFile(key, async (fd, stats) => streamFile(fd, stats, range)),
+    async read(key, range) {
+      const file = await openFile(key);
+      if (!file) return null;
+      return file.bytes ? oneChunk(sliceBytes(file.bytes, range)) : streamFile(file.fd, file.stats, range);
+    },
     async write(key, o) {
       const temp = tempPath(dirname(pathOf(key)));
       const mode = o.ttl ? 0o666 | TTL_MARK : 0o666;
@@ -309,7 +330,7 @@ async function streamFile(fd: number, stats: Stats, range: ByteRange | undefined
   const start = Math.min(range?.start ?? 0, stats.size);
   const end = Math.min(range?.end ?? stats.size, stats.size);
   if (end <= start) {
-    io.close(fd).catch(() => {});
+    io.closeSoon(fd);
     return oneChunk(new Uint8Array(0));
   }
   if (end - start <= SMALL_READ) return oneChunk(await io.readRange(fd, start, end - start));
