@@ -22,7 +22,7 @@ const serverStore = createStore(`anystore+${location.origin}/notebook`, {
 const shelf = new FileShelf(filesStore, serverStore);
 
 const notebook = new Notebook(notesStore);
-const view: NotesViewState = { notes: [], unsynced: new Set(), drafts: new Map() };
+const view: NotesViewState = { notes: [], unsynced: new Set(), drafts: new Map(), basedOn: new Map() };
 const keys = new KeysPanel($("#keys"), [
   { label: "Server: team notebook (SQLite)", store: serverStore },
   { label: "This browser: notes (IndexedDB)", store: notesStore },
@@ -50,10 +50,13 @@ function showStatus(): void {
 }
 
 async function refreshNotes(): Promise<void> {
-  [view.notes, view.unsynced] = await Promise.all([notebook.visible(), notebook.unsynced()]);
+  const [notes, unsynced] = await Promise.all([notebook.all(), notebook.unsynced()]);
+  // A note deleted elsewhere while open here stays on screen until its editor closes.
+  view.notes = notes.filter((note) => !note.deleted || view.drafts.has(note.id));
+  view.unsynced = unsynced;
   renderNotes($("#notes"), view, {
-    save: async (id, text) => {
-      await (id === NEW ? notebook.create(author(), text) : notebook.edit(id, text, author()));
+    save: async (id, text, basedOn) => {
+      await (id === NEW ? notebook.create(author(), text) : notebook.edit(id, text, author(), basedOn));
       void keys.refresh();
     },
     remove: async (id) => {

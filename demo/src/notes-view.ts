@@ -7,7 +7,8 @@ import type { Note } from "./notes.js";
 export const NEW = "";
 
 export interface NotesViewActions {
-  save(id: string, text: string): Promise<void>;
+  /** `basedOn`: the `updatedAt` of the version the editor opened on (none for a new note). */
+  save(id: string, text: string, basedOn?: number): Promise<void>;
   remove(id: string): Promise<void>;
   /** Drafts changed (an editor opened, closed or was typed in): re-render. */
   changed(): void;
@@ -18,6 +19,8 @@ export interface NotesViewState {
   unsynced: Set<string>;
   /** Open editors by note id (NEW for the composer), with their text. */
   drafts: Map<string, string>;
+  /** The `updatedAt` each open editor started from: a sync may bring a newer version meanwhile. */
+  basedOn: Map<string, number>;
 }
 
 function editor(id: string, state: NotesViewState, actions: NotesViewActions): HTMLElement {
@@ -36,12 +39,14 @@ function editor(id: string, state: NotesViewState, actions: NotesViewActions): H
   const save = async () => {
     const text = area.value;
     if (text.trim() === "") return cancel();
-    await actions.save(id, text);
+    await actions.save(id, text, state.basedOn.get(id));
     state.drafts.delete(id);
+    state.basedOn.delete(id);
     actions.changed();
   };
   const cancel = () => {
     state.drafts.delete(id);
+    state.basedOn.delete(id);
     actions.changed();
   };
   queueMicrotask(() => area.isConnected && document.activeElement?.tagName !== "TEXTAREA" && area.focus());
@@ -57,6 +62,12 @@ function editor(id: string, state: NotesViewState, actions: NotesViewActions): H
       h("button", { class: "primary", testid: "save", onclick: () => void save() }, "Save"),
     ),
   );
+}
+
+function startEditing(note: Note, state: NotesViewState, actions: NotesViewActions): void {
+  state.drafts.set(note.id, note.text);
+  state.basedOn.set(note.id, note.updatedAt);
+  actions.changed();
 }
 
 function cell(note: Note, state: NotesViewState, actions: NotesViewActions): HTMLElement {
@@ -76,7 +87,7 @@ function cell(note: Note, state: NotesViewState, actions: NotesViewActions): HTM
       h("span", { class: `badge ${unsynced ? "pending" : "synced"}`, testid: "note-state" }, unsynced ? "not synced" : "synced"),
       h("span", { class: "spacer" }),
       !editing &&
-        h("button", { class: "ghost", testid: "edit", onclick: () => (state.drafts.set(note.id, note.text), actions.changed()) }, "Edit"),
+        h("button", { class: "ghost", testid: "edit", onclick: () => startEditing(note, state, actions) }, "Edit"),
       !editing && h("button", { class: "ghost danger", testid: "delete", onclick: () => void actions.remove(note.id) }, "Delete"),
     ),
     editing ? editor(note.id, state, actions) : body,

@@ -48,10 +48,6 @@ export class Notebook {
     return notes.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
   }
 
-  async visible(): Promise<Note[]> {
-    return (await this.all()).filter((note) => !note.deleted);
-  }
-
   async create(author: string, text: string): Promise<Note> {
     const now = Date.now();
     const note: Note = { id: newId(), text, author, createdAt: now, updatedAt: now };
@@ -59,9 +55,19 @@ export class Notebook {
     return note;
   }
 
-  async edit(id: string, text: string, author: string): Promise<Note> {
+  /**
+   * Saves an edit. If the note changed since the editor opened on `basedOn` (a sync brought
+   * someone's newer version), that version stays and the edit becomes a conflict copy.
+   */
+  async edit(id: string, text: string, author: string, basedOn?: number): Promise<Note> {
     const previous = (await this.local.get(noteKey(id))) as Note;
-    const note: Note = { ...previous, text, author, updatedAt: nextTime(previous) };
+    if (basedOn !== undefined && previous.updatedAt !== basedOn && previous.text !== text) {
+      const now = Date.now();
+      const copy: Note = { id: newId(), text, author, createdAt: previous.createdAt, updatedAt: now, conflictOf: id };
+      await this.local.put(noteKey(copy.id), copy);
+      return copy;
+    }
+    const note: Note = { ...previous, text, author, deleted: false, updatedAt: nextTime(previous) };
     await this.local.put(noteKey(id), note);
     return note;
   }

@@ -145,4 +145,25 @@ describe("the notebook demo", () => {
     await expect.poll(() => ada.locator("[data-testid=key-row]", { hasText: "files/survey-2026.bin" }).count()).toBe(1);
     await screenshot(ada, "5-keys-panel");
   });
+
+  it("an edit started before a sync brought a newer version is kept as a copy", async () => {
+    const id = await ada.locator("[data-testid=note]", { hasText: "Launch plan" }).getAttribute("data-id");
+    const adaCell = ada.locator(`[data-testid=note][data-id="${id}"]`);
+    await adaCell.locator("[data-testid=edit]").click();
+    await adaCell.locator("[data-testid=editor]").fill("## Launch plan\nShip on Monday (Ada)");
+
+    await editNote(linus, "Launch plan", "## Launch plan\nShip on Tuesday (Linus)");
+    expect(await syncNow(linus)).toBe("↑ 1 sent, ↓ 0 received");
+    expect(await syncNow(ada)).toBe("↑ 0 sent, ↓ 1 received"); // while Ada's editor is open
+    await adaCell.locator("[data-testid=save]").click();
+    await adaCell.locator("[data-testid=editor]").waitFor({ state: "detached" });
+    expect(await syncNow(ada)).toBe("↑ 1 sent, ↓ 0 received");
+    expect(await syncNow(linus)).toBe("↑ 0 sent, ↓ 1 received");
+
+    for (const page of [ada, linus]) {
+      const texts = (await noteTexts(page)).join("\n");
+      expect(texts).toContain("Ship on Tuesday (Linus)");
+      expect(texts).toContain("Ship on Monday (Ada)");
+    }
+  });
 });
