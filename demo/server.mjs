@@ -10,7 +10,11 @@ import { NAMESPACE, startDemoServer } from "./server-app.mjs";
 
 const db = resolve(process.env.DEMO_DB ?? fileURLToPath(new URL("./.data/notebook.db", import.meta.url)));
 const port = Number(process.env.PORT ?? 8787);
-const server = await startDemoServer({ createStore, createHandler }, { db, port });
+const server = await startDemoServer({ createStore, createHandler }, { db, port }).catch((error) => {
+  if (error?.code !== "EADDRINUSE") throw error;
+  console.error(`port ${port} is in use: try PORT=${port + 1} npm start`);
+  process.exit(1);
+});
 
 console.log(`anystore notebook demo: ${server.url}/`);
 console.log(`  API: anystore+${server.url}/${NAMESPACE}  (try: npx anystore --store anystore+${server.url}/${NAMESPACE} keys --info)`);
