@@ -18,12 +18,20 @@ export interface Batch {
   store: IDBObjectStore;
   /** Resolves when a readwrite batch commits; rejects (for every joiner) when it aborts. */
   done: Promise<void>;
+  /**
+   * A read request's result, handed out when the batch's last request has succeeded: all the
+   * batch's callers resume together, so their next calls share a batch again (32 gets in
+   * flight stay in step instead of trickling into one transaction each).
+   */
+  read<T>(request: IDBRequest<T>): Promise<T>;
 }
 
 interface Open extends Batch {
   db: IDBDatabase;
   mode: IDBTransactionMode;
   tx: IDBTransaction;
+  /** Called at seal: settles the readers once the last request is in. */
+  settle(): void;
 }
 
 /** Resolves when the transaction commits; rejects with its error when it aborts. */
@@ -44,13 +52,44 @@ export const commit = (tx: IDBTransaction) => {
 
 const settled = Promise.resolve();
 
+/** The readers' side of a batch: one promise for all of them, settled by the last request. */
+function readers(tx: IDBTransaction) {
+  let last: IDBRequest | undefined;
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const all = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  all.catch(() => {});
+  tx.addEventListener("abort", () => reject(tx.error ?? new DOMException("the transaction was aborted", "AbortError")));
+  return {
+    read<T>(request: IDBRequest<T>): Promise<T> {
+      last = request;
+      return all.then(() => request.result);
+    },
+    // Requests complete in order, so the last one's success means every one is in.
+    settle: () => (last ? last.addEventListener("success", () => resolve()) : resolve()),
+  };
+}
+
+const noReads = {
+  read: (): never => {
+    throw new Error("read() is for readonly batches");
+  },
+  settle: () => {},
+};
+
 export function batcher() {
   let open: Open | undefined;
 
   const seal = () => {
     const batch = open;
     open = undefined;
-    if (batch) commit(batch.tx);
+    if (batch) {
+      batch.settle();
+      commit(batch.tx);
+    }
   };
 
   /** A transaction of its own (sealing the open batch first, to keep order); the caller commits it. */
@@ -66,7 +105,7 @@ export function batcher() {
     // Readonly joiners await their own requests; only writers need the commit.
     const done = mode === "readwrite" ? finished(tx) : settled;
     done.catch(() => {}); // joiners see the rejection; a batch whose only request threw has none
-    const batch: Open = { db, mode, tx, store: tx.objectStore(RECORDS), done };
+    const batch: Open = { db, mode, tx, store: tx.objectStore(RECORDS), done, ...(mode === "readonly" ? readers(tx) : noReads) };
     open = batch;
     queueMicrotask(() => {
       if (open === batch) seal();

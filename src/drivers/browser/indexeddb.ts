@@ -212,7 +212,10 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
 
   /** The live record of one key (full key), joining the open read batch; null for missing or expired (which also goes). */
   const readOne = async (k: string): Promise<Record_ | null> => {
-    const r = await run((d) => request<Record_ | undefined>(txs.join(d, "readonly").store.get(k)), k.slice(base.length));
+    const r = await run((d) => {
+      const batch = txs.join(d, "readonly");
+      return batch.read<Record_ | undefined>(batch.store.get(k));
+    }, k.slice(base.length));
     if (r === undefined) return null;
     if (!expired(r)) return r;
     await dropExpired(k);
