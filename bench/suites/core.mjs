@@ -206,32 +206,49 @@ async function fsListRow() {
   });
 }
 
-/** One 256 MiB value streamed in and out: throughput each way, and peak RSS above the start, vs raw fs/promises. */
+/**
+ * One 256 MiB value streamed in and out: throughput each way (best of two alternating rounds,
+ * as the disk's writeback of one round slows the next) and peak RSS above the start (worst round).
+ */
 async function bigValue(store, rawDir) {
   const size = 256 * MiB;
   const rawPath = join(rawDir, "big.bin");
-  const ours = { in: 0, out: 0 };
-  const raw = { in: 0, out: 0 };
-  const oursRss = await withPeakRss(async () => {
-    ours.in = await timed(() => store.put("big.bin", sourceStream(size)));
-    ours.out = await timed(async () => drain(await store.open("big.bin")));
-  });
-  const rawRss = await withPeakRss(async () => {
-    raw.in = await timed(() => writeFile(rawPath, sourceStream(size)));
-    raw.out = await timed(async () => {
-      const file = await open(rawPath);
-      try {
-        await drain(file.createReadStream({ autoClose: false }));
-      } finally {
-        await file.close();
-      }
-    });
-  });
-  const mbps = (seconds) => size / 1e6 / seconds;
+  const impls = {
+    anystore: {
+      in: () => store.put("big.bin", sourceStream(size)),
+      out: async () => drain(await store.open("big.bin")),
+    },
+    "raw fs/promises": {
+      in: () => writeFile(rawPath, sourceStream(size)),
+      out: async () => {
+        const file = await open(rawPath);
+        try {
+          await drain(file.createReadStream({ autoClose: false }));
+        } finally {
+          await file.close();
+        }
+      },
+    },
+  };
+  const best = { in: {}, out: {}, rss: {} };
+  for (let round = 0; round < 2; round++) {
+    for (const [name, impl] of Object.entries(impls)) {
+      const times = {};
+      const { extraRssMiB } = await withPeakRss(async () => {
+        times.in = await timed(impl.in);
+        times.out = await timed(impl.out);
+      });
+      best.in[name] = Math.max(best.in[name] ?? 0, size / 1e6 / times.in);
+      best.out[name] = Math.max(best.out[name] ?? 0, size / 1e6 / times.out);
+      best.rss[name] = Math.max(best.rss[name] ?? 0, extraRssMiB);
+    }
+  }
+  await rm(rawPath, { force: true });
+  await store.delete("big.bin");
   return [
-    { workload: "stream 256 MiB in", unit: "MB/s", results: { anystore: mbps(ours.in), "raw fs/promises": mbps(raw.in) } },
-    { workload: "stream 256 MiB out", unit: "MB/s", results: { anystore: mbps(ours.out), "raw fs/promises": mbps(raw.out) } },
-    { workload: "extra RSS, 256 MiB streamed", unit: "MiB", results: { anystore: oursRss.extraRssMiB, "raw fs/promises": rawRss.extraRssMiB } },
+    { workload: "stream 256 MiB in", unit: "MB/s", results: best.in },
+    { workload: "stream 256 MiB out", unit: "MB/s", results: best.out },
+    { workload: "extra RSS, 256 MiB streamed", unit: "MiB", results: best.rss },
   ];
 }
 
