@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store, StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
 import { sqlDriver } from "../../src/drivers/node/sql.js";
-import { collectKeys, contractSuite, rejectsWith, sleep, utf8 } from "../shared/contract.js";
+import { collectKeys, contractSuite, readAll, rejectsWith, sleep, utf8 } from "../shared/contract.js";
 import type { Server } from "./sql-servers.js";
 import { startMariadb, startPostgres } from "./sql-servers.js";
 
@@ -180,7 +180,54 @@ describe.each(backends)("sql driver on $name", (backend) => {
   });
 });
 
+describe.each(backends)("sql driver on $name: large values", (backend) => {
+  const MiB = 1024 * 1024;
+  const pattern = (size: number, salt: number) => {
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 7 + salt + (i >> 20)) & 255;
+    return bytes;
+  };
+
+  it("reads a value larger than one read chunk in chunks, whole and in ranges across chunks", async () => {
+    const store = backend.make(tableName());
+    const value = pattern(9 * MiB + 123, 1);
+    await store.put("big", value);
+    // Buffer.equals: a deep toEqual of megabytes takes minutes
+    const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+    expect(same(await readAll(await store.open("big")), value)).toBe(true);
+    const range = await readAll(await store.open("big", "r", { start: 4 * MiB - 10, end: 8 * MiB + 10 }));
+    expect(same(range, value.subarray(4 * MiB - 10, 8 * MiB + 10))).toBe(true);
+    await store.close();
+  }, 60_000);
+
+  it("a value replaced while it is read in chunks fails the read instead of mixing two values", async () => {
+    const store = backend.make(tableName());
+    await store.put("big", pattern(13 * MiB, 1));
+    const reader = (await store.open("big")).getReader();
+    await reader.read();
+    await sleep(5); // a later timestamp, even at millisecond resolution
+    await store.put("big", pattern(13 * MiB, 2));
+    await rejectsWith(async () => {
+      for (;;) if ((await reader.read()).done) break;
+    }, "IO");
+    await store.close();
+  }, 60_000);
+});
+
 describe("sql driver: sqlite specifics", () => {
+  it("Python's plain SQL on the default table `anystore` reads what the store wrote, and the store reads what it wrote", async () => {
+    const file = sqliteFile();
+    const store = createStore(`sqlite:///${file}`);
+    await store.put("doc.txt", "written by the driver");
+    const raw = createClient({ url: `file:${file}` });
+    const found = await raw.execute({ sql: "SELECT value FROM anystore WHERE key = ?", args: ["doc.txt"] });
+    expect(new TextDecoder().decode(bytesOf(found.rows[0]![0]))).toBe("written by the driver");
+    await raw.execute({ sql: "INSERT INTO anystore (key, value) VALUES (?, ?)", args: ["plain.txt", new TextEncoder().encode("written by SQL")] });
+    expect(await store.get("plain.txt")).toBe("written by SQL");
+    raw.close();
+    await store.close();
+  });
+
   it("files are in WAL mode; relative and absolute uris", async () => {
     const file = sqliteFile();
     const store = createStore(`sqlite:///${file}`);

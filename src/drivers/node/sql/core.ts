@@ -14,7 +14,7 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver.js";
 import { AlreadyExistsError, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
 import { bytesToStream } from "../../../core/streams.js";
-import { chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";
+import { chunkedStream, chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";
 
 /** One result: rows as arrays in column order, and how many rows a write changed. */
 export interface SqlResult {
@@ -90,6 +90,11 @@ const ROWS_PER_STATEMENT = 200;
 const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
 const KEYS_PER_STATEMENT = 500;
 const MAX_INT = 2_147_483_647;
+/**
+ * Bytes per statement of a read: memory stays bounded, and a chunk stays far below
+ * PostgreSQL's hex text (twice the bytes, and V8 strings end at 512 MiB) and MySQL's packet limit.
+ */
+const READ_CHUNK = 4 * 1024 * 1024;
 
 const firstValue = ({ rows }: SqlResult): Uint8Array | null => (rows.length === 0 ? null : toBytes(rows[0]![0]));
 const nothing = (): void => undefined;
@@ -122,7 +127,10 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     has: `SELECT 1 FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
     info: `SELECT ${dialect.size}, ${dialect.epochMs} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
     // Placeholders numbered in text order: `?` dialects bind by position.
-    range: `SELECT ${dialect.substr(P(1), P(2))} FROM ${T} WHERE ${K} = ${P(3)} AND ${alive}`,
+    // The first chunk of a read with what identifies the version being read (size, stamp).
+    head: `SELECT ${dialect.size}, COALESCE(${dialect.epochMs}, -1), ${dialect.substr(P(1), P(2))} FROM ${T} WHERE ${K} = ${P(3)} AND ${alive}`,
+    // A later chunk, only from that same version: a value replaced mid-read yields no row.
+    chunk: `SELECT ${dialect.substr(P(1), P(2))} FROM ${T} WHERE ${K} = ${P(3)} AND ${dialect.size} = ${P(4)} AND COALESCE(${dialect.epochMs}, -1) = ${P(5)}`,
     insert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}`,
     upsert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}${dialect.upsertTail}`,
     delete: `DELETE FROM ${T} WHERE ${K} = ${P(1)}`,
@@ -269,9 +277,20 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     },
     async read(key, range?: ByteRange) {
       const start = Math.min(range?.start ?? 0, MAX_INT - 1);
-      const length = range?.end === undefined ? MAX_INT : Math.min(range.end - start, MAX_INT);
-      const { rows } = await run(sql.range, [start + 1, Math.max(length, 0), key], key);
-      return rows.length === 0 ? null : bytesToStream(toBytes(rows[0]![0]));
+      const wanted = range?.end === undefined ? MAX_INT : Math.max(start, Math.min(range.end, MAX_INT));
+      const head = (await run(sql.head, [start + 1, Math.min(wanted - start, READ_CHUNK), key], key)).rows[0];
+      if (!head) return null;
+      const [size, stamp] = [Number(head[0] ?? 0), head[1]];
+      const first = toBytes(head[2]);
+      const end = Math.min(wanted, size);
+      if (start + first.byteLength >= end) return bytesToStream(first);
+      return chunkedStream(first, start + first.byteLength, end, (from, length) =>
+        run(sql.chunk, [from + 1, length, key, size, stamp], key).then(({ rows }) => {
+          const chunk = rows.length === 0 ? undefined : toBytes(rows[0]![0]);
+          if (chunk?.byteLength !== length) throw new AnystoreError("the value changed while it was being read", { key });
+          return chunk;
+        }),
+      );
     },
     list(prefix) {
       const upper = prefix === "" ? undefined : successor(prefix);

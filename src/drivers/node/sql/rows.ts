@@ -64,3 +64,46 @@ export function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
+
+/**
+ * The bytes [position, end) of a value whose first chunk is already here, fetched `first.byteLength`
+ * at a time by `fetch(from, length)`, one chunk ahead of the reader.
+ */
+export function chunkedStream(
+  first: Uint8Array,
+  position: number,
+  end: number,
+  fetch: (from: number, length: number) => Promise<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  const size = first.byteLength;
+  const next = (): Promise<Uint8Array> | undefined => {
+    if (position >= end) return undefined;
+    const from = position;
+    const length = Math.min(size, end - from);
+    position += length;
+    const chunk = fetch(from, length);
+    chunk.catch(() => {}); // handled when pulled; a cancelled read may never pull it
+    return chunk;
+  };
+  let pending: Uint8Array | undefined = first;
+  let ahead = next();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (pending) {
+          controller.enqueue(pending);
+          pending = undefined;
+          return;
+        }
+        if (!ahead) return controller.close();
+        const chunk = await ahead;
+        ahead = next();
+        controller.enqueue(chunk);
+      },
+      cancel() {
+        ahead = undefined;
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
