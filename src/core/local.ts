@@ -21,8 +21,9 @@ export interface LocalAccess {
   /** The live value, or undefined when missing or expired. Never a promise. */
   peek(key: string): StoredValue | undefined;
   /**
-   * Stores a well-formed string (its bytes made only when needed) or bytes the driver may
-   * keep. Throws `AlreadyExistsError` for `ifNotExists` on a live key.
+   * Stores a well-formed string (its bytes made only when needed) or bytes that stay the
+   * caller's: the driver copies what it keeps. Throws `AlreadyExistsError` for `ifNotExists`
+   * on a live key.
    */
   store(key: string, value: string | Uint8Array, opts: WriteOptions): void;
 }

@@ -165,8 +165,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     const loaded = this.#shared.driver;
     let encoded: string | Uint8Array;
     try {
-      // Caller bytes are copied only for drivers that keep them (or while the driver is unknown).
-      encoded = encodeTextOrBytes(value, this.#codec(opts), loaded?.sharesBuffers ?? true);
+      encoded = encodeTextOrBytes(value, this.#codec(opts), mustCopy(loaded));
     } catch (error) {
       this.#fail(error, key);
     }
@@ -211,7 +210,13 @@ export class AnyStore<T = unknown> implements Store<T> {
   async pop(key: string, opts?: GetOptions<T>): Promise<T> {
     this.#writable(key);
     const k = this.#key(key);
-    const d = await this.#driver();
+    const d = this.#shared.driver ?? (await this.#driver());
+    if (d.local) {
+      if (d.local.peek(k) === undefined) return this.#missing(key, opts);
+      const value = this.#getLocal(d.local, key, k, opts);
+      await d.delete(k).catch((error) => this.#fail(error, key));
+      return value;
+    }
     const found = await d.get(k).catch((error) => this.#fail(error, key));
     if (found === null) return this.#missing(key, opts);
     let value: T;
@@ -400,7 +405,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     const codec = this.#codec(opts);
     const skipNull = this.#shared.options.storeNullValues === false;
     const loaded = this.#shared.driver;
-    const copy = loaded?.sharesBuffers ?? true;
+    const copy = mustCopy(loaded);
     const encoded: Array<[string, string | Uint8Array]> = [];
     for (const [key, value] of entries) {
       const k = this.#key(key);
@@ -467,6 +472,14 @@ export class AnyStore<T = unknown> implements Store<T> {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/**
+ * Whether `put` copies caller-owned bytes: only for drivers that keep what `put` gets (the
+ * in-process side door copies for itself), and while the driver is not loaded yet.
+ */
+function mustCopy(driver: CompleteDriver | undefined): boolean {
+  return driver === undefined || (driver.sharesBuffers && !driver.local);
 }
 
 function skipMissing(error: unknown): null {

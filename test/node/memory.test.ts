@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createStore } from "../../src/index.node.js";
 import { memoryDriver } from "../../src/drivers/browser/memory.js";
-import { contractSuite, sleep } from "../shared/contract.js";
+import { contractSuite, readAll, sleep } from "../shared/contract.js";
 
 contractSuite({ name: "memory (node)", make: (options) => createStore("memory://", options) });
 
@@ -91,5 +91,20 @@ describe("memory driver: values kept as the text they came as", () => {
       ["c", new Uint8Array([0xff])],
     ]);
     expect(await raw.getMany(["b"])).toEqual(new Map([["b", new TextEncoder().encode("x")]]));
+  });
+
+  it("overwrites with bytes of the same size never reach a value read before, whole or streamed", async () => {
+    const { raw } = pair("bytes-overwrite");
+    const first = new Uint8Array(200_000).fill(1);
+    await raw.put("k", first);
+    const got = (await raw.get("k")) as Uint8Array;
+    const stream = await raw.open("k");
+    const popped = createStore("memory://bytes-overwrite", { serialization: "raw" });
+    await raw.put("k", new Uint8Array(200_000).fill(2));
+    expect(got).toEqual(first);
+    expect(await readAll(stream)).toEqual(first);
+    expect(await popped.pop("k")).toEqual(new Uint8Array(200_000).fill(2));
+    expect(await raw.exists("k")).toBe(false);
+    expect(await raw.pop("k", { default: "none" })).toBe("none");
   });
 });

@@ -2,6 +2,7 @@ import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError } from "../../core/errors.js";
 import type { LocalDriver, StoredValue } from "../../core/local.js";
 import { utf8 } from "../../core/serialize.js";
+import { sliceBytes } from "../../core/streams.js";
 
 export const DRIVER_NAME = "memory";
 
@@ -47,15 +48,16 @@ class MemoryState {
   }
 
   /**
-   * Stores text (a well-formed string, from the store) or bytes the store has copied. An
-   * existing entry is updated in place: overwrites allocate nothing.
+   * Stores text (a well-formed string, from the store) or bytes: `copy` for bytes that stay
+   * the caller's. An existing entry is updated in place, reusing its buffer for bytes of the
+   * same size: overwrites allocate nothing.
    */
-  write(key: string, value: string | Uint8Array, o: WriteOptions): void {
+  write(key: string, value: string | Uint8Array, o: WriteOptions, copy: boolean): void {
     const now = Date.now();
     const old = this.live(key);
     if (old && o.ifNotExists) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
     const text = typeof value === "string" ? value : undefined;
-    const bytes = text === undefined ? (value as Uint8Array) : undefined;
+    const bytes = text === undefined ? keep(value as Uint8Array, copy, old?.bytes) : undefined;
     const expiresAt = o.ttl ? now + o.ttl * 1000 : 0;
     if (old) {
       old.bytes = bytes;
@@ -106,6 +108,30 @@ class MemoryState {
 
 const named = new Map<string, MemoryState>();
 
+/** Bytes to keep: the given ones, or a copy, into the buffer they replace when it fits. */
+function keep(bytes: Uint8Array, copy: boolean, replaced: Uint8Array | undefined): Uint8Array {
+  if (!copy) return bytes;
+  if (replaced?.byteLength !== bytes.byteLength) return bytes.slice();
+  replaced.set(bytes);
+  return replaced;
+}
+
+/** A stream over a private copy of the bytes, taken now: a later overwrite of the key cannot reach it. */
+function streamCopy(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  const copy = bytes.slice();
+  let offset = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= copy.byteLength) return controller.close();
+      const end = Math.min(offset + STREAM_CHUNK, copy.byteLength);
+      controller.enqueue(copy.subarray(offset, end));
+      offset = end;
+    },
+  });
+}
+
+const STREAM_CHUNK = 64 * 1024;
+
 function bytesOf(entry: Entry): Uint8Array {
   return (entry.bytes ??= utf8(entry.text!));
 }
@@ -125,7 +151,8 @@ function nameOf(uri: string | undefined): string | undefined {
 export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
   const state = opts.name ? named.get(opts.name) ?? new MemoryState() : new MemoryState();
   if (opts.name) named.set(opts.name, state);
-  const write = state.write.bind(state);
+  /** Driver-level puts get bytes the store made or copied for this driver (sharesBuffers): kept as they are. */
+  const write = (key: string, value: Uint8Array, o: WriteOptions) => state.write(key, value, o, false);
   const get = (key: string) => {
     const entry = state.live(key);
     return entry ? bytesOf(entry) : null;
@@ -134,7 +161,7 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
     name: DRIVER_NAME,
     sharesBuffers: true,
     capabilities: { ttl: true, ifNotExists: true, batch: true, ranges: true, createdAt: true },
-    local: { peek: (key) => state.live(key), store: write },
+    local: { peek: (key) => state.live(key), store: (key, value, o) => state.write(key, value, o, true) },
     async get(key) {
       return get(key);
     },
@@ -143,6 +170,10 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
     },
     async delete(key) {
       state.remove(key);
+    },
+    async read(key, range) {
+      const entry = state.live(key);
+      return entry ? streamCopy(sliceBytes(bytesOf(entry), range)) : null;
     },
     async has(key) {
       return state.live(key) !== undefined;
