@@ -18,7 +18,8 @@ import { drain, MiB, opsPerSec, sourceStream, withPeakRss } from "../lib.mjs";
 export const title = "memory and fs";
 // Outside the tree: other suites clean bench/.data while this one runs.
 const ROOT = join(tmpdir(), `anystore-bench-core-${process.pid}`);
-const ROUNDS = 5;
+/** Rounds per workload: memory rounds are short, so more of them. */
+const ROUNDS = { memory: 9, fs: 5 };
 const BATCH = 1000;
 const LISTED = 100_000;
 
@@ -27,9 +28,9 @@ const text1k = (i) => `${"x".repeat(1000)}${String(i).padStart(24, "0")}`;
 const bytes1k = (i) => new Uint8Array(1024).fill(i & 255);
 
 /** Best ops/s of each implementation over interleaved rounds. */
-async function measure(impls, op, opts) {
+async function measure(impls, op, opts, rounds) {
   const best = {};
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < rounds; round++) {
     for (const [name, impl] of Object.entries(impls)) {
       if (!impl[op]) continue;
       best[name] = Math.max(best[name] ?? 0, await opsPerSec((i) => impl[op](i), opts));
@@ -39,7 +40,7 @@ async function measure(impls, op, opts) {
 }
 
 /** The put/get/putMany/getMany rows; `impls[name].put(i)` writes key i of `n`, `putMany(b)` writes batch b. */
-async function putGetRows(impls, n) {
+async function putGetRows(impls, n, rounds) {
   const rows = [];
   for (const [workload, op, concurrency] of [
     ["put 1 KiB, sequential", "put", 1],
@@ -47,21 +48,21 @@ async function putGetRows(impls, n) {
     ["put 1 KiB, 32 in flight", "put", 32],
     ["get 1 KiB, 32 in flight", "get", 32],
   ]) {
-    rows.push({ workload, unit: "ops/s", results: await measure(impls, op, { ops: n, concurrency, warmup: Math.min(n, 500) }) });
+    rows.push({ workload, unit: "ops/s", results: await measure(impls, op, { ops: n, concurrency, warmup: Math.min(n, 500) }, rounds) });
   }
   const batches = { ops: Math.max(n / BATCH, 5), concurrency: 1, warmup: 1 };
   for (const [workload, op] of [
     [`putMany 1,000 x 1 KiB`, "putMany"],
     [`getMany 1,000 x 1 KiB`, "getMany"],
   ]) {
-    const perBatch = await measure(impls, op, batches);
+    const perBatch = await measure(impls, op, batches, rounds);
     rows.push({ workload, unit: "keys/s", results: Object.fromEntries(Object.entries(perBatch).map(([k, v]) => [k, v * BATCH])) });
   }
   return rows;
 }
 
-async function listRow(impls) {
-  const results = await measure(impls, "list", { ops: 3, concurrency: 1, warmup: 1 });
+async function listRow(impls, rounds) {
+  const results = await measure(impls, "list", { ops: 3, concurrency: 1, warmup: 1 }, rounds);
   return { workload: "list a prefix among 100,000 keys", unit: "lists/s", results };
 }
 
@@ -114,10 +115,10 @@ async function memoryTables(report) {
       // keyv cannot list keys of its Map store.
     },
   };
-  const stringRows = await putGetRows(stringImpls, n);
+  const stringRows = await putGetRows(stringImpls, n, ROUNDS.memory);
   await seed((k) => strings.put(k, "v"));
   await seed((k) => uStrings.setItem(k, "v"));
-  stringRows.push(await listRow(stringImpls));
+  stringRows.push(await listRow(stringImpls, ROUNDS.memory));
   report.table("memory, 1 KiB strings (auto serialization)", stringRows);
 
   // Bytes, in raw mode (auto would decode bytes that are valid UTF-8 to text). anystore copies in and out (callers may reuse or mutate theirs); unstorage's raw API keeps
@@ -138,7 +139,7 @@ async function memoryTables(report) {
       getMany: (b) => Promise.all(keys.slice((b % (n / BATCH)) * BATCH, (b % (n / BATCH) + 1) * BATCH).map((key) => uBytes.getItemRaw(key))),
     },
   };
-  report.table("memory, 1 KiB Uint8Arrays", await putGetRows(bytesImpls, n));
+  report.table("memory, 1 KiB Uint8Arrays", await putGetRows(bytesImpls, n, ROUNDS.memory));
 }
 
 async function fsTable(report) {
@@ -186,7 +187,7 @@ async function fsTable(report) {
       getMany: (b) => uFs.getItems(slice(b)),
     },
   };
-  const rows = await putGetRows(impls, n);
+  const rows = await putGetRows(impls, n, ROUNDS.fs);
   rows.push(await fsListRow());
   rows.push(...(await bigValue(store, dirs.raw)));
   report.table("fs", rows);
@@ -199,11 +200,12 @@ async function fsListRow() {
   await seed((k) => writeFile(join(dir, k), "v"));
   const store = createStore(dir);
   const uFs = createStorage({ driver: unstorageFs({ base: dir }) });
-  return listRow({
+  const impls = {
     anystore: { list: () => countKeys(store.keys({ prefix: "p3" })) },
     "raw fs/promises": { list: async () => (await readdir(join(dir, "p3"), { recursive: true })).length },
     unstorage: { list: async () => (await uFs.getKeys("p3")).length },
-  });
+  };
+  return listRow(impls, ROUNDS.fs);
 }
 
 /**
