@@ -83,14 +83,14 @@ async function smallRows(store, raw) {
   const key = (i) => `k/${i % 200}`;
   const bytes = (i) => encoder.encode(JSON.stringify(value1k(i)));
   const rows = [];
-  for (const [label, concurrency, ops] of [["sequential", 1, 60], ["32 in flight", 32, 160]]) {
+  for (const [label, concurrency, ops] of [["sequential", 1, 40], ["32 in flight", 32, 128]]) {
     rows.push({
       workload: `put 1 KiB, ${label}`,
       unit: "ops/s",
       results: await interleaved({
         anystore: opsRate((i) => store.put(key(i), value1k(i)), ops, concurrency),
         "raw OPFS sync handle": opsRate((i) => raw.put(key(i), bytes(i)), ops, concurrency),
-      }, 3),
+      }, 5),
     });
     rows.push({
       workload: `get 1 KiB, ${label}`,
@@ -98,7 +98,7 @@ async function smallRows(store, raw) {
       results: await interleaved({
         anystore: opsRate((i) => store.get(key(i)), ops * 2, concurrency),
         "raw OPFS sync handle": opsRate((i) => raw.get(key(i)), ops * 2, concurrency),
-      }, 3),
+      }, 5),
     });
   }
   // 2,000 files in 4 folders: anystore lists the one folder it is asked for; raw iterates it.
@@ -127,7 +127,7 @@ async function smallRows(store, raw) {
 async function bigRows(store, raw) {
   const data = new Uint8Array(BIG).fill(7);
   const chunk = new Uint8Array(CHUNK).fill(3);
-  const rounds = 4;
+  const rounds = 6;
   const whole = await interleaved({
     "anystore put": mbps(BIG, () => store.put("big.bin", data)),
     "raw put": mbps(BIG, () => raw.put("raw-big.bin", data)),
