@@ -200,16 +200,25 @@ describe.each(backends)("sql driver on $name: large values", (backend) => {
     await store.close();
   }, 60_000);
 
-  it("a value replaced while it is read in chunks fails the read instead of mixing two values", async () => {
+  it("a value replaced while it is read never yields a mix of two values", async () => {
     const store = backend.make(tableName());
-    await store.put("big", pattern(13 * MiB, 1));
+    const old = pattern(13 * MiB, 1);
+    await store.put("big", old);
     const reader = (await store.open("big")).getReader();
-    await reader.read();
+    const chunks = [(await reader.read()).value!];
     await sleep(5); // a later timestamp, even at millisecond resolution
     await store.put("big", pattern(13 * MiB, 2));
-    await rejectsWith(async () => {
-      for (;;) if ((await reader.read()).done) break;
-    }, "IO");
+    const rest = async () => {
+      for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
+    };
+    if (backend.name === "sqlite") {
+      // SQLite reads a value in one statement: the reader holds the old value whole
+      await rest();
+      expect(Buffer.concat(chunks).equals(old)).toBe(true);
+    } else {
+      // 4 MiB statements, each checked against the size and stamp of the first
+      await rejectsWith(rest, "IO");
+    }
     await store.close();
   }, 60_000);
 });

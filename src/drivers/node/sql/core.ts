@@ -67,6 +67,11 @@ export interface Dialect {
   readonly upsertTail: string;
   /** A bounded delete of expired rows; `limit` is an integer literal. */
   sweep(table: string, expired: string, limit: number): string;
+  /**
+   * Bytes per statement when reading a value; none for one statement per value (SQLite's substr
+   * loads the whole blob, so chunks would cost the square of the size).
+   */
+  readonly readChunk?: number;
   /** The longest key (in code points) the key column holds, if limited. */
   readonly maxKeyLength?: number;
   isUniqueViolation(error: unknown): boolean;
@@ -90,11 +95,7 @@ const ROWS_PER_STATEMENT = 200;
 const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
 const KEYS_PER_STATEMENT = 500;
 const MAX_INT = 2_147_483_647;
-/**
- * Bytes per statement of a read: memory stays bounded, and a chunk stays far below
- * PostgreSQL's hex text (twice the bytes, and V8 strings end at 512 MiB) and MySQL's packet limit.
- */
-const READ_CHUNK = 4 * 1024 * 1024;
+
 
 const firstValue = ({ rows }: SqlResult): Uint8Array | null => (rows.length === 0 ? null : toBytes(rows[0]![0]));
 const nothing = (): void => undefined;
@@ -278,7 +279,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     async read(key, range?: ByteRange) {
       const start = Math.min(range?.start ?? 0, MAX_INT - 1);
       const wanted = range?.end === undefined ? MAX_INT : Math.max(start, Math.min(range.end, MAX_INT));
-      const head = (await run(sql.head, [start + 1, Math.min(wanted - start, READ_CHUNK), key], key)).rows[0];
+      const head = (await run(sql.head, [start + 1, Math.min(wanted - start, dialect.readChunk ?? MAX_INT), key], key)).rows[0];
       if (!head) return null;
       const [size, stamp] = [Number(head[0] ?? 0), head[1]];
       const first = toBytes(head[2]);

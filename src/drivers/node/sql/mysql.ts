@@ -59,6 +59,8 @@ export function mysqlDialect(target: MysqlTarget): Dialect {
     quote,
     param: () => "?",
     stamp: "UTC_TIMESTAMP(6)",
+    // a result row must fit in max_allowed_packet (16 MiB by default): read 4 MiB at a time
+    readChunk: 4 * 1024 * 1024,
     ahead: "`timestamp` + INTERVAL `ttl` SECOND > UTC_TIMESTAMP(6)",
     passed: "`timestamp` + INTERVAL `ttl` SECOND <= UTC_TIMESTAMP(6)",
     size: "LENGTH(`value`)",

@@ -53,6 +53,8 @@ export function postgresDialect(target: PostgresTarget): Dialect {
     quote,
     param: (n) => `$${n}`,
     stamp: "now()",
+    // bytea arrives as hex text, twice its size, and V8 strings end at 512 MiB: read 4 MiB at a time
+    readChunk: 4 * 1024 * 1024,
     ahead: `"timestamp" + "ttl" * interval '1 second' > now()`,
     passed: `"timestamp" + "ttl" * interval '1 second' <= now()`,
     size: `octet_length("value")`,
