@@ -11,18 +11,27 @@ export async function runOps(fn, ops, concurrency = 1, offset = 0) {
 
 /**
  * Best figure per implementation over `rounds` rounds, the implementations taking turns within
- * each round: the machine is shared, and turns spread a noisy stretch across all of them.
- * `impls` maps a name to `async (round) => figure` (higher is better).
+ * each round: the machine is shared, and turns spread a noisy stretch across all of them. The
+ * order rotates every round and each turn starts after a short pause, so no implementation
+ * always follows the same one (a peer's 1,000 transactions can still be finishing in the
+ * browser's IndexedDB backend when its promise resolves).
+ * `impls` maps a name to `async (round) => figure` (higher is better); falsy entries are skipped.
  */
 export async function interleaved(impls, rounds) {
-  const best = {};
+  const entries = Object.entries(impls).filter(([, measure]) => measure);
+  const best = Object.fromEntries(entries.map(([name]) => [name, 0]));
   for (let round = 0; round < rounds; round++) {
-    for (const [name, measure] of Object.entries(impls)) {
-      if (measure) best[name] = Math.max(best[name] ?? 0, await measure(round));
+    for (let turn = 0; turn < entries.length; turn++) {
+      const [name, measure] = entries[(round + turn) % entries.length];
+      await pause(PAUSE_MS);
+      best[name] = Math.max(best[name], await measure(round));
     }
   }
   return best;
 }
+
+const PAUSE_MS = 30;
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A measure of `ops` calls of `fn(i)` (after a short warmup), `concurrency` in flight, in ops/s. */
 export const opsRate = (fn, ops, concurrency = 1) => {
