@@ -15,6 +15,7 @@
  */
 import { fork } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { formatRow } from "./report.mjs";
@@ -22,6 +23,7 @@ import { formatRow } from "./report.mjs";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const RESULTS = join(here, "results.json");
+const LAST_JSON = join(tmpdir(), "anystore-bench-last-run.json");
 const args = process.argv.slice(2);
 
 if (args[0] === "--child") await child(args[1]);
@@ -120,7 +122,8 @@ async function render(run, publish) {
   const { default: notes } = await import("./notes.mjs");
   if (!publish) {
     await writeFile(join(here, ".last-run.md"), markdown(run, notes, { chart: null }));
-    console.log("wrote bench/.last-run.md (BENCH_WRITE=1 to update BENCHMARKS.md)");
+    await writeFile(LAST_JSON, JSON.stringify(run));
+    console.log(`wrote bench/.last-run.md and ${LAST_JSON} (BENCH_WRITE=1 to update BENCHMARKS.md)`);
     return;
   }
   await writeFile(RESULTS, `${JSON.stringify(run, null, 1)}\n`);

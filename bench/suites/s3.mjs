@@ -105,7 +105,7 @@ export default async function run(report) {
       },
     };
     const stream = await lib.timed("stream", () => lib.streamRows(bigImpls(store, aws, endpoint, storage)));
-    const rows = await lib.timed("put/get", () => lib.putGetRows(impls, { ops: 100, rounds: 2 }));
+    const rows = await lib.timed("put/get", () => lib.putGetRows(impls, { ops: 150 }));
     rows.push(...(await lib.timed("batches", () => lib.batchRows(impls, { rounds: 1, batches: 1 }))));
     await lib.timed("seeding 100,000 keys", () => seedFiles(dir));
     const seeded = createStore(`s3://${BUCKET}/seed`, options);
