@@ -6,267 +6,238 @@
  * round: the machine is shared, and interleaving spreads its noise evenly.
  */
 import { mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createStorage } from "unstorage";
 import unstorageMemory from "unstorage/drivers/memory";
 import unstorageFs from "unstorage/drivers/fs";
 import Keyv from "keyv";
 import { createStore } from "../../dist/index.node.js";
-import { drain, MiB, opsPerSec, sourceStream, withPeakRss } from "../lib.mjs";
+import {
+  BATCH,
+  batchRows,
+  countKeys,
+  IN_FLIGHT,
+  LIST_PREFIX,
+  listRow,
+  opsPerSec,
+  pool,
+  rowOf,
+  seedForListing,
+  streamRows,
+  takingTurns,
+  tempDir,
+  W,
+} from "../lib.mjs";
 
 export const title = "memory and fs";
-// Outside the tree: other suites clean bench/.data while this one runs.
-const ROOT = join(tmpdir(), `anystore-bench-core-${process.pid}`);
 /** Rounds per workload: memory rounds are short, so more of them. */
 const ROUNDS = { memory: 9, fs: 5 };
-const BATCH = 1000;
-const LISTED = 100_000;
 
-const keysOf = (n, prefix = "k") => Array.from({ length: n }, (_, i) => `${prefix}/${i}`);
+const keysOf = (n) => Array.from({ length: n }, (_, i) => `k/${i}`);
 const text1k = (i) => `${"x".repeat(1000)}${String(i).padStart(24, "0")}`;
 const bytes1k = (i) => new Uint8Array(1024).fill(i & 255);
 
-/** Best ops/s of each implementation over interleaved rounds. */
-async function measure(impls, op, opts, rounds) {
-  const best = {};
-  for (let round = 0; round < rounds; round++) {
-    for (const [name, impl] of Object.entries(impls)) {
-      if (!impl[op]) continue;
-      best[name] = Math.max(best[name] ?? 0, await opsPerSec((i) => impl[op](i), opts));
-    }
-  }
-  return best;
-}
-
-/** The put/get/putMany/getMany rows; `impls[name].put(i)` writes key i of `n`, `putMany(b)` writes batch b. */
+/**
+ * The four put/get rows. `impls`: name -> { put(i), get(i) } for key and value number i (made
+ * before timing, unlike lib's putGetRows, so that per-op string building does not blur the
+ * in-memory figures); `n` distinct keys, taken in turn.
+ */
 async function putGetRows(impls, n, rounds) {
   const rows = [];
   for (const [workload, op, concurrency] of [
-    ["put 1 KiB, sequential", "put", 1],
-    ["get 1 KiB, sequential", "get", 1],
-    ["put 1 KiB, 32 in flight", "put", 32],
-    ["get 1 KiB, 32 in flight", "get", 32],
+    [W.putSeq, "put", 1],
+    [W.getSeq, "get", 1],
+    [W.put32, "put", IN_FLIGHT],
+    [W.get32, "get", IN_FLIGHT],
   ]) {
-    rows.push({ workload, unit: "ops/s", results: await measure(impls, op, { ops: n, concurrency, warmup: Math.min(n, 500) }, rounds) });
-  }
-  const batches = { ops: Math.max(n / BATCH, 5), concurrency: 1, warmup: 1 };
-  for (const [workload, op] of [
-    [`putMany 1,000 x 1 KiB`, "putMany"],
-    [`getMany 1,000 x 1 KiB`, "getMany"],
-  ]) {
-    const perBatch = await measure(impls, op, batches, rounds);
-    rows.push({ workload, unit: "keys/s", results: Object.fromEntries(Object.entries(perBatch).map(([k, v]) => [k, v * BATCH])) });
+    const measure = (impl) => impl[op] && opsPerSec((i) => impl[op](i % n), { ops: n, concurrency, warmup: Math.min(n, 500) });
+    rows.push(rowOf(workload, await takingTurns(impls, measure, rounds)));
   }
   return rows;
 }
-
-async function listRow(impls, rounds) {
-  const results = await measure(impls, "list", { ops: 3, concurrency: 1, warmup: 1 }, rounds);
-  return { workload: "list a prefix among 100,000 keys", unit: "lists/s", results };
-}
-
-async function countKeys(iterable) {
-  let n = 0;
-  for await (const _ of iterable) n++;
-  return n;
-}
-
-/** Puts LISTED keys `p0/0 .. p9/99999` through `put`, 100 at a time; the listing reads the prefix p3 (10,000 keys). */
-async function seed(put) {
-  for (let i = 0; i < LISTED; i += 100) {
-    await Promise.all(Array.from({ length: 100 }, (_, j) => put(`p${(i + j) % 10}/${i + j}`)));
-  }
-}
-
-/** Batch b of `keys`, as [key, value] pairs. */
-const batchOf = (keys, values, b) => keys.slice(b * BATCH, (b + 1) * BATCH).map((k, j) => [k, values[b * BATCH + j]]);
 
 async function memoryTables(report) {
   const n = 20_000;
   const keys = keysOf(n);
   const texts = Array.from({ length: n }, (_, i) => text1k(i));
   const blocks = Array.from({ length: n }, (_, i) => bytes1k(i));
-  const at = (i) => i % n;
+  const rounds = ROUNDS.memory;
 
   const strings = createStore("memory://");
   const uStrings = createStorage({ driver: unstorageMemory() });
   const kv = new Keyv();
   const stringImpls = {
     anystore: {
-      put: (i) => strings.put(keys[at(i)], texts[at(i)]),
-      get: (i) => strings.get(keys[at(i)]),
-      putMany: (b) => strings.putMany(batchOf(keys, texts, b % (n / BATCH))),
-      getMany: (b) => strings.getMany(keys.slice((b % (n / BATCH)) * BATCH, (b % (n / BATCH) + 1) * BATCH)),
-      list: () => countKeys(strings.keys({ prefix: "p3" })),
+      put: (i) => strings.put(keys[i], texts[i]),
+      get: (i) => strings.get(keys[i]),
+      putMany: (entries) => strings.putMany(entries),
+      getMany: (keys) => strings.getMany(keys),
+      list: () => countKeys(strings.keys({ prefix: LIST_PREFIX })),
     },
     unstorage: {
-      put: (i) => uStrings.setItem(keys[at(i)], texts[at(i)]),
-      get: (i) => uStrings.getItem(keys[at(i)]),
-      putMany: (b) => uStrings.setItems(batchOf(keys, texts, b % (n / BATCH)).map(([key, value]) => ({ key, value }))),
-      getMany: (b) => uStrings.getItems(keys.slice((b % (n / BATCH)) * BATCH, (b % (n / BATCH) + 1) * BATCH)),
-      list: async () => (await uStrings.getKeys("p3")).length,
+      put: (i) => uStrings.setItem(keys[i], texts[i]),
+      get: (i) => uStrings.getItem(keys[i]),
+      putMany: (entries) => uStrings.setItems(entries.map(([key, value]) => ({ key, value }))),
+      getMany: (keys) => uStrings.getItems(keys),
+      list: () => uStrings.getKeys(LIST_PREFIX),
     },
     keyv: {
-      put: (i) => kv.set(keys[at(i)], texts[at(i)]),
-      get: (i) => kv.get(keys[at(i)]),
-      putMany: (b) => kv.setMany(batchOf(keys, texts, b % (n / BATCH)).map(([key, value]) => ({ key, value }))),
-      getMany: (b) => kv.getMany(keys.slice((b % (n / BATCH)) * BATCH, (b % (n / BATCH) + 1) * BATCH)),
-      // keyv cannot list keys of its Map store.
+      put: (i) => kv.set(keys[i], texts[i]),
+      get: (i) => kv.get(keys[i]),
+      putMany: (entries) => kv.setMany(entries.map(([key, value]) => ({ key, value }))),
+      getMany: (keys) => kv.getMany(keys),
+      // keyv cannot list the keys of its Map store.
     },
   };
-  const stringRows = await putGetRows(stringImpls, n, ROUNDS.memory);
-  await seed((k) => strings.put(k, "v"));
-  await seed((k) => uStrings.setItem(k, "v"));
-  stringRows.push(await listRow(stringImpls, ROUNDS.memory));
+  const stringRows = [...(await putGetRows(stringImpls, n, rounds)), ...(await batchRows(stringImpls, { rounds, batches: 5 }))];
+  await seedForListing((entries) => strings.putMany(entries));
+  await seedForListing((entries) => uStrings.setItems(entries.map(([key, value]) => ({ key, value }))));
+  stringRows.push(await listRow(stringImpls, { rounds }));
   report.table("memory, 1 KiB strings (auto serialization)", stringRows);
 
-  // Bytes, in raw mode (auto would decode bytes that are valid UTF-8 to text). anystore copies in and out (callers may reuse or mutate theirs); unstorage's raw API keeps
-  // the caller's array. keyv's default serializer does not give a Uint8Array back, so it sits this one out.
+  // Bytes, in raw mode (auto would decode bytes that are valid UTF-8 to text). anystore copies in
+  // and out (callers may reuse or mutate theirs); unstorage's raw API keeps and returns the caller's
+  // array. keyv's default serializer does not give a Uint8Array back, so it sits this one out.
   const bytes = createStore("memory://", { serialization: "raw" });
   const uBytes = createStorage({ driver: unstorageMemory() });
+  const batch = Array.from({ length: BATCH }, (_, i) => [`b/${String(i).padStart(4, "0")}`, blocks[i]]);
+  const batchKeys = batch.map(([k]) => k);
+  const check = (got) => {
+    if (got.length !== BATCH && got.size !== BATCH) throw new Error("getMany lost keys");
+  };
   const bytesImpls = {
     anystore: {
-      put: (i) => bytes.put(keys[at(i)], blocks[at(i)]),
-      get: (i) => bytes.get(keys[at(i)]),
-      putMany: (b) => bytes.putMany(batchOf(keys, blocks, b % (n / BATCH))),
-      getMany: (b) => bytes.getMany(keys.slice((b % (n / BATCH)) * BATCH, (b % (n / BATCH) + 1) * BATCH)),
+      put: (i) => bytes.put(keys[i], blocks[i]),
+      get: (i) => bytes.get(keys[i]),
+      putMany: () => bytes.putMany(batch),
+      getMany: async () => check(await bytes.getMany(batchKeys)),
     },
     unstorage: {
-      put: (i) => uBytes.setItemRaw(keys[at(i)], blocks[at(i)]),
-      get: (i) => uBytes.getItemRaw(keys[at(i)]),
-      putMany: (b) => Promise.all(batchOf(keys, blocks, b % (n / BATCH)).map(([key, value]) => uBytes.setItemRaw(key, value))),
-      getMany: (b) => Promise.all(keys.slice((b % (n / BATCH)) * BATCH, (b % (n / BATCH) + 1) * BATCH).map((key) => uBytes.getItemRaw(key))),
+      put: (i) => uBytes.setItemRaw(keys[i], blocks[i]),
+      get: (i) => uBytes.getItemRaw(keys[i]),
+      // unstorage has no raw batch: its raw calls side by side.
+      putMany: () => Promise.all(batch.map(([key, value]) => uBytes.setItemRaw(key, value))),
+      getMany: async () => check(await Promise.all(batchKeys.map((key) => uBytes.getItemRaw(key)))),
     },
   };
-  report.table("memory, 1 KiB Uint8Arrays", await putGetRows(bytesImpls, n, ROUNDS.memory));
+  const bytesRows = [...(await putGetRows(bytesImpls, n, rounds)), ...(await batchRows(bytesImpls, { rounds, batches: 5 }))];
+  report.table("memory, 1 KiB Uint8Arrays (raw serialization)", bytesRows);
 }
 
-async function fsTable(report) {
+/** The fs workloads; `root` is an empty temp directory. */
+async function fsTable(root) {
   const n = 2000;
   const keys = keysOf(n);
   const texts = Array.from({ length: n }, (_, i) => text1k(i));
-  const at = (i) => i % n;
-  const dirs = { anystore: join(ROOT, "anystore"), raw: join(ROOT, "raw"), atomic: join(ROOT, "atomic"), unstorage: join(ROOT, "unstorage") };
-  for (const dir of Object.values(dirs)) await mkdir(join(dir, "k"), { recursive: true });
+  const rounds = ROUNDS.fs;
+  const dirs = { anystore: join(root, "anystore"), raw: join(root, "raw"), atomic: join(root, "atomic"), unstorage: join(root, "unstorage") };
+  for (const dir of Object.values(dirs)) {
+    await mkdir(join(dir, "k"), { recursive: true });
+    await mkdir(join(dir, "b"), { recursive: true });
+  }
   const store = createStore(dirs.anystore);
   const uFs = createStorage({ driver: unstorageFs({ base: dirs.unstorage }) });
   const rawPath = keys.map((k) => join(dirs.raw, k));
   const atomicPath = keys.map((k) => join(dirs.atomic, k));
   let tmp = 0;
-  const atomicPut = async (i) => {
-    const temp = join(dirs.atomic, `k/.tmp-${tmp++}`);
-    await writeFile(temp, texts[at(i)]);
-    await rename(temp, atomicPath[at(i)]);
+  /** writeFile to a temp name in the target folder, then rename: the baseline for an atomic put. */
+  const atomicWrite = async (path, value) => {
+    const temp = join(path, `../.tmp-${tmp++}`);
+    await writeFile(temp, value);
+    await rename(temp, path);
   };
-  const slice = (b) => keys.slice((b % (n / BATCH)) * BATCH, (b % (n / BATCH) + 1) * BATCH);
-  const indexes = (b) => Array.from({ length: BATCH }, (_, j) => (b % (n / BATCH)) * BATCH + j);
   const impls = {
     anystore: {
-      put: (i) => store.put(keys[at(i)], texts[at(i)]),
-      get: (i) => store.get(keys[at(i)]),
-      putMany: (b) => store.putMany(batchOf(keys, texts, b % (n / BATCH))),
-      getMany: (b) => store.getMany(slice(b)),
+      put: (i) => store.put(keys[i], texts[i]),
+      get: (i) => store.get(keys[i]),
+      putMany: (entries) => store.putMany(entries),
+      getMany: (keys) => store.getMany(keys),
     },
     "raw fs/promises": {
-      put: (i) => writeFile(rawPath[at(i)], texts[at(i)]),
-      get: (i) => readFile(rawPath[at(i)], "utf8"),
-      putMany: (b) => Promise.all(indexes(b).map((i) => writeFile(rawPath[i], texts[i]))),
-      getMany: (b) => Promise.all(indexes(b).map((i) => readFile(rawPath[i], "utf8"))),
+      put: (i) => writeFile(rawPath[i], texts[i]),
+      get: (i) => readFile(rawPath[i], "utf8"),
+      putMany: (entries) => pool(entries, ([k, v]) => writeFile(join(dirs.raw, k), v), 16),
+      getMany: (keys) => Promise.all(keys.map((k) => readFile(join(dirs.raw, k), "utf8"))),
     },
     "raw fs/promises, temp + rename": {
-      put: atomicPut,
-      get: (i) => readFile(atomicPath[at(i)], "utf8"),
-      putMany: (b) => Promise.all(indexes(b).map(atomicPut)),
-      getMany: (b) => Promise.all(indexes(b).map((i) => readFile(atomicPath[i], "utf8"))),
+      put: (i) => atomicWrite(atomicPath[i], texts[i]),
+      get: (i) => readFile(atomicPath[i], "utf8"),
+      putMany: (entries) => pool(entries, ([k, v]) => atomicWrite(join(dirs.atomic, k), v), 16),
+      getMany: (keys) => Promise.all(keys.map((k) => readFile(join(dirs.atomic, k), "utf8"))),
     },
     unstorage: {
-      put: (i) => uFs.setItem(keys[at(i)], texts[at(i)]),
-      get: (i) => uFs.getItem(keys[at(i)]),
-      putMany: (b) => uFs.setItems(batchOf(keys, texts, b % (n / BATCH)).map(([key, value]) => ({ key, value }))),
-      getMany: (b) => uFs.getItems(slice(b)),
+      put: (i) => uFs.setItem(keys[i], texts[i]),
+      get: (i) => uFs.getItem(keys[i]),
+      putMany: (entries) => uFs.setItems(entries.map(([key, value]) => ({ key, value }))),
+      getMany: (keys) => uFs.getItems(keys),
     },
   };
-  const rows = await putGetRows(impls, n, ROUNDS.fs);
-  rows.push(await fsListRow());
-  rows.push(...(await bigValue(store, dirs.raw)));
-  report.table("fs", rows);
+  const rows = [...(await putGetRows(impls, n, rounds)), ...(await batchRows(impls, { rounds }))];
+  rows.push(await fsListRow(root));
+  return rows;
 }
 
 /** One directory of 100,000 small files (the layout is the same for all three), listed by each. */
-async function fsListRow() {
-  const dir = join(ROOT, "listed");
-  for (let p = 0; p < 10; p++) await mkdir(join(dir, `p${p}`), { recursive: true });
-  await seed((k) => writeFile(join(dir, k), "v"));
+async function fsListRow(root) {
+  const dir = join(root, "listed");
+  const made = new Set();
+  await seedForListing(async (entries) => {
+    for (const [key] of entries) {
+      const folder = key.slice(0, key.indexOf("/"));
+      if (!made.has(folder)) await mkdir(join(dir, folder), { recursive: true });
+      made.add(folder);
+    }
+    await pool(entries, ([key, value]) => writeFile(join(dir, key), value), 16);
+  });
   const store = createStore(dir);
   const uFs = createStorage({ driver: unstorageFs({ base: dir }) });
   const impls = {
-    anystore: { list: () => countKeys(store.keys({ prefix: "p3" })) },
-    "raw fs/promises": { list: async () => (await readdir(join(dir, "p3"), { recursive: true })).length },
-    unstorage: { list: async () => (await uFs.getKeys("p3")).length },
+    anystore: { list: () => countKeys(store.keys({ prefix: LIST_PREFIX })) },
+    "raw fs/promises": { list: () => readdir(join(dir, LIST_PREFIX), { recursive: true }) },
+    unstorage: { list: () => uFs.getKeys(LIST_PREFIX) },
   };
-  return listRow(impls, ROUNDS.fs);
+  return listRow(impls, { rounds: ROUNDS.fs });
 }
 
-/**
- * One 256 MiB value streamed in and out: throughput each way (best of two alternating rounds,
- * as the disk's writeback of one round slows the next) and peak RSS above the start (worst round).
- */
-async function bigValue(store, rawDir) {
-  const size = 256 * MiB;
-  const rawPath = join(rawDir, "big.bin");
-  const impls = {
+/** One 256 MiB value through fs, in and out, vs raw fs/promises: first, while the process is fresh, so RSS means something. */
+async function fsStreamRows(root) {
+  const store = createStore(join(root, "big"));
+  const rawPath = join(root, "big.bin");
+  return streamRows({
     anystore: {
-      in: () => store.put("big.bin", sourceStream(size)),
-      out: async () => drain(await store.open("big.bin")),
+      write: (stream) => store.put("big.bin", stream),
+      read: () => store.open("big.bin"),
+      cleanup: () => store.delete("big.bin"),
     },
     "raw fs/promises": {
-      in: () => writeFile(rawPath, sourceStream(size)),
-      out: async () => {
+      write: (stream) => writeFile(rawPath, stream),
+      read: async () => {
         const file = await open(rawPath);
         try {
-          await drain(file.createReadStream({ autoClose: false }));
+          return await drainNode(file.createReadStream({ autoClose: false }));
         } finally {
           await file.close();
         }
       },
+      cleanup: () => rm(rawPath, { force: true }),
     },
-  };
-  const best = { in: {}, out: {}, rss: {} };
-  for (let round = 0; round < 2; round++) {
-    for (const [name, impl] of Object.entries(impls)) {
-      const times = {};
-      const { extraRssMiB } = await withPeakRss(async () => {
-        times.in = await timed(impl.in);
-        times.out = await timed(impl.out);
-      });
-      best.in[name] = Math.max(best.in[name] ?? 0, size / 1e6 / times.in);
-      best.out[name] = Math.max(best.out[name] ?? 0, size / 1e6 / times.out);
-      best.rss[name] = Math.max(best.rss[name] ?? 0, extraRssMiB);
-    }
-  }
-  await rm(rawPath, { force: true });
-  await store.delete("big.bin");
-  return [
-    { workload: "stream 256 MiB in", unit: "MB/s", results: best.in },
-    { workload: "stream 256 MiB out", unit: "MB/s", results: best.out },
-    { workload: "extra RSS, 256 MiB streamed", unit: "MiB", results: best.rss },
-  ];
+  });
 }
 
-async function timed(fn) {
-  const started = performance.now();
-  await fn();
-  return (performance.now() - started) / 1000;
+async function drainNode(stream) {
+  let bytes = 0;
+  for await (const chunk of stream) bytes += chunk.byteLength;
+  return bytes;
 }
 
 export default async function run(report) {
-  await rm(ROOT, { recursive: true, force: true });
-  await mkdir(ROOT, { recursive: true });
+  const root = await tempDir("core");
   try {
-    if (process.env.CORE_ONLY !== "fs") await memoryTables(report);
-    if (process.env.CORE_ONLY !== "memory") await fsTable(report);
+    const only = process.env.CORE_ONLY;
+    const streams = only === "memory" ? [] : await fsStreamRows(root);
+    if (only !== "fs") await memoryTables(report);
+    if (only !== "memory") report.table("fs", [...(await fsTable(root)), ...streams]);
   } finally {
-    await rm(ROOT, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
   }
 }
