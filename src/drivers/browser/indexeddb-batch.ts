@@ -2,8 +2,8 @@
  * Transactions of the indexeddb driver. Operations that place their requests at once (get, put,
  * delete, getMany, putMany, a listing page) join the transaction that is open for their mode, so
  * calls issued together (`Promise.all` of puts, 32 gets in flight) share one transaction: one
- * commit instead of one each. A batch is sealed with an explicit `commit()` at the end of the
- * microtask that opened it, so even a lone put commits without waiting for the browser's
+ * commit instead of one each. A write batch is sealed with an explicit `commit()` at the end of
+ * the microtask that opened it, so even a lone put commits without waiting for the browser's
  * auto-commit round trip (measured: sequential puts ~15% faster, 32 in flight ~2x).
  *
  * Order is kept: a batch is joined only while it is the newest transaction, so a call issued
@@ -86,10 +86,11 @@ export function batcher() {
   const seal = () => {
     const batch = open;
     open = undefined;
-    if (batch) {
-      batch.settle();
-      commit(batch.tx);
-    }
+    if (!batch) return;
+    batch.settle();
+    // Writers commit at once (no wait for the auto-commit round trip); readers are left to
+    // auto-commit, which measured a little faster for them (5-10% on sequential gets).
+    if (batch.mode === "readwrite") commit(batch.tx);
   };
 
   /** A transaction of its own (sealing the open batch first, to keep order); the caller commits it. */
