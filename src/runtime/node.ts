@@ -6,6 +6,14 @@ import { browserSchemes } from "./browser.js";
 const fs = (): Promise<DriverFactory> => import("../drivers/node/fs.js").then((m) => m.fsDriverFromUri);
 const sql = (): Promise<DriverFactory> => import("../drivers/node/sql.js").then((m) => m.sqlDriverFromUri);
 
+/** The http driver with a fetch that streams uploads (see http-fetch.ts), unless the caller brings its own fetch. */
+const http = (): Promise<DriverFactory> =>
+  Promise.all([import("../drivers/browser/http.js"), import("../drivers/node/http-fetch.js")]).then(
+    ([driver, node]) =>
+      (uri, options) =>
+        driver.httpDriverFromUri(uri, { fetch: node.streamingFetch, ...options }),
+  );
+
 const browserOnly = "it needs a browser; in Node.js use a directory (fs), sqlite:// or memory://";
 
 export const nodeRuntime: Runtime = {
@@ -13,6 +21,10 @@ export const nodeRuntime: Runtime = {
   defaultUri: () => process.env.ANYSTORE_URI || ".anystore",
   schemes: {
     ...browserSchemes,
+    http,
+    https: http,
+    "anystore+http": http,
+    "anystore+https": http,
     file: fs,
     zip: () => import("../drivers/node/zip.js").then((m) => m.zipDriverFromUri),
     sqlite: sql,

@@ -353,6 +353,10 @@ describe("anystore+http driver", () => {
     const closed = await serve(createStore("memory://"));
     await closed.close();
     await rejectsWith(createStore(`anystore+${closed.url}`).get("k"), "CONNECTION");
+    // Streamed uploads go through node:http (see http-fetch.ts): the same error.
+    const writer = (await createStore(`anystore+${closed.url}`).open("k", "w")).getWriter();
+    const pending = writer.write(new Uint8Array(1024)).then(() => writer.close());
+    await rejectsWith(pending, "CONNECTION");
     // Accepts connections, never answers.
     const silent = createServer(() => {});
     servers.push(silent);
@@ -360,6 +364,8 @@ describe("anystore+http driver", () => {
     const port = (silent.address() as AddressInfo).port;
     const started = Date.now();
     await rejectsWith(createStore(`anystore+http://127.0.0.1:${port}`, { timeout: 300 }).get("k"), "CONNECTION");
+    const stalled = (await createStore(`anystore+http://127.0.0.1:${port}`, { timeout: 300 }).open("k", "w")).getWriter();
+    await rejectsWith(stalled.write(new Uint8Array(1024)).then(() => stalled.close()), "CONNECTION");
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 

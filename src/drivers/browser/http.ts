@@ -57,7 +57,9 @@ export interface HttpDriverOptions {
    */
   onUploadProgress?: (progress: UploadProgress) => void;
   /**
-   * The `fetch` to use (a custom agent, a test double, a worker binding).
+   * The `fetch` to use (a custom agent, a test double, a worker binding). Stores made by
+   * `createStore` in Node get one that sends streamed uploads through node:http, because
+   * undici's fetch keeps a streamed request body in memory until the response (nodejs/undici#4058).
    * @default globalThis.fetch
    */
   fetch?: typeof fetch;
