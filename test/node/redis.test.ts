@@ -98,6 +98,23 @@ describe("redis driver", () => {
     await store.close();
   });
 
+  it("a streamed write may reuse its buffer once write resolves, also for whole 1 MiB chunks sent without a copy", async () => {
+    const prefix = freshPrefix();
+    const store = createStore(`${BASE}/${prefix}`);
+    const writer = (await store.open("reused", "w")).getWriter();
+    const buffer = new Uint8Array(1 << 20);
+    for (const fill of [1, 2, 3]) {
+      buffer.fill(fill);
+      await writer.write(buffer);
+    }
+    buffer.fill(9);
+    await writer.close();
+    const stored = await raw.getBuffer(`${prefix}/reused`);
+    expect(stored.byteLength).toBe(3 << 20);
+    expect([0, 1, 2].map((i) => [stored[i << 20], stored[(i << 20) + 12345], stored[((i + 1) << 20) - 1]])).toEqual([[1, 1, 1], [2, 2, 2], [3, 3, 3]]);
+    await store.close();
+  });
+
   it("never lists side keys, also at the root of a db", async () => {
     const prefix = freshPrefix();
     const store = createStore(`${BASE}/${prefix}`);

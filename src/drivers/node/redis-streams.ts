@@ -53,6 +53,14 @@ export type Exec = <T>(fn: (client: RedisClient) => Promise<T>) => Promise<T>;
 const view = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const handled = <T>(p: Promise<T>): Promise<T> => (p.catch(() => {}), p);
 
+/**
+ * A buffer ioredis may keep. A ready standalone client copies a command's Buffer arguments into
+ * the bytes it writes at once (Command.toWritable), so a borrowed buffer is free again when the
+ * call returns; a queued command (connecting, or a cluster) keeps the reference: copy it then.
+ */
+const owned = (client: RedisClient, data: Buffer): Buffer =>
+  client.status === "ready" && (client as { isCluster?: boolean }).isCluster !== true ? data : Buffer.from(data);
+
 /** A stream of a key's bytes (or a range), or null when the key is missing. */
 export async function readStream(exec: Exec, key: string, range: ByteRange | undefined): Promise<ReadableStream<Uint8Array> | null> {
   const start = range?.start ?? 0;
@@ -116,30 +124,40 @@ export function writeStream(exec: Exec, key: string, temp: string, opts: CommitO
   let length = 0;
   let inflight: Promise<unknown> = Promise.resolve();
   let refreshedAt = 0;
+  /** The only part is the caller's own chunk, not a copy. */
+  let lent = false;
 
   const flush = async () => {
     if (partBytes === 0) return;
     const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts, partBytes);
+    const borrowed = parts.length === 1 && lent;
     parts = [];
     partBytes = 0;
     await inflight;
     const expected = (length += data.byteLength);
     const now = Date.now();
+    let issued = false;
+    const arg = (c: RedisClient) => {
+      issued = true;
+      return borrowed ? owned(c, data) : data;
+    };
     let sent: Promise<unknown>;
     if (expected === data.byteLength) {
       // The first chunk creates the temporary key with its expiry in one command: a crashed writer leaks nothing.
-      sent = exec((c) => c.set(temp, data, "PX", TEMP_TTL_MS, "NX")).then((ok) => {
+      sent = exec((c) => c.set(temp, arg(c), "PX", TEMP_TTL_MS, "NX")).then((ok) => {
         if (ok !== "OK") throw new AnystoreError("a temporary key of a streamed write already existed", { key });
       });
       refreshedAt = now;
     } else {
       const refresh = now - refreshedAt > TEMP_TTL_MS / 4 ? exec((c) => c.pexpire(temp, TEMP_TTL_MS)) : undefined;
       if (refresh) refreshedAt = now;
-      sent = Promise.all([exec((c) => c.append(temp, data)), refresh]).then(([n]) => {
+      sent = Promise.all([exec((c) => c.append(temp, arg(c))), refresh]).then(([n]) => {
         if (n !== expected) throw new AnystoreError("the temporary key of a streamed write was changed by someone else", { key });
       });
     }
     inflight = handled(sent);
+    // Not issued yet (the client is still connecting): the caller's buffer is ours until it is.
+    if (borrowed && !issued) await inflight;
   };
 
   const discard = async () => {
@@ -151,7 +169,10 @@ export function writeStream(exec: Exec, key: string, temp: string, opts: CommitO
 
   return new WritableStream<Uint8Array>({
     async write(chunk) {
-      parts.push(Buffer.from(chunk)); // a copy: the caller may reuse its buffer once write resolves
+      // A whole chunk goes out before write resolves: borrowed, no copy (see `owned`). Smaller
+      // pieces wait for more, and the caller may reuse its buffer once write resolves: copied.
+      lent = partBytes === 0 && chunk.byteLength >= CHUNK;
+      parts.push(lent ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : Buffer.from(chunk));
       partBytes += chunk.byteLength;
       if (partBytes < CHUNK) return;
       try {
