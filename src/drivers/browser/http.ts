@@ -1,7 +1,7 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { InvalidArgumentError, UnsupportedError } from "../../core/errors.js";
 import { H, encodeKey, errorFromResponse, infoFromHeaders, rangeHeader } from "../../core/http-protocol.js";
-import { bytesToStream, concat, lineSplitter, sliceStream } from "../../core/streams.js";
+import { bytesToStream, concat, sliceStream } from "../../core/streams.js";
 import { Watchdog, blobGatherer, bodyFeed, countBytes, drainSmall, putBlob, requester, shortText } from "./http-transport.js";
 
 export { HttpError } from "../../core/http-protocol.js";
@@ -311,12 +311,24 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       const { res, watchdog } = await request(query);
       if (!res.ok) return fail(res, undefined, watchdog);
       if (!res.body) return;
-      const lines = watchdog.watch(res.body, base).pipeThrough(lineSplitter());
+      // Split whole chunks of text: a promise per chunk, not per key.
+      const reader = watchdog.watch(res.body, base).getReader();
       const decoder = new TextDecoder();
-      for await (const line of lines as unknown as AsyncIterable<Uint8Array>) {
-        const key = decoder.decode(line);
-        if (key === "" || (cut > 0 && !key.startsWith(`${prefix}/`))) continue;
-        yield key.slice(cut);
+      let rest = "";
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          const lines = (rest + decoder.decode(value, { stream: !done })).split("\n");
+          rest = done ? "" : lines.pop()!;
+          for (const line of lines) {
+            const key = line.endsWith("\r") ? line.slice(0, -1) : line;
+            if (key === "" || (cut > 0 && !key.startsWith(`${prefix}/`))) continue;
+            yield key.slice(cut);
+          }
+          if (done) return;
+        }
+      } finally {
+        reader.cancel().catch(() => {});
       }
     },
     async close() {},
