@@ -129,7 +129,12 @@ describe("zip driver: fuzzed archives", () => {
         for await (const key of driver.list!("")) keys.push(key);
         return keys;
       });
-      for (const key of new Set([...Object.keys(values), ...(listed ?? [])])) {
+      const keys = [...new Set([...Object.keys(values), ...(listed ?? [])])];
+      const batch = await safely(`getMany #${i}`, () => driver.getMany!(keys));
+      for (const [j, value] of (batch ?? []).entries()) {
+        if (value) expect(isKnown(value), `case ${i}: getMany ${keys[j]} returned bytes that were never stored`).toBe(true);
+      }
+      for (const key of keys) {
         const value = await safely(`get ${key} #${i}`, () => driver.get(key));
         if (value) expect(isKnown(value), `case ${i}: get ${key} returned bytes that were never stored`).toBe(true);
         value ? outcomes.data++ : outcomes.errors++;

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError, AnystoreError, ConflictError, InvalidArgumentError, InvalidKeyError, isAnystoreError } from "../../core/errors.js";
 import type { Directory } from "./zip/directory.js";
-import { emptyDirectory, loadDirectory } from "./zip/directory.js";
+import { emptyDirectory, loadDirectory, Window } from "./zip/directory.js";
 import type { Entry } from "./zip/format.js";
 import { newEntry } from "./zip/format.js";
 import { isSafeKey } from "./zip/names.js";
@@ -273,6 +273,28 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     name: DRIVER_NAME,
     capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, paths: true, createdAt: true },
     get: (key) => withEntry(key, (a, e) => entryBytes(source(a), e, maxEntrySize)),
+    async getMany(keys) {
+      const a = await current();
+      a.refs++;
+      try {
+        const now = Date.now();
+        const found: Array<[number, Entry]> = [];
+        keys.forEach((key, i) => {
+          const e = a.dir.files.get(key);
+          if (alive(e, now)) found.push([i, e]);
+        });
+        // In archive order through one read window: neighbouring small entries share one read.
+        found.sort((x, y) => x[1].offset - y[1].offset);
+        const src: Source = { ...source(a), window: new Window(a.fh!, path) };
+        const values: Array<Uint8Array | null> = keys.map(() => null);
+        for (const [i, e] of found) values[i] = await entryBytes(src, e, maxEntrySize);
+        return values;
+      } catch (error) {
+        throw wrap(error);
+      } finally {
+        release(a);
+      }
+    },
     put: (key, value, o) => putMany([[key, value]], o),
     putMany,
     async delete(key) {

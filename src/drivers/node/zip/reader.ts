@@ -128,7 +128,8 @@ export async function entryBytes(src: Source, e: Entry, maxEntrySize: number): P
   const data = await readData(src, e);
   if (e.method === METHOD.stored) {
     checkCrc(e, crc32(data), src.path);
-    return data.byteOffset === 0 ? data : data.slice(); // no view into the header's buffer
+    // No view into a larger buffer (the header's, or a read window shared by other entries).
+    return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
   }
   if (e.size <= SMALL) {
     // One call for small values; one spare byte in `out` shows output past the declared size.
@@ -160,14 +161,14 @@ async function readData(src: Source, e: Entry): Promise<Uint8Array> {
   const guess = LOCAL_SIZE + e.nameBytes.length + e.extra.length + 64 + e.csize;
   if (e.csize > SMALL || e.offset + guess > src.dataEnd) {
     const { dataStart } = await locate(src, e);
-    return readExactly(src.fh, dataStart, e.csize, src.path);
+    return readFrom(src, dataStart, e.csize);
   }
-  const bytes = await readExactly(src.fh, e.offset, guess, src.path);
+  const bytes = await readFrom(src, e.offset, guess);
   if (readU32(bytes, 0) !== SIG.local) throw corrupt(src.path, `no local header for ${JSON.stringify(e.name)} at byte ${e.offset}`);
   const from = LOCAL_SIZE + readU16(bytes, 26) + readU16(bytes, 28);
   if (e.offset + from + e.csize > src.dataEnd) throw corrupt(src.path, `the data of ${JSON.stringify(e.name)} runs past the data area`);
   if (from + e.csize <= bytes.length) return bytes.subarray(from, from + e.csize);
-  return readExactly(src.fh, e.offset + from, e.csize, src.path);
+  return readFrom(src, e.offset + from, e.csize);
 }
 
 /**
