@@ -98,7 +98,7 @@ async function table(impls, { ops, syncedOps = ops, cpuRows = false }) {
   const batch = Array.from({ length: 1000 }, (_, i) => [`k/${String(i).padStart(4, "0")}`, valueOf(i)]);
   const keys = batch.map(([k]) => k);
   const perKey = (r) => Object.fromEntries(Object.entries(r.wall).map(([name, v]) => [name, v * 1000]));
-  const batchOpts = { ops: 3, concurrency: 1, warmup: 1 };
+  const batchOpts = { ops: 6, concurrency: 1, warmup: 1 };
   rows.push({ workload: "putMany 1,000 x 1 KiB", unit: "keys/s", results: perKey(await interleaved(impls, "putMany", (impl) => () => impl.putMany(batch), batchOpts)) });
   const getMany = async (impl) => {
     const n = await impl.getMany(keys);
@@ -120,7 +120,7 @@ async function listing(impls) {
     const n = await impl.list("p37/");
     if (n !== LISTED / 100) throw new Error(`listed ${n} keys, expected ${LISTED / 100}`);
   };
-  const { wall } = await interleaved(impls, "list", (impl) => () => list(impl), { ops: 5, concurrency: 1, warmup: 1 });
+  const { wall } = await interleaved(impls, "list", (impl) => () => list(impl), { ops: 30, concurrency: 1, warmup: 3 });
   return { workload: "list a prefix among 100,000 keys", unit: "lists/s", results: wall };
 }
 
