@@ -134,4 +134,15 @@ describe("fs driver", () => {
     for (const v of seen) expect(values).toContain(v);
     expect(await allFiles(dir)).toEqual(["k"]);
   });
+
+  it("a streamed read cancelled midway lets the key be rewritten and read again", async () => {
+    const store = createStore(freshDir(), { serialization: "raw" });
+    const value = new Uint8Array(3 * 1024 * 1024).map((_, i) => i & 255);
+    await store.put("big", value);
+    const reader = (await store.open("big")).getReader();
+    expect((await reader.read()).value!.byteLength).toBeGreaterThan(0);
+    await reader.cancel();
+    await store.put("big", value.slice(1));
+    expect(await readAll(await store.open("big"))).toEqual(value.slice(1));
+  });
 });

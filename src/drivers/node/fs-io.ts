@@ -81,6 +81,42 @@ export async function statAndSmallRead(fd: number): Promise<{ stats: Stats; byte
   }
 }
 
+/** Chunks of a streamed read; the stream reads one ahead of its consumer, no more. */
+const STREAM_CHUNK = 512 * 1024;
+
+/**
+ * A web stream of the bytes in [start, end) of an open descriptor, read on demand (the
+ * consumer's pace bounds memory: Readable.toWeb would buffer without limit behind a slow
+ * one). The descriptor closes at the end, on error or on cancel.
+ */
+export function readableRange(fd: number, start: number, end: number): ReadableStream<Uint8Array> {
+  let position = start;
+  let open = true;
+  const finish = () => {
+    if (open) closeSoon(fd);
+    open = false;
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const size = Math.min(STREAM_CHUNK, end - position);
+        const chunk = new Uint8Array(size);
+        const n = await readInto(fd, chunk, 0, size, position);
+        position += n;
+        if (n > 0) controller.enqueue(n === size ? chunk : chunk.subarray(0, n));
+        if (n < size || position >= end) {
+          finish();
+          controller.close();
+        }
+      } catch (error) {
+        finish();
+        throw error;
+      }
+    },
+    cancel: finish,
+  });
+}
+
 /** Closes a descriptor without waiting: nothing waits on a read-only close. */
 export function closeSoon(fd: number): void {
   close(fd).catch(() => {});

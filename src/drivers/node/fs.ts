@@ -1,8 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { constants, createReadStream, promises as fsp } from "node:fs";
+import { constants, promises as fsp } from "node:fs";
 import type { Stats } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError, AnystoreError, ConflictError, InvalidKeyError } from "../../core/errors.js";
@@ -334,11 +333,10 @@ async function streamFile(fd: number, stats: Stats, range: ByteRange | undefined
     return oneChunk(new Uint8Array(0));
   }
   if (end - start <= SMALL_READ) return oneChunk(await io.readRange(fd, start, end - start));
-  const nodeStream = createReadStream("", { fd, start, end: end - 1, highWaterMark: 256 * 1024, autoClose: true });
-  return Readable.toWeb(nodeStream) as ReadableStream<Uint8Array>;
+  return io.readableRange(fd, start, end);
 }
 
-/** Values up to this size are read at once into one chunk: a Node stream and its web wrapper cost more than the read. */
+/** Values up to this size are read at once, into one chunk: cheaper than a streamed read. */
 const SMALL_READ = 64 * 1024;
 
 function oneChunk(bytes: Uint8Array): ReadableStream<Uint8Array> {
