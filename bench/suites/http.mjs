@@ -102,7 +102,11 @@ export default async function run(report) {
     rows.push(await lib.timed("listing", () => lib.listRow(impls)));
     rows.push(...stream);
     rows.push(await lib.timed("mirror", () => mirrorRow(mem, unstorage)));
-    report.table(title, rows, { driver: "http" });
+    report.table(title, rows, {
+      driver: "http",
+      notes:
+        "The servers run in a child process: anystore's serve() over a memory store (holding the 100,000 listing keys) and over a temp directory (the 256 MiB value), and unstorage's h3 storage server over its memory driver (the same 100,000 keys).",
+    });
     await store.close();
   } finally {
     child.stdin.end();
