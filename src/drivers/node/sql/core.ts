@@ -303,8 +303,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     },
     async getMany(keys) {
       const found = new Map<string, Uint8Array>();
-      for (const part of chunks([...new Set(keys)], KEYS_PER_STATEMENT)) {
-        const { rows } = await run(getMany(part.length), part);
+      // The parts at once: a pool runs them on several connections (reads need no transaction).
+      const parts = chunks([...new Set(keys)], KEYS_PER_STATEMENT);
+      for (const { rows } of await Promise.all(parts.map((part) => run(getMany(part.length), part)))) {
         for (const row of rows) found.set(String(row[0]), toBytes(row[1]));
       }
       return keys.map((key) => found.get(key) ?? null);
