@@ -51,9 +51,15 @@ async function readInto(fd: number, buffer: Uint8Array, offset: number, size: nu
 }
 
 /** The first read of a whole-file read: small files fit, so they cost one read. */
-const HEAD = 64 * 1024;
-/** Reused head buffers (the bytes are copied out), so small reads allocate only what they return. */
+const HEAD = 32 * 1024;
+/** Reused head buffers (the bytes are copied out), so small reads allocate only what they return: one per read in flight, up to 64. */
 const heads: Uint8Array[] = [];
+const MAX_HEADS = 64;
+/** Not zero-filled: only the bytes a read fills are ever copied out. */
+const newHead = () => {
+  const buffer = Buffer.allocUnsafeSlow(HEAD);
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, HEAD);
+};
 
 type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
@@ -63,12 +69,12 @@ const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
   );
 
 /**
- * `fstat` and a read of the first 64 KiB side by side, so a small file costs one round trip
+ * `fstat` and a read of the first 32 KiB side by side, so a small file costs one round trip
  * after `open`. `bytes` is the whole file when it fits, else undefined (and for anything but
  * a regular file). Files are replaced by rename, never grown in place, so the size holds.
  */
 export async function statAndSmallRead(fd: number): Promise<{ stats: Stats; bytes: Uint8Array | undefined }> {
-  const head = heads.pop() ?? new Uint8Array(HEAD);
+  const head = heads.pop() ?? newHead();
   try {
     const [stats, first] = await Promise.all([settle(fstat(fd)), settle(read(fd, head, 0, HEAD, 0))]);
     if (!stats.ok) throw stats.error;
@@ -77,7 +83,7 @@ export async function statAndSmallRead(fd: number): Promise<{ stats: Stats; byte
     const size = stats.value.size;
     return { stats: stats.value, bytes: first.value >= size ? head.slice(0, size) : undefined };
   } finally {
-    if (heads.length < 16) heads.push(head);
+    if (heads.length < MAX_HEADS) heads.push(head);
   }
 }
 
