@@ -15,20 +15,63 @@ async function compileGlob(glob: string): Promise<Matcher> {
 /**
  * Lists store-relative keys: a path prefix, a plain-string exclude prefix and a glob relative
  * to the prefix (SPEC 5). Streams the driver's pages; never holds every key.
+ *
+ * A hand-made iterator rather than an async generator, which costs several promise steps per
+ * key on top of the driver's. `fail` maps errors (it throws).
  */
-export async function* listKeys(d: CompleteDriver, storePrefix: string, opts: ListOptions, uri: string): AsyncGenerator<string> {
-  const prefix = normalizePrefix(opts.prefix, uri);
-  const base = joinKey(storePrefix, prefix);
-  const listPrefix = base === "" ? "" : `${base}/`;
-  const storeCut = storePrefix === "" ? 0 : storePrefix.length + 1;
-  const globCut = prefix === "" ? 0 : prefix.length + 1;
-  const exclude = opts.excludePrefix || undefined;
-  const match = opts.glob !== undefined ? await compileGlob(opts.glob) : undefined;
-  for await (const full of d.list(listPrefix)) {
-    if (!full.startsWith(listPrefix) || full.length === listPrefix.length || isReservedKey(full)) continue;
-    const key = full.slice(storeCut);
-    if (exclude !== undefined && key.startsWith(exclude)) continue;
-    if (match && !match(key.slice(globCut))) continue;
-    yield key;
-  }
+export function listKeys(d: CompleteDriver, storePrefix: string, opts: ListOptions, uri: string, fail: (error: unknown) => never): AsyncIterableIterator<string> {
+  let inner: AsyncIterator<string> | undefined;
+  let starting: Promise<void> | undefined;
+  let accept: (full: string) => string | undefined = () => undefined;
+
+  const start = async () => {
+    const prefix = normalizePrefix(opts.prefix, uri);
+    const base = joinKey(storePrefix, prefix);
+    const listPrefix = base === "" ? "" : `${base}/`;
+    const storeCut = storePrefix === "" ? 0 : storePrefix.length + 1;
+    const globCut = prefix === "" ? 0 : prefix.length + 1;
+    const exclude = opts.excludePrefix || undefined;
+    const match = opts.glob !== undefined ? await compileGlob(opts.glob) : undefined;
+    accept = (full) => {
+      if (!full.startsWith(listPrefix) || full.length === listPrefix.length || isReservedKey(full)) return undefined;
+      const key = full.slice(storeCut);
+      if (exclude !== undefined && key.startsWith(exclude)) return undefined;
+      if (match && !match(key.slice(globCut))) return undefined;
+      return key;
+    };
+    inner = d.list(listPrefix)[Symbol.asyncIterator]();
+  };
+
+  const step = (result: IteratorResult<string>): IteratorResult<string> | Promise<IteratorResult<string>> => {
+    if (result.done) return { done: true, value: undefined };
+    const key = accept(result.value);
+    return key === undefined ? inner!.next().then(step) : { done: false, value: key };
+  };
+
+  const pull = (): Promise<IteratorResult<string>> => {
+    if (inner === undefined) return (starting ??= start()).then(pull, fail);
+    return inner.next().then(step).catch(fail);
+  };
+  // Drivers' iterators need not take concurrent next() calls (paged ones would fetch a page
+  // twice): a call made while another is pending waits for it, as with an async generator.
+  let pending: Promise<IteratorResult<string>> | undefined;
+  const iterator: AsyncIterableIterator<string> = {
+    next() {
+      const result = pending ? pending.then(pull, pull) : pull();
+      pending = result;
+      const settle = () => {
+        if (pending === result) pending = undefined;
+      };
+      result.then(settle, settle);
+      return result;
+    },
+    async return(value?: unknown) {
+      await inner?.return?.(value);
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

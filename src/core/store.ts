@@ -296,13 +296,21 @@ export class AnyStore<T = unknown> implements Store<T> {
     return now;
   }
 
-  async *keys(opts: ListOptions = {}): AsyncIterableIterator<string> {
-    const d = await this.#driver();
-    try {
-      yield* listKeys(d, this.#prefix, opts, this.uri);
-    } catch (error) {
-      this.#fail(error);
-    }
+  keys(opts: ListOptions = {}): AsyncIterableIterator<string> {
+    const fail = (error: unknown): never => this.#fail(error);
+    let inner: AsyncIterableIterator<string> | undefined;
+    let loading: Promise<AsyncIterableIterator<string>> | undefined;
+    // The driver loads on the first next(), as it would in a generator.
+    const load = () =>
+      (loading ??= Promise.resolve()
+        .then(() => this.#driver())
+        .then((d) => (inner = listKeys(d, this.#prefix, opts, this.uri, fail)), fail));
+    const iterator: AsyncIterableIterator<string> = {
+      next: () => (inner ? inner.next() : load().then((keys) => keys.next())),
+      return: async (value?: unknown) => (inner ? inner.return!(value) : { done: true, value: undefined }),
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   async *values(opts: ListOptions = {}): AsyncIterableIterator<T> {
