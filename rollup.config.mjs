@@ -1,5 +1,5 @@
 import typescript from "@rollup/plugin-typescript";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 
 /** Every source file is its own output module (preserveModules), so subpath exports and lazy driver chunks line up. */
@@ -12,9 +12,12 @@ for (const dir of ["src/drivers/browser", "src/drivers/node", "src/cli"]) {
   }
 }
 
+/** Starts from an empty dist/, so files of moved or deleted modules are never shipped. */
+const clean = { name: "clean-dist", buildStart: () => rmSync("dist", { recursive: true, force: true }) };
+
 export default {
   input: entries,
   output: { dir: "dist", format: "es", preserveModules: true, preserveModulesRoot: "src", sourcemap: true },
   external: (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0") && !/^[A-Za-z]:/.test(id),
-  plugins: [typescript({ tsconfig: "./tsconfig.json", declaration: true, declarationDir: "dist", outDir: "dist", noEmitOnError: !process.env.LOOSE_BUILD })],
+  plugins: [clean, typescript({ tsconfig: "./tsconfig.json", declaration: true, declarationDir: "dist", outDir: "dist", noEmitOnError: !process.env.LOOSE_BUILD })],
 };
