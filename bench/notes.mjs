@@ -20,6 +20,4 @@ export default {
     "s3rver answers a few hundred requests per second here, so this row times ~150 puts in well under a second; across runs on this machine it ranged 0.58x-1.60x.",
   "zip / getMany 1,000 x 1 KiB":
     "The zip driver has no native getMany: the fallback reads the 1,000 entries one by one (16 in flight), each with its own file read and inflate; fflate reads the whole archive once and inflates the wanted entries in one synchronous pass (fine for an archive that fits in memory).",
-  "http / extra RSS, 256 MiB streamed":
-    "Measured apart, the 256 MiB put through the http driver raises RSS by ~290 MiB (the read by ~40 MiB), while raw fetch with the same streamed body adds almost nothing: the driver's streamed upload ends up holding most of the value in memory. Cause not yet found; to fix in the driver.",
 };

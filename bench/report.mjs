@@ -293,7 +293,7 @@ export function markdown(run, notes = {}, { chart } = {}) {
     "- put/get 1 KiB, sequential and 32 in flight: string values of 1,024 bytes, keys `k/0` ... (gets read what the puts wrote).",
     "- putMany/getMany 1,000 x 1 KiB: one batch call of 1,000 keys; rate in keys per second.",
     "- list a prefix among 100,000 keys: the 1,000 keys under `p42/` among `p0/` ... `p99/` (100,000 keys, seeded once per backend).",
-    "- stream 256 MiB in / out: one value generated and consumed in 1 MiB chunks; extra RSS is the peak (sampled every 5 ms) above the RSS before, in and out together; servers run in their own processes.",
+    "- stream 256 MiB in / out: one value generated and consumed in 1 MiB chunks; extra RSS is the peak (sampled every 5 ms) above the RSS before, in and out together; servers run in their own processes. The implementations run one after another in one process, so memory one of them leaves to the allocator can serve the next: differences of a few tens of MiB are not significant (a fresh process per measurement would be exact).",
     "- mirror 10,000 x 1 KiB: a directory of 10,000 files copied into the backend, 16 in flight.",
     "",
     "## Machine",
