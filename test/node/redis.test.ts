@@ -32,6 +32,10 @@ async function cleanup(): Promise<void> {
 }
 
 contractSuite({ name: "redis (standalone, db and prefix)", make: (options) => createStore(`${BASE}/${freshPrefix()}`, options) });
+contractSuite({
+  name: "redis (standalone, with timestamps)",
+  make: (options) => createStore(`${BASE}/${freshPrefix()}`, { ...options, timestamps: true } as never),
+});
 
 describe("redis driver", () => {
   afterAll(async () => {
@@ -52,7 +56,7 @@ describe("redis driver", () => {
   it("reads strings written by a plain SET, and info works on them without timestamps", async () => {
     const prefix = freshPrefix();
     await cli(6379, "-n", String(DB), "SET", `${prefix}/plain.json`, '{"from":"cli"}');
-    const store = createStore(`${BASE}/${prefix}`);
+    const store = createStore(`${BASE}/${prefix}`, { timestamps: true } as never);
     expect(await store.get("plain.json")).toEqual({ from: "cli" });
     const info = await store.info("plain.json");
     expect(info).toMatchObject({ size: 14, updatedAt: null, createdAt: null, contentType: "application/json" });
@@ -66,7 +70,7 @@ describe("redis driver", () => {
 
   it("keeps ttl natively on the value and its side key", async () => {
     const prefix = freshPrefix();
-    const store = createStore(`${BASE}/${prefix}`);
+    const store = createStore(`${BASE}/${prefix}`, { timestamps: true } as never);
     await store.put("t", "v", { ttl: 100 });
     const pttl = await raw.pttl(`${prefix}/t`);
     expect(pttl).toBeGreaterThan(90_000);
@@ -78,7 +82,7 @@ describe("redis driver", () => {
 
   it("removes the temporary key of an aborted streamed write, and sweeps stamps of values deleted by others", async () => {
     const prefix = freshPrefix();
-    const store = createStore(`${BASE}/${prefix}`);
+    const store = createStore(`${BASE}/${prefix}`, { timestamps: true } as never);
     const temps = async () => (await raw.scan("0", "MATCH", `.anystore/w/*{${prefix}/*`, "COUNT", 100_000))[1];
     const writer = (await store.open("big", "w")).getWriter();
     await writer.write(new Uint8Array(3 << 20));
@@ -141,7 +145,7 @@ describe("redis driver", () => {
 
   it("keys with braces keep their side keys in their hash slot", async () => {
     const prefix = freshPrefix();
-    const store = createStore(`${BASE}/${prefix}`);
+    const store = createStore(`${BASE}/${prefix}`, { timestamps: true } as never);
     const keys = ["a{b}c", "x{}y", "open{", "close}", "{tag}/z"];
     await store.putMany(keys.map((k) => [k, k]));
     for (const k of keys) {

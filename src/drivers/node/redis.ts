@@ -36,8 +36,9 @@ export interface RedisDriverOptions {
   commandTimeout?: number;
   /**
    * Keep each value's write time (and content type) in a hidden side key `.anystore/t/{key}`, so
-   * `info` reports `updatedAt`. Costs a second key per value; false writes plain `SET`s only.
-   * @default true
+   * `info` reports `updatedAt`. Costs a second key per value (each put writes two keys, and a
+   * listing SCANs twice as many); off, puts are plain `SET`s as in Python anystore.
+   * @default false
    */
   timestamps?: boolean;
   /** Extra ioredis options (`RedisOptions`, or `ClusterOptions` for a cluster), applied last. @default undefined */
@@ -117,7 +118,7 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   const given = (opts.client as { options?: { host?: string; port?: number; db?: number } } | undefined)?.options;
   // A given client has its own host and db; the uri then only names the prefix.
   const where = target.cluster ? `cluster ${nodes}` : given?.host ? `${given.host}:${given.port}/${given.db ?? 0}` : `${nodes}/${target.db}`;
-  const stamps = opts.timestamps ?? true;
+  const stamps = opts.timestamps ?? false;
   const connectTimeout = opts.connectTimeout ?? 5000;
   const commandTimeout = opts.commandTimeout ?? 10_000;
   const owned = opts.client === undefined;
