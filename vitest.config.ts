@@ -1,17 +1,9 @@
 import { playwright } from "@vitest/browser-playwright";
 import { defineConfig } from "vitest/config";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "./chromium.config.mjs";
 
-/** Debian's Chromium; Playwright's own browser download cannot work here. */
-const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const chromiumArgs = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+const chromium = CHROMIUM_PATH;
+const chromiumArgs = CHROMIUM_ARGS;
 
 export default defineConfig({
   test: {

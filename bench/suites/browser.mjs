@@ -12,22 +12,15 @@ import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright";
 import { rollup } from "rollup";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../chromium.config.mjs";
 
 export const title = "browser: IndexedDB and OPFS in Chromium (on-disk profile)";
 
 const here = fileURLToPath(new URL("../browser/", import.meta.url));
 /** Under bench/.data (gitignored); removed after the run. */
 const OUT = fileURLToPath(new URL("../.data/browser-bundle/", import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+const CHROMIUM = CHROMIUM_PATH;
+const ARGS = CHROMIUM_ARGS;
 
 /** Bundles the page and the worker (lazy chunks stay separate, as an app's bundler would ship them). */
 async function bundle() {

@@ -14,20 +14,11 @@ import { chromium } from "playwright";
 import { rollup } from "rollup";
 import { startDemoServer } from "../../demo/server-app.mjs";
 import { createHandler, createStore } from "../../src/index.node.js";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../chromium.config.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 export const screenshotDir = join(root, "demo/screenshots");
 
-/** The flags of the browser project in vitest.config.ts. */
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 
 /** The newest modification time under `dir` (ms). */
 async function newest(dir: string): Promise<number> {
@@ -84,7 +75,7 @@ export class DemoServer {
 }
 
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
 }
 
 /** A user: a browser context of their own (own IndexedDB and OPFS) with the notebook open. */
