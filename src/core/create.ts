@@ -3,7 +3,8 @@ import { InvalidArgumentError } from "./errors.js";
 import { normalizePrefix } from "./keys.js";
 import type { Runtime } from "./runtime.js";
 import { loaderFor } from "./runtime.js";
-import { AnyStore, sharedState } from "./store.js";
+import { AnyStore } from "./store.js";
+import { sharedState } from "./store-state.js";
 import type { CreateStoreOptions, Store, StoreOptions } from "./types.js";
 
 /** `createStore` for one runtime: parses the arguments, picks the driver, does no I/O. */

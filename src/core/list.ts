@@ -17,9 +17,10 @@ async function compileGlob(glob: string): Promise<Matcher> {
  * to the prefix (SPEC 5). Streams the driver's pages; never holds every key.
  *
  * A hand-made iterator rather than an async generator, which costs several promise steps per
- * key on top of the driver's. `fail` maps errors (it throws).
+ * key on top of the driver's. The driver loads on the first `next()`, as in a generator. `fail`
+ * maps errors (it throws).
  */
-export function listKeys(d: CompleteDriver, storePrefix: string, opts: ListOptions, uri: string, fail: (error: unknown) => never): AsyncIterableIterator<string> {
+export function listKeys(driver: () => CompleteDriver | Promise<CompleteDriver>, storePrefix: string, opts: ListOptions, uri: string, fail: (error: unknown) => never): AsyncIterableIterator<string> {
   let inner: AsyncIterator<string> | undefined;
   let starting: Promise<void> | undefined;
   let accept: (full: string) => string | undefined = () => undefined;
@@ -39,7 +40,7 @@ export function listKeys(d: CompleteDriver, storePrefix: string, opts: ListOptio
       if (match && !match(key.slice(globCut))) return undefined;
       return key;
     };
-    inner = d.list(listPrefix)[Symbol.asyncIterator]();
+    inner = (await driver()).list(listPrefix)[Symbol.asyncIterator]();
   };
 
   const step = (result: IteratorResult<string>): IteratorResult<string> | Promise<IteratorResult<string>> => {
@@ -74,4 +75,16 @@ export function listKeys(d: CompleteDriver, storePrefix: string, opts: ListOptio
     },
   };
   return iterator;
+}
+
+/** Groups keys into arrays of up to `size`, for batched reads. */
+export async function* pagesOf(keys: AsyncIterable<string>, size: number): AsyncGenerator<string[]> {
+  let page: string[] = [];
+  for await (const key of keys) {
+    page.push(key);
+    if (page.length < size) continue;
+    yield page;
+    page = [];
+  }
+  if (page.length > 0) yield page;
 }

@@ -9,7 +9,9 @@ import {
   withContext,
 } from "./errors.js";
 import { joinKey, normalizeKey, normalizePrefix } from "./keys.js";
-import { listKeys } from "./list.js";
+import { listKeys, pagesOf } from "./list.js";
+import type { Shared } from "./store-state.js";
+import { checkTtl } from "./store-state.js";
 import { guessContentType } from "./mime.js";
 import type { HashAlgorithm, Runtime } from "./runtime.js";
 import type { Codec } from "./serialize.js";
@@ -19,44 +21,9 @@ import { decodeStored, storable } from "./local.js";
 import { checkRange, isStreamLike, lineSplitter } from "./streams.js";
 import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions, Store, StoreOptions } from "./types.js";
 
-/** State shared by a store and its children: one driver, one connection. */
-interface Shared {
-  readonly uri: string;
-  readonly runtime: Runtime;
-  readonly options: StoreOptions;
-  readonly codec: Codec;
-  readonly makeDriver: () => Promise<Driver>;
-  driver?: CompleteDriver | undefined;
-  loading?: Promise<CompleteDriver> | undefined;
-}
-
 const ALGORITHMS = new Set(["sha256", "sha1", "md5", "sha512"]);
 const VALUES_PAGE = 64;
 const INFO_CONCURRENCY = 16;
-
-function checkTtl(ttl: unknown): number {
-  if (ttl === undefined || ttl === null) return 0;
-  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0) {
-    throw new InvalidArgumentError(`ttl must be a number of seconds >= 0, got ${String(ttl)}`);
-  }
-  return ttl;
-}
-
-export function sharedState(uri: string, runtime: Runtime, options: StoreOptions, makeDriver: () => Promise<Driver>): Shared {
-  checkTtl(options.defaultTtl);
-  return {
-    uri,
-    runtime,
-    options,
-    makeDriver,
-    codec: {
-      serialization: checkSerialization(options.serialization ?? "auto"),
-      serialize: options.serialize as Codec["serialize"],
-      deserialize: options.deserialize,
-      schema: options.schema,
-    },
-  };
-}
 
 export class AnyStore<T = unknown> implements Store<T> {
   readonly uri: string;
@@ -297,48 +264,18 @@ export class AnyStore<T = unknown> implements Store<T> {
   }
 
   keys(opts: ListOptions = {}): AsyncIterableIterator<string> {
-    const fail = (error: unknown): never => this.#fail(error);
-    let inner: AsyncIterableIterator<string> | undefined;
-    let loading: Promise<AsyncIterableIterator<string>> | undefined;
-    // The driver loads on the first next(), as it would in a generator.
-    const load = () =>
-      (loading ??= Promise.resolve()
-        .then(() => this.#driver())
-        .then((d) => (inner = listKeys(d, this.#prefix, opts, this.uri, fail)), fail));
-    const iterator: AsyncIterableIterator<string> = {
-      next: () => (inner ? inner.next() : load().then((keys) => keys.next())),
-      return: async (value?: unknown) => (inner ? inner.return!(value) : { done: true, value: undefined }),
-      [Symbol.asyncIterator]: () => iterator,
-    };
-    return iterator;
+    return listKeys(() => this.#driver(), this.#prefix, opts, this.uri, (error) => this.#fail(error));
   }
 
   async *values(opts: ListOptions = {}): AsyncIterableIterator<T> {
-    let page: string[] = [];
-    const flush = async () => {
-      const found = await this.getMany(page);
-      page = [];
-      return found;
-    };
-    for await (const key of this.keys(opts)) {
-      page.push(key);
-      if (page.length >= VALUES_PAGE) yield* (await flush()).values();
-    }
-    if (page.length > 0) yield* (await flush()).values();
+    for await (const page of pagesOf(this.keys(opts), VALUES_PAGE)) yield* (await this.getMany(page)).values();
   }
 
   async *list(opts: ListOptions = {}): AsyncIterableIterator<Info> {
-    let page: string[] = [];
-    const flush = async () => {
+    for await (const page of pagesOf(this.keys(opts), INFO_CONCURRENCY)) {
       const infos = await Promise.all(page.map((key) => this.info(key).catch(skipMissing)));
-      page = [];
-      return infos.filter((info): info is Info => info !== null);
-    };
-    for await (const key of this.keys(opts)) {
-      page.push(key);
-      if (page.length >= INFO_CONCURRENCY) yield* await flush();
+      yield* infos.filter((info): info is Info => info !== null);
     }
-    if (page.length > 0) yield* await flush();
   }
 
   stream(key: string, opts?: CodecOptions<T>): ReadableStream<T> {

@@ -127,41 +127,33 @@ export class S3Client {
   }
 
   async #sign(method: string, url: string, headers: Record<string, string>): Promise<{ url: string; headers: Headers }> {
-    const creds = this.config.credentials;
-    if (!creds) return { url, headers: new Headers(headers) };
-    const signer = new AwsV4Signer({
-      method,
-      url,
-      headers,
-      accessKeyId: creds.accessKeyId,
-      secretAccessKey: creds.secretAccessKey,
-      sessionToken: creds.sessionToken,
-      service: "s3",
-      region: this.config.region,
-      cache: this.#cache,
-    });
+    const signer = this.#signer({ method, url, headers });
+    if (!signer) return { url, headers: new Headers(headers) };
     const signed = await signer.sign();
     return { url: signed.url.toString(), headers: signed.headers };
   }
 
   /** A presigned GET URL valid for `expires` seconds; the plain URL when requests go unsigned. */
   async presign(url: string, expires: number): Promise<string> {
-    const creds = this.config.credentials;
-    if (!creds) return url;
     const withExpiry = new URL(url);
     withExpiry.searchParams.set("X-Amz-Expires", String(expires));
-    const signer = new AwsV4Signer({
-      method: "GET",
-      url: withExpiry.toString(),
+    const signer = this.#signer({ method: "GET", url: withExpiry.toString(), signQuery: true });
+    return signer ? (await signer.sign()).url.toString() : url;
+  }
+
+  /** A SigV4 signer with this client's credentials, region and key cache; none without credentials. */
+  #signer(request: { method: string; url: string; headers?: Record<string, string>; signQuery?: boolean }): AwsV4Signer | undefined {
+    const creds = this.config.credentials;
+    if (!creds) return undefined;
+    return new AwsV4Signer({
+      ...request,
       accessKeyId: creds.accessKeyId,
       secretAccessKey: creds.secretAccessKey,
       sessionToken: creds.sessionToken,
       service: "s3",
       region: this.config.region,
       cache: this.#cache,
-      signQuery: true,
     });
-    return (await signer.sign()).url.toString();
   }
 
   /** The typed error for a failed response (reads its XML body; 4xx other than 404/412 included). */
