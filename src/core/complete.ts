@@ -1,7 +1,8 @@
 /**
  * Turns any driver into a complete one: every optional method present, emulated from the
  * required ones where the driver lacks it, so every store behaves the same (the OpenDAL
- * "operator" idea). Emulations trade speed or memory, never behaviour.
+ * "operator" idea). Emulations trade speed or memory, never behaviour. Loaded lazily with the
+ * driver, through store-more.ts.
  */
 
 import type { ByteRange, Driver, DriverCapabilities, DriverInfo, WriteOptions } from "./driver.js";
@@ -10,7 +11,9 @@ import { UnsupportedError } from "./errors.js";
 import { RESERVED } from "./keys.js";
 import type { LocalAccess } from "./local.js";
 import { localAccessOf } from "./local.js";
-import { bytesToStream, collectingWritable, sliceBytes, sliceStream } from "./streams.js";
+import { mapLimit } from "./map-limit.js";
+import { concat, sliceStream } from "./stream-tools.js";
+import { bytesToStream, sliceBytes } from "./streams.js";
 
 export type CompleteDriver = Required<Omit<Driver, "capabilities" | "checksum">> &
   Pick<Driver, "checksum"> & {
@@ -21,19 +24,6 @@ export type CompleteDriver = Required<Omit<Driver, "capabilities" | "checksum">>
 
 /** Parallel calls used by the batch emulations. */
 const BATCH_CONCURRENCY = 16;
-
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 export function completeDriver(driver: Driver): CompleteDriver {
   const capabilities: DriverCapabilities = { ...NO_CAPABILITIES, list: !!driver.list, ...driver.capabilities };
@@ -78,6 +68,22 @@ export function completeDriver(driver: Driver): CompleteDriver {
       }),
   };
   return d;
+}
+
+/** A writable that gathers everything and hands it over once, on close: streamed writes for drivers without them. */
+function collectingWritable(onClose: (bytes: Uint8Array) => Promise<void>): WritableStream<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  return new WritableStream<Uint8Array>({
+    write(chunk) {
+      chunks.push(chunk.slice());
+    },
+    close() {
+      return onClose(concat(chunks));
+    },
+    abort() {
+      chunks.length = 0;
+    },
+  });
 }
 
 function infoFromBytes(bytes: Uint8Array | null): DriverInfo | null {

@@ -32,6 +32,16 @@ export function checkSerialization(mode: unknown): Serialization {
   throw new InvalidArgumentError(`unknown serialization ${JSON.stringify(mode)}: use "auto", "json" or "raw"`);
 }
 
+/** True for values `put` streams as raw bytes. */
+export function isStreamLike(value: unknown): value is ReadableStream<Uint8Array> | Blob {
+  // Strings and numbers skip the instanceof checks (Node's Blob global is a getter).
+  if (typeof value !== "object" || value === null) return false;
+  return (
+    (typeof ReadableStream !== "undefined" && value instanceof ReadableStream) ||
+    (typeof Blob !== "undefined" && value instanceof Blob)
+  );
+}
+
 /** Binary values are stored as they are in every mode. */
 export function asBytes(value: unknown): Uint8Array | undefined {
   if (value instanceof Uint8Array) return value;

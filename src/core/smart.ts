@@ -5,8 +5,9 @@
  */
 
 import { InvalidArgumentError } from "./errors.js";
-import { encodeValue, checkSerialization } from "./serialize.js";
-import { collect, isStreamLike, lineSplitter } from "./streams.js";
+import { lineSplitter } from "./lines.js";
+import { checkSerialization, encodeValue, isStreamLike } from "./serialize.js";
+import { collect } from "./stream-tools.js";
 import type { Store, StoreOptions } from "./types.js";
 
 /** What a runtime supplies to the smart helpers. */

@@ -1,6 +1,6 @@
 import type { CompleteDriver } from "./complete.js";
 import type { Driver } from "./driver.js";
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError, NotFoundError } from "./errors.js";
 import type { Runtime } from "./runtime.js";
 import type { Codec } from "./serialize.js";
 import { checkSerialization } from "./serialize.js";
@@ -40,4 +40,9 @@ export function sharedState(uri: string, runtime: Runtime, options: StoreOptions
       schema: options.schema,
     },
   };
+}
+
+/** The error for a missing key, as `get`, `info` and `open` throw it. */
+export function notFound(key: string, store: string): NotFoundError {
+  return new NotFoundError(`key does not exist: ${key}`, { key, store });
 }

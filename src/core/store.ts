@@ -1,35 +1,36 @@
 import type { CompleteDriver } from "./complete.js";
-import { completeDriver } from "./complete.js";
-import type { Driver, DriverCapabilities, WriteOptions } from "./driver.js";
-import {
-  AlreadyExistsError,
-  InvalidArgumentError,
-  NotFoundError,
-  ReadOnlyError,
-  withContext,
-} from "./errors.js";
+import type { DriverCapabilities, WriteOptions } from "./driver.js";
+import { InvalidArgumentError, ReadOnlyError, withContext } from "./errors.js";
 import { joinKey, normalizeKey, normalizePrefix } from "./keys.js";
-import { listKeys, pagesOf } from "./list.js";
-import type { Shared } from "./store-state.js";
-import { checkTtl } from "./store-state.js";
-import { guessContentType } from "./mime.js";
-import type { HashAlgorithm, Runtime } from "./runtime.js";
-import type { Codec } from "./serialize.js";
-import { checkSerialization, decodeValue, encodeTextOrBytes, utf8 } from "./serialize.js";
 import type { LocalAccess, StoredValue } from "./local.js";
 import { decodeStored, storable } from "./local.js";
-import { checkRange, isStreamLike, lineSplitter } from "./streams.js";
-import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions, Store, StoreOptions } from "./types.js";
+import type { HashAlgorithm } from "./runtime.js";
+import type { Codec } from "./serialize.js";
+import { checkSerialization, decodeValue, encodeTextOrBytes, isStreamLike, utf8 } from "./serialize.js";
+import type { StoreContext } from "./store-more.js";
+import type { Shared } from "./store-state.js";
+import { checkTtl, notFound } from "./store-state.js";
+import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions, Store } from "./types.js";
 
-const ALGORITHMS = new Set(["sha256", "sha1", "md5", "sha512"]);
-const VALUES_PAGE = 64;
-const INFO_CONCURRENCY = 16;
+/**
+ * The rarely used half of the store (emulations, listing, streams, info...), loaded with the
+ * driver on first use and kept here: a loaded driver implies a loaded `more`, so hot paths
+ * that find `shared.driver` set may use `more!` without waiting.
+ */
+type More = typeof import("./store-more.js");
+let more: More | undefined;
+const loadMore = async (): Promise<More> => (more = await import("./store-more.js"));
 
+/**
+ * The store. Hot paths (get, put, pop, delete, exists and the batches) live here and, once the
+ * driver is loaded, run without extra awaits; the rest delegates to store-more.ts.
+ */
 export class AnyStore<T = unknown> implements Store<T> {
   readonly uri: string;
   readonly #shared: Shared;
   readonly #prefix: string;
   readonly #root: boolean;
+  #ctx: StoreContext<T> | undefined;
 
   constructor(shared: Shared, prefix = "", root = true) {
     this.#shared = shared;
@@ -38,12 +39,12 @@ export class AnyStore<T = unknown> implements Store<T> {
     this.uri = prefix === "" ? shared.uri : `${shared.uri.replace(/\/+$/, "")}/${prefix}`;
   }
 
-  /** The loaded driver; connects on first use. */
+  /** The loaded driver, completed by store-more.ts; connects on first use. */
   #driver(): CompleteDriver | Promise<CompleteDriver> {
     const shared = this.#shared;
     if (shared.driver) return shared.driver;
-    shared.loading ??= shared.makeDriver().then(
-      (driver) => (shared.driver = completeDriver(driver)),
+    shared.loading ??= Promise.all([shared.makeDriver(), loadMore()]).then(
+      ([driver, m]) => (shared.driver = m.completeDriver(driver)),
       (error) => {
         shared.loading = undefined;
         throw withContext(error, undefined, shared.uri);
@@ -52,12 +53,28 @@ export class AnyStore<T = unknown> implements Store<T> {
     return shared.loading;
   }
 
-  #key(key: string): string {
-    return joinKey(this.#prefix, normalizeKey(key, this.uri));
+  /** This store's internals, for the operations in store-more.ts. */
+  #context(): StoreContext<T> {
+    return (this.#ctx ??= {
+      store: this,
+      uri: this.uri,
+      prefix: this.#prefix,
+      shared: this.#shared,
+      driver: () => this.#driver(),
+      key: (key) => this.#key(key),
+      fail: (error, key) => this.#fail(error, key),
+      writable: (key) => this.#writable(key),
+      writeOptions: (opts) => this.#writeOptions(opts),
+    });
   }
 
-  #relative(fullKey: string): string {
-    return this.#prefix === "" ? fullKey : fullKey.slice(this.#prefix.length + 1);
+  /** Runs a rarely used operation, loading store-more.ts first if needed. */
+  async #more<R>(run: (m: More, c: StoreContext<T>) => R | Promise<R>): Promise<R> {
+    return run(more ?? (await loadMore()), this.#context());
+  }
+
+  #key(key: string): string {
+    return joinKey(this.#prefix, normalizeKey(key, this.uri));
   }
 
   #codec(opts: CodecOptions<T> | undefined): Codec {
@@ -79,9 +96,7 @@ export class AnyStore<T = unknown> implements Store<T> {
 
   #missing(key: string, opts: GetOptions<T> | undefined): T {
     if (opts && "default" in opts) return opts.default as T;
-    if (opts?.throwOnMissing ?? this.#shared.options.throwOnMissing ?? true) {
-      throw new NotFoundError(`key does not exist: ${key}`, { key, store: this.uri });
-    }
+    if (opts?.throwOnMissing ?? this.#shared.options.throwOnMissing ?? true) throw notFound(key, this.uri);
     return null as T;
   }
 
@@ -93,18 +108,9 @@ export class AnyStore<T = unknown> implements Store<T> {
     const k = this.#key(key);
     const d = this.#shared.driver ?? (await this.#driver());
     if (d.local) return this.#getLocal(d.local, key, k, opts);
-    let bytes: Uint8Array | null;
-    try {
-      bytes = await d.get(k);
-    } catch (error) {
-      this.#fail(error, key);
-    }
+    const bytes = await d.get(k).catch((error) => this.#fail(error, key));
     if (bytes === null) return this.#missing(key, opts);
-    try {
-      return decodeValue(bytes, this.#codec(opts), d.sharesBuffers) as T;
-    } catch (error) {
-      this.#fail(error, key);
-    }
+    return this.#try(() => decodeValue(bytes, this.#codec(opts), d.sharesBuffers), key);
   }
 
   /** `get` from an in-process driver: no promise hop, and text is decoded from the string it came as. */
@@ -116,8 +122,13 @@ export class AnyStore<T = unknown> implements Store<T> {
       this.#fail(error, key);
     }
     if (found === undefined) return this.#missing(key, opts);
+    return this.#try(() => decodeStored(found, this.#codec(opts)), key);
+  }
+
+  /** Runs a step that may throw (decoding, encoding), adding the key and store to its error. */
+  #try(step: () => unknown, key: string): T {
     try {
-      return decodeStored(found, this.#codec(opts)) as T;
+      return step() as T;
     } catch (error) {
       this.#fail(error, key);
     }
@@ -126,8 +137,8 @@ export class AnyStore<T = unknown> implements Store<T> {
   async put(key: string, value: unknown, opts?: PutOptions<T>): Promise<void> {
     this.#writable(key);
     const k = this.#key(key);
-    const write = this.#writeOptions(k, opts);
-    if (isStreamLike(value)) return this.#putStream(key, k, value, write);
+    const write = this.#writeOptions(opts);
+    if (isStreamLike(value)) return this.#more((m, c) => m.putStream(c, key, k, value, write));
     if ((value === null || value === undefined) && this.#shared.options.storeNullValues === false) return;
     const loaded = this.#shared.driver;
     let encoded: string | Uint8Array;
@@ -138,7 +149,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     }
     const d = loaded ?? (await this.#driver());
     try {
-      if (write.ifNotExists && !d.capabilities.ifNotExists) await this.#refuseExisting(d, key, k, write);
+      if (write.ifNotExists && !d.capabilities.ifNotExists) await more!.refuseExisting(this.#context(), d, key, k, write);
       if (d.local) d.local.store(k, storable(encoded), write);
       else await d.put(k, typeof encoded === "string" ? utf8(encoded) : encoded, write);
     } catch (error) {
@@ -146,7 +157,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     }
   }
 
-  #writeOptions(k: string, opts: PutOptions<T> | undefined): WriteOptions {
+  #writeOptions(opts: PutOptions<T> | undefined): WriteOptions {
     const ttl = checkTtl(opts?.ttl ?? this.#shared.options.defaultTtl);
     const write: WriteOptions = {};
     if (ttl > 0) write.ttl = ttl;
@@ -156,41 +167,18 @@ export class AnyStore<T = unknown> implements Store<T> {
     return write;
   }
 
-  /** The emulated `ifNotExists` (the driver has no atomic one): check, then write. */
-  async #refuseExisting(d: CompleteDriver, key: string, k: string, write: WriteOptions): Promise<void> {
-    if (await d.has(k)) throw new AlreadyExistsError(`key already exists: ${key}`, { key, store: this.uri });
-    delete write.ifNotExists;
-  }
-
-  async #putStream(key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
-    const d = await this.#driver();
-    const source = value instanceof ReadableStream ? value : value.stream();
-    try {
-      if (write.ifNotExists) await this.#refuseExisting(d, key, k, write);
-      const sink = await d.write(k, write);
-      await source.pipeTo(sink);
-    } catch (error) {
-      this.#fail(error, key);
-    }
-  }
-
   async pop(key: string, opts?: GetOptions<T>): Promise<T> {
     this.#writable(key);
     const k = this.#key(key);
     const d = this.#shared.driver ?? (await this.#driver());
+    let value: T;
     if (d.local) {
       if (d.local.peek(k) === undefined) return this.#missing(key, opts);
-      const value = this.#getLocal(d.local, key, k, opts);
-      await d.delete(k).catch((error) => this.#fail(error, key));
-      return value;
-    }
-    const found = await d.get(k).catch((error) => this.#fail(error, key));
-    if (found === null) return this.#missing(key, opts);
-    let value: T;
-    try {
-      value = decodeValue(found, this.#codec(opts), d.sharesBuffers) as T;
-    } catch (error) {
-      this.#fail(error, key);
+      value = this.#getLocal(d.local, key, k, opts);
+    } else {
+      const found = await d.get(k).catch((error) => this.#fail(error, key));
+      if (found === null) return this.#missing(key, opts);
+      value = this.#try(() => decodeValue(found, this.#codec(opts), d.sharesBuffers), key);
     }
     await d.delete(k).catch((error) => this.#fail(error, key));
     return value;
@@ -209,73 +197,28 @@ export class AnyStore<T = unknown> implements Store<T> {
     return d.has(k).catch((error) => this.#fail(error, key));
   }
 
-  async info(key: string): Promise<Info> {
-    const k = this.#key(key);
-    const d = await this.#driver();
-    const found = await d.info(k).catch((error) => this.#fail(error, key));
-    if (!found) throw new NotFoundError(`key does not exist: ${key}`, { key, store: this.uri });
-    const name = key.slice(key.lastIndexOf("/") + 1);
-    const relative = this.#relative(k);
-    const info: Info = {
-      key: relative,
-      name: relative.slice(relative.lastIndexOf("/") + 1) || name,
-      size: found.size,
-      createdAt: found.createdAt ?? null,
-      updatedAt: found.updatedAt ?? null,
-      contentType: found.contentType || guessContentType(relative),
-      store: this.uri,
-      uri: `${this.uri.replace(/\/+$/, "")}/${relative}`,
-    };
-    if (found.etag !== undefined) info.etag = found.etag;
-    return info;
+  info(key: string): Promise<Info> {
+    return this.#more((m, c) => m.info(c, key));
   }
 
-  async checksum(key: string, algorithm: HashAlgorithm = "sha256"): Promise<string> {
-    if (!ALGORITHMS.has(algorithm)) {
-      throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}: use sha256, sha1, md5 or sha512`);
-    }
-    const d = await this.#driver();
-    if (d.checksum) {
-      const sum = await d.checksum(this.#key(key), algorithm).catch((error) => this.#fail(error, key));
-      if (sum === null) throw new NotFoundError(`key does not exist: ${key}`, { key, store: this.uri });
-      return sum;
-    }
-    const hasher = await this.#shared.runtime.createHasher(algorithm);
-    const stream = await this.open(key, "r");
-    const reader = stream.getReader();
-    try {
-      for (let r = await reader.read(); !r.done; r = await reader.read()) hasher.update(r.value);
-    } catch (error) {
-      this.#fail(error, key);
-    }
-    return hasher.digest();
+  checksum(key: string, algorithm: HashAlgorithm = "sha256"): Promise<string> {
+    return this.#more((m, c) => m.checksum(c, key, algorithm));
   }
 
-  async touch(key: string, opts?: { ttl?: number }): Promise<Date> {
-    this.#writable(key);
-    const now = new Date();
-    const k = this.#key(key);
-    const write = this.#writeOptions(k, opts);
-    const { serialization } = this.#shared.codec;
-    const bytes = utf8(serialization === "raw" ? now.toISOString() : JSON.stringify(now));
-    const d = await this.#driver();
-    await d.put(k, bytes, write).catch((error) => this.#fail(error, key));
-    return now;
+  touch(key: string, opts?: { ttl?: number }): Promise<Date> {
+    return this.#more((m, c) => m.touch(c, key, opts));
   }
 
   keys(opts: ListOptions = {}): AsyncIterableIterator<string> {
-    return listKeys(() => this.#driver(), this.#prefix, opts, this.uri, (error) => this.#fail(error));
+    return lazyIterator(() => this.#more((m) => m.listKeys(() => this.#driver(), this.#prefix, opts, this.uri, (error) => this.#fail(error))));
   }
 
   async *values(opts: ListOptions = {}): AsyncIterableIterator<T> {
-    for await (const page of pagesOf(this.keys(opts), VALUES_PAGE)) yield* (await this.getMany(page)).values();
+    yield* (more ?? (await loadMore())).values(this.#context(), opts);
   }
 
   async *list(opts: ListOptions = {}): AsyncIterableIterator<Info> {
-    for await (const page of pagesOf(this.keys(opts), INFO_CONCURRENCY)) {
-      const infos = await Promise.all(page.map((key) => this.info(key).catch(skipMissing)));
-      yield* infos.filter((info): info is Info => info !== null);
-    }
+    yield* (more ?? (await loadMore())).list(this.#context(), opts);
   }
 
   stream(key: string, opts?: CodecOptions<T>): ReadableStream<T> {
@@ -283,14 +226,10 @@ export class AnyStore<T = unknown> implements Store<T> {
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     return new ReadableStream<T>({
       pull: async (controller) => {
-        reader ??= (await this.open(key, "r")).pipeThrough(lineSplitter()).getReader();
+        reader ??= await this.#more((m, c) => m.lines(c, key));
         const { done, value } = await reader.read();
         if (done) return controller.close();
-        try {
-          controller.enqueue(decodeValue(value, codec) as T);
-        } catch (error) {
-          this.#fail(error, key);
-        }
+        controller.enqueue(this.#try(() => decodeValue(value, codec), key));
       },
       cancel: (reason) => reader?.cancel(reason),
     });
@@ -298,23 +237,8 @@ export class AnyStore<T = unknown> implements Store<T> {
 
   open(key: string, mode?: "r" | "rb", range?: { start?: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
   open(key: string, mode: "w" | "wb", opts?: { ttl?: number; contentType?: string }): Promise<WritableStream<Uint8Array>>;
-  async open(key: string, mode: string = "r", arg?: object): Promise<ReadableStream<Uint8Array> | WritableStream<Uint8Array>> {
-    if (mode === "r" || mode === "rb") {
-      const range = checkRange(arg);
-      const k = this.#key(key);
-      const d = await this.#driver();
-      const stream = await d.read(k, range).catch((error) => this.#fail(error, key));
-      if (!stream) throw new NotFoundError(`key does not exist: ${key}`, { key, store: this.uri });
-      return stream;
-    }
-    if (mode === "w" || mode === "wb") {
-      this.#writable(key);
-      const k = this.#key(key);
-      const write = this.#writeOptions(k, arg as PutOptions<T>);
-      const d = await this.#driver();
-      return d.write(k, write).catch((error) => this.#fail(error, key));
-    }
-    throw new InvalidArgumentError(`unknown mode ${JSON.stringify(mode)}: use "r" or "w"`, { key, store: this.uri });
+  open(key: string, mode: string = "r", arg?: object): Promise<ReadableStream<Uint8Array> | WritableStream<Uint8Array>> {
+    return this.#more((m, c) => m.open(c, key, mode, arg));
   }
 
   async getMany(keys: string[], opts?: CodecOptions<T>): Promise<Map<string, T>> {
@@ -326,23 +250,15 @@ export class AnyStore<T = unknown> implements Store<T> {
       const local = d.local;
       full.forEach((k, i) => {
         const found = local.peek(k);
-        if (found !== undefined) result.set(keys[i]!, this.#decode(() => decodeStored(found, codec), keys[i]!));
+        if (found !== undefined) result.set(keys[i]!, this.#try(() => decodeStored(found, codec), keys[i]!));
       });
       return result;
     }
     const found = await d.getMany(full).catch((error) => this.#fail(error));
     found.forEach((bytes, i) => {
-      if (bytes !== null) result.set(keys[i]!, this.#decode(() => decodeValue(bytes, codec, d.sharesBuffers), keys[i]!));
+      if (bytes !== null) result.set(keys[i]!, this.#try(() => decodeValue(bytes, codec, d.sharesBuffers), keys[i]!));
     });
     return result;
-  }
-
-  #decode(decode: () => unknown, key: string): T {
-    try {
-      return decode() as T;
-    } catch (error) {
-      this.#fail(error, key);
-    }
   }
 
   async putMany(entries: Iterable<[string, T]>, opts?: PutOptions<T>): Promise<void> {
@@ -361,7 +277,7 @@ export class AnyStore<T = unknown> implements Store<T> {
         this.#fail(error, key);
       }
     }
-    const write = this.#writeOptions("", opts);
+    const write = this.#writeOptions(opts);
     if (write.ifNotExists) throw new InvalidArgumentError("putMany does not take ifNotExists; use put");
     const d = loaded ?? (await this.#driver());
     if (d.local) {
@@ -388,14 +304,8 @@ export class AnyStore<T = unknown> implements Store<T> {
     return d.sweep().catch((error) => this.#fail(error));
   }
 
-  async url(key: string, opts: { expires?: number } = {}): Promise<string> {
-    const expires = opts.expires ?? 3600;
-    if (!Number.isInteger(expires) || expires < 1) {
-      throw new InvalidArgumentError(`expires must be whole seconds >= 1, got ${String(expires)}`, { key, store: this.uri });
-    }
-    const k = this.#key(key);
-    const d = await this.#driver();
-    return d.url(k, { expires }).catch((error) => this.#fail(error, key));
+  url(key: string, opts: { expires?: number } = {}): Promise<string> {
+    return this.#more((m, c) => m.url(c, key, opts));
   }
 
   child(prefix: string): Store<T> {
@@ -427,7 +337,39 @@ function mustCopy(driver: CompleteDriver | undefined): boolean {
   return driver === undefined || (driver.sharesBuffers && !driver.local);
 }
 
-function skipMissing(error: unknown): null {
-  if ((error as { code?: string })?.code === "NOT_FOUND") return null;
-  throw error;
+/**
+ * An async iterator over the one `make` creates on the first `next()` (its code loads lazily).
+ * Calls made while it is being made wait, in order; later ones go straight to it, so listing
+ * costs no extra promise per key.
+ */
+function lazyIterator<V>(make: () => Promise<AsyncIterator<V>>): AsyncIterableIterator<V> {
+  let inner: AsyncIterator<V> | undefined;
+  let making: Promise<AsyncIterator<V>> | undefined;
+  let waiting = 0;
+  const iterator: AsyncIterableIterator<V> = {
+    next() {
+      if (inner && waiting === 0) return inner.next();
+      waiting++;
+      const made = (making ??= make());
+      return made.then(
+        (it) => {
+          waiting--;
+          inner = it;
+          return it.next();
+        },
+        (error) => {
+          waiting--;
+          throw error;
+        },
+      );
+    },
+    async return(value?: unknown) {
+      await inner?.return?.(value);
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
 }

@@ -6,7 +6,7 @@
 
 import type { Driver, DriverInfo } from "./driver.js";
 import { ConflictError, isAnystoreError, UnsupportedError } from "./errors.js";
-import { collect } from "./streams.js";
+import { collect } from "./stream-tools.js";
 import type { Store } from "./types.js";
 
 type Awaitable<T> = T | Promise<T>;

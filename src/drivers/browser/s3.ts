@@ -2,12 +2,12 @@
  * The S3 driver: any S3-compatible object store (AWS, MinIO, R2, s3rver...), signed with
  * aws4fetch over `fetch`. Web APIs only, so it runs in Node, browsers and workers alike.
  */
-import { mapLimit } from "../../core/complete.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError, AnystoreError, InvalidArgumentError } from "../../core/errors.js";
 import { isReservedKey } from "../../core/keys.js";
+import { mapLimit } from "../../core/map-limit.js";
 import { guessContentType } from "../../core/mime.js";
-import { sliceStream } from "../../core/streams.js";
+import { sliceStream } from "../../core/stream-tools.js";
 import { S3Client } from "./s3-client.js";
 import type { S3ClientConfig } from "./s3-client.js";
 import { multipartWritable } from "./s3-multipart.js";
