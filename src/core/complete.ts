@@ -1,50 +1,40 @@
 /**
  * Turns any driver into a complete one: every optional method present, emulated from the
  * required ones where the driver lacks it, so every store behaves the same (the OpenDAL
- * "operator" idea). Emulations trade speed or memory, never behaviour. Loaded lazily with the
- * driver, through store-more.ts.
+ * "operator" idea). Emulations trade speed or memory, never behaviour. Loaded only when needed
+ * (through store-more.ts): at once for a driver without ttl, else on the first call beyond get,
+ * put, delete and exists, whose part is in driver-core.ts.
  */
 
 import type { ByteRange, Driver, DriverCapabilities, DriverInfo, WriteOptions } from "./driver.js";
-import { NO_CAPABILITIES } from "./driver.js";
+import type { CoreDriver } from "./driver-core.js";
+import { coreDriver } from "./driver-core.js";
 import { UnsupportedError } from "./errors.js";
 import { RESERVED } from "./keys.js";
-import type { LocalAccess } from "./local.js";
-import { localAccessOf } from "./local.js";
 import { mapLimit } from "./map-limit.js";
 import { concat, sliceStream } from "./stream-tools.js";
 import { bytesToStream, sliceBytes } from "./streams.js";
 
-export type CompleteDriver = Required<Omit<Driver, "capabilities" | "checksum">> &
-  Pick<Driver, "checksum"> & {
-    capabilities: DriverCapabilities;
-    /** The synchronous side door of in-process drivers (see local.ts); absent for others. */
-    local: LocalAccess | undefined;
-  };
+export type CompleteDriver = CoreDriver &
+  Required<Pick<Driver, "name" | "list" | "info" | "read" | "write" | "getMany" | "putMany" | "deleteMany" | "sweep" | "close" | "url">> &
+  Pick<Driver, "checksum">;
 
 /** Parallel calls used by the batch emulations. */
 const BATCH_CONCURRENCY = 16;
 
 export function completeDriver(driver: Driver): CompleteDriver {
-  const capabilities: DriverCapabilities = { ...NO_CAPABILITIES, list: !!driver.list, ...driver.capabilities };
-  const base = capabilities.ttl ? driver : withSidecarTtl(driver);
-  const d: CompleteDriver = {
+  const base = driver.capabilities.ttl ? driver : withSidecarTtl(driver);
+  const core = coreDriver(driver, base);
+  return {
+    ...core,
     name: driver.name,
-    capabilities,
-    sharesBuffers: driver.sharesBuffers ?? false,
-    // Only where the driver enforces ttl itself: the sidecar emulation must see every read.
-    local: capabilities.ttl ? localAccessOf(driver) : undefined,
-    get: (key) => base.get(key),
-    put: (key, value, opts) => base.put(key, value, opts),
-    delete: (key) => base.delete(key),
     list:
       base.list?.bind(base) ??
       (() => {
         throw new UnsupportedError(`the ${driver.name} driver cannot list keys`);
       }),
-    has: base.has?.bind(base) ?? (async (key) => (await d.info(key)) !== null),
     info: base.info?.bind(base) ?? (async (key) => infoFromBytes(await base.get(key))),
-    read: readWith(base, capabilities),
+    read: readWith(base, core.capabilities),
     write: base.write?.bind(base) ?? (async (key, opts) => collectingWritable((bytes) => base.put(key, bytes, opts))),
     getMany: base.getMany?.bind(base) ?? ((keys) => mapLimit(keys, BATCH_CONCURRENCY, (key) => base.get(key))),
     putMany:
@@ -60,14 +50,13 @@ export function completeDriver(driver: Driver): CompleteDriver {
     sweep: base.sweep?.bind(base) ?? (async () => 0),
     close: base.close?.bind(base) ?? (async () => {}),
     // Only where the driver enforces ttl itself: the sidecar emulation must see every read.
-    checksum: capabilities.ttl ? driver.checksum?.bind(driver) : undefined,
+    checksum: core.capabilities.ttl ? driver.checksum?.bind(driver) : undefined,
     url:
       base.url?.bind(base) ??
       (async () => {
         throw new UnsupportedError(`the ${driver.name} driver cannot make URLs for keys`);
       }),
   };
-  return d;
 }
 
 /** A writable that gathers everything and hands it over once, on close: streamed writes for drivers without them. */

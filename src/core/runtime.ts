@@ -14,8 +14,10 @@ export interface Runtime {
   readonly name: "node" | "browser";
   /** The uri used when none is given. */
   defaultUri(): string;
-  /** Scheme (without `://`, lower case) to a lazy loader of the driver factory. */
-  readonly schemes: Readonly<Record<string, () => Promise<DriverFactory>>>;
+  /** The schemes this runtime has drivers for (lower case, without `://`). */
+  readonly schemes: readonly string[];
+  /** Loads the driver factory for one of `schemes`. */
+  load(scheme: string): Promise<DriverFactory>;
   /** Schemes of the other runtime, each with advice on what to use here instead. */
   readonly elsewhere: Readonly<Record<string, string>>;
   /** The factory for a plain path (no scheme), or undefined where paths mean nothing. */
@@ -40,10 +42,9 @@ export function schemeOf(uri: string, runtime: Runtime): string {
 /** Loads the driver factory for a uri; throws `UnsupportedError` for unknown or other-runtime schemes. */
 export function loaderFor(uri: string, runtime: Runtime): () => Promise<DriverFactory> {
   const scheme = schemeOf(uri, runtime);
-  const load = runtime.schemes[scheme];
-  if (load) return load;
+  if (runtime.schemes.includes(scheme)) return () => runtime.load(scheme);
   const advice = runtime.elsewhere[scheme];
   if (advice) throw new UnsupportedError(`the ${scheme}:// scheme is not available in ${runtime.name === "node" ? "Node.js" : "a browser"}: ${advice}`);
-  const known = Object.keys(runtime.schemes).map((s) => `${s}://`).join(", ");
+  const known = runtime.schemes.map((s) => `${s}://`).join(", ");
   throw new UnsupportedError(`unknown scheme ${scheme}:// in "${uri}": known here are ${known}`);
 }

@@ -1,67 +1,84 @@
 /**
- * The store's rarely used half, loaded on first use together with the driver (`loadMore` in
- * store.ts), so that an app which only gets and puts never downloads it: the emulations that
- * complete a driver, listing and globs, streams and ranges, `info`, checksums, presigned urls.
- * Once loaded it is cached; the hot paths in store.ts never wait for it again.
+ * The store's less used half, imported on its first use (`loadMore` in store-state.ts) and
+ * then called at once: pop, batches, listing and globs, streams and ranges, `info`, checksums,
+ * `touch`, `sweep`, presigned urls, and the completion of drivers (complete.ts). An app that
+ * only gets and puts, on a driver with native ttl, never downloads it.
  */
 
 import type { CompleteDriver } from "./complete.js";
+import { completeDriver } from "./complete.js";
 import type { ByteRange, WriteOptions } from "./driver.js";
-import { AlreadyExistsError, InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError } from "./errors.js";
 import { lineSplitter } from "./lines.js";
-import { pagesOf } from "./list.js";
+import { listKeys, pagesOf } from "./list.js";
+import { decodeStored, storable } from "./local.js";
 import { guessContentType } from "./mime.js";
 import type { HashAlgorithm } from "./runtime.js";
-import { utf8 } from "./serialize.js";
-import type { Shared } from "./store-state.js";
-import { notFound } from "./store-state.js";
-import type { Info, ListOptions, PutOptions, Store } from "./types.js";
+import { decodeValue, encodeTextOrBytes, utf8 } from "./serialize.js";
+import type { StoreContext } from "./store-state.js";
+import {
+  attempt,
+  checkWritable,
+  codecOf,
+  fail,
+  fullKey,
+  getLocal,
+  loadDriver,
+  missing,
+  mustCopy,
+  notFound,
+  refuseExisting,
+  writeOptionsOf,
+} from "./store-state.js";
+import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions } from "./types.js";
 
-export { completeDriver } from "./complete.js";
-export { listKeys } from "./list.js";
+export { completeDriver };
 
-/** A store's internals, handed over by `AnyStore` (its fields are private). */
-export interface StoreContext<T> {
-  readonly store: Store<T>;
-  readonly uri: string;
-  readonly prefix: string;
-  readonly shared: Shared;
-  driver(): CompleteDriver | Promise<CompleteDriver>;
-  /** The full key: normalized, under the store's prefix; `InvalidKeyError` for a bad one. */
-  key(key: string): string;
-  /** Rethrows with the key and the store's uri. */
-  fail(error: unknown, key?: string): never;
-  /** Throws `ReadOnlyError` on a readonly store. */
-  writable(key?: string): void;
-  writeOptions(opts: PutOptions<T> | undefined): WriteOptions;
-}
+type Context = StoreContext<unknown>;
 
 const ALGORITHMS = new Set(["sha256", "sha1", "md5", "sha512"]);
 const VALUES_PAGE = 64;
 const INFO_CONCURRENCY = 16;
 
-/** The emulated `ifNotExists` (the driver has no atomic one): check, then write. */
-export async function refuseExisting(c: StoreContext<unknown>, d: CompleteDriver, key: string, k: string, write: WriteOptions): Promise<void> {
-  if (await d.has(k)) throw new AlreadyExistsError(`key already exists: ${key}`, { key, store: c.uri });
-  delete write.ifNotExists;
+/** The driver with every method present: completed once per connection, on first need. */
+async function complete(c: Context): Promise<CompleteDriver> {
+  const core = await loadDriver(c.shared);
+  return (c.shared.complete ??= completeDriver(core.raw));
 }
 
-export async function putStream(c: StoreContext<unknown>, key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
-  const d = await c.driver();
+export async function putStream(c: Context, key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
+  const d = await complete(c);
   const source = value instanceof ReadableStream ? value : value.stream();
   try {
     if (write.ifNotExists) await refuseExisting(c, d, key, k, write);
     const sink = await d.write(k, write);
     await source.pipeTo(sink);
   } catch (error) {
-    c.fail(error, key);
+    fail(c, error, key);
   }
 }
 
-export async function info(c: StoreContext<unknown>, key: string): Promise<Info> {
-  const k = c.key(key);
-  const d = await c.driver();
-  const found = await d.info(k).catch((error) => c.fail(error, key));
+export async function pop<T>(c: Context, key: string, opts: GetOptions<T> | undefined): Promise<T> {
+  checkWritable(c, key);
+  const k = fullKey(c, key);
+  const d = c.shared.driver ?? (await loadDriver(c.shared));
+  let value: T;
+  if (d.local) {
+    if (d.local.peek(k) === undefined) return missing(c, key, opts);
+    value = getLocal(c, d.local, key, k, opts);
+  } else {
+    const found = await d.get(k).catch((error) => fail(c, error, key));
+    if (found === null) return missing(c, key, opts);
+    value = attempt(c, () => decodeValue(found, codecOf(c, opts), d.sharesBuffers) as T, key);
+  }
+  await d.delete(k).catch((error) => fail(c, error, key));
+  return value;
+}
+
+export async function info(c: Context, key: string): Promise<Info> {
+  const k = fullKey(c, key);
+  const d = await complete(c);
+  const found = await d.info(k).catch((error) => fail(c, error, key));
   if (!found) throw notFound(key, c.uri);
   const name = key.slice(key.lastIndexOf("/") + 1);
   const relative = c.prefix === "" ? k : k.slice(c.prefix.length + 1);
@@ -79,13 +96,13 @@ export async function info(c: StoreContext<unknown>, key: string): Promise<Info>
   return info;
 }
 
-export async function checksum(c: StoreContext<unknown>, key: string, algorithm: HashAlgorithm): Promise<string> {
+export async function checksum(c: Context, key: string, algorithm: HashAlgorithm): Promise<string> {
   if (!ALGORITHMS.has(algorithm)) {
     throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}: use sha256, sha1, md5 or sha512`);
   }
-  const d = await c.driver();
+  const d = await complete(c);
   if (d.checksum) {
-    const sum = await d.checksum(c.key(key), algorithm).catch((error) => c.fail(error, key));
+    const sum = await d.checksum(fullKey(c, key), algorithm).catch((error) => fail(c, error, key));
     if (sum === null) throw notFound(key, c.uri);
     return sum;
   }
@@ -94,27 +111,31 @@ export async function checksum(c: StoreContext<unknown>, key: string, algorithm:
   try {
     for (let r = await reader.read(); !r.done; r = await reader.read()) hasher.update(r.value);
   } catch (error) {
-    c.fail(error, key);
+    fail(c, error, key);
   }
   return hasher.digest();
 }
 
-export async function touch(c: StoreContext<unknown>, key: string, opts: { ttl?: number } | undefined): Promise<Date> {
-  c.writable(key);
+export async function touch(c: Context, key: string, opts: { ttl?: number } | undefined): Promise<Date> {
+  checkWritable(c, key);
   const now = new Date();
-  const k = c.key(key);
-  const write = c.writeOptions(opts);
+  const k = fullKey(c, key);
+  const write = writeOptionsOf(c, opts);
   const bytes = utf8(c.shared.codec.serialization === "raw" ? now.toISOString() : JSON.stringify(now));
-  const d = await c.driver();
-  await d.put(k, bytes, write).catch((error) => c.fail(error, key));
+  const d = await loadDriver(c.shared);
+  await d.put(k, bytes, write).catch((error) => fail(c, error, key));
   return now;
+}
+
+export function keys(c: Context, opts: ListOptions): AsyncIterableIterator<string> {
+  return listKeys(() => complete(c), c.prefix, opts, c.uri, (error) => fail(c, error));
 }
 
 export async function* values<T>(c: StoreContext<T>, opts: ListOptions): AsyncGenerator<T> {
   for await (const page of pagesOf(c.store.keys(opts), VALUES_PAGE)) yield* (await c.store.getMany(page)).values();
 }
 
-export async function* list(c: StoreContext<unknown>, opts: ListOptions): AsyncGenerator<Info> {
+export async function* list(c: Context, opts: ListOptions): AsyncGenerator<Info> {
   for await (const page of pagesOf(c.store.keys(opts), INFO_CONCURRENCY)) {
     const infos = await Promise.all(page.map((key) => c.store.info(key).catch(skipMissing)));
     yield* infos.filter((info): info is Info => info !== null);
@@ -127,25 +148,25 @@ function skipMissing(error: unknown): null {
 }
 
 /** The key's bytes as lines, for `store.stream`. */
-export async function lines(c: StoreContext<unknown>, key: string): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+export async function lines(c: Context, key: string): Promise<ReadableStreamDefaultReader<Uint8Array>> {
   return (await c.store.open(key, "r")).pipeThrough(lineSplitter()).getReader();
 }
 
-export async function open(c: StoreContext<unknown>, key: string, mode: string, arg: object | undefined): Promise<ReadableStream<Uint8Array> | WritableStream<Uint8Array>> {
+export async function open(c: Context, key: string, mode: string, arg: object | undefined): Promise<ReadableStream<Uint8Array> | WritableStream<Uint8Array>> {
   if (mode === "r" || mode === "rb") {
     const range = checkRange(arg);
-    const k = c.key(key);
-    const d = await c.driver();
-    const stream = await d.read(k, range).catch((error) => c.fail(error, key));
+    const k = fullKey(c, key);
+    const d = await complete(c);
+    const stream = await d.read(k, range).catch((error) => fail(c, error, key));
     if (!stream) throw notFound(key, c.uri);
     return stream;
   }
   if (mode === "w" || mode === "wb") {
-    c.writable(key);
-    const k = c.key(key);
-    const write = c.writeOptions(arg as PutOptions);
-    const d = await c.driver();
-    return d.write(k, write).catch((error) => c.fail(error, key));
+    checkWritable(c, key);
+    const k = fullKey(c, key);
+    const write = writeOptionsOf(c, arg as PutOptions);
+    const d = await complete(c);
+    return d.write(k, write).catch((error) => fail(c, error, key));
   }
   throw new InvalidArgumentError(`unknown mode ${JSON.stringify(mode)}: use "r" or "w"`, { key, store: c.uri });
 }
@@ -161,12 +182,77 @@ function checkRange(range: ByteRange | undefined): ByteRange | undefined {
   return end === undefined ? { start } : { start, end };
 }
 
-export async function url(c: StoreContext<unknown>, key: string, opts: { expires?: number }): Promise<string> {
+export async function getMany<T>(c: Context, keys: string[], opts: CodecOptions<T> | undefined): Promise<Map<string, T>> {
+  const full = keys.map((key) => fullKey(c, key));
+  const core = c.shared.driver ?? (await loadDriver(c.shared));
+  const codec = codecOf(c, opts);
+  const result = new Map<string, T>();
+  const local = core.local;
+  if (local) {
+    full.forEach((k, i) => {
+      const found = local.peek(k);
+      if (found !== undefined) result.set(keys[i]!, attempt(c, () => decodeStored(found, codec) as T, keys[i]!));
+    });
+    return result;
+  }
+  const d = await complete(c);
+  const found = await d.getMany(full).catch((error) => fail(c, error));
+  found.forEach((bytes, i) => {
+    if (bytes !== null) result.set(keys[i]!, attempt(c, () => decodeValue(bytes, codec, d.sharesBuffers) as T, keys[i]!));
+  });
+  return result;
+}
+
+export async function putMany<T>(c: Context, entries: Iterable<[string, T]>, opts: PutOptions<T> | undefined): Promise<void> {
+  checkWritable(c);
+  const codec = codecOf(c, opts);
+  const skipNull = c.shared.options.storeNullValues === false;
+  const loaded = c.shared.driver;
+  const copy = mustCopy(loaded);
+  const encoded: Array<[string, string | Uint8Array]> = [];
+  for (const [key, value] of entries) {
+    const k = fullKey(c, key);
+    if (skipNull && (value === null || value === undefined)) continue;
+    try {
+      encoded.push([k, encodeTextOrBytes(value, codec, copy)]);
+    } catch (error) {
+      fail(c, error, key);
+    }
+  }
+  const write = writeOptionsOf(c, opts);
+  if (write.ifNotExists) throw new InvalidArgumentError("putMany does not take ifNotExists; use put");
+  const core = loaded ?? (await loadDriver(c.shared));
+  if (core.local) {
+    try {
+      for (const [k, value] of encoded) core.local.store(k, storable(value), write);
+    } catch (error) {
+      fail(c, error);
+    }
+    return;
+  }
+  const d = await complete(c);
+  const bytes = encoded.map(([k, value]): [string, Uint8Array] => [k, typeof value === "string" ? utf8(value) : value]);
+  await d.putMany(bytes, write).catch((error) => fail(c, error));
+}
+
+export async function deleteMany(c: Context, keys: string[]): Promise<void> {
+  checkWritable(c);
+  const full = keys.map((key) => fullKey(c, key));
+  const d = await complete(c);
+  await d.deleteMany(full).catch((error) => fail(c, error));
+}
+
+export async function sweep(c: Context): Promise<number> {
+  const d = await complete(c);
+  return d.sweep().catch((error) => fail(c, error));
+}
+
+export async function url(c: Context, key: string, opts: { expires?: number }): Promise<string> {
   const expires = opts.expires ?? 3600;
   if (!Number.isInteger(expires) || expires < 1) {
     throw new InvalidArgumentError(`expires must be whole seconds >= 1, got ${String(expires)}`, { key, store: c.uri });
   }
-  const k = c.key(key);
-  const d = await c.driver();
-  return d.url(k, { expires }).catch((error) => c.fail(error, key));
+  const k = fullKey(c, key);
+  const d = await complete(c);
+  return d.url(k, { expires }).catch((error) => fail(c, error, key));
 }

@@ -1,10 +1,21 @@
+/**
+ * A store's state, and the steps that store.ts (the hot paths, in every bundle) and
+ * store-more.ts (everything else, loaded on first use) share: keys, errors, write options,
+ * loading the driver.
+ */
+
 import type { CompleteDriver } from "./complete.js";
-import type { Driver } from "./driver.js";
-import { InvalidArgumentError, NotFoundError } from "./errors.js";
+import type { Driver, WriteOptions } from "./driver.js";
+import type { CoreDriver } from "./driver-core.js";
+import { coreDriver } from "./driver-core.js";
+import { AlreadyExistsError, InvalidArgumentError, NotFoundError, ReadOnlyError, withContext } from "./errors.js";
+import { joinKey, normalizeKey } from "./keys.js";
+import type { LocalAccess } from "./local.js";
+import { decodeStored } from "./local.js";
 import type { Runtime } from "./runtime.js";
 import type { Codec } from "./serialize.js";
 import { checkSerialization } from "./serialize.js";
-import type { StoreOptions } from "./types.js";
+import type { CodecOptions, GetOptions, PutOptions, Store, StoreOptions } from "./types.js";
 
 /** State shared by a store and its children: one driver, one connection. */
 export interface Shared {
@@ -13,9 +24,25 @@ export interface Shared {
   readonly options: StoreOptions;
   readonly codec: Codec;
   readonly makeDriver: () => Promise<Driver>;
-  driver?: CompleteDriver | undefined;
-  loading?: Promise<CompleteDriver> | undefined;
+  /** What the hot paths use; complete already for drivers without ttl. */
+  driver?: CoreDriver | undefined;
+  loading?: Promise<CoreDriver> | undefined;
+  /** Every method present, made on first need (store-more.ts). */
+  complete?: CompleteDriver | undefined;
 }
+
+/** One store: the shared state, where its keys live, and the store object itself. */
+export interface StoreContext<T = unknown> {
+  readonly store: Store<T>;
+  readonly shared: Shared;
+  readonly prefix: string;
+  readonly uri: string;
+}
+
+/** The rarely used half of the store, loaded once on first need and kept here. */
+export type More = typeof import("./store-more.js");
+export let more: More | undefined;
+export const loadMore = async (): Promise<More> => (more = await import("./store-more.js"));
 
 /** A ttl in seconds (0: none), or InvalidArgumentError. */
 export function checkTtl(ttl: unknown): number {
@@ -42,7 +69,97 @@ export function sharedState(uri: string, runtime: Runtime, options: StoreOptions
   };
 }
 
+/**
+ * The loaded driver; connects on first use. A driver without ttl is completed at once (every
+ * read must pass the TTL emulation); others only when a call needs more than the core.
+ */
+export function loadDriver(shared: Shared): CoreDriver | Promise<CoreDriver> {
+  if (shared.driver) return shared.driver;
+  shared.loading ??= shared
+    .makeDriver()
+    .then(async (driver) => {
+      if (driver.capabilities.ttl) return (shared.driver = coreDriver(driver));
+      return (shared.driver = shared.complete = (await loadMore()).completeDriver(driver));
+    })
+    .catch((error) => {
+      shared.loading = undefined;
+      throw withContext(error, undefined, shared.uri);
+    });
+  return shared.loading;
+}
+
+/** The full key: normalized, under the store's prefix. `InvalidKeyError` for a bad key. */
+export function fullKey(c: StoreContext<unknown>, key: string): string {
+  return joinKey(c.prefix, normalizeKey(key, c.uri));
+}
+
+/** Rethrows as an anystore error that names the key and the store. */
+export function fail(c: StoreContext<unknown>, error: unknown, key?: string): never {
+  throw withContext(error, key, c.uri);
+}
+
+/** Runs a step that may throw (decoding, encoding), adding the key and store to its error. */
+export function attempt<R>(c: StoreContext<unknown>, step: () => R, key: string): R {
+  try {
+    return step();
+  } catch (error) {
+    fail(c, error, key);
+  }
+}
+
+export function checkWritable(c: StoreContext<unknown>, key?: string): void {
+  if (c.shared.options.readonly) throw new ReadOnlyError(`the store ${c.uri} is readonly`, { key, store: c.uri });
+}
+
+/** The store's codec, with a call's own serialization or schema. */
+export function codecOf(c: StoreContext<unknown>, opts: CodecOptions<unknown> | undefined): Codec {
+  if (!opts || (opts.serialization === undefined && opts.schema === undefined)) return c.shared.codec;
+  return {
+    ...c.shared.codec,
+    ...(opts.serialization !== undefined && { serialization: checkSerialization(opts.serialization) }),
+    ...(opts.schema !== undefined && { schema: opts.schema }),
+  };
+}
+
+export function writeOptionsOf(c: StoreContext<unknown>, opts: PutOptions<unknown> | undefined): WriteOptions {
+  const ttl = checkTtl(opts?.ttl ?? c.shared.options.defaultTtl);
+  const write: WriteOptions = {};
+  if (ttl > 0) write.ttl = ttl;
+  if (opts?.ifNotExists) write.ifNotExists = true;
+  if (opts?.contentType) write.contentType = opts.contentType;
+  else if (c.shared.codec.schema || opts?.schema) write.contentType = "application/json";
+  return write;
+}
+
 /** The error for a missing key, as `get`, `info` and `open` throw it. */
 export function notFound(key: string, store: string): NotFoundError {
   return new NotFoundError(`key does not exist: ${key}`, { key, store });
+}
+
+/** What `get` and `pop` give for a missing key: the default, null, or `NotFoundError`. */
+export function missing<T>(c: StoreContext<unknown>, key: string, opts: GetOptions<T> | undefined): T {
+  if (opts && "default" in opts) return opts.default as T;
+  if (opts?.throwOnMissing ?? c.shared.options.throwOnMissing ?? true) throw notFound(key, c.uri);
+  return null as T;
+}
+
+/** `get` from an in-process driver: no promise hop, and text is decoded from the string it came as. */
+export function getLocal<T>(c: StoreContext<unknown>, local: LocalAccess, key: string, k: string, opts: GetOptions<T> | undefined): T {
+  const found = attempt(c, () => local.peek(k), key);
+  if (found === undefined) return missing(c, key, opts);
+  return attempt(c, () => decodeStored(found, codecOf(c, opts)) as T, key);
+}
+
+/** The emulated `ifNotExists` (the driver has no atomic one): check, then write. */
+export async function refuseExisting(c: StoreContext<unknown>, d: CoreDriver, key: string, k: string, write: WriteOptions): Promise<void> {
+  if (await d.has(k)) throw new AlreadyExistsError(`key already exists: ${key}`, { key, store: c.uri });
+  delete write.ifNotExists;
+}
+
+/**
+ * Whether `put` copies caller-owned bytes: only for drivers that keep what `put` gets (the
+ * in-process side door copies for itself), and while the driver is not loaded yet.
+ */
+export function mustCopy(driver: CoreDriver | undefined): boolean {
+  return driver === undefined || (driver.sharesBuffers && !driver.local);
 }

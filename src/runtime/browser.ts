@@ -1,42 +1,15 @@
-import type { DriverFactory } from "../core/driver.js";
-import type { HashAlgorithm, Hasher, Runtime } from "../core/runtime.js";
+import type { Runtime } from "../core/runtime.js";
 
-/** Hashing with @noble/hashes (loaded on first use): WebCrypto cannot hash a stream, nor MD5. */
-export async function nobleHasher(algorithm: HashAlgorithm): Promise<Hasher> {
-  const [sha2, legacy, utils] = await Promise.all([
-    import("@noble/hashes/sha2.js"),
-    import("@noble/hashes/legacy.js"),
-    import("@noble/hashes/utils.js"),
-  ]);
-  const make = { sha256: sha2.sha256, sha512: sha2.sha512, sha1: legacy.sha1, md5: legacy.md5 }[algorithm];
-  const hash = make.create();
-  return { update: (bytes) => void hash.update(bytes), digest: () => utils.bytesToHex(hash.digest()) };
-}
-
-const memory = (): Promise<DriverFactory> => import("../drivers/browser/memory.js").then((m) => m.memoryDriverFromUri);
-
-const indexeddb = (): Promise<DriverFactory> => import("../drivers/browser/indexeddb.js").then((m) => m.indexeddbDriverFromUri);
-const opfs = (): Promise<DriverFactory> => import("../drivers/browser/opfs.js").then((m) => m.opfsDriverFromUri);
-
-const http = (): Promise<DriverFactory> => import("../drivers/browser/http.js").then((m) => m.httpDriverFromUri);
-const s3 = (): Promise<DriverFactory> => import("../drivers/browser/s3.js").then((m) => m.s3DriverFromUri);
 const viaServer = "reach it from a browser through `anystore serve` and an anystore+http(s):// store";
-
-/** Uri schemes of drivers that run on web APIs alone (Node shares them); server backends point at the HTTP protocol instead. */
-export const browserSchemes: Record<string, () => Promise<DriverFactory>> = {
-  memory,
-  http,
-  https: http,
-  "anystore+http": http,
-  "anystore+https": http,
-  s3,
-};
 
 export const browserRuntime: Runtime = {
   name: "browser",
   defaultUri: () => "idb://anystore",
-  // Browser-only schemes stay out of browserSchemes, which Node shares.
-  schemes: { ...browserSchemes, idb: indexeddb, indexeddb, opfs },
+  // Names only, so createStore can refuse an unknown scheme at once; the loaders come with the
+  // first use of a uri store (browser-drivers.ts), a module an app passing a driver never loads.
+  schemes: ["memory", "http", "https", "anystore+http", "anystore+https", "s3", "idb", "indexeddb", "opfs"],
+  load: (scheme) => import("./browser-drivers.js").then((m) => m.browserSchemes[scheme]!()),
+  // Server backends point at the HTTP protocol instead.
   elsewhere: {
     file: viaServer,
     sqlite: viaServer,
@@ -49,5 +22,6 @@ export const browserRuntime: Runtime = {
     "redis+cluster": viaServer,
     zip: viaServer,
   },
-  createHasher: nobleHasher,
+  // @noble/hashes (WebCrypto cannot hash a stream, nor MD5), loaded on the first checksum.
+  createHasher: (algorithm) => import("./noble-hasher.js").then((m) => m.nobleHasher(algorithm)),
 };

@@ -9,6 +9,8 @@ import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
+import { browserRuntime } from "../../src/runtime/browser.js";
+import { browserSchemes } from "../../src/runtime/browser-drivers.js";
 
 const root = resolve(import.meta.dirname, "../..");
 const browserDirs = ["src/core", "src/drivers/browser"];
@@ -85,5 +87,11 @@ describe("browser purity", () => {
 
   it("uses no Node globals", () => {
     expect(files.flatMap(nodeGlobalsIn)).toEqual([]);
+  });
+});
+
+describe("browser uri registry", () => {
+  it("names exactly the schemes it can load (the names are checked at once, the loaders come later)", () => {
+    expect([...browserRuntime.schemes].sort()).toEqual(Object.keys(browserSchemes).sort());
   });
 });

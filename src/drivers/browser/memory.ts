@@ -2,7 +2,7 @@ import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError } from "../../core/errors.js";
 import type { LocalDriver, StoredValue } from "../../core/local.js";
 import { utf8 } from "../../core/serialize.js";
-import { sliceBytes } from "../../core/streams.js";
+import { bytesToStream, sliceBytes } from "../../core/streams.js";
 
 export const DRIVER_NAME = "memory";
 
@@ -116,22 +116,6 @@ function keep(bytes: Uint8Array, copy: boolean, replaced: Uint8Array | undefined
   return replaced;
 }
 
-/** A stream over a private copy of the bytes, taken now: a later overwrite of the key cannot reach it. */
-function streamCopy(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  const copy = bytes.slice();
-  let offset = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (offset >= copy.byteLength) return controller.close();
-      const end = Math.min(offset + STREAM_CHUNK, copy.byteLength);
-      controller.enqueue(copy.subarray(offset, end));
-      offset = end;
-    },
-  });
-}
-
-const STREAM_CHUNK = 64 * 1024;
-
 function bytesOf(entry: Entry): Uint8Array {
   return (entry.bytes ??= utf8(entry.text!));
 }
@@ -173,7 +157,8 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
     },
     async read(key, range) {
       const entry = state.live(key);
-      return entry ? streamCopy(sliceBytes(bytesOf(entry), range)) : null;
+      // A copy taken now: a later overwrite of the key (in place, see keep) cannot reach the stream.
+      return entry ? bytesToStream(sliceBytes(bytesOf(entry), range).slice()) : null;
     },
     async has(key) {
       return state.live(key) !== undefined;
