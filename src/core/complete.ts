@@ -7,6 +7,7 @@
  */
 
 import type { ByteRange, Driver, DriverCapabilities, DriverInfo, WriteOptions } from "./driver.js";
+import { NO_CAPABILITIES } from "./driver.js";
 import type { CoreDriver } from "./driver-core.js";
 import { coreDriver } from "./driver-core.js";
 import { UnsupportedError } from "./errors.js";
@@ -17,7 +18,7 @@ import { bytesToStream, sliceBytes } from "./streams.js";
 
 export type CompleteDriver = CoreDriver &
   Required<Pick<Driver, "name" | "list" | "info" | "read" | "write" | "getMany" | "putMany" | "deleteMany" | "sweep" | "close" | "url">> &
-  Pick<Driver, "checksum">;
+  Pick<Driver, "checksum"> & { readonly capabilities: DriverCapabilities };
 
 /** Parallel calls used by the batch emulations. */
 const BATCH_CONCURRENCY = 16;
@@ -25,16 +26,18 @@ const BATCH_CONCURRENCY = 16;
 export function completeDriver(driver: Driver): CompleteDriver {
   const base = driver.capabilities.ttl ? driver : withSidecarTtl(driver);
   const core = coreDriver(driver, base);
+  const capabilities: DriverCapabilities = { ...NO_CAPABILITIES, list: !!driver.list, ...driver.capabilities };
   return {
     ...core,
     name: driver.name,
+    capabilities,
     list:
       base.list?.bind(base) ??
       (() => {
         throw new UnsupportedError(`the ${driver.name} driver cannot list keys`);
       }),
     info: base.info?.bind(base) ?? (async (key) => infoFromBytes(await base.get(key))),
-    read: readWith(base, core.capabilities),
+    read: readWith(base, capabilities),
     write: base.write?.bind(base) ?? (async (key, opts) => collectingWritable((bytes) => base.put(key, bytes, opts))),
     getMany: base.getMany?.bind(base) ?? ((keys) => mapLimit(keys, BATCH_CONCURRENCY, (key) => base.get(key))),
     putMany:
@@ -50,7 +53,7 @@ export function completeDriver(driver: Driver): CompleteDriver {
     sweep: base.sweep?.bind(base) ?? (async () => 0),
     close: base.close?.bind(base) ?? (async () => {}),
     // Only where the driver enforces ttl itself: the sidecar emulation must see every read.
-    checksum: core.capabilities.ttl ? driver.checksum?.bind(driver) : undefined,
+    checksum: capabilities.ttl ? driver.checksum?.bind(driver) : undefined,
     url:
       base.url?.bind(base) ??
       (async () => {
@@ -84,7 +87,10 @@ function readWith(driver: Driver, capabilities: DriverCapabilities): CompleteDri
   if (!read) {
     return async (key, range) => {
       const bytes = await driver.get(key);
-      return bytes === null ? null : bytesToStream(sliceBytes(bytes, range));
+      if (bytes === null) return null;
+      // A driver that keeps its buffers (memory) may overwrite them in place later: stream a copy taken now.
+      const slice = sliceBytes(bytes, range);
+      return bytesToStream(driver.sharesBuffers ? slice.slice() : slice);
     };
   }
   if (capabilities.ranges) return read;

@@ -5,14 +5,14 @@
  */
 
 import type { Driver, DriverCapabilities, WriteOptions } from "./driver.js";
-import { NO_CAPABILITIES } from "./driver.js";
 import type { LocalAccess } from "./local.js";
 import { localAccessOf } from "./local.js";
 
 export interface CoreDriver {
   /** The driver as given: complete.ts completes it on demand. */
   readonly raw: Driver;
-  readonly capabilities: DriverCapabilities;
+  /** As the driver declares them (absent is false); complete.ts fills in the rest. */
+  readonly capabilities: Partial<DriverCapabilities>;
   readonly sharesBuffers: boolean;
   /** The synchronous side door of in-process drivers (see local.ts); absent for others. */
   readonly local: LocalAccess | undefined;
@@ -27,7 +27,7 @@ export interface CoreDriver {
  * complete.ts's TTL emulation around it); `raw` is the driver as given.
  */
 export function coreDriver(raw: Driver, base: Driver = raw): CoreDriver {
-  const capabilities: DriverCapabilities = { ...NO_CAPABILITIES, list: !!raw.list, ...raw.capabilities };
+  const capabilities = raw.capabilities;
   return {
     raw,
     capabilities,

@@ -117,57 +117,42 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Whether a codec reads a value from its text (schema, json, auto) or from its bytes (raw, custom). */
+function readsText(codec: Codec): boolean {
+  return codec.schema !== undefined || (!codec.deserialize && codec.serialization !== "raw");
+}
+
 /** Decodes stored bytes by the codec; `shared` bytes belong to the driver and are copied before they reach a caller. */
 export function decodeValue(bytes: Uint8Array, codec: Codec, shared = false): unknown {
-  if (codec.schema) return checkSchema(parseJson(decodeText(bytes)), codec.schema);
-  if (codec.deserialize) return codec.deserialize(shared ? bytes.slice() : bytes);
-  switch (codec.serialization) {
-    case "raw":
-      return shared ? bytes.slice() : bytes;
-    case "json":
-      return parseJson(decodeText(bytes));
-    default: {
-      let text: string;
-      try {
-        text = decodeUtf8(bytes);
-      } catch {
-        return shared ? bytes.slice() : bytes;
-      }
-      return autoFromText(text);
-    }
+  if (!readsText(codec)) return fromBytes(shared ? bytes.slice() : bytes, codec);
+  let text: string;
+  try {
+    text = decodeUtf8(bytes);
+  } catch (cause) {
+    if (codec.schema || codec.serialization === "json") throw new SerializationError("stored value is not valid UTF-8", { cause });
+    // auto: bytes that are not text are bytes
+    return shared ? bytes.slice() : bytes;
   }
+  return fromText(text, codec);
 }
 
 /** Decodes a value stored as text: the same result as `decodeValue` on its UTF-8 bytes, without making them. */
 export function decodeStoredText(text: string, codec: Codec): unknown {
-  if (codec.schema) return checkSchema(parseJson(text), codec.schema);
-  if (codec.deserialize) return codec.deserialize(utf8(text));
-  switch (codec.serialization) {
-    case "raw":
-      return utf8(text);
-    case "json":
-      return parseJson(text);
-    default:
-      return autoFromText(text);
+  return readsText(codec) ? fromText(text, codec) : fromBytes(utf8(text), codec);
+}
+
+function fromBytes(bytes: Uint8Array, codec: Codec): unknown {
+  return codec.deserialize ? codec.deserialize(bytes) : bytes;
+}
+
+function fromText(text: string, codec: Codec): unknown {
+  if (codec.schema) {
+    const result = codec.schema.safeParse(parseJson(text));
+    if (!result.success) throw new ValidationError("stored value does not match the schema", result.error.issues);
+    return result.data;
   }
-}
-
-function checkSchema(value: unknown, schema: SchemaLike): unknown {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new ValidationError("stored value does not match the schema", result.error.issues);
-  return result.data;
-}
-
-function decodeText(bytes: Uint8Array): string {
-  try {
-    return decodeUtf8(bytes);
-  } catch (cause) {
-    throw new SerializationError("stored value is not valid UTF-8", { cause });
-  }
-}
-
-/** auto, once the bytes are known to be UTF-8: JSON when it parses, else the text. */
-function autoFromText(text: string): unknown {
+  if (codec.serialization === "json") return parseJson(text);
+  // auto: JSON when it parses, else the text
   if (!mayBeJson(text)) return text;
   try {
     return JSON.parse(text);

@@ -7,7 +7,7 @@
 
 import type { CompleteDriver } from "./complete.js";
 import { completeDriver } from "./complete.js";
-import type { ByteRange, WriteOptions } from "./driver.js";
+import type { ByteRange, DriverCapabilities, WriteOptions } from "./driver.js";
 import { InvalidArgumentError } from "./errors.js";
 import { lineSplitter } from "./lines.js";
 import { listKeys, pagesOf } from "./list.js";
@@ -44,6 +44,10 @@ const INFO_CONCURRENCY = 16;
 async function complete(c: Context): Promise<CompleteDriver> {
   const core = await loadDriver(c.shared);
   return (c.shared.complete ??= completeDriver(core.raw));
+}
+
+export async function capabilities(c: Context): Promise<DriverCapabilities> {
+  return { ...(await complete(c)).capabilities };
 }
 
 export async function putStream(c: Context, key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {

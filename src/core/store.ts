@@ -43,8 +43,8 @@ export class AnyStore<T = unknown> implements Store<T> {
     return more ? run(more, this.#c) : loadMore().then((m) => run(m, this.#c));
   }
 
-  async capabilities(): Promise<DriverCapabilities> {
-    return { ...(await loadDriver(this.#c.shared)).capabilities };
+  capabilities(): Promise<DriverCapabilities> {
+    return this.#more((m, c) => m.capabilities(c));
   }
 
   async get(key: string, opts?: GetOptions<T>): Promise<T> {
@@ -108,7 +108,12 @@ export class AnyStore<T = unknown> implements Store<T> {
   }
 
   keys(opts: ListOptions = {}): AsyncIterableIterator<string> {
-    return lazyIterator(() => this.#more(async (m, c) => m.keys(c, opts)));
+    // The hand-made iterator of list.ts once loaded; until then a generator that waits for it.
+    const c = this.#c;
+    if (more) return more.keys(c, opts);
+    return (async function* () {
+      yield* (await loadMore()).keys(c, opts);
+    })();
   }
 
   async *values(opts: ListOptions = {}): AsyncIterableIterator<T> {
@@ -179,40 +184,4 @@ export class AnyStore<T = unknown> implements Store<T> {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
-
-/**
- * An async iterator over the one `make` creates on the first `next()` (its code loads lazily).
- * Calls made while it is being made wait, in order; later ones go straight to it, so listing
- * costs no extra promise per key.
- */
-function lazyIterator<V>(make: () => Promise<AsyncIterator<V>>): AsyncIterableIterator<V> {
-  let inner: AsyncIterator<V> | undefined;
-  let making: Promise<AsyncIterator<V>> | undefined;
-  let waiting = 0;
-  const iterator: AsyncIterableIterator<V> = {
-    next() {
-      if (inner && waiting === 0) return inner.next();
-      waiting++;
-      return (making ??= make()).then(
-        (it) => {
-          waiting--;
-          inner = it;
-          return it.next();
-        },
-        (error) => {
-          waiting--;
-          throw error;
-        },
-      );
-    },
-    async return(value?: unknown) {
-      await inner?.return?.(value);
-      return { done: true, value: undefined };
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
 }

@@ -2,7 +2,6 @@ import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError } from "../../core/errors.js";
 import type { LocalDriver, StoredValue } from "../../core/local.js";
 import { utf8 } from "../../core/serialize.js";
-import { bytesToStream, sliceBytes } from "../../core/streams.js";
 
 export const DRIVER_NAME = "memory";
 
@@ -128,7 +127,8 @@ function nameOf(uri: string | undefined): string | undefined {
 
 /**
  * Keeps values in a `Map` within the process or page. The store copies caller buffers in
- * and out, so callers can reuse theirs. TTL is exact on read and reclaimed by a timer.
+ * and out, so callers can reuse theirs. TTL is exact on read and reclaimed by a timer. Streamed
+ * reads are the store's, over a copy of the bytes taken when the read starts.
  * @example
  * const store = createStore({ driver: memoryDriver() });
  */
@@ -154,11 +154,6 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
     },
     async delete(key) {
       state.remove(key);
-    },
-    async read(key, range) {
-      const entry = state.live(key);
-      // A copy taken now: a later overwrite of the key (in place, see keep) cannot reach the stream.
-      return entry ? bytesToStream(sliceBytes(bytesOf(entry), range).slice()) : null;
     },
     async has(key) {
       return state.live(key) !== undefined;
