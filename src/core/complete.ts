@@ -13,6 +13,7 @@ import { coreDriver } from "./driver-core.js";
 import { UnsupportedError } from "./errors.js";
 import { RESERVED } from "./keys.js";
 import { mapLimit } from "./map-limit.js";
+import type { Shared } from "./store-state.js";
 import { concat, sliceStream } from "./stream-tools.js";
 import { bytesToStream, sliceBytes } from "./streams.js";
 
@@ -60,6 +61,17 @@ export function completeDriver(driver: Driver): CompleteDriver {
         throw new UnsupportedError(`the ${driver.name} driver cannot make URLs for keys`);
       }),
   };
+}
+
+/**
+ * The loaded driver with every method present: completed once per driver, on first need, and
+ * kept in `shared`. Checked against the loaded driver rather than just cached, since a
+ * `close()` may have replaced it. Synchronous, so a call reaches the driver as soon as a hot
+ * path would (calls issued together keep their order).
+ */
+export function completed(shared: Shared, core: CoreDriver): CompleteDriver {
+  const done = shared.complete;
+  return done?.raw === core.raw ? done : (shared.complete = completeDriver(core.raw));
 }
 
 /** A writable that gathers everything and hands it over once, on close: streamed writes for drivers without them. */

@@ -1,6 +1,8 @@
-import type { CompleteDriver } from "./complete.js";
+import { completed } from "./complete.js";
 import { InvalidArgumentError } from "./errors.js";
 import { isReservedKey, joinKey, normalizePrefix } from "./keys.js";
+import type { StoreContext } from "./store-state.js";
+import { fail, loadDriver } from "./store-state.js";
 import type { ListOptions } from "./types.js";
 
 type Matcher = (key: string) => boolean;
@@ -17,13 +19,14 @@ async function compileGlob(glob: string): Promise<Matcher> {
  * to the prefix (SPEC 5). Streams the driver's pages; never holds every key.
  *
  * A hand-made iterator rather than an async generator, which costs several promise steps per
- * key on top of the driver's. The driver loads on the first `next()`, as in a generator. `fail`
- * maps errors (it throws).
+ * key on top of the driver's. The driver loads on the first `next()`, as in a generator.
  */
-export function listKeys(driver: () => CompleteDriver | Promise<CompleteDriver>, storePrefix: string, opts: ListOptions, uri: string, fail: (error: unknown) => never): AsyncIterableIterator<string> {
+export function listKeys(c: StoreContext<unknown>, opts: ListOptions): AsyncIterableIterator<string> {
+  const { prefix: storePrefix, uri } = c;
   let inner: AsyncIterator<string> | undefined;
   let starting: Promise<void> | undefined;
   let accept: (full: string) => string | undefined = () => undefined;
+  const mapError = (error: unknown) => fail(c, error);
 
   const start = async () => {
     const prefix = normalizePrefix(opts.prefix, uri);
@@ -40,7 +43,7 @@ export function listKeys(driver: () => CompleteDriver | Promise<CompleteDriver>,
       if (match && !match(key.slice(globCut))) return undefined;
       return key;
     };
-    inner = (await driver()).list(listPrefix)[Symbol.asyncIterator]();
+    inner = completed(c.shared, await loadDriver(c.shared)).list(listPrefix)[Symbol.asyncIterator]();
   };
 
   const step = (result: IteratorResult<string>): IteratorResult<string> | Promise<IteratorResult<string>> => {
@@ -50,8 +53,8 @@ export function listKeys(driver: () => CompleteDriver | Promise<CompleteDriver>,
   };
 
   const pull = (): Promise<IteratorResult<string>> => {
-    if (inner === undefined) return (starting ??= start()).then(pull, fail);
-    return inner.next().then(step).catch(fail);
+    if (inner === undefined) return (starting ??= start()).then(pull, mapError);
+    return inner.next().then(step).catch(mapError);
   };
   // Drivers' iterators need not take concurrent next() calls (paged ones would fetch a page
   // twice): a call made while another is pending waits for it, as with an async generator.

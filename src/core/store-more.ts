@@ -5,8 +5,7 @@
  * only gets and puts, on a driver with native ttl, never downloads it.
  */
 
-import type { CompleteDriver } from "./complete.js";
-import { completeDriver } from "./complete.js";
+import { completed, completeDriver } from "./complete.js";
 import type { ByteRange, DriverCapabilities, WriteOptions } from "./driver.js";
 import { InvalidArgumentError } from "./errors.js";
 import { lineSplitter } from "./lines.js";
@@ -27,6 +26,7 @@ import {
   missing,
   mustCopy,
   notFound,
+  readyDriver,
   refuseExisting,
   writeOptionsOf,
 } from "./store-state.js";
@@ -40,18 +40,15 @@ const ALGORITHMS = new Set(["sha256", "sha1", "md5", "sha512"]);
 const VALUES_PAGE = 64;
 const INFO_CONCURRENCY = 16;
 
-/** The driver with every method present: completed once per connection, on first need. */
-async function complete(c: Context): Promise<CompleteDriver> {
-  const core = await loadDriver(c.shared);
-  return (c.shared.complete ??= completeDriver(core.raw));
-}
+// Each operation reaches a loaded driver without an await, and an unloaded one right after the
+// one promise every call waits for: calls issued together keep their order (see store-state.ts).
 
 export async function capabilities(c: Context): Promise<DriverCapabilities> {
-  return { ...(await complete(c)).capabilities };
+  return { ...completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared))).capabilities };
 }
 
 export async function putStream(c: Context, key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
-  const d = await complete(c);
+  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
   const source = value instanceof ReadableStream ? value : value.stream();
   try {
     if (write.ifNotExists) await refuseExisting(c, d, key, k, write);
@@ -65,7 +62,7 @@ export async function putStream(c: Context, key: string, k: string, value: Reada
 export async function pop<T>(c: Context, key: string, opts: GetOptions<T> | undefined): Promise<T> {
   checkWritable(c, key);
   const k = fullKey(c, key);
-  const d = c.shared.driver ?? (await loadDriver(c.shared));
+  const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
   let value: T;
   if (d.local) {
     if (d.local.peek(k) === undefined) return missing(c, key, opts);
@@ -81,7 +78,7 @@ export async function pop<T>(c: Context, key: string, opts: GetOptions<T> | unde
 
 export async function info(c: Context, key: string): Promise<Info> {
   const k = fullKey(c, key);
-  const d = await complete(c);
+  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
   const found = await d.info(k).catch((error) => fail(c, error, key));
   if (!found) throw notFound(key, c.uri);
   const name = key.slice(key.lastIndexOf("/") + 1);
@@ -104,7 +101,7 @@ export async function checksum(c: Context, key: string, algorithm: HashAlgorithm
   if (!ALGORITHMS.has(algorithm)) {
     throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}: use sha256, sha1, md5 or sha512`);
   }
-  const d = await complete(c);
+  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
   if (d.checksum) {
     const sum = await d.checksum(fullKey(c, key), algorithm).catch((error) => fail(c, error, key));
     if (sum === null) throw notFound(key, c.uri);
@@ -126,13 +123,13 @@ export async function touch(c: Context, key: string, opts: { ttl?: number } | un
   const k = fullKey(c, key);
   const write = writeOptionsOf(c, opts);
   const bytes = utf8(c.shared.codec.serialization === "raw" ? now.toISOString() : JSON.stringify(now));
-  const d = await loadDriver(c.shared);
+  const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
   await d.put(k, bytes, write).catch((error) => fail(c, error, key));
   return now;
 }
 
 export function keys(c: Context, opts: ListOptions): AsyncIterableIterator<string> {
-  return listKeys(() => complete(c), c.prefix, opts, c.uri, (error) => fail(c, error));
+  return listKeys(c, opts);
 }
 
 export async function* values<T>(c: StoreContext<T>, opts: ListOptions): AsyncGenerator<T> {
@@ -160,7 +157,7 @@ export async function open(c: Context, key: string, mode: string, arg: object | 
   if (mode === "r" || mode === "rb") {
     const range = checkRange(arg);
     const k = fullKey(c, key);
-    const d = await complete(c);
+    const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
     const stream = await d.read(k, range).catch((error) => fail(c, error, key));
     if (!stream) throw notFound(key, c.uri);
     return stream;
@@ -169,7 +166,7 @@ export async function open(c: Context, key: string, mode: string, arg: object | 
     checkWritable(c, key);
     const k = fullKey(c, key);
     const write = writeOptionsOf(c, arg as PutOptions);
-    const d = await complete(c);
+    const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
     return d.write(k, write).catch((error) => fail(c, error, key));
   }
   throw new InvalidArgumentError(`unknown mode ${JSON.stringify(mode)}: use "r" or "w"`, { key, store: c.uri });
@@ -188,7 +185,7 @@ function checkRange(range: ByteRange | undefined): ByteRange | undefined {
 
 export async function getMany<T>(c: Context, keys: string[], opts: CodecOptions<T> | undefined): Promise<Map<string, T>> {
   const full = keys.map((key) => fullKey(c, key));
-  const core = c.shared.driver ?? (await loadDriver(c.shared));
+  const core = readyDriver(c.shared) ?? (await loadDriver(c.shared));
   const codec = codecOf(c, opts);
   const result = new Map<string, T>();
   const local = core.local;
@@ -199,7 +196,7 @@ export async function getMany<T>(c: Context, keys: string[], opts: CodecOptions<
     });
     return result;
   }
-  const d = await complete(c);
+  const d = completed(c.shared, core);
   const found = await d.getMany(full).catch((error) => fail(c, error));
   found.forEach((bytes, i) => {
     if (bytes !== null) result.set(keys[i]!, attempt(c, () => decodeValue(bytes, codec, d.sharesBuffers) as T, keys[i]!));
@@ -211,7 +208,7 @@ export async function putMany<T>(c: Context, entries: Iterable<[string, T]>, opt
   checkWritable(c);
   const codec = codecOf(c, opts);
   const skipNull = c.shared.options.storeNullValues === false;
-  const loaded = c.shared.driver;
+  const loaded = readyDriver(c.shared);
   const copy = mustCopy(loaded);
   const encoded: Array<[string, string | Uint8Array]> = [];
   for (const [key, value] of entries) {
@@ -234,7 +231,7 @@ export async function putMany<T>(c: Context, entries: Iterable<[string, T]>, opt
     }
     return;
   }
-  const d = await complete(c);
+  const d = completed(c.shared, core);
   const bytes = encoded.map(([k, value]): [string, Uint8Array] => [k, typeof value === "string" ? utf8(value) : value]);
   await d.putMany(bytes, write).catch((error) => fail(c, error));
 }
@@ -242,12 +239,12 @@ export async function putMany<T>(c: Context, entries: Iterable<[string, T]>, opt
 export async function deleteMany(c: Context, keys: string[]): Promise<void> {
   checkWritable(c);
   const full = keys.map((key) => fullKey(c, key));
-  const d = await complete(c);
+  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
   await d.deleteMany(full).catch((error) => fail(c, error));
 }
 
 export async function sweep(c: Context): Promise<number> {
-  const d = await complete(c);
+  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
   return d.sweep().catch((error) => fail(c, error));
 }
 
@@ -257,6 +254,6 @@ export async function url(c: Context, key: string, opts: { expires?: number }): 
     throw new InvalidArgumentError(`expires must be whole seconds >= 1, got ${String(expires)}`, { key, store: c.uri });
   }
   const k = fullKey(c, key);
-  const d = await complete(c);
+  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
   return d.url(k, { expires }).catch((error) => fail(c, error, key));
 }

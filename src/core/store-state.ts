@@ -27,6 +27,8 @@ export interface Shared {
   /** What the hot paths use; complete already for drivers without ttl. */
   driver?: CoreDriver | undefined;
   loading?: Promise<CoreDriver> | undefined;
+  /** Set while calls also wait for store-more.ts (`waitForMore`). */
+  waiting?: Promise<CoreDriver> | undefined;
   /** Every method present, made on first need (store-more.ts). */
   complete?: CompleteDriver | undefined;
 }
@@ -39,10 +41,32 @@ export interface StoreContext<T = unknown> {
   readonly uri: string;
 }
 
-/** The rarely used half of the store, loaded once on first need and kept here. */
+/** The less used half of the store, loaded once on first need and kept here. */
 export type More = typeof import("./store-more.js");
 export let more: More | undefined;
-export const loadMore = async (): Promise<More> => (more = await import("./store-more.js"));
+let loadingMore: Promise<void> | undefined;
+let moreFailure: unknown;
+
+/** Loads store-more.ts once. Never rejects, so calls that only wait behind it go on (see `requireMore`). */
+export function loadMore(): Promise<void> {
+  return (loadingMore ??= import("./store-more.js").then(
+    (m) => {
+      more = m;
+      loadingMore = undefined;
+    },
+    (error) => {
+      moreFailure = error;
+      loadingMore = undefined;
+    },
+  ));
+}
+
+/** store-more.ts, loaded if needed; rejects when it cannot be. */
+export async function requireMore(): Promise<More> {
+  if (!more) await loadMore();
+  if (!more) throw moreFailure;
+  return more;
+}
 
 /** A ttl in seconds (0: none), or InvalidArgumentError. */
 export function checkTtl(ttl: unknown): number {
@@ -69,23 +93,59 @@ export function sharedState(uri: string, runtime: Runtime, options: StoreOptions
   };
 }
 
-/**
- * The loaded driver; connects on first use. A driver without ttl is completed at once (every
- * read must pass the TTL emulation); others only when a call needs more than the core.
+/*
+ * Call order. Calls issued together reach the driver in the order they were made (IndexedDB
+ * shares one transaction among them and relies on it). Once the driver is loaded, every call
+ * reaches it without an await (`readyDriver`). Before that, every call awaits one and the same
+ * promise of the driver (`loadDriver`) and goes on at once when it resolves, in the order the
+ * awaits were made. A call that needs store-more.ts while it is not loaded makes that promise
+ * wait for it too (`waitForMore`), so the calls made after it also wait.
  */
-export function loadDriver(shared: Shared): CoreDriver | Promise<CoreDriver> {
-  if (shared.driver) return shared.driver;
-  shared.loading ??= shared
+
+/** The loaded driver, when a call may use it at once. */
+export function readyDriver(shared: Shared): CoreDriver | undefined {
+  return shared.waiting ? undefined : shared.driver;
+}
+
+/** The promise of the driver that every call waits for meanwhile; connects on first use. */
+export function loadDriver(shared: Shared): Promise<CoreDriver> {
+  return shared.waiting ?? shared.loading ?? connect(shared);
+}
+
+/**
+ * Loads the driver. One without ttl is completed at once (every read must pass the TTL
+ * emulation); others only when a call needs more than the core (driver-core.ts).
+ */
+function connect(shared: Shared): Promise<CoreDriver> {
+  return (shared.loading = shared
     .makeDriver()
     .then(async (driver) => {
       if (driver.capabilities.ttl) return (shared.driver = coreDriver(driver));
-      return (shared.driver = shared.complete = (await loadMore()).completeDriver(driver));
+      return (shared.driver = shared.complete = (await requireMore()).completeDriver(driver));
     })
     .catch((error) => {
       shared.loading = undefined;
       throw withContext(error, undefined, shared.uri);
-    });
-  return shared.loading;
+    }));
+}
+
+/** Makes the calls on this state wait for store-more.ts as well as for the driver (see above). */
+export function waitForMore(shared: Shared): Promise<CoreDriver> {
+  if (shared.waiting) return shared.waiting;
+  const settle = () => {
+    if (shared.waiting === waiting) shared.waiting = undefined;
+  };
+  const waiting: Promise<CoreDriver> = Promise.all([loadDriver(shared), loadMore()]).then(
+    ([driver]) => {
+      settle();
+      return driver;
+    },
+    (error) => {
+      settle();
+      throw error;
+    },
+  );
+  return (shared.waiting = waiting);
 }
 
 /** The full key: normalized, under the store's prefix. `InvalidKeyError` for a bad key. */

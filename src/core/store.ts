@@ -13,11 +13,13 @@ import {
   fullKey,
   getLocal,
   loadDriver,
-  loadMore,
   missing,
   more,
   mustCopy,
+  readyDriver,
   refuseExisting,
+  requireMore,
+  waitForMore,
   writeOptionsOf,
 } from "./store-state.js";
 import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions, Store } from "./types.js";
@@ -38,9 +40,11 @@ export class AnyStore<T = unknown> implements Store<T> {
     this.#root = root;
   }
 
-  /** Runs an operation of store-more.ts: at once when it is loaded, else once it is. */
+  /** Runs an operation of store-more.ts: at once when it is loaded, else once it is (in call order, see store-state.ts). */
   #more<R>(run: (m: More, c: StoreContext<T>) => Promise<R>): Promise<R> {
-    return more ? run(more, this.#c) : loadMore().then((m) => run(m, this.#c));
+    const c = this.#c;
+    if (more) return run(more, c);
+    return waitForMore(c.shared).then(() => (more ? run(more, c) : requireMore().then((m) => run(m, c))));
   }
 
   capabilities(): Promise<DriverCapabilities> {
@@ -50,7 +54,7 @@ export class AnyStore<T = unknown> implements Store<T> {
   async get(key: string, opts?: GetOptions<T>): Promise<T> {
     const c = this.#c;
     const k = fullKey(c, key);
-    const d = c.shared.driver ?? (await loadDriver(c.shared));
+    const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
     if (d.local) return getLocal(c, d.local, key, k, opts);
     const bytes = await d.get(k).catch((error) => fail(c, error, key));
     if (bytes === null) return missing(c, key, opts);
@@ -64,7 +68,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     const write = writeOptionsOf(c, opts);
     if (isStreamLike(value)) return this.#more((m) => m.putStream(c, key, k, value, write));
     if ((value === null || value === undefined) && c.shared.options.storeNullValues === false) return;
-    const loaded = c.shared.driver;
+    const loaded = readyDriver(c.shared);
     const encoded = attempt(c, () => encodeTextOrBytes(value, codecOf(c, opts), mustCopy(loaded)), key);
     const d = loaded ?? (await loadDriver(c.shared));
     try {
@@ -80,14 +84,14 @@ export class AnyStore<T = unknown> implements Store<T> {
     const c = this.#c;
     checkWritable(c, key);
     const k = fullKey(c, key);
-    const d = await loadDriver(c.shared);
+    const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
     await d.delete(k).catch((error) => fail(c, error, key));
   }
 
   async exists(key: string): Promise<boolean> {
     const c = this.#c;
     const k = fullKey(c, key);
-    const d = await loadDriver(c.shared);
+    const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
     return d.has(k).catch((error) => fail(c, error, key));
   }
 
@@ -112,16 +116,16 @@ export class AnyStore<T = unknown> implements Store<T> {
     const c = this.#c;
     if (more) return more.keys(c, opts);
     return (async function* () {
-      yield* (await loadMore()).keys(c, opts);
+      yield* (await requireMore()).keys(c, opts);
     })();
   }
 
   async *values(opts: ListOptions = {}): AsyncIterableIterator<T> {
-    yield* (more ?? (await loadMore())).values(this.#c, opts);
+    yield* (more ?? (await requireMore())).values(this.#c, opts);
   }
 
   async *list(opts: ListOptions = {}): AsyncIterableIterator<Info> {
-    yield* (more ?? (await loadMore())).list(this.#c, opts);
+    yield* (more ?? (await requireMore())).list(this.#c, opts);
   }
 
   stream(key: string, opts?: CodecOptions<T>): ReadableStream<T> {
@@ -177,7 +181,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     if (!this.#root) return;
     const shared = this.#c.shared;
     const driver = shared.driver ?? (await shared.loading?.catch(() => undefined));
-    shared.driver = shared.loading = shared.complete = undefined;
+    shared.driver = shared.loading = shared.waiting = shared.complete = undefined;
     await driver?.raw.close?.();
   }
 
