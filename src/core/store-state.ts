@@ -10,7 +10,7 @@ import type { CoreDriver } from "./driver-core.js";
 import { coreDriver } from "./driver-core.js";
 import { AlreadyExistsError, InvalidArgumentError, NotFoundError, ReadOnlyError, withContext } from "./errors.js";
 import { joinKey, normalizeKey } from "./keys.js";
-import type { LocalAccess } from "./local.js";
+import type { LocalAccess, StoredValue } from "./local.js";
 import { decodeStored } from "./local.js";
 import type { Runtime } from "./runtime.js";
 import type { Codec } from "./serialize.js";
@@ -90,6 +90,11 @@ export function sharedState(uri: string, runtime: Runtime, options: StoreOptions
       deserialize: options.deserialize,
       schema: options.schema,
     },
+    // Present from the start, so the object keeps one shape for the engine's inline caches.
+    driver: undefined,
+    loading: undefined,
+    waiting: undefined,
+    complete: undefined,
   };
 }
 
@@ -205,9 +210,19 @@ export function missing<T>(c: StoreContext<unknown>, key: string, opts: GetOptio
 
 /** `get` from an in-process driver: no promise hop, and text is decoded from the string it came as. */
 export function getLocal<T>(c: StoreContext<unknown>, local: LocalAccess, key: string, k: string, opts: GetOptions<T> | undefined): T {
-  const found = attempt(c, () => local.peek(k), key);
+  // try/catch rather than attempt(): no closure on the fastest path there is.
+  let found: StoredValue | undefined;
+  try {
+    found = local.peek(k);
+  } catch (error) {
+    fail(c, error, key);
+  }
   if (found === undefined) return missing(c, key, opts);
-  return attempt(c, () => decodeStored(found, codecOf(c, opts)) as T, key);
+  try {
+    return decodeStored(found, codecOf(c, opts)) as T;
+  } catch (error) {
+    fail(c, error, key);
+  }
 }
 
 /** The emulated `ifNotExists` (the driver has no atomic one): check, then write. */

@@ -58,7 +58,11 @@ export class AnyStore<T = unknown> implements Store<T> {
     if (d.local) return getLocal(c, d.local, key, k, opts);
     const bytes = await d.get(k).catch((error) => fail(c, error, key));
     if (bytes === null) return missing(c, key, opts);
-    return attempt(c, () => decodeValue(bytes, codecOf(c, opts), d.sharesBuffers) as T, key);
+    try {
+      return decodeValue(bytes, codecOf(c, opts), d.sharesBuffers) as T;
+    } catch (error) {
+      fail(c, error, key);
+    }
   }
 
   async put(key: string, value: unknown, opts?: PutOptions<T>): Promise<void> {
@@ -69,7 +73,12 @@ export class AnyStore<T = unknown> implements Store<T> {
     if (isStreamLike(value)) return this.#more((m) => m.putStream(c, key, k, value, write));
     if ((value === null || value === undefined) && c.shared.options.storeNullValues === false) return;
     const loaded = readyDriver(c.shared);
-    const encoded = attempt(c, () => encodeTextOrBytes(value, codecOf(c, opts), mustCopy(loaded)), key);
+    let encoded: string | Uint8Array;
+    try {
+      encoded = encodeTextOrBytes(value, codecOf(c, opts), mustCopy(loaded));
+    } catch (error) {
+      fail(c, error, key);
+    }
     const d = loaded ?? (await loadDriver(c.shared));
     try {
       if (write.ifNotExists && !d.capabilities.ifNotExists) await refuseExisting(c, d, key, k, write);
