@@ -178,6 +178,40 @@ describe("indexeddb driver", () => {
     await store.close();
   });
 
+
+  it("chains sequential reads onto one transaction, yet every read sees the writes before it", async () => {
+    const name = freshDb();
+    const store = createStore(`idb://${name}`);
+    const keys = Array.from({ length: 150 }, (_, i) => `k/${i}`);
+    await store.putMany(keys.map((k, i) => [k, i] as [string, number]));
+
+    const original = IDBDatabase.prototype.transaction;
+    let transactions = 0;
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase["transaction"]>) {
+      transactions++;
+      return original.apply(this, args);
+    } as IDBDatabase["transaction"];
+    try {
+      const seen: unknown[] = [];
+      for (const k of keys) seen.push(await store.get(k));
+      expect(seen).toEqual(keys.map((_, i) => i));
+      // 150 reads in chains of at most 64: a few transactions, not one per read.
+      expect(transactions).toBeLessThanOrEqual(4);
+    } finally {
+      IDBDatabase.prototype.transaction = original;
+    }
+
+    // A write (here or through another connection, as from another tab) ends the chain.
+    const other = createStore(`idb://${name}`);
+    for (let i = 0; i < 20; i++) {
+      expect(await store.get("k/0")).toBe(i === 0 ? 0 : i - 1 + 1000);
+      await (i % 2 ? other : store).put("k/0", i + 1000);
+      expect(await store.get("k/0")).toBe(i + 1000);
+      expect(await store.exists("k/1")).toBe(true);
+    }
+    await other.close();
+    await store.close();
+  });
   it("lists many pages in order (each page larger than the last)", async () => {
     const store = createStore(`idb://${freshDb()}/p`);
     const all = Array.from({ length: 7500 }, (_, i) => `d/${String(i).padStart(5, "0")}`);

@@ -65,22 +65,18 @@ const toBytes = async (value: Uint8Array | Blob): Promise<Uint8Array> =>
 
 /**
  * The records of `keys` from one store: one promise for the lot (requests complete in order, so
- * the last one's success means all are in), not one per key.
+ * the last one's success means all are in), not one per key. The requests are placed before
+ * this returns, so an inactive transaction throws here, not in the promise.
  */
-const getAll = (store: IDBObjectStore, keys: string[]) =>
-  new Promise<Array<Record_ | undefined>>((resolve, reject) => {
-    const out = new Array<Record_ | undefined>(keys.length);
-    if (keys.length === 0) return resolve(out);
-    let left = keys.length;
-    keys.forEach((k, i) => {
-      const r = store.get(k);
-      r.onsuccess = () => {
-        out[i] = r.result;
-        if (--left === 0) resolve(out);
-      };
-      r.onerror = () => reject(r.error);
-    });
+function getAll(store: IDBObjectStore, keys: string[]): Promise<Array<Record_ | undefined>> {
+  const requests = keys.map((k) => store.get(k));
+  const last = requests[requests.length - 1];
+  if (!last) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    last.onsuccess = () => resolve(requests.map((r) => r.result));
+    for (const r of requests) r.onerror = () => reject(r.error);
   });
+}
 
 function recordOf(value: Uint8Array | Blob, size: number, now: number, o: WriteOptions): Record_ {
   const r: Record_ = { value, size, createdAt: now, updatedAt: now };
@@ -212,10 +208,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
 
   /** The live record of one key (full key), joining the open read batch; null for missing or expired (which also goes). */
   const readOne = async (k: string): Promise<Record_ | null> => {
-    const r = await run((d) => {
-      const batch = txs.join(d, "readonly");
-      return batch.read<Record_ | undefined>(batch.store.get(k));
-    }, k.slice(base.length));
+    const r = await run((d) => txs.read(d, (batch) => batch.read<Record_ | undefined>(batch.store.get(k))), k.slice(base.length));
     if (r === undefined) return null;
     if (!expired(r)) return r;
     await dropExpired(k);
@@ -224,7 +217,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
 
   /** The live records of `keys` (full keys), read in one transaction; null for missing or expired. */
   const readAll = async (keys: string[]): Promise<Array<Record_ | null>> => {
-    const found = await run((d) => getAll(txs.join(d, "readonly").store, keys));
+    const found = await run((d) => txs.read(d, (batch) => getAll(batch.store, keys)));
     const now = Date.now();
     const gone: string[] = [];
     const out = found.map((r, i) => {
@@ -270,13 +263,12 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
 
   /** One page of keys (never values) and the expired keys to hide, read in one transaction. */
   const fetchPage = async (range: IDBKeyRange | undefined, count: number): Promise<Page> => {
-    const [keys, gone] = await run((d) => {
-      const store = txs.join(d, "readonly").store;
-      return Promise.all([
+    const [keys, gone] = await run((d) =>
+      txs.read(d, ({ store }) => Promise.all([
         request(store.getAllKeys(range, count)) as Promise<string[]>,
         request(store.index(EXPIRES).getAllKeys(IDBKeyRange.upperBound(Date.now()))) as Promise<string[]>,
-      ]);
-    });
+      ])),
+    );
     if (gone.length === 0) return { keys, hidden: undefined };
     scheduleSweep(Date.now());
     return { keys, hidden: new Set(gone) };
