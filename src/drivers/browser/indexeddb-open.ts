@@ -3,7 +3,6 @@
  * `idb`, plain-IndexedDB request helpers for the hot paths, key ranges and error mapping.
  */
 
-import { openDB, unwrap } from "idb";
 import { AnystoreError } from "../../core/errors.js";
 
 /** The one object store, and its index of records that carry a ttl. */
@@ -24,8 +23,10 @@ export function rangeOf(prefix: string): IDBKeyRange | undefined {
 /**
  * Opens the database, adding our store with a version bump when it is missing (a new or shared
  * database). Resolves to the plain connection: the driver's hot paths skip idb's proxies.
+ * `idb` loads with the first open (which is async anyway), so it stays out of an app's first chunk.
  */
 export async function openStore(name: string, onGone: () => void): Promise<IDBDatabase> {
+  const { openDB, unwrap } = await import("idb");
   const callbacks = {
     // Another tab wants a new version (or deletes the database): let it, and reopen on next use.
     blocking: (_c: number, _b: number | null, event: IDBVersionChangeEvent) => {

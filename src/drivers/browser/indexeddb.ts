@@ -15,7 +15,6 @@
 
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError, ConnectionError, UnsupportedError } from "../../core/errors.js";
-import { bytesToStream, sliceBytes } from "../../core/streams.js";
 import { batcher, commit, finished } from "./indexeddb-batch.js";
 import { type Page, pagedKeys } from "./indexeddb-list.js";
 import { EXPIRES, isClosing, openStore, RECORDS, request, wrapError } from "./indexeddb-open.js";
@@ -297,8 +296,9 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     async read(key, range?: ByteRange) {
       const value = (await readOne(base + key))?.value;
       if (!value) return null;
-      if (value instanceof Blob) return (range ? value.slice(range.start, range.end) : value).stream();
-      return bytesToStream(sliceBytes(value, range));
+      // A Blob slices like a byte range (end exclusive, clamped) and streams without copying up front.
+      const blob = value instanceof Blob ? value : new Blob([value as Uint8Array<ArrayBuffer>]);
+      return (range ? blob.slice(range.start, range.end) : blob).stream();
     },
     async write(key, o) {
       // Chunks gather into Blob parts (handed to the browser's blob storage, which pages to disk),
