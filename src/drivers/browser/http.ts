@@ -2,7 +2,8 @@ import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/dri
 import { InvalidArgumentError, UnsupportedError } from "../../core/errors.js";
 import { H, encodeKey, errorFromResponse, infoFromHeaders, rangeHeader } from "../../core/http-protocol.js";
 import { bytesToStream, concat, sliceStream } from "../../core/streams.js";
-import { Watchdog, blobGatherer, bodyFeed, countBytes, drainSmall, putBlob, requester, shortText } from "./http-transport.js";
+import { blobGatherer } from "./blob-gatherer.js";
+import { Watchdog, bodyFeed, countBytes, drainSmall, putBlob, requester, shortText } from "./http-transport.js";
 
 export { HttpError } from "../../core/http-protocol.js";
 

@@ -48,8 +48,6 @@ type Entry = [key: string, value: Uint8Array | Blob, size: number];
 
 /** Expired records per sweep transaction. */
 const SWEEP_PAGE = 1000;
-/** Streamed writes gather chunks into Blob parts of this size, so the page holds at most one part. */
-const PART = 4 << 20;
 
 const expired = (r: Record_, now = Date.now()) => r.expiresAt !== undefined && r.expiresAt <= now;
 
@@ -301,34 +299,17 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       return (range ? blob.slice(range.start, range.end) : blob).stream();
     },
     async write(key, o) {
-      // Chunks gather into Blob parts (handed to the browser's blob storage, which pages to disk),
-      // so memory stays bounded; the value becomes visible in one transaction on close.
-      let parts: Blob[] = [];
-      let pending: Uint8Array<ArrayBuffer>[] = [];
-      let pendingSize = 0;
-      let size = 0;
-      const flush = () => {
-        if (pending.length > 0) parts.push(new Blob(pending));
-        pending = [];
-        pendingSize = 0;
-      };
+      // Chunks gather into a Blob (the browser's blob store takes each page, and may keep it on
+      // disk), so memory stays bounded; the value becomes visible in one transaction on close.
+      const { blobGatherer } = await import("./blob-gatherer.js");
+      const gather = blobGatherer();
       return new WritableStream<Uint8Array>({
-        write(chunk) {
-          pending.push(chunk.slice() as Uint8Array<ArrayBuffer>);
-          pendingSize += chunk.byteLength;
-          size += chunk.byteLength;
-          if (pendingSize >= PART) flush();
-        },
+        write: (chunk) => gather.add(chunk),
         async close() {
-          flush();
-          const blob = new Blob(parts);
-          parts = [];
-          await writeAll([[base + key, size > threshold ? blob : new Uint8Array(await blob.arrayBuffer()), size]], o, key);
+          const blob = gather.done();
+          await writeAll([[base + key, blob.size > threshold ? blob : new Uint8Array(await blob.arrayBuffer()), blob.size]], o, key);
         },
-        abort() {
-          parts = [];
-          pending = [];
-        },
+        abort: () => gather.clear(),
       });
     },
     async getMany(keys) {
