@@ -134,10 +134,9 @@ export function batcher() {
     return opened({ db, mode: "readonly", tx, store, done: settled, ...readers(tx) });
   };
 
-  /** The open batch for `mode`, or a new one (committed at the end of this microtask). */
-  const join = (db: IDBDatabase, mode: IDBTransactionMode): Batch => {
+  /** The open write batch, or a new one (committed at the end of this microtask). Reads go through `read`. */
+  const join = (db: IDBDatabase, mode: "readwrite"): Batch => {
     if (open && open.mode === mode && open.db === db) return open;
-    if (mode === "readonly") return readBatch(db, false);
     const tx = begin(db, mode);
     const done = finished(tx);
     done.catch(() => {}); // joiners see the rejection; a batch whose only request threw has none
