@@ -212,6 +212,27 @@ describe("indexeddb driver", () => {
     await other.close();
     await store.close();
   });
+  it("lists before anything else has opened the database (a listing is a store's first call)", async () => {
+    const name = freshDb();
+    const writer = createStore(`idb://${name}`);
+    await writer.putMany([["a/1", 1], ["a/2", 2], ["b/1", 3]]);
+    await writer.close();
+    // A fresh copy of the driver's module: nothing loaded yet, as on a page's first listing.
+    // @ts-expect-error: a query string makes Vite load a separate module instance
+    const fresh: typeof import("../../src/drivers/browser/indexeddb.js") = await import("../../src/drivers/browser/indexeddb.ts?first-listing");
+    const reader = createStore({ driver: fresh.indexeddbDriver({ name }) });
+    const listing = reader.keys({ prefix: "a" });
+    const keys: string[] = [];
+    for await (const key of listing) keys.push(key);
+    expect(keys).toEqual(["a/1", "a/2"]);
+    await reader.close();
+    // An abandoned first listing and a failed open both end cleanly.
+    const early = createStore(`idb://${name}`);
+    const it = early.keys()[Symbol.asyncIterator]();
+    await it.return?.();
+    await early.close();
+  });
+
   it("lists many pages in order (each page larger than the last)", async () => {
     const store = createStore(`idb://${freshDb()}/p`);
     const all = Array.from({ length: 7500 }, (_, i) => `d/${String(i).padStart(5, "0")}`);

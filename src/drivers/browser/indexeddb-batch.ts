@@ -19,7 +19,7 @@
  * it never holds off writers in other tabs for long.
  */
 
-import { RECORDS } from "./indexeddb-open.js";
+import { RECORDS } from "./indexeddb-record.js";
 
 export interface Batch {
   store: IDBObjectStore;
@@ -165,3 +165,5 @@ export function batcher() {
 
   return { join, begin, seal, read };
 }
+
+export type Batcher = ReturnType<typeof batcher>;
