@@ -40,9 +40,9 @@ const cases = [
     code: `import { createStore } from "anystore";\nexport const store = createStore("idb://app");`,
   },
   withDriver("memory", "memoryDriver", 5.7 * KB),
-  withDriver("indexeddb", "indexeddbDriver", 9 * KB),
+  withDriver("indexeddb", "indexeddbDriver", 7.4 * KB),
   withDriver("opfs", "opfsDriver", 7.5 * KB),
-  withDriver("http", "httpDriver", 9.1 * KB),
+  withDriver("http", "httpDriver", 9.2 * KB),
   withDriver("s3", "s3Driver", 13.6 * KB),
 ];
 

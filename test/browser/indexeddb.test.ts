@@ -178,6 +178,61 @@ describe("indexeddb driver", () => {
     await store.close();
   });
 
+
+  it("chains sequential reads onto one transaction, yet every read sees the writes before it", async () => {
+    const name = freshDb();
+    const store = createStore(`idb://${name}`);
+    const keys = Array.from({ length: 150 }, (_, i) => `k/${i}`);
+    await store.putMany(keys.map((k, i) => [k, i] as [string, number]));
+
+    const original = IDBDatabase.prototype.transaction;
+    let transactions = 0;
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase["transaction"]>) {
+      transactions++;
+      return original.apply(this, args);
+    } as IDBDatabase["transaction"];
+    try {
+      const seen: unknown[] = [];
+      for (const k of keys) seen.push(await store.get(k));
+      expect(seen).toEqual(keys.map((_, i) => i));
+      // 150 reads in chains of at most 64: a few transactions, not one per read.
+      expect(transactions).toBeLessThanOrEqual(4);
+    } finally {
+      IDBDatabase.prototype.transaction = original;
+    }
+
+    // A write (here or through another connection, as from another tab) ends the chain.
+    const other = createStore(`idb://${name}`);
+    for (let i = 0; i < 20; i++) {
+      expect(await store.get("k/0")).toBe(i === 0 ? 0 : i - 1 + 1000);
+      await (i % 2 ? other : store).put("k/0", i + 1000);
+      expect(await store.get("k/0")).toBe(i + 1000);
+      expect(await store.exists("k/1")).toBe(true);
+    }
+    await other.close();
+    await store.close();
+  });
+  it("lists before anything else has opened the database (a listing is a store's first call)", async () => {
+    const name = freshDb();
+    const writer = createStore(`idb://${name}`);
+    await writer.putMany([["a/1", 1], ["a/2", 2], ["b/1", 3]]);
+    await writer.close();
+    // A fresh copy of the driver's module: nothing loaded yet, as on a page's first listing.
+    // @ts-expect-error: a query string makes Vite load a separate module instance
+    const fresh: typeof import("../../src/drivers/browser/indexeddb.js") = await import("../../src/drivers/browser/indexeddb.ts?first-listing");
+    const reader = createStore({ driver: fresh.indexeddbDriver({ name }) });
+    const listing = reader.keys({ prefix: "a" });
+    const keys: string[] = [];
+    for await (const key of listing) keys.push(key);
+    expect(keys).toEqual(["a/1", "a/2"]);
+    await reader.close();
+    // An abandoned first listing and a failed open both end cleanly.
+    const early = createStore(`idb://${name}`);
+    const it = early.keys()[Symbol.asyncIterator]();
+    await it.return?.();
+    await early.close();
+  });
+
   it("lists many pages in order (each page larger than the last)", async () => {
     const store = createStore(`idb://${freshDb()}/p`);
     const all = Array.from({ length: 7500 }, (_, i) => `d/${String(i).padStart(5, "0")}`);

@@ -1,7 +1,9 @@
 /**
  * What the demo's e2e test needs around the page: the bundle built from the current sources,
  * the demo server (started in-process from the sources, stoppable and restartable on the same
- * port and SQLite file), Debian's Chromium, and screenshots written to demo/screenshots/.
+ * port and SQLite file), Debian's Chromium, and screenshots: under test/.tmp/screenshots/ on
+ * every run (look at them after a failure), and into demo/screenshots/ (the README's pictures)
+ * only with UPDATE_SCREENSHOTS=1, so a test run leaves the checkout clean.
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
@@ -17,7 +19,7 @@ import { createHandler, createStore } from "../../src/index.node.js";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../chromium.config.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
-export const screenshotDir = join(root, "demo/screenshots");
+export const screenshotDir = join(root, process.env.UPDATE_SCREENSHOTS === "1" ? "demo/screenshots" : "test/.tmp/screenshots");
 
 
 /** The newest modification time under `dir` (ms). */

@@ -1,7 +1,8 @@
 /**
  * The notebook demo in a real Chromium, two users in two browser contexts, against the demo
  * server on a free loopback port (stopped and restarted on the same port and SQLite file to
- * take the team offline). Screenshots of the main states go to demo/screenshots/.
+ * take the team offline). Screenshots of the main states go to test/.tmp/screenshots/
+ * (demo/screenshots/ with UPDATE_SCREENSHOTS=1).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -198,47 +198,6 @@ export function bodyFeed(highWaterMark = 4 * 1024 * 1024): {
   };
 }
 
-/** Chunks are copied into pages of this size, then handed to the browser's blob store (which may keep them on disk). */
-const PAGE = 4 * 1024 * 1024;
-
-/** Gathers written chunks into a Blob while holding at most one page in JS memory. */
-export function blobGatherer(): { add(chunk: Uint8Array): void; done(type?: string): Blob; clear(): void } {
-  let parts: Blob[] = [];
-  let page = new Uint8Array(0);
-  let used = 0;
-  const flush = () => {
-    if (used > 0) parts.push(new Blob([page.subarray(0, used)]));
-    page = new Uint8Array(0);
-    used = 0;
-  };
-  return {
-    add(chunk) {
-      if (chunk.byteLength >= PAGE) {
-        flush();
-        parts.push(new Blob([chunk.slice()]));
-        return;
-      }
-      if (used + chunk.byteLength > page.byteLength) {
-        flush();
-        page = new Uint8Array(PAGE);
-      }
-      page.set(chunk, used);
-      used += chunk.byteLength;
-    },
-    done(type) {
-      flush();
-      const blob = new Blob(parts, type ? { type } : {});
-      parts = [];
-      return blob;
-    },
-    clear() {
-      parts = [];
-      page = new Uint8Array(0);
-      used = 0;
-    },
-  };
-}
-
 export interface PutBlobOptions {
   key: string;
   onProgress?: ((progress: { key: string; loaded: number; total?: number }) => void) | undefined;

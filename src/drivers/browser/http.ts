@@ -3,7 +3,8 @@ import { InvalidArgumentError, UnsupportedError } from "../../core/errors.js";
 import { H, encodeKey, errorFromResponse, infoFromHeaders, rangeHeader } from "../../core/http-protocol.js";
 import { concat, sliceStream } from "../../core/stream-tools.js";
 import { bytesToStream } from "../../core/streams.js";
-import { Watchdog, blobGatherer, bodyFeed, countBytes, drainSmall, putBlob, requester, shortText } from "./http-transport.js";
+import { blobGatherer } from "./blob-gatherer.js";
+import { Watchdog, bodyFeed, countBytes, drainSmall, putBlob, requester, shortText } from "./http-transport.js";
 
 export { HttpError } from "../../core/http-protocol.js";
 

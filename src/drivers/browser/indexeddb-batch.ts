@@ -10,9 +10,16 @@
  * after another never lands in an older transaction (IndexedDB runs overlapping transactions in
  * creation order). Operations that await inside their transaction (ifNotExists, sweeps) take
  * their own through `begin`, which seals the open batch first.
+ *
+ * Reads also chain: a read issued while the newest transaction is a readonly one that is still
+ * active (its success events are being dispatched, and an awaiting caller resumes within them)
+ * places its requests on that transaction instead of opening another. Sequential gets then cost
+ * one request each, not a transaction each (measured: ~1.4-1.8x the gets per second). A chain
+ * ends at the first write, when the transaction goes inactive, or after CHAIN_LIMIT reads, so
+ * it never holds off writers in other tabs for long.
  */
 
-import { RECORDS } from "./indexeddb-open.js";
+import { RECORDS } from "./indexeddb-record.js";
 
 export interface Batch {
   store: IDBObjectStore;
@@ -25,6 +32,9 @@ export interface Batch {
    */
   read<T>(request: IDBRequest<T>): Promise<T>;
 }
+
+/** Reads placed on one transaction before a fresh one is taken. */
+const CHAIN_LIMIT = 64;
 
 interface Open extends Batch {
   db: IDBDatabase;
@@ -80,8 +90,13 @@ const noReads = {
   settle: () => {},
 };
 
+/** True for the error a request placed on a transaction that is no longer active throws. */
+const inactive = (error: unknown) => (error as DOMException)?.name === "TransactionInactiveError";
+
 export function batcher() {
   let open: Open | undefined;
+  /** The newest transaction, while it is a readonly one that reads may chain onto. */
+  let chain: { db: IDBDatabase; tx: IDBTransaction; store: IDBObjectStore; reads: number } | undefined;
 
   const seal = () => {
     const batch = open;
@@ -96,17 +111,12 @@ export function batcher() {
   /** A transaction of its own (sealing the open batch first, to keep order); the caller commits it. */
   const begin = (db: IDBDatabase, mode: IDBTransactionMode): IDBTransaction => {
     seal();
+    chain = undefined;
     return db.transaction(RECORDS, mode);
   };
 
-  /** The open batch for `mode`, or a new one (committed at the end of this microtask). */
-  const join = (db: IDBDatabase, mode: IDBTransactionMode): Batch => {
-    if (open && open.mode === mode && open.db === db) return open;
-    const tx = begin(db, mode);
-    // Readonly joiners await their own requests; only writers need the commit.
-    const done = mode === "readwrite" ? finished(tx) : settled;
-    done.catch(() => {}); // joiners see the rejection; a batch whose only request threw has none
-    const batch: Open = { db, mode, tx, store: tx.objectStore(RECORDS), done, ...(mode === "readonly" ? readers(tx) : noReads) };
+  /** Makes `batch` the open one, sealed at the end of this microtask. */
+  const opened = (batch: Open): Open => {
     open = batch;
     queueMicrotask(() => {
       if (open === batch) seal();
@@ -114,5 +124,46 @@ export function batcher() {
     return batch;
   };
 
-  return { join, begin, seal };
+  /** A batch of the newest transaction's readers, or of a new readonly transaction. */
+  const readBatch = (db: IDBDatabase, chained: boolean): Open => {
+    if (!chained || !chain || chain.db !== db || ++chain.reads > CHAIN_LIMIT) {
+      const tx = begin(db, "readonly");
+      chain = { db, tx, store: tx.objectStore(RECORDS), reads: 0 };
+    }
+    const { tx, store } = chain;
+    return opened({ db, mode: "readonly", tx, store, done: settled, ...readers(tx) });
+  };
+
+  /** The open write batch, or a new one (committed at the end of this microtask). Reads go through `read`. */
+  const join = (db: IDBDatabase, mode: "readwrite"): Batch => {
+    if (open && open.mode === mode && open.db === db) return open;
+    const tx = begin(db, mode);
+    const done = finished(tx);
+    done.catch(() => {}); // joiners see the rejection; a batch whose only request threw has none
+    return opened({ db, mode, tx, store: tx.objectStore(RECORDS), done, ...noReads });
+  };
+
+  /**
+   * Places read requests through `place`: on the open read batch, else chained onto the newest
+   * transaction when it is a still-active readonly one, else on a new readonly transaction. A
+   * chained transaction that went inactive throws at the first request, before anything is
+   * placed; the read then takes a new one.
+   */
+  const read = <R>(db: IDBDatabase, place: (batch: Batch) => R): R => {
+    if (open && open.mode === "readonly" && open.db === db) return place(open);
+    if (chain && chain.db === db) {
+      const batch = readBatch(db, true);
+      try {
+        return place(batch);
+      } catch (error) {
+        if (!inactive(error)) throw error;
+        if (open === batch) open = undefined;
+      }
+    }
+    return place(readBatch(db, false));
+  };
+
+  return { join, begin, seal, read };
 }
+
+export type Batcher = ReturnType<typeof batcher>;

@@ -1,14 +1,11 @@
 /**
- * The IndexedDB plumbing of the indexeddb driver: opening (and upgrading) the database through
- * `idb`, plain-IndexedDB request helpers for the hot paths, key ranges and error mapping.
+ * Opening (and upgrading) the indexeddb driver's database through `idb`, and key ranges for
+ * listings. Loaded with the first open (see indexeddb-more.ts), so it stays out of an app's
+ * first chunk.
  */
 
 import { openDB, unwrap } from "idb";
-import { AnystoreError } from "../../core/errors.js";
-
-/** The one object store, and its index of records that carry a ttl. */
-export const RECORDS = "records";
-export const EXPIRES = "expiresAt";
+import { EXPIRES, RECORDS } from "./indexeddb-record.js";
 
 /**
  * The smallest string greater than every string starting with `prefix` (its last code unit
@@ -50,20 +47,3 @@ export async function openStore(name: string, onGone: () => void): Promise<IDBDa
     }
   }
 }
-
-/** True for the errors of a connection the browser (or another tab) closed: reopen and retry once. */
-export const isClosing = (error: unknown) => /^(InvalidStateError|TransactionInactiveError|UnknownError)$/.test((error as DOMException)?.name);
-
-export function wrapError(error: unknown, key?: string): unknown {
-  if (error instanceof AnystoreError || !(error instanceof Error)) return error;
-  const quota = error.name === "QuotaExceededError";
-  return new AnystoreError(quota ? "IndexedDB quota exceeded (free space, or ask navigator.storage.persist())" : `IndexedDB failed: ${error.message}`, { key, cause: error });
-}
-
-/** A request's result as a promise. */
-export const request = <T>(r: IDBRequest<T>) =>
-  new Promise<T>((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
-

@@ -14,11 +14,15 @@
  */
 
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
-import { AlreadyExistsError, ConnectionError, UnsupportedError } from "../../core/errors.js";
-import { bytesToStream, sliceBytes } from "../../core/streams.js";
-import { batcher, commit, finished } from "./indexeddb-batch.js";
-import { type Page, pagedKeys } from "./indexeddb-list.js";
-import { EXPIRES, isClosing, openStore, RECORDS, request, wrapError } from "./indexeddb-open.js";
+import { ConnectionError, UnsupportedError } from "../../core/errors.js";
+import { batcher } from "./indexeddb-batch.js";
+import type { Page } from "./indexeddb-list.js";
+import type { Entry, Record_ } from "./indexeddb-record.js";
+import { EXPIRES, expired, isClosing, recordOf, request, wrapError } from "./indexeddb-record.js";
+
+/** The less frequent half (listing, ifNotExists, sweeps), loaded with the first database open. */
+type More = typeof import("./indexeddb-more.js");
+let more: More | undefined;
 
 export const DRIVER_NAME = "indexeddb";
 
@@ -33,27 +37,6 @@ export interface IndexeddbDriverOptions {
   openTimeout?: number;
 }
 
-interface Record_ {
-  value: Uint8Array | Blob;
-  size: number;
-  /** When this value was written (epoch ms); an overwrite is a new value, as on fs. */
-  createdAt: number;
-  updatedAt: number;
-  /** Epoch ms; absent for never (so the record stays out of the expiresAt index). */
-  expiresAt?: number;
-  contentType?: string;
-}
-
-type Entry = [key: string, value: Uint8Array | Blob, size: number];
-
-
-/** Expired records per sweep transaction. */
-const SWEEP_PAGE = 1000;
-/** Streamed writes gather chunks into Blob parts of this size, so the page holds at most one part. */
-const PART = 4 << 20;
-
-const expired = (r: Record_, now = Date.now()) => r.expiresAt !== undefined && r.expiresAt <= now;
-
 /** Bytes to store: an exact-size array (a view would clone its whole buffer) or a Blob when large. */
 function toStored(value: Uint8Array, threshold: number): Uint8Array | Blob {
   if (value.byteLength > threshold) return new Blob([value as Uint8Array<ArrayBuffer>]);
@@ -65,28 +48,36 @@ const toBytes = async (value: Uint8Array | Blob): Promise<Uint8Array> =>
 
 /**
  * The records of `keys` from one store: one promise for the lot (requests complete in order, so
- * the last one's success means all are in), not one per key.
+ * the last one's success means all are in), not one per key. The requests are placed before
+ * this returns, so an inactive transaction throws here, not in the promise.
  */
-const getAll = (store: IDBObjectStore, keys: string[]) =>
-  new Promise<Array<Record_ | undefined>>((resolve, reject) => {
-    const out = new Array<Record_ | undefined>(keys.length);
-    if (keys.length === 0) return resolve(out);
-    let left = keys.length;
-    keys.forEach((k, i) => {
-      const r = store.get(k);
-      r.onsuccess = () => {
-        out[i] = r.result;
-        if (--left === 0) resolve(out);
-      };
-      r.onerror = () => reject(r.error);
-    });
+function getAll(store: IDBObjectStore, keys: string[]): Promise<Array<Record_ | undefined>> {
+  const requests = keys.map((k) => store.get(k));
+  const last = requests[requests.length - 1];
+  if (!last) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    last.onsuccess = () => resolve(requests.map((r) => r.result));
+    for (const r of requests) r.onerror = () => reject(r.error);
   });
+}
 
-function recordOf(value: Uint8Array | Blob, size: number, now: number, o: WriteOptions): Record_ {
-  const r: Record_ = { value, size, createdAt: now, updatedAt: now };
-  if (o.ttl) r.expiresAt = now + o.ttl * 1000;
-  if (o.contentType) r.contentType = o.contentType;
-  return r;
+/**
+ * A listing started before the database opened: it waits for the real iterator, then hands its
+ * calls straight to it (no extra promise step per key).
+ */
+function deferredKeys(ready: Promise<AsyncIterator<string>>): AsyncIterableIterator<string> {
+  ready.catch(() => {}); // seen by the first next() (or dropped with the iterator)
+  const iterator: AsyncIterableIterator<string> = {
+    [Symbol.asyncIterator]: () => iterator,
+    next: () =>
+      ready.then((inner) => {
+        iterator.next = () => inner.next();
+        iterator.return = async (value?: unknown) => inner.return?.(value) ?? { done: true, value: undefined };
+        return inner.next();
+      }),
+    return: async () => ({ done: true, value: undefined }),
+  };
+  return iterator;
 }
 
 /**
@@ -119,7 +110,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   const connect = (): Promise<IDBDatabase> =>
     (db ??= new Promise<IDBDatabase>((resolve, reject) => {
       const timer = setTimeout(() => reject(new ConnectionError(`IndexedDB "${dbName}" did not open within ${timeout} ms (blocked by another tab?)`)), timeout);
-      openStore(dbName, gone).then(resolve, (error) => reject(new ConnectionError(`cannot open IndexedDB "${dbName}": ${error?.message ?? error}`, { cause: error }))).finally(() => clearTimeout(timer));
+      import("./indexeddb-more.js").then((m) => (more = m).openStore(dbName, gone)).then(resolve, (error) => reject(new ConnectionError(`cannot open IndexedDB "${dbName}": ${error?.message ?? error}`, { cause: error }))).finally(() => clearTimeout(timer));
     }).then(
       (opened) => {
         current = opened;
@@ -155,26 +146,6 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     }
   };
 
-  /** Runs `fn` in a transaction of its own (for work that awaits inside it); aborts it if `fn` throws. */
-  const own = async <R>(d: IDBDatabase, fn: (store: IDBObjectStore) => Promise<R>): Promise<R> => {
-    const tx = txs.begin(d, "readwrite");
-    const done = finished(tx);
-    try {
-      const out = await fn(tx.objectStore(RECORDS));
-      commit(tx);
-      await done;
-      return out;
-    } catch (error) {
-      done.catch(() => {});
-      try {
-        tx.abort();
-      } catch {
-        // already finished
-      }
-      throw error;
-    }
-  };
-
   /** One timer for the earliest known expiry; it only sweeps an open connection (never reopens a deleted database). */
   const scheduleSweep = (at: number) => {
     if (at >= sweepAt || closed) return;
@@ -183,48 +154,22 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     sweepTimer = setTimeout(() => {
       sweepTimer = undefined;
       sweepAt = Infinity;
-      if (current) sweepWith(current).catch(() => {});
+      if (current) more!.sweepExpired(txs, current).catch(() => {});
     }, Math.max(at - Date.now(), 0) + 10);
   };
 
-  /** Deletes expired records, SWEEP_PAGE per transaction; resolves to how many went. */
-  const sweepWith = async (d: IDBDatabase): Promise<number> => {
-    let removed = 0;
-    for (;;) {
-      const n = await own(d, async (store) => {
-        const keys = await request(store.index(EXPIRES).getAllKeys(IDBKeyRange.upperBound(Date.now()), SWEEP_PAGE));
-        for (const k of keys) store.delete(k);
-        return keys.length;
-      });
-      removed += n;
-      if (n < SWEEP_PAGE) return removed;
-    }
-  };
-
-  /** Removes a key found expired by a read (unless it was rewritten meanwhile). */
-  const dropExpired = (k: string) =>
-    run((d) =>
-      own(d, async (store) => {
-        const r = await request<Record_ | undefined>(store.get(k));
-        if (r && expired(r)) store.delete(k);
-      }),
-    );
-
   /** The live record of one key (full key), joining the open read batch; null for missing or expired (which also goes). */
   const readOne = async (k: string): Promise<Record_ | null> => {
-    const r = await run((d) => {
-      const batch = txs.join(d, "readonly");
-      return batch.read<Record_ | undefined>(batch.store.get(k));
-    }, k.slice(base.length));
+    const r = await run((d) => txs.read(d, (batch) => batch.read<Record_ | undefined>(batch.store.get(k))), k.slice(base.length));
     if (r === undefined) return null;
     if (!expired(r)) return r;
-    await dropExpired(k);
+    await run((d) => more!.dropExpired(txs, d, k));
     return null;
   };
 
   /** The live records of `keys` (full keys), read in one transaction; null for missing or expired. */
   const readAll = async (keys: string[]): Promise<Array<Record_ | null>> => {
-    const found = await run((d) => getAll(txs.join(d, "readonly").store, keys));
+    const found = await run((d) => txs.read(d, (batch) => getAll(batch.store, keys)));
     const now = Date.now();
     const gone: string[] = [];
     const out = found.map((r, i) => {
@@ -233,7 +178,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       gone.push(keys[i]!);
       return null;
     });
-    for (const k of gone) await dropExpired(k);
+    for (const k of gone) await run((d) => more!.dropExpired(txs, d, k));
     return out;
   };
 
@@ -241,7 +186,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   const writeAll = (entries: Entry[], o: WriteOptions, key?: string) =>
     run(async (d) => {
       const now = Date.now();
-      if (o.ifNotExists) await own(d, (store) => Promise.all(entries.map((e) => addNew(store, e, now, o))));
+      if (o.ifNotExists) await more!.addAll(txs, d, entries, now, o, base);
       else {
         const batch = txs.join(d, "readwrite");
         for (const [k, value, size] of entries) batch.store.put(recordOf(value, size, now, o), k);
@@ -249,17 +194,6 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       }
       if (o.ttl) scheduleSweep(now + o.ttl * 1000);
     }, key);
-
-  /** ifNotExists: an expired record counts as absent; `add` fails (aborting everything) if the key exists. */
-  const addNew = async (store: IDBObjectStore, [k, value, size]: Entry, now: number, o: WriteOptions) => {
-    const old = await request<Record_ | undefined>(store.get(k));
-    const key = k.slice(base.length);
-    if (old && !expired(old, now)) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
-    if (old) store.delete(k);
-    await request(store.add(recordOf(value, size, now, o), k)).catch((error) => {
-      throw error?.name === "ConstraintError" ? new AlreadyExistsError(`key already exists: ${key}`, { key, cause: error }) : error;
-    });
-  };
 
   const removeAll = (keys: string[], key?: string) =>
     run(async (d) => {
@@ -270,13 +204,12 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
 
   /** One page of keys (never values) and the expired keys to hide, read in one transaction. */
   const fetchPage = async (range: IDBKeyRange | undefined, count: number): Promise<Page> => {
-    const [keys, gone] = await run((d) => {
-      const store = txs.join(d, "readonly").store;
-      return Promise.all([
+    const [keys, gone] = await run((d) =>
+      txs.read(d, ({ store }) => Promise.all([
         request(store.getAllKeys(range, count)) as Promise<string[]>,
         request(store.index(EXPIRES).getAllKeys(IDBKeyRange.upperBound(Date.now()))) as Promise<string[]>,
-      ]);
-    });
+      ])),
+    );
     if (gone.length === 0) return { keys, hidden: undefined };
     scheduleSweep(Date.now());
     return { keys, hidden: new Set(gone) };
@@ -301,42 +234,26 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       if (r.contentType) info.contentType = r.contentType;
       return info;
     },
-    list: (prefix) => pagedKeys(fetchPage, base, prefix),
+    list: (prefix) => (more ? more.pagedKeys(fetchPage, base, prefix) : deferredKeys(connect().then(() => more!.pagedKeys(fetchPage, base, prefix)))),
     async read(key, range?: ByteRange) {
       const value = (await readOne(base + key))?.value;
       if (!value) return null;
-      if (value instanceof Blob) return (range ? value.slice(range.start, range.end) : value).stream();
-      return bytesToStream(sliceBytes(value, range));
+      // A Blob slices like a byte range (end exclusive, clamped) and streams without copying up front.
+      const blob = value instanceof Blob ? value : new Blob([value as Uint8Array<ArrayBuffer>]);
+      return (range ? blob.slice(range.start, range.end) : blob).stream();
     },
     async write(key, o) {
-      // Chunks gather into Blob parts (handed to the browser's blob storage, which pages to disk),
-      // so memory stays bounded; the value becomes visible in one transaction on close.
-      let parts: Blob[] = [];
-      let pending: Uint8Array<ArrayBuffer>[] = [];
-      let pendingSize = 0;
-      let size = 0;
-      const flush = () => {
-        if (pending.length > 0) parts.push(new Blob(pending));
-        pending = [];
-        pendingSize = 0;
-      };
+      // Chunks gather into a Blob (the browser's blob store takes each page, and may keep it on
+      // disk), so memory stays bounded; the value becomes visible in one transaction on close.
+      const { blobGatherer } = await import("./blob-gatherer.js");
+      const gather = blobGatherer();
       return new WritableStream<Uint8Array>({
-        write(chunk) {
-          pending.push(chunk.slice() as Uint8Array<ArrayBuffer>);
-          pendingSize += chunk.byteLength;
-          size += chunk.byteLength;
-          if (pendingSize >= PART) flush();
-        },
+        write: (chunk) => gather.add(chunk),
         async close() {
-          flush();
-          const blob = new Blob(parts);
-          parts = [];
-          await writeAll([[base + key, size > threshold ? blob : new Uint8Array(await blob.arrayBuffer()), size]], o, key);
+          const blob = gather.done();
+          await writeAll([[base + key, blob.size > threshold ? blob : new Uint8Array(await blob.arrayBuffer()), blob.size]], o, key);
         },
-        abort() {
-          parts = [];
-          pending = [];
-        },
+        abort: () => gather.clear(),
       });
     },
     async getMany(keys) {
@@ -347,7 +264,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     },
     putMany: (entries, o) => writeAll(entries.map(([k, v]) => [base + k, toStored(v, threshold), v.byteLength]), o),
     deleteMany: (keys) => removeAll(keys.map((k) => base + k)),
-    sweep: () => run(sweepWith),
+    sweep: () => run((d) => more!.sweepExpired(txs, d)),
     async close() {
       closed = true;
       if (sweepTimer !== undefined) clearTimeout(sweepTimer);
