@@ -25,8 +25,9 @@ const KB = 1000; // kB as bundle-size tools (size-limit, bundlejs) count them
 
 /**
  * Budgets, min+gzip, initial chunk: the browser entry with each browser driver imported directly.
- * They sit ~5% above what the code weighs today, so growth is a decision, not an accident. Issue 5
- * aims at 5 kB with memory and 7 kB with IndexedDB, not reached yet: the budgets will follow.
+ * They sit ~5% above what the code weighs today, so growth is a decision, not an accident; with
+ * IndexedDB the budget is issue 5's 7 kB. Issue 5 also aims at 5 kB with memory: 5.5 kB today,
+ * the rest would cost behaviour (see the README's "Bundle size").
  */
 const withDriver = (name, factory, budget) => ({
   name: `anystore + ${name} driver`,
@@ -40,7 +41,7 @@ const cases = [
     code: `import { createStore } from "anystore";\nexport const store = createStore("idb://app");`,
   },
   withDriver("memory", "memoryDriver", 5.7 * KB),
-  withDriver("indexeddb", "indexeddbDriver", 7.4 * KB),
+  withDriver("indexeddb", "indexeddbDriver", 7 * KB),
   withDriver("opfs", "opfsDriver", 7.5 * KB),
   withDriver("http", "httpDriver", 9.2 * KB),
   withDriver("s3", "s3Driver", 13.6 * KB),

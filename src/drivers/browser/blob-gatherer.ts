@@ -52,3 +52,16 @@ export function blobGatherer(): BlobGatherer {
     },
   };
 }
+
+/**
+ * A writable whose chunks gather into a Blob, handed to `commit` on close (an abort drops them).
+ * Memory stays bounded: the browser's blob store takes each page, and may keep it on disk.
+ */
+export function blobWriter(commit: (blob: Blob) => Promise<void>): WritableStream<Uint8Array> {
+  const gather = blobGatherer();
+  return new WritableStream<Uint8Array>({
+    write: (chunk) => gather.add(chunk),
+    close: () => commit(gather.done()),
+    abort: () => gather.clear(),
+  });
+}

@@ -1,10 +1,11 @@
 /**
  * The indexeddb driver's less frequent half, loaded by the first open: opening the database
- * (with `idb`), listing, ifNotExists writes and sweeping expired records. Every call waits for
- * the open anyway, so this is there before any call needs it, and stays out of an app's first
- * chunk.
+ * (with `idb`), listing, ifNotExists writes, sweeping expired records and streamed writes.
+ * Every call waits for the open anyway, so this is there before any call needs it, and stays
+ * out of an app's first chunk.
  */
 
+export { blobWriter } from "./blob-gatherer.js";
 export { pagedKeys } from "./indexeddb-list.js";
-export { openStore } from "./indexeddb-open.js";
+export { connectStore } from "./indexeddb-open.js";
 export { addAll, dropExpired, sweepExpired } from "./indexeddb-own.js";

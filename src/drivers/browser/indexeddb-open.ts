@@ -5,6 +5,7 @@
  */
 
 import { openDB, unwrap } from "idb";
+import { ConnectionError } from "../../core/errors.js";
 import { EXPIRES, RECORDS } from "./indexeddb-record.js";
 
 /**
@@ -46,4 +47,14 @@ export async function openStore(name: string, onGone: () => void): Promise<IDBDa
       if (attempt > 2) throw error;
     }
   }
+}
+
+/** `openStore` within `timeout` ms (another tab can block an upgrade); failures are a `ConnectionError` saying why. */
+export function connectStore(name: string, onGone: () => void, timeout: number): Promise<IDBDatabase> {
+  return new Promise<IDBDatabase>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new ConnectionError(`IndexedDB "${name}" did not open within ${timeout} ms (blocked by another tab?)`)), timeout);
+    openStore(name, onGone)
+      .then(resolve, (error) => reject(new ConnectionError(`cannot open IndexedDB "${name}": ${error?.message ?? error}`, { cause: error })))
+      .finally(() => clearTimeout(timer));
+  });
 }

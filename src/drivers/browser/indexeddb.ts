@@ -108,10 +108,12 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     txs.seal();
   };
   const connect = (): Promise<IDBDatabase> =>
-    (db ??= new Promise<IDBDatabase>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ConnectionError(`IndexedDB "${dbName}" did not open within ${timeout} ms (blocked by another tab?)`)), timeout);
-      import("./indexeddb-more.js").then((m) => (more = m).openStore(dbName, gone)).then(resolve, (error) => reject(new ConnectionError(`cannot open IndexedDB "${dbName}": ${error?.message ?? error}`, { cause: error }))).finally(() => clearTimeout(timer));
-    }).then(
+    (db ??= import("./indexeddb-more.js").then(
+      (m) => (more = m).connectStore(dbName, gone, timeout),
+      (error) => {
+        throw new ConnectionError("the indexeddb driver's code did not load", { cause: error });
+      },
+    ).then(
       (opened) => {
         current = opened;
         scheduleSweep(Date.now() + 1000);
@@ -243,18 +245,9 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       return (range ? blob.slice(range.start, range.end) : blob).stream();
     },
     async write(key, o) {
-      // Chunks gather into a Blob (the browser's blob store takes each page, and may keep it on
-      // disk), so memory stays bounded; the value becomes visible in one transaction on close.
-      const { blobGatherer } = await import("./blob-gatherer.js");
-      const gather = blobGatherer();
-      return new WritableStream<Uint8Array>({
-        write: (chunk) => gather.add(chunk),
-        async close() {
-          const blob = gather.done();
-          await writeAll([[base + key, blob.size > threshold ? blob : new Uint8Array(await blob.arrayBuffer()), blob.size]], o, key);
-        },
-        abort: () => gather.clear(),
-      });
+      // The value becomes visible in one transaction on close; until then chunks gather into a Blob.
+      if (!more) await connect();
+      return more!.blobWriter(async (blob) => writeAll([[base + key, blob.size > threshold ? blob : new Uint8Array(await blob.arrayBuffer()), blob.size]], o, key));
     },
     async getMany(keys) {
       const found = await readAll(keys.map((k) => base + k));
