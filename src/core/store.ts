@@ -1,3 +1,4 @@
+import { deferredIterator } from "./deferred-iterator.js";
 import type { DriverCapabilities, WriteOptions } from "./driver.js";
 import { InvalidArgumentError } from "./errors.js";
 import { joinKey, normalizePrefix } from "./keys.js";
@@ -132,12 +133,10 @@ export class AnyStore<T = unknown> implements Store<T> {
   }
 
   keys(opts: ListOptions = {}): AsyncIterableIterator<string> {
-    // The hand-made iterator of list.ts once loaded; until then a generator that waits for it.
+    // The hand-made iterator of list.ts; before store-more.ts has loaded, one that waits for it.
     const c = this.#c;
     if (more) return more.keys(c, opts);
-    return (async function* () {
-      yield* (await requireMore()).keys(c, opts);
-    })();
+    return deferredIterator(requireMore().then((m) => m.keys(c, opts)));
   }
 
   async *values(opts: ListOptions = {}): AsyncIterableIterator<T> {

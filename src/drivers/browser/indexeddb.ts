@@ -13,6 +13,7 @@
  * A prefix listing is one contiguous key range read in pages of keys, never values.
  */
 
+import { deferredIterator } from "../../core/deferred-iterator.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { ConnectionError, UnsupportedError } from "../../core/errors.js";
 import { batcher } from "./indexeddb-batch.js";
@@ -59,25 +60,6 @@ function getAll(store: IDBObjectStore, keys: string[]): Promise<Array<Record_ | 
     last.onsuccess = () => resolve(requests.map((r) => r.result));
     for (const r of requests) r.onerror = () => reject(r.error);
   });
-}
-
-/**
- * A listing started before the database opened: it waits for the real iterator, then hands its
- * calls straight to it (no extra promise step per key).
- */
-function deferredKeys(ready: Promise<AsyncIterator<string>>): AsyncIterableIterator<string> {
-  ready.catch(() => {}); // seen by the first next() (or dropped with the iterator)
-  const iterator: AsyncIterableIterator<string> = {
-    [Symbol.asyncIterator]: () => iterator,
-    next: () =>
-      ready.then((inner) => {
-        iterator.next = () => inner.next();
-        iterator.return = async (value?: unknown) => inner.return?.(value) ?? { done: true, value: undefined };
-        return inner.next();
-      }),
-    return: async () => ({ done: true, value: undefined }),
-  };
-  return iterator;
 }
 
 /**
@@ -236,7 +218,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       if (r.contentType) info.contentType = r.contentType;
       return info;
     },
-    list: (prefix) => (more ? more.pagedKeys(fetchPage, base, prefix) : deferredKeys(connect().then(() => more!.pagedKeys(fetchPage, base, prefix)))),
+    list: (prefix) => (more ? more.pagedKeys(fetchPage, base, prefix) : deferredIterator(connect().then(() => more!.pagedKeys(fetchPage, base, prefix)))),
     async read(key, range?: ByteRange) {
       const value = (await readOne(base + key))?.value;
       if (!value) return null;
