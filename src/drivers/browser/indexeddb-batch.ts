@@ -135,12 +135,12 @@ export function batcher() {
   };
 
   /** The open write batch, or a new one (committed at the end of this microtask). Reads go through `read`. */
-  const join = (db: IDBDatabase, mode: "readwrite"): Batch => {
-    if (open && open.mode === mode && open.db === db) return open;
-    const tx = begin(db, mode);
+  const join = (db: IDBDatabase): Batch => {
+    if (open && open.mode === "readwrite" && open.db === db) return open;
+    const tx = begin(db, "readwrite");
     const done = finished(tx);
     done.catch(() => {}); // joiners see the rejection; a batch whose only request threw has none
-    return opened({ db, mode, tx, store: tx.objectStore(RECORDS), done, ...noReads });
+    return opened({ db, mode: "readwrite", tx, store: tx.objectStore(RECORDS), done, ...noReads });
   };
 
   /**

@@ -172,7 +172,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       const now = Date.now();
       if (o.ifNotExists) await more!.addAll(txs, d, entries, now, o, base);
       else {
-        const batch = txs.join(d, "readwrite");
+        const batch = txs.join(d);
         for (const [k, value, size] of entries) batch.store.put(recordOf(value, size, now, o), k);
         await batch.done;
       }
@@ -181,7 +181,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
 
   const removeAll = (keys: string[], key?: string) =>
     run(async (d) => {
-      const batch = txs.join(d, "readwrite");
+      const batch = txs.join(d);
       for (const k of keys) batch.store.delete(k);
       await batch.done;
     }, key);
