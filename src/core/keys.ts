@@ -45,7 +45,7 @@ function normalizeSlow(key: string, store?: string): string {
   if (key.includes("\0")) fail("NUL bytes are not allowed");
   if (key.includes("\\")) fail("backslashes are not allowed");
   // A lone surrogate would be written as U+FFFD on fs, zip and S3: another key's name.
-  if (/\p{Cs}/u.test(key)) fail("the key is not well-formed Unicode (a lone surrogate)");
+  if (/\p{Cs}/u.test(key)) fail("lone surrogates are not allowed");
   const segments: string[] = [];
   for (const segment of key.split("/")) {
     if (segment === "" || segment === ".") continue;
