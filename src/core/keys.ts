@@ -8,7 +8,8 @@ export const RESERVED = ".anystore";
 /**
  * Fast path: true for keys that are surely normalized and valid; others take the full check.
  * One pass over the characters: no leading, trailing or doubled `/`, no `./` or `:/`, no
- * trailing `.`, no backslash or NUL, no reserved name.
+ * trailing `.`, no backslash or NUL, no surrogate (pairs are checked on the slow path), no
+ * reserved name.
  */
 function isPlain(key: string): boolean {
   const n = key.length;
@@ -17,7 +18,7 @@ function isPlain(key: string): boolean {
     const c = key.charCodeAt(i);
     if (c === 47 /* / */) {
       if (previous === 47 || previous === 46 /* . */ || previous === 58 /* : */) return false;
-    } else if (c === 92 /* \ */ || c === 0) return false;
+    } else if (c === 92 /* \ */ || c === 0 || (c & 0xf800) === 0xd800) return false;
     previous = c;
   }
   return n > 0 && previous !== 47 && previous !== 46 && !key.includes(RESERVED);
@@ -43,6 +44,8 @@ function normalizeSlow(key: string, store?: string): string {
   if (SCHEME.test(key)) fail("a key cannot carry a scheme");
   if (key.includes("\0")) fail("NUL bytes are not allowed");
   if (key.includes("\\")) fail("backslashes are not allowed");
+  // A lone surrogate would be written as U+FFFD on fs, zip and S3: another key's name.
+  if (/\p{Cs}/u.test(key)) fail("lone surrogates are not allowed");
   const segments: string[] = [];
   for (const segment of key.split("/")) {
     if (segment === "" || segment === ".") continue;

@@ -1,5 +1,4 @@
 import { completed } from "./complete.js";
-import { InvalidArgumentError } from "./errors.js";
 import { isReservedKey, joinKey, normalizePrefix } from "./keys.js";
 import type { StoreContext } from "./store-state.js";
 import { fail, loadDriver } from "./store-state.js";
@@ -7,11 +6,10 @@ import type { ListOptions } from "./types.js";
 
 type Matcher = (key: string) => boolean;
 
-/** Compiles a glob with picomatch, loaded only when a glob is used (it stays out of small bundles). */
+/** Compiles a glob (SPEC 5) in linear time; the matcher loads only when a glob is used. */
 async function compileGlob(glob: string): Promise<Matcher> {
-  if (typeof glob !== "string" || glob === "") throw new InvalidArgumentError(`glob must be a non-empty string`);
-  const { default: picomatch } = await import("picomatch/posix.js");
-  return picomatch(glob, { dot: true });
+  const { compileGlob: compile } = await import("./glob.js");
+  return compile(glob);
 }
 
 /**

@@ -3,6 +3,8 @@
  * plus outages against a redis-server this file starts, stops and restarts itself.
  */
 import { rm } from "node:fs/promises";
+import { connect, createServer } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStore } from "../../src/index.node.js";
@@ -196,6 +198,49 @@ describe("redis driver", () => {
   });
 });
 
+/**
+ * A TCP proxy to a local port that moves at most `bytesPerTick` bytes every `tickMs` each way:
+ * a slow link on which a large value keeps moving.
+ */
+async function slowLink(port: number, bytesPerTick: number, tickMs = 10): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const pump = (from: Socket, to: Socket) => {
+    const queue: Buffer[] = [];
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const tick = () => {
+      for (let budget = bytesPerTick; budget > 0 && queue.length > 0; ) {
+        const part = queue[0]!.subarray(0, budget);
+        to.write(part);
+        budget -= part.length;
+        if (part.length === queue[0]!.length) queue.shift();
+        else queue[0] = queue[0]!.subarray(part.length);
+      }
+      if (queue.length > 0) return;
+      clearInterval(timer);
+      timer = undefined;
+      from.resume();
+    };
+    from.on("data", (chunk: Buffer) => {
+      queue.push(chunk);
+      from.pause();
+      timer ??= setInterval(tick, tickMs);
+    });
+    from.on("error", () => {});
+    from.on("close", () => (clearInterval(timer), to.destroy()));
+  };
+  const server = createServer((client) => {
+    const upstream = connect(port, "127.0.0.1");
+    for (const socket of [client, upstream]) sockets.add(socket);
+    pump(client, upstream);
+    pump(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
+  };
+}
+
 describe("redis driver: server outages", () => {
   let server: RedisProcess;
   let dir: string;
@@ -243,6 +288,47 @@ describe("redis driver: server outages", () => {
     expect(await store.get("k")).toBe("v");
     await store.close();
   });
+
+  it("a frozen server fails calls with ConnectionError within the default timeouts, and serves again once thawed", async () => {
+    const store = createStore(`redis://127.0.0.1:${server.port}/2/frozen-default`);
+    await store.put("k", "v");
+    server.signal("SIGSTOP");
+    try {
+      let started = Date.now();
+      await rejectsWith(store.get("k"), "CONNECTION");
+      expect(Date.now() - started).toBeLessThan(12_000); // was 13.7 s; about 5 s now
+      // The client reconnects to the frozen server at once: calls made meanwhile fail in time too.
+      started = Date.now();
+      await rejectsWith(store.put("k", "during"), "CONNECTION");
+      expect(Date.now() - started).toBeLessThan(12_000);
+    } finally {
+      server.signal("SIGCONT");
+    }
+    let value: unknown;
+    for (let attempt = 0; attempt < 50 && value === undefined; attempt++) {
+      value = await store.get("k").catch(() => sleep(200).then(() => undefined));
+    }
+    expect(value).toBe("v");
+    await store.close();
+  }, 60_000);
+
+  it("a large value on a slow link that keeps moving takes longer than commandTimeout and still succeeds", async () => {
+    const link = await slowLink(server.port, 80 * 1024); // about 8 MiB/s each way
+    const store = createStore(`redis://127.0.0.1:${link.port}/2/slow-link`, { mode: "raw", commandTimeout: 2000 });
+    try {
+      const block = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7) & 255);
+      const value = new Uint8Array(32 << 20);
+      for (let mib = 0; mib < 32; mib++) value.set(block, mib << 20), (value[mib << 20] = mib); // each MiB told apart
+      await store.put("big", value); // one SET: several seconds through the link
+      const back = (await store.get("big")) as Uint8Array;
+      expect(back.byteLength).toBe(value.byteLength);
+      expect(Buffer.compare(back, value)).toBe(0);
+      await store.delete("big");
+    } finally {
+      await store.close();
+      await link.close();
+    }
+  }, 60_000);
 
   it("a server that never was there fails fast with ConnectionError", async () => {
     const store = createStore(`redis://127.0.0.1:${await freePort()}/0`, { connectTimeout: 500, commandTimeout: 1000 });

@@ -4,7 +4,7 @@ import { isAnystoreError } from "../../src/index.common.js";
 import type { Suite } from "./contract.js";
 import { bytes, collectKeys, rejectsWith, sleep, text, utf8 } from "./contract.js";
 
-const INVALID_KEYS = ["", ".", "./", "/", "/x", "a/../b", "..", "../x", "s3://bucket/x", "http://x", "a\0b", "a\\b", ".anystore", "a/.anystore/b", ".anystore-tmp", "a/.anystorefoo"];
+const INVALID_KEYS = ["", ".", "./", "/", "/x", "a/../b", "..", "../x", "s3://bucket/x", "http://x", "a\0b", "a\\b", ".anystore", "a/.anystore/b", ".anystore-tmp", "a/.anystorefoo", "\uD800k", "a/k\uDBFF", "\uDC00\uD800"];
 
 export function basics({ store: make, need }: Suite): void {
   describe("values and serialization", () => {
@@ -162,6 +162,15 @@ export function basics({ store: make, need }: Suite): void {
       }
       await rejectsWith(store.put(42 as never, "x"), "INVALID_KEY");
       expect(await collectKeys(store.keys())).toEqual([]);
+    });
+
+    it("rejects keys that are not well-formed Unicode: a lone surrogate never reaches U+FFFD's key", async () => {
+      const store = await make();
+      await store.put("\uFFFDk", "replacement character");
+      await rejectsWith(store.put("\uD800k", "lone surrogate"), "INVALID_KEY");
+      await rejectsWith(store.delete("\uD800k"), "INVALID_KEY");
+      expect(await store.get("\uFFFDk")).toBe("replacement character");
+      expect(await collectKeys(store.keys())).toEqual(["\uFFFDk"]);
     });
 
     it("normalizes a/./b, a//b, ./a and a/ to one key", async () => {

@@ -94,6 +94,9 @@ export function listing({ store: make }: Suite): void {
       await rejectsWith(async () => {
         for await (const key of store.keys({ prefix: "../up" })) void key;
       }, "INVALID_KEY");
+      await rejectsWith(async () => {
+        for await (const key of store.keys({ prefix: "d\uD800" })) void key;
+      }, "INVALID_KEY");
     });
   });
 }

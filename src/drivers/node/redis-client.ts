@@ -150,20 +150,28 @@ export function toStoreError(error: unknown, where: string, key?: string): Anyst
 }
 
 /**
+ * Bytes the socket has not yet handed to the kernel. Node's own socket timeout reads the same
+ * handle field to see a large write progress: `writableLength` counts a chunk whole until all of
+ * it is written.
+ */
+const unsent = (stream: { writableLength: number } | undefined | null): number =>
+  (stream as { _handle?: { writeQueueSize?: number } } | undefined)?._handle?.writeQueueSize ?? stream?.writableLength ?? 0;
+
+/**
  * Follows the commands in flight on one client, for two jobs:
  * - coalescing: commands issued in one tick while others are in flight go out in one socket write
  *   (ioredis writes each command on its own, one syscall each on both ends; under concurrency that
  *   dominates). A lone command is written at once, so sequential calls never wait.
- * - a watchdog: when commands are in flight and none has completed for `timeoutMs`, the server
- *   hangs; dropping the connection fails them all (ConnectionError) and ioredis reconnects. One
+ * - a watchdog: when commands are in flight and the connection has been silent for `silenceMs`
+ *   (no command completed, no byte received, none of the buffered bytes taken by the server),
+ *   the server hangs; dropping the connection fails them all (ConnectionError) and ioredis
+ *   reconnects. A large value moving slowly is progress, so it never trips the watchdog. One
  *   interval per client instead of ioredis' `commandTimeout`, which arms a timer per command
- *   (about 10 us of latency per call here).
+ *   (about 10 us of latency per call here) and bounds a whole command, however much it moves.
  */
 export class CommandTracker {
   #inflight = 0;
   #done = 0;
-  #seen = 0;
-  #stalled = 0;
   #corked: { uncork(): void } | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   readonly #uncork = () => {
@@ -187,19 +195,26 @@ export class CommandTracker {
   }
 
   /** Starts the watchdog on a standalone client the driver owns. */
-  watch(client: Redis, timeoutMs: number): void {
-    const every = Math.max(20, Math.min(1000, Math.floor(timeoutMs / 4)));
+  watch(client: Redis, silenceMs: number): void {
+    const every = Math.max(20, Math.min(500, Math.floor(silenceMs / 10)));
+    let heard = Date.now();
+    let seen = { done: -1, read: -1, buffered: -1, stream: undefined as unknown };
     this.#timer = setInterval(() => {
-      if (this.#inflight === 0 || this.#done !== this.#seen) {
-        this.#seen = this.#done;
-        this.#stalled = 0;
+      const now = Date.now();
+      const { stream } = client;
+      const state = { done: this.#done, read: stream?.bytesRead ?? 0, buffered: unsent(stream), stream };
+      const moved = state.done !== seen.done || state.read !== seen.read || state.buffered !== seen.buffered || state.stream !== seen.stream;
+      seen = state;
+      if (this.#inflight === 0 || moved) {
+        heard = now;
         return;
       }
-      this.#stalled += every;
       // While reconnecting, the pending attempt settles the queued commands itself.
-      if (this.#stalled <= timeoutMs || client.status === "reconnecting" || client.status === "end") return;
-      this.#stalled = 0;
-      client.disconnect(true);
+      if (now - heard <= silenceMs || client.status === "reconnecting" || client.status === "end") return;
+      heard = now;
+      // Destroyed rather than ended: a frozen server never acknowledges a graceful close.
+      if (stream) stream.destroy();
+      else client.disconnect(true);
     }, every);
     this.#timer.unref?.();
   }

@@ -29,9 +29,11 @@ export interface RedisDriverOptions {
   /** Milliseconds to establish a connection before the attempt counts as failed. @default 5000 */
   connectTimeout?: number;
   /**
-   * Milliseconds after which a command fails with `ConnectionError`. It must cover the transfer of
-   * the largest value read or written whole (streams move 1 MiB per command).
-   * @default 10000
+   * Milliseconds the server may stay silent (no reply, no bytes moving either way) while calls
+   * wait; then they fail with `ConnectionError`. A large value that keeps moving never times out.
+   * On a cluster it bounds each command whole, so there it must cover the largest value read or
+   * written whole (streams move 1 MiB per command).
+   * @default 5000
    */
   commandTimeout?: number;
   /**
@@ -120,7 +122,7 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   const where = target.cluster ? `cluster ${nodes}` : given?.host ? `${given.host}:${given.port}/${given.db ?? 0}` : `${nodes}/${target.db}`;
   const stamps = opts.timestamps ?? false;
   const connectTimeout = opts.connectTimeout ?? 5000;
-  const commandTimeout = opts.commandTimeout ?? 10_000;
+  const commandTimeout = opts.commandTimeout ?? 5000;
   const owned = opts.client === undefined;
   let client: RedisClient | undefined = opts.client;
   let connecting: Promise<RedisClient> | undefined;
