@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -5,7 +6,7 @@ import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/dri
 import { AlreadyExistsError, AnystoreError, ConflictError } from "../../core/errors.js";
 import { sliceBytes } from "../../core/streams.js";
 import * as io from "./fs-io.js";
-import { Jail, type Pin, splitKey } from "./fs-jail.js";
+import { Jail, type Pin, splitKey, TEMP_PREFIX } from "./fs-jail.js";
 import { Sidecars, TTL_DIR, TTL_MARK } from "./fs-ttl.js";
 import { walk } from "./fs-walk.js";
 
@@ -78,17 +79,31 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
   };
 
   /**
-   * Removes an expired value, unless another writer has replaced it since it was judged: it is
-   * moved aside first and put back when it is not the file judged (by inode), so a fresh value
-   * (say a lock just taken) is never deleted. The sidecar goes only while still expired.
+   * Removes an expired value, unless another writer has replaced it since it was judged, so a
+   * fresh value (say a lock just taken) is never deleted. Readers that judged the same file
+   * take turns (a reap lock per key); the file must still be the one judged (by inode), and is
+   * moved aside and compared again, then put back if a put replaced it meanwhile. The sidecar
+   * goes first (only while still expired): a key linked right after the value goes must never
+   * meet the old, passed expiry.
    */
   const removeExpired = async (key: string, judged: Stats): Promise<boolean> => {
     const [relDir, name] = splitKey(key);
-    const removed = await jail.inPin(relDir, key, (at) => removeIfSame(at, name, judged));
-    if (!removed) return false;
-    await sidecars.dropIfExpired(key);
-    await jail.prune(relDir);
-    return true;
+    const removed = await jail.inPin(relDir, key, (at) => reap(at, name, judged, () => sidecars.dropIfExpired(key)));
+    if (removed) await jail.prune(relDir);
+    return removed === true;
+  };
+
+  const reap = async (at: string, name: string, judged: Stats, dropSidecar: () => Promise<void>): Promise<boolean> => {
+    const lock = join(at, `${TEMP_PREFIX}reap-${createHash("sha1").update(name).digest("hex").slice(0, 20)}`);
+    if (!(await takeLock(lock))) return false; // another reader is removing it right now
+    try {
+      const current = await io.lstat(join(at, name)).catch(() => null);
+      if (current === null || !sameFile(current, judged)) return false;
+      await dropSidecar();
+      return await removeIfSame(at, name, judged);
+    } finally {
+      await io.unlinkQuiet(lock).catch(() => {});
+    }
   };
 
   const removeIfSame = async (at: string, name: string, judged: Stats): Promise<boolean> => {
@@ -100,7 +115,7 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     );
     if (!moved) return false;
     const stats = await io.lstat(aside);
-    if (stats.ino === judged.ino && stats.dev === judged.dev) {
+    if (sameFile(stats, judged)) {
       await io.unlinkQuiet(aside);
       return true;
     }
@@ -169,6 +184,8 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
         if (linked) break;
         if ((await io.lstat(target).catch(() => null))?.isDirectory()) throw folderConflict(key);
         if ((await statOf(key)) !== null || attempt >= LINK_RETRIES) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+        // Expired: removed by us, or by another reader right now (give it a moment).
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, attempt));
       }
       if (o.ttl) await recordNewExpiry(pin, tempPath, key, Date.now() + o.ttl * 1000);
     } finally {
@@ -300,6 +317,29 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     },
   };
   return driver;
+}
+
+function sameFile(a: Stats, b: Stats): boolean {
+  return a.ino === b.ino && a.dev === b.dev;
+}
+
+/** Seconds after which a reap lock counts as left by a killed process (a reap takes microseconds). */
+const STALE_LOCK_MS = 10_000;
+
+/** Creates a lock file exclusively; false when another holds it (one older than STALE_LOCK_MS is broken). */
+async function takeLock(path: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await io.close(await io.createFile(path, 0o666));
+      return true;
+    } catch (error) {
+      if (io.codeOf(error) !== "EEXIST") throw error;
+    }
+    const stats = await io.lstat(path).catch(() => null);
+    if (stats && stats.mtimeMs > Date.now() - STALE_LOCK_MS) return false;
+    await io.unlinkQuiet(path);
+  }
+  return false;
 }
 
 function folderConflict(key: string, cause?: unknown): ConflictError {
