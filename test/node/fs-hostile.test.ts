@@ -8,8 +8,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { Driver } from "../../src/core/driver.js";
-import { fsDriver } from "../../src/drivers/node/fs.js";
-import { createStore, isAnystoreError } from "../../src/index.node.js";
+import { type FsDriverOptions, fsDriver } from "../../src/drivers/node/fs.js";
+import type { StoreOptions } from "../../src/index.node.js";
+import { createStore, createStore as createStoreWithDriver, isAnystoreError } from "../../src/index.node.js";
 import { collectKeys, rejectsWith, sleep, utf8 } from "../shared/contract.js";
 import { TMP } from "./tmp.js";
 
@@ -37,7 +38,16 @@ async function outsideWithBait(names: string[]): Promise<{ dir: string; snapshot
   return { dir, snapshot };
 }
 
-describe("fs driver: symlinks cannot lead outside the root", () => {
+/** Linux pins folders through /proc/self/fd; other platforms check real paths (forced here with `procfs: false`). */
+const MODES = [
+  { name: "procfs", extra: {} },
+  { name: "portable checks", extra: { procfs: false } },
+];
+
+describe.each(MODES)("fs driver ($name): symlinks cannot lead outside the root", ({ extra }) => {
+  const createStore = (root: string, options: StoreOptions = {}) =>
+    createStoreWithDriver({ ...options, driver: fsDriver({ root, ...extra, ...(options as FsDriverOptions) }) });
+
   it("a folder swapped for a symlink after it was used is refused (no cached 'inside' verdict)", async () => {
     const root = freshDir();
     const outside = await outsideWithBait(["k", "secret"]);
@@ -91,6 +101,9 @@ describe("fs driver: symlinks cannot lead outside the root", () => {
     expect(await store.get("real/deep/k2")).toBe("w");
   });
 
+});
+
+describe("fs driver: symlink races", () => {
   it("a folder swapped for a symlink and back while puts, gets and deletes run: nothing outside is written or read", async () => {
     const root = freshDir();
     const names = Array.from({ length: 8 }, (_, i) => `k${i}`);

@@ -52,9 +52,11 @@ export class Jail {
   readonly #tempTag = `${TEMP_PREFIX}${randomBytes(4).toString("hex")}-`;
   #temps = 0;
 
+  /** `procfs: false` forces the portable checks (tests use it to cover other platforms on Linux). */
   constructor(
     readonly given: string,
     readonly follow: boolean,
+    readonly procfs?: false,
   ) {}
 
   tempName(): string {
@@ -71,7 +73,7 @@ export class Jail {
   async #resolve(): Promise<string | null> {
     const [real, procfs] = await Promise.all([
       fs.promises.realpath(this.given).catch((error) => (io.isMissing(error) ? null : Promise.reject(error))),
-      process.platform === "linux" && io.exists(PROC_FD),
+      this.procfs !== false && process.platform === "linux" && io.exists(PROC_FD),
     ]);
     this.#procfs = procfs;
     if (real !== null) this.#real = real;

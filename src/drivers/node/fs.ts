@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { Stats } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,7 +5,8 @@ import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/dri
 import { AlreadyExistsError, AnystoreError, ConflictError } from "../../core/errors.js";
 import { sliceBytes } from "../../core/streams.js";
 import * as io from "./fs-io.js";
-import { Jail, type Pin, splitKey, TEMP_PREFIX } from "./fs-jail.js";
+import { Jail, type Pin, splitKey } from "./fs-jail.js";
+import { reap, removeIfSame } from "./fs-reap.js";
 import { Sidecars, TTL_DIR, TTL_MARK } from "./fs-ttl.js";
 import { walk } from "./fs-walk.js";
 
@@ -47,7 +47,7 @@ const LINK_RETRIES = 20;
  * const store = createStore({ driver: fsDriver({ root: "./data" }) });
  */
 export function fsDriver(opts: FsDriverOptions = {}): Driver {
-  const jail = new Jail(rootOf(opts.root ?? ".anystore"), opts.followSymlinks ?? false);
+  const jail = new Jail(rootOf(opts.root ?? ".anystore"), opts.followSymlinks ?? false, (opts as { procfs?: false }).procfs);
   const sidecars = new Sidecars(jail);
   const tempMaxAge = (opts.tempMaxAge ?? 3600) * 1000;
 
@@ -88,41 +88,9 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
    */
   const removeExpired = async (key: string, judged: Stats): Promise<boolean> => {
     const [relDir, name] = splitKey(key);
-    const removed = await jail.inPin(relDir, key, (at) => reap(at, name, judged, () => sidecars.dropIfExpired(key)));
+    const removed = await jail.inPin(relDir, key, (at) => reap(jail, at, name, judged, () => sidecars.dropIfExpired(key)));
     if (removed) await jail.prune(relDir);
     return removed === true;
-  };
-
-  const reap = async (at: string, name: string, judged: Stats, dropSidecar: () => Promise<void>): Promise<boolean> => {
-    const lock = join(at, `${TEMP_PREFIX}reap-${createHash("sha1").update(name).digest("hex").slice(0, 20)}`);
-    if (!(await takeLock(lock))) return false; // another reader is removing it right now
-    try {
-      const current = await io.lstat(join(at, name)).catch(() => null);
-      if (current === null || !sameFile(current, judged)) return false;
-      await dropSidecar();
-      return await removeIfSame(at, name, judged);
-    } finally {
-      await io.unlinkQuiet(lock).catch(() => {});
-    }
-  };
-
-  const removeIfSame = async (at: string, name: string, judged: Stats): Promise<boolean> => {
-    const aside = join(at, jail.tempName());
-    const target = join(at, name);
-    const moved = await io.rename(target, aside).then(
-      () => true,
-      (error) => (io.isMissing(error) ? false : Promise.reject(error)),
-    );
-    if (!moved) return false;
-    const stats = await io.lstat(aside);
-    if (sameFile(stats, judged)) {
-      await io.unlinkQuiet(aside);
-      return true;
-    }
-    // A newer value: back into place, unless an even newer one is there already.
-    if (stats.isDirectory()) await io.rename(aside, target).catch(() => {});
-    else await io.link(aside, target).then(() => io.unlinkQuiet(aside), () => io.unlinkQuiet(aside));
-    return false;
   };
 
   /**
@@ -199,7 +167,7 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
       await sidecars.write(key, expiresAt);
     } catch (error) {
       const ours = await io.lstat(tempPath);
-      await removeIfSame(pin.at, splitKey(key)[1], ours).catch(() => {});
+      await removeIfSame(jail, pin.at, splitKey(key)[1], ours).catch(() => {});
       throw error;
     }
   };
@@ -246,14 +214,17 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     if (removed && !relDir.startsWith(TTL_DIR)) await jail.prune(relDir);
   };
 
-  /** For listing and sweeping: true when the key's sidecar has passed and the key went with it. */
-  const expiredByPath = async (key: string) => {
+  /**
+   * For listing and sweeping: null unless the key's value has expired; then whether this call
+   * removed it (false: another reader is at it, or a writer replaced it just now).
+   */
+  const expiredByPath = async (key: string): Promise<boolean | null> => {
     const expiresAt = await sidecars.read(key);
-    if (expiresAt === null || expiresAt > Date.now()) return false;
+    if (expiresAt === null || expiresAt > Date.now()) return null;
     const stats = await jail.lstat(key, key);
     if (!stats || !(stats.mode & TTL_MARK)) {
       await sidecars.dropIfExpired(key); // stale: the key was deleted or rewritten without ttl
-      return false;
+      return null;
     }
     return removeExpired(key, stats);
   };
@@ -300,7 +271,7 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
       const checkTtl = await sidecars.exists();
       for await (const entry of walk(jail, "", start)) {
         if (entry.symlink && !(await symlinkedFileInside(entry.key))) continue;
-        if (checkTtl && (await expiredByPath(entry.key))) continue;
+        if (checkTtl && (await expiredByPath(entry.key)) !== null) continue;
         yield entry.key;
       }
     },
@@ -308,7 +279,7 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
       let removed = 0;
       for await (const entry of walk(jail, TTL_DIR, "", { temps: true })) {
         if (entry.temp) await removeOldTemp(`${TTL_DIR}/${entry.key}`);
-        else if (await expiredByPath(entry.key)) removed++;
+        else if ((await expiredByPath(entry.key)) === true) removed++;
       }
       for await (const entry of walk(jail, "", "", { temps: true })) {
         if (entry.temp) await removeOldTemp(entry.key);
@@ -317,29 +288,6 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     },
   };
   return driver;
-}
-
-function sameFile(a: Stats, b: Stats): boolean {
-  return a.ino === b.ino && a.dev === b.dev;
-}
-
-/** Seconds after which a reap lock counts as left by a killed process (a reap takes microseconds). */
-const STALE_LOCK_MS = 10_000;
-
-/** Creates a lock file exclusively; false when another holds it (one older than STALE_LOCK_MS is broken). */
-async function takeLock(path: string): Promise<boolean> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await io.close(await io.createFile(path, 0o666));
-      return true;
-    } catch (error) {
-      if (io.codeOf(error) !== "EEXIST") throw error;
-    }
-    const stats = await io.lstat(path).catch(() => null);
-    if (stats && stats.mtimeMs > Date.now() - STALE_LOCK_MS) return false;
-    await io.unlinkQuiet(path);
-  }
-  return false;
 }
 
 function folderConflict(key: string, cause?: unknown): ConflictError {
