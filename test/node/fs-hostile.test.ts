@@ -189,6 +189,18 @@ function startSwapper(dir: string, target: string) {
   };
 }
 
+describe("fs driver: names the file system cannot hold", () => {
+  it("a segment over 255 bytes is an InvalidKeyError (not IO), and nothing is left behind", async () => {
+    const root = freshDir();
+    const store = createStore(root);
+    await store.put("ok", 1);
+    await rejectsWith(store.put(`a/${"x".repeat(300)}`, 1), "INVALID_KEY");
+    await rejectsWith(store.put("y".repeat(300), 1), "INVALID_KEY");
+    await rejectsWith(store.open(`b/${"é".repeat(128)}`, "w"), "INVALID_KEY");
+    expect(await tree(root)).toEqual(["ok"]);
+  });
+});
+
 describe("fs driver: temp files", () => {
   it("temp files of killed writers are never listed, and sweep() removes them past tempMaxAge", async () => {
     const root = freshDir();

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import type { Stats } from "node:fs";
 import { promisify } from "node:util";
-import { AnystoreError } from "../../core/errors.js";
+import { AnystoreError, InvalidKeyError } from "../../core/errors.js";
 
 export const open = promisify(fs.open) as (path: string, flags: number, mode?: number) => Promise<number>;
 export const close = promisify(fs.close);
@@ -35,9 +35,12 @@ export function isMissing(error: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
 }
 
-/** Any other failure (EACCES, ENOSPC, ...) as an `AnystoreError` with code IO. */
+/** A name the file system cannot hold as an `InvalidKeyError`; any other failure (EACCES, ENOSPC, ...) as an `AnystoreError` with code IO. */
 export function wrap(error: unknown, key: string): AnystoreError {
   if (error instanceof AnystoreError) return error;
+  if (codeOf(error) === "ENAMETOOLONG") {
+    return new InvalidKeyError(`key ${JSON.stringify(key.slice(0, 64))}... is too long for this file system (a segment over 255 bytes or a path over 4096)`, { key, cause: error });
+  }
   return new AnystoreError(`${codeOf(error) ?? "error"}: ${(error as Error)?.message ?? error}`, { key, cause: error });
 }
 

@@ -115,8 +115,10 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
   };
 
   /** A new temp file in the key's folder (created when missing), written by `create`. */
-  const createTemp = <T>(key: string, create: (path: string) => Promise<T>) =>
-    jail.createIn(splitKey(key)[0], key, create).catch((error) => Promise.reject(io.wrap(error, key)));
+  const createTemp = async <T>(key: string, create: (path: string) => Promise<T>) => {
+    refuseLongNames(key);
+    return jail.createIn(splitKey(key)[0], key, create).catch((error) => Promise.reject(io.wrap(error, key)));
+  };
 
   /** Moves a finished temp file into place: rename, or link for ifNotExists (atomic, refuses an existing key). */
   const commit = async (pin: Pin, temp: string, key: string, o: WriteOptions) => {
@@ -288,6 +290,17 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     },
   };
   return driver;
+}
+
+/** The longest file name (in UTF-8 bytes) of Linux, macOS and Windows file systems. */
+const NAME_MAX = 255;
+const utf8Length = (text: string) => new TextEncoder().encode(text).byteLength;
+
+/** Refuses a key with a segment no common file system can hold before any folder is made for it. */
+function refuseLongNames(key: string): void {
+  if (key.length > NAME_MAX / 3 && key.split("/").some((segment) => utf8Length(segment) > NAME_MAX)) {
+    throw io.wrap(Object.assign(new Error("name too long"), { code: "ENAMETOOLONG" }), key);
+  }
 }
 
 function folderConflict(key: string, cause?: unknown): ConflictError {
