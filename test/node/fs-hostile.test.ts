@@ -99,6 +99,17 @@ describe.each(MODES)("fs driver ($name): symlinks cannot lead outside the root",
     expect(await store.get("alias/k")).toBe("v");
     await store.put("alias/deep/k2", "w");
     expect(await store.get("real/deep/k2")).toBe("w");
+    expect(await collectKeys(store.keys({ prefix: "alias" }))).toEqual(["alias/deep/k2", "alias/k"]);
+  });
+
+  it("listing a prefix that is a symlink out of the root lists nothing from outside", async () => {
+    const root = freshDir();
+    const outside = await outsideWithBait(["secret"]);
+    await mkdir(root, { recursive: true });
+    await symlink(outside.dir, join(root, "link"));
+    const store = createStore(root);
+    expect(await collectKeys(store.keys({ prefix: "link" }))).toEqual([]);
+    expect(await collectKeys(store.keys())).toEqual([]);
   });
 
 });

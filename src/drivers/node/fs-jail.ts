@@ -264,19 +264,29 @@ export class Jail {
   }
 
   /**
-   * A folder for listing: pinned when it is still exactly where the walk found it (not renamed,
-   * not swapped for a symlink), else null and skipped.
+   * Where a listing starts: the folder's real path (a symlink within the root is followed);
+   * null when it is missing or leads outside the root.
    */
-  async pinListing(relDir: string): Promise<Pin | null> {
+  async realDir(relDir: string): Promise<string | null> {
     const root = await this.root();
     if (root === null) return null;
     const path = relDir === "" ? root : join(root, relDir);
-    if (this.follow) return { at: path, release: noop };
+    if (this.follow) return path;
+    const real = await fs.promises.realpath(path).catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
+    return real !== null && this.#inside(real, root) ? real : null;
+  }
+
+  /**
+   * A folder for listing, by its real path: pinned when it is still exactly there (not renamed,
+   * not swapped for a symlink since the walk found it), else null and skipped.
+   */
+  async pinListing(real: string): Promise<Pin | null> {
+    if (this.follow) return { at: real, release: noop };
     try {
-      if (!this.#procfs) return (await fs.promises.realpath(path)) === path ? { at: path, release: noop } : null;
-      const fd = await io.open(path, DIR | NOFOLLOW);
+      if (!this.#procfs) return (await fs.promises.realpath(real)) === real ? { at: real, release: noop } : null;
+      const fd = await io.open(real, DIR | NOFOLLOW);
       const at = `${PROC_FD}/${fd}`;
-      if ((await io.readlink(at).catch(() => null)) === path) return { at, release: closeOnce(fd) };
+      if ((await io.readlink(at).catch(() => null)) === real) return { at, release: closeOnce(fd) };
       io.closeSoon(fd);
       return null;
     } catch (error) {

@@ -1,4 +1,5 @@
 import { opendir } from "node:fs/promises";
+import { join } from "node:path";
 import { RESERVED } from "../../core/keys.js";
 import { type Jail, TEMP_PREFIX } from "./fs-jail.js";
 
@@ -23,7 +24,11 @@ export interface WalkEntry {
  * goes is skipped, never followed (see `Jail.pinListing`).
  */
 export async function* walk(jail: Jail, base: string, start: string, opts: { temps?: boolean } = {}): AsyncGenerator<WalkEntry> {
-  const pendingDirs: string[] = [start];
+  // The start may be a symlink within the root (followed once, here); below it, only real folders.
+  const startReal = await jail.realDir(base === "" ? start : start === "" ? base : `${base}/${start}`);
+  if (startReal === null) return;
+  /** Folders to read: the key prefix they stand for and their real path. */
+  const pendingDirs: Array<[string, string]> = [[start, startReal]];
   const ready: WalkEntry[] = [];
   let active = 0;
   let failure: unknown;
@@ -41,10 +46,10 @@ export async function* walk(jail: Jail, base: string, start: string, opts: { tem
     notify();
   };
 
-  const readDir = async (dir: string) => {
+  const readDir = async ([dir, real]: [string, string]) => {
     let handle;
     try {
-      const pin = await jail.pinListing(base === "" ? dir : dir === "" ? base : `${base}/${dir}`);
+      const pin = await jail.pinListing(real);
       if (pin === null) return;
       try {
         handle = await opendir(pin.at, { bufferSize: 128 });
@@ -64,7 +69,7 @@ export async function* walk(jail: Jail, base: string, start: string, opts: { tem
           if (opts.temps && dirent.name.startsWith(TEMP_PREFIX) && dirent.isFile()) await push({ key, symlink: false, temp: true });
           continue;
         }
-        if (dirent.isDirectory()) pendingDirs.push(key);
+        if (dirent.isDirectory()) pendingDirs.push([key, join(real, dirent.name)]);
         else if (dirent.isFile()) await push({ key, symlink: false });
         else if (dirent.isSymbolicLink()) await push({ key, symlink: true });
       }
