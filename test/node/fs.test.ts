@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TMP } from "./tmp.js";
+import { fsDriver } from "../../src/drivers/node/fs.js";
 import { createStore } from "../../src/index.node.js";
 import { contractSuite, collectKeys, readAll, rejectsWith, utf8 } from "../shared/contract.js";
 
@@ -15,6 +16,8 @@ async function allFiles(dir: string): Promise<string[]> {
 }
 
 contractSuite({ name: "fs", make: (options) => createStore(freshDir(), options) });
+// The checks other platforms get (no /proc/self/fd), run here on Linux.
+contractSuite({ name: "fs (portable checks)", make: (options) => createStore({ ...options, driver: fsDriver({ root: freshDir(), ...{ procfs: false } }) }) });
 
 describe("fs driver", () => {
   it("uses Python anystore's layout: key a/b.txt is the file ROOT/a/b.txt", async () => {

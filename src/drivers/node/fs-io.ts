@@ -4,9 +4,8 @@
  */
 import * as fs from "node:fs";
 import type { Stats } from "node:fs";
-import { dirname, join } from "node:path";
 import { promisify } from "node:util";
-import { AnystoreError } from "../../core/errors.js";
+import { AnystoreError, InvalidKeyError } from "../../core/errors.js";
 
 export const open = promisify(fs.open) as (path: string, flags: number, mode?: number) => Promise<number>;
 export const close = promisify(fs.close);
@@ -15,8 +14,11 @@ export const lstat = promisify(fs.lstat) as (path: string) => Promise<Stats>;
 export const stat = promisify(fs.stat) as (path: string) => Promise<Stats>;
 export const rename = promisify(fs.rename);
 export const link = promisify(fs.link);
+export const readlink = promisify(fs.readlink) as (path: string) => Promise<string>;
+/** One level, not recursive: the fs driver creates folders one at a time inside a checked parent. */
+export const mkdir = promisify(fs.mkdir) as (path: string) => Promise<void>;
+export const rmdir = promisify(fs.rmdir) as (path: string) => Promise<void>;
 const unlink = promisify(fs.unlink);
-const rmdir = promisify(fs.rmdir);
 // Not promisify: it resolves fs.read and fs.write to { bytesRead, buffer } objects, not counts.
 const read = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) =>
   new Promise<number>((resolve, reject) => fs.read(fd, buffer, offset, length, position, (error, n) => (error ? reject(error) : resolve(n))));
@@ -33,9 +35,12 @@ export function isMissing(error: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR";
 }
 
-/** Any other failure (EACCES, ENOSPC, ...) as an `AnystoreError` with code IO. */
+/** A name the file system cannot hold as an `InvalidKeyError`; any other failure (EACCES, ENOSPC, ...) as an `AnystoreError` with code IO. */
 export function wrap(error: unknown, key: string): AnystoreError {
   if (error instanceof AnystoreError) return error;
+  if (codeOf(error) === "ENAMETOOLONG") {
+    return new InvalidKeyError(`key ${JSON.stringify(key.slice(0, 64))}... is too long for this file system (a segment over 255 bytes or a path over 4096)`, { key, cause: error });
+  }
   return new AnystoreError(`${codeOf(error) ?? "error"}: ${(error as Error)?.message ?? error}`, { key, cause: error });
 }
 
@@ -148,7 +153,7 @@ async function writeFully(fd: number, bytes: Uint8Array): Promise<void> {
 const CREATE = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
 
 /** Opens a new file exclusively, setting bits beyond the umask (the ttl mark) explicitly. */
-async function createFile(path: string, mode: number): Promise<number> {
+export async function createFile(path: string, mode: number): Promise<number> {
   const fd = await open(path, CREATE, mode & 0o777);
   if (mode & ~0o777) {
     const { mode: current } = await fstat(fd);
@@ -171,21 +176,28 @@ export async function writeNew(path: string, bytes: Uint8Array, mode: number): P
 }
 
 /**
- * A writable over a new temp file: `commit` runs after the last byte is on disk; an abort
- * or failure removes the temp file, so the previous value stays untouched.
+ * A writable over a new temp file, open as `fd`: `commit` runs after the last byte is on disk;
+ * an abort or failure removes the temp file (so the previous value stays untouched), then
+ * `done` runs either way.
  */
-export async function writableFile(
+export function writableFile(
+  fd: number,
   temp: string,
-  mode: number,
   commit: () => Promise<void>,
   wrapError: (error: unknown) => Error,
-): Promise<WritableStream<Uint8Array>> {
-  const fd = await createFile(temp, mode).catch((error) => Promise.reject(wrapError(error)));
+  done: () => void,
+): WritableStream<Uint8Array> {
   let closed = false;
+  let finished = false;
+  const finish = () => {
+    if (!finished) done();
+    finished = true;
+  };
   const discard = async () => {
     if (!closed) await close(fd).catch(() => {});
     closed = true;
-    await unlinkQuiet(temp);
+    await unlinkQuiet(temp).catch(() => {});
+    finish();
   };
   return new WritableStream<Uint8Array>({
     async write(chunk) {
@@ -198,8 +210,12 @@ export async function writableFile(
     },
     async close() {
       closed = true;
-      // The bytes are written: the rename need not wait for the close.
-      await Promise.all([close(fd), commit()]);
+      try {
+        // The bytes are written: the rename need not wait for the close.
+        await Promise.all([close(fd), commit()]);
+      } finally {
+        finish();
+      }
     },
     abort: discard,
   });
@@ -218,33 +234,4 @@ export async function unlinkQuiet(path: string): Promise<boolean> {
 
 export async function exists(path: string): Promise<boolean> {
   return new Promise((resolve) => fs.access(path, (error) => resolve(!error)));
-}
-
-/** Removes now-empty directories from `dir` up to (not including) `root`. */
-export async function pruneEmptyDirs(root: string, dir: string): Promise<void> {
-  while (dir.length > root.length && dir.startsWith(root)) {
-    try {
-      await rmdir(dir);
-    } catch {
-      return;
-    }
-    dir = dirname(dir);
-  }
-}
-
-export async function readExpiry(path: string): Promise<number | null> {
-  try {
-    const text = await fs.promises.readFile(path, "utf8");
-    const expiresAt = Number(text);
-    return Number.isFinite(expiresAt) ? expiresAt : null;
-  } catch {
-    return null;
-  }
-}
-
-export async function writeExpiry(path: string, expiresAt: number): Promise<void> {
-  await fs.promises.mkdir(dirname(path), { recursive: true });
-  const temp = join(dirname(path), `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  await fs.promises.writeFile(temp, String(expiresAt));
-  await rename(temp, path);
 }

@@ -1,6 +1,7 @@
 import { opendir } from "node:fs/promises";
 import { join } from "node:path";
 import { RESERVED } from "../../core/keys.js";
+import { type Jail, TEMP_PREFIX } from "./fs-jail.js";
 
 /** Directories read at once; one at a time leaves the disk idle between round trips. */
 const DIRS_IN_FLIGHT = 4;
@@ -11,15 +12,23 @@ export interface WalkEntry {
   key: string;
   /** Symlinks need a stat to tell what they point at. */
   symlink: boolean;
+  /** One of the driver's temp files (yielded only when asked for). */
+  temp?: boolean;
 }
 
 /**
- * Walks `root/start` lazily: a few directories in flight, each read as a stream (`opendir`),
+ * Walks `ROOT/base/start` lazily: a few directories in flight, each read as a stream (`opendir`),
  * with a bounded buffer between the walk and the consumer, so memory stays small however
- * many files there are. Skips reserved (`.anystore*`) names.
+ * many files there are. Keys are relative to `base`. Skips reserved (`.anystore*`) names, but
+ * yields temp files with `temps`. A folder renamed or swapped for a symlink while the walk
+ * goes is skipped, never followed (see `Jail.pinListing`).
  */
-export async function* walk(root: string, start: string): AsyncGenerator<WalkEntry> {
-  const pendingDirs: string[] = [start];
+export async function* walk(jail: Jail, base: string, start: string, opts: { temps?: boolean } = {}): AsyncGenerator<WalkEntry> {
+  // The start may be a symlink within the root (followed once, here); below it, only real folders.
+  const startReal = await jail.realDir(base === "" ? start : start === "" ? base : `${base}/${start}`);
+  if (startReal === null) return;
+  /** Folders to read: the key prefix they stand for and their real path. */
+  const pendingDirs: Array<[string, string]> = [[start, startReal]];
   const ready: WalkEntry[] = [];
   let active = 0;
   let failure: unknown;
@@ -37,10 +46,16 @@ export async function* walk(root: string, start: string): AsyncGenerator<WalkEnt
     notify();
   };
 
-  const readDir = async (dir: string) => {
+  const readDir = async ([dir, real]: [string, string]) => {
     let handle;
     try {
-      handle = await opendir(join(root, dir), { bufferSize: 128 });
+      const pin = await jail.pinListing(real);
+      if (pin === null) return;
+      try {
+        handle = await opendir(pin.at, { bufferSize: 128 });
+      } finally {
+        pin.release(); // the handle holds its own descriptor
+      }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && code !== "ENOTDIR") failure = error;
@@ -49,9 +64,12 @@ export async function* walk(root: string, start: string): AsyncGenerator<WalkEnt
     try {
       for await (const dirent of handle) {
         if (stopped) break;
-        if (dirent.name.startsWith(RESERVED)) continue;
         const key = dir === "" ? dirent.name : `${dir}/${dirent.name}`;
-        if (dirent.isDirectory()) pendingDirs.push(key);
+        if (dirent.name.startsWith(RESERVED)) {
+          if (opts.temps && dirent.name.startsWith(TEMP_PREFIX) && dirent.isFile()) await push({ key, symlink: false, temp: true });
+          continue;
+        }
+        if (dirent.isDirectory()) pendingDirs.push([key, join(real, dirent.name)]);
         else if (dirent.isFile()) await push({ key, symlink: false });
         else if (dirent.isSymbolicLink()) await push({ key, symlink: true });
       }

@@ -1,13 +1,13 @@
-import { randomBytes } from "node:crypto";
-import { constants, promises as fsp } from "node:fs";
 import type { Stats } from "node:fs";
-import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
-import { AlreadyExistsError, AnystoreError, ConflictError, InvalidKeyError } from "../../core/errors.js";
-import { RESERVED } from "../../core/keys.js";
+import { AlreadyExistsError, AnystoreError, ConflictError } from "../../core/errors.js";
 import { sliceBytes } from "../../core/streams.js";
 import * as io from "./fs-io.js";
+import { Jail, type Pin, splitKey } from "./fs-jail.js";
+import { reap, removeIfSame } from "./fs-reap.js";
+import { Sidecars, TTL_DIR, TTL_MARK } from "./fs-ttl.js";
 import { walk } from "./fs-walk.js";
 
 export const DRIVER_NAME = "fs";
@@ -21,11 +21,12 @@ export interface FsDriverOptions {
    * @default false
    */
   followSymlinks?: boolean;
+  /**
+   * Seconds after its last write that `sweep()` takes a temp file for the leftover of a killed
+   * writer and removes it. @default 3600
+   */
+  tempMaxAge?: number;
 }
-
-/** Marks files that carry a ttl (the sticky bit, ignored for files by Linux and macOS): only they need the sidecar read. */
-const TTL_MARK = 0o1000;
-const TTL_DIR = `${RESERVED}/ttl`;
 
 /** The root directory a uri or path names. */
 export function rootOf(uri: string): string {
@@ -33,104 +34,63 @@ export function rootOf(uri: string): string {
   return resolve(uri.replace(/^fs:\/\//i, ""));
 }
 
+/** Attempts at an `ifNotExists` link that keeps meeting a key which then turns out expired or gone. */
+const LINK_RETRIES = 20;
+
 /**
  * Stores each key as a file: key `a/b.txt` is `ROOT/a/b.txt`, Python anystore's layout, so
  * existing directories read as stores. Writes go to a temp file in the target directory and
- * are renamed into place (atomic); TTLs live in `ROOT/.anystore/ttl/`, never listed.
+ * are renamed into place (atomic; `ifNotExists` links instead, which refuses an existing key);
+ * TTLs live in `ROOT/.anystore/ttl/`, never listed. Every operation stays inside the root's
+ * real path even while folders are swapped for symlinks (see fs-jail.ts).
  * @example
  * const store = createStore({ driver: fsDriver({ root: "./data" }) });
  */
 export function fsDriver(opts: FsDriverOptions = {}): Driver {
-  const root = rootOf(opts.root ?? ".anystore");
-  const follow = opts.followSymlinks ?? false;
-  const pathOf = (key: string) => join(root, key);
-  const ttlPath = (key: string) => join(root, TTL_DIR, key);
-  /** Directories whose real path was checked to be inside the root. */
-  const safeDirs = new Set<string>();
-  const resolving = new Map<string, Promise<string | undefined>>();
+  const jail = new Jail(rootOf(opts.root ?? ".anystore"), opts.followSymlinks ?? false, (opts as { procfs?: false }).procfs);
+  const sidecars = new Sidecars(jail);
+  const tempMaxAge = (opts.tempMaxAge ?? 3600) * 1000;
 
-  const inside = (real: string) => real === root || real.startsWith(root + sep);
-  const escape = (key: string) => new InvalidKeyError(`key ${JSON.stringify(key)} leads outside the store through a symlink`, { key });
-
-  /** Throws when a key's directory really lies outside the root (a symlinked parent). */
-  const checkDir = async (key: string): Promise<void> => {
-    if (follow) return;
-    const dir = dirname(pathOf(key));
-    if (dir === root || safeDirs.has(dir)) return;
-    // Concurrent calls for one folder share one realpath (a readlink per path component).
-    let pending = resolving.get(dir);
-    if (!pending) {
-      pending = fsp.realpath(dir).then(
-        (real) => real,
-        () => undefined,
-      );
-      resolving.set(dir, pending);
-      void pending.then(() => resolving.delete(dir));
-    }
-    const real = await pending;
-    if (real === undefined) return; // missing: nothing to read, and writes create real directories
-    if (!inside(real)) throw escape(key);
-    if (safeDirs.size > 10_000) safeDirs.clear();
-    safeDirs.add(dir);
-  };
-
-  /** Opens a key for reading without following a symlink out of the root; null when missing. */
-  const openForRead = async (key: string): Promise<number | null> => {
-    await checkDir(key);
-    try {
-      return await io.open(pathOf(key), follow ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW);
-    } catch (error) {
-      const code = io.codeOf(error);
-      if (code === "ELOOP") return openSymlink(key);
-      if (io.isMissing(error)) return null;
-      throw io.wrap(error, key);
-    }
-  };
-
-  const openSymlink = async (key: string): Promise<number | null> => {
-    const real = await realInside(key);
-    if (real === null) return null;
-    return io.open(real, constants.O_RDONLY).catch((error) => (io.isMissing(error) ? null : Promise.reject(io.wrap(error, key))));
-  };
-
-  /** True (and the key removed) when the file carries a ttl that has passed. */
-  const expired = async (key: string, stats: Stats): Promise<boolean> => {
-    if (!(stats.mode & TTL_MARK)) return false;
-    const expiresAt = await io.readExpiry(ttlPath(key));
-    if (expiresAt === null || expiresAt > Date.now()) return false;
-    await removeKey(key);
-    return true;
-  };
-
-  const removeKey = async (key: string) => {
-    await Promise.all([io.unlinkQuiet(pathOf(key)), io.unlinkQuiet(ttlPath(key))]);
-    await io.pruneEmptyDirs(root, dirname(pathOf(key)));
-  };
-
-  /** A key's stats without opening it (a symlink counts only inside the root); null when missing, expired or a folder. */
+  /** A key's stats (through a symlink only inside the root); null when missing, expired or a folder. */
   const statOf = async (key: string): Promise<Stats | null> => {
-    await checkDir(key);
-    let stats: Stats;
-    try {
-      stats = await io.lstat(pathOf(key));
-      if (stats.isSymbolicLink()) {
-        const target = follow ? pathOf(key) : await realInside(key);
-        if (target === null) return null;
-        stats = await io.stat(target);
-      }
-    } catch (error) {
-      if (io.isMissing(error)) return null;
-      throw io.wrap(error, key);
-    }
-    if (!stats.isFile()) return null;
+    let stats = await jail.lstat(key, key);
+    if (stats?.isSymbolicLink()) stats = await statThroughLink(key);
+    if (!stats?.isFile()) return null;
     return (await expired(key, stats)) ? null : stats;
   };
 
-  /** The real path of a symlinked key; an `InvalidKeyError` when it leaves the root, null when dangling. */
-  const realInside = async (key: string): Promise<string | null> => {
-    const real = await fsp.realpath(pathOf(key)).catch(() => null);
-    if (real !== null && !inside(real)) throw escape(key);
-    return real;
+  const statThroughLink = async (key: string): Promise<Stats | null> => {
+    const fd = await jail.openRead(key, key);
+    if (fd === null) return null;
+    try {
+      return await io.fstat(fd);
+    } finally {
+      io.closeSoon(fd);
+    }
+  };
+
+  /** True when the value carries a ttl that has passed (it is then removed). */
+  const expired = async (key: string, stats: Stats): Promise<boolean> => {
+    if (!(stats.mode & TTL_MARK)) return false;
+    const expiresAt = await sidecars.read(key);
+    if (expiresAt === null || expiresAt > Date.now()) return false;
+    await removeExpired(key, stats);
+    return true;
+  };
+
+  /**
+   * Removes an expired value, unless another writer has replaced it since it was judged, so a
+   * fresh value (say a lock just taken) is never deleted. Readers that judged the same file
+   * take turns (a reap lock per key); the file must still be the one judged (by inode), and is
+   * moved aside and compared again, then put back if a put replaced it meanwhile. The sidecar
+   * goes first (only while still expired): a key linked right after the value goes must never
+   * meet the old, passed expiry.
+   */
+  const removeExpired = async (key: string, judged: Stats): Promise<boolean> => {
+    const [relDir, name] = splitKey(key);
+    const removed = await jail.inPin(relDir, key, (at) => reap(jail, at, name, judged, () => sidecars.dropIfExpired(key)));
+    if (removed) await jail.prune(relDir);
+    return removed === true;
   };
 
   /**
@@ -138,7 +98,7 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
    * closed; else it stays open for the caller). Null when missing, a folder or expired.
    */
   const openFile = async (key: string): Promise<{ fd: number; stats: Stats; bytes: Uint8Array | undefined } | null> => {
-    const fd = await openForRead(key);
+    const fd = await jail.openRead(key, key).catch((error) => Promise.reject(io.wrap(error, key)));
     if (fd === null) return null;
     try {
       const { stats, bytes } = await io.statAndSmallRead(fd);
@@ -154,89 +114,126 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     }
   };
 
-  /** Creates the parent directories of a key (and the root); a file in the way is a `ConflictError`. */
-  const makeParents = async (key: string): Promise<void> => {
-    await fsp.mkdir(dirname(pathOf(key)), { recursive: true }).catch((error) => {
-      const code = io.codeOf(error);
-      if (code === "EEXIST" || code === "ENOTDIR") {
-        throw new ConflictError(`cannot write ${key}: a parent of it is a key`, { key, cause: error });
+  /** A new temp file in the key's folder (created when missing), written by `create`. */
+  const createTemp = async <T>(key: string, create: (path: string) => Promise<T>) => {
+    refuseLongNames(key);
+    return jail.createIn(splitKey(key)[0], key, create).catch((error) => Promise.reject(io.wrap(error, key)));
+  };
+
+  /** Moves a finished temp file into place: rename, or link for ifNotExists (atomic, refuses an existing key). */
+  const commit = async (pin: Pin, temp: string, key: string, o: WriteOptions) => {
+    const name = splitKey(key)[1];
+    try {
+      if (o.ifNotExists) {
+        await linkNew(pin, temp, key, o);
+      } else {
+        if (o.ttl) await sidecars.write(key, Date.now() + o.ttl * 1000);
+        await io.rename(join(pin.at, temp), join(pin.at, name));
+        if (!o.ttl) await dropStaleExpiry(key);
       }
-      throw io.wrap(error, key);
-    });
-    await checkDir(key);
+    } catch (error) {
+      await io.unlinkQuiet(join(pin.at, temp)).catch(() => {});
+      throw conflictOr(error, key);
+    }
   };
 
   /**
-   * Runs `create` (which makes a new file beside the key), creating the parent folders only
-   * when it fails for lack of them: most writes go to folders that exist.
+   * Links the temp file to the key, which fails on any existing file. An existing key that
+   * turns out expired is removed and the link tried again; a folder is a `ConflictError`. The
+   * ttl is recorded only once the key is won, so a refused write changes nothing.
    */
-  const inKeyDir = async <R>(key: string, create: () => Promise<R>): Promise<R> => {
-    await checkDir(key);
+  const linkNew = async (pin: Pin, temp: string, key: string, o: WriteOptions) => {
+    const tempPath = join(pin.at, temp);
+    const target = join(pin.at, splitKey(key)[1]);
     try {
-      return await create();
-    } catch (error) {
-      const code = io.codeOf(error) ?? io.codeOf((error as Error).cause);
-      if (code === "ENOTDIR") throw new ConflictError(`cannot write ${key}: a parent of it is a key`, { key, cause: error });
-      if (code !== "ENOENT") throw io.wrap(error, key);
-    }
-    await makeParents(key);
-    return create();
-  };
-
-  /** Unique per driver (a random tag) and per write (a counter); O_EXCL refuses any clash. */
-  const tempTag = `${RESERVED}-tmp-${randomBytes(4).toString("hex")}-`;
-  let temps = 0;
-  const tempPath = (dir: string) => join(dir, tempTag + (temps++).toString(36));
-
-  /** Moves a finished temp file into place: rename, or link for ifNotExists (atomic, fails on an existing key). */
-  const commit = async (temp: string, key: string, o: WriteOptions) => {
-    const target = pathOf(key);
-    try {
-      if (o.ttl) await io.writeExpiry(ttlPath(key), Date.now() + o.ttl * 1000);
-      if (o.ifNotExists) await linkNew(temp, key);
-      else await io.rename(temp, target);
-      if (!o.ttl) await dropStaleExpiry(key);
-    } catch (error) {
-      await io.unlinkQuiet(temp);
-      const code = io.codeOf(error);
-      if (code === "EISDIR" || code === "ENOTEMPTY" || code === "ENOTDIR") {
-        throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key, cause: error });
+      for (let attempt = 0; ; attempt++) {
+        const linked = await io.link(tempPath, target).then(
+          () => true,
+          (error) => (io.codeOf(error) === "EEXIST" ? false : Promise.reject(error)),
+        );
+        if (linked) break;
+        if ((await io.lstat(target).catch(() => null))?.isDirectory()) throw folderConflict(key);
+        if ((await statOf(key)) !== null || attempt >= LINK_RETRIES) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+        // Expired: removed by us, or by another reader right now (give it a moment).
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, attempt));
       }
-      throw io.wrap(error, key);
+      if (o.ttl) await recordNewExpiry(pin, tempPath, key, Date.now() + o.ttl * 1000);
+    } finally {
+      await io.unlinkQuiet(tempPath);
     }
   };
 
-  const linkNew = async (temp: string, key: string) => {
+  /** The sidecar of a key just won; when it cannot be written, the key goes again (no value without its expiry). */
+  const recordNewExpiry = async (pin: Pin, tempPath: string, key: string, expiresAt: number) => {
     try {
-      await io.link(temp, pathOf(key));
+      await sidecars.write(key, expiresAt);
     } catch (error) {
-      if (io.codeOf(error) !== "EEXIST") throw error;
-      const live = (await statOf(key)) !== null;
-      if (live) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
-      await io.link(temp, pathOf(key));
+      const ours = await io.lstat(tempPath);
+      await removeIfSame(jail, pin.at, splitKey(key)[1], ours).catch(() => {});
+      throw error;
     }
-    await io.unlinkQuiet(temp);
   };
 
   /**
-   * A put without ttl over a key that had one: the sidecar goes, when there is a ttl folder at
-   * all. It is looked for once (then known from this driver's own ttl puts): a sidecar another
-   * process leaves behind is harmless, as reads trust it only on files with the ttl mark.
+   * After a put without ttl: a sidecar of an earlier ttl put goes, when there is a ttl folder at
+   * all (the new value carries no mark, so a leftover would only be harmless clutter).
    */
-  let ttlDirSeen = false;
-  let ttlDirLooked: Promise<boolean> | undefined;
   const dropStaleExpiry = async (key: string) => {
-    if (!ttlDirSeen && !(await (ttlDirLooked ??= io.exists(join(root, TTL_DIR))))) return;
-    ttlDirSeen = true;
-    await io.unlinkQuiet(ttlPath(key));
+    if (await sidecars.any()) await sidecars.drop(key);
   };
 
   const put = async (key: string, value: Uint8Array, o: WriteOptions) => {
-    const temp = tempPath(dirname(pathOf(key)));
-    const fd = await inKeyDir(key, () => io.writeNew(temp, value, o.ttl ? 0o666 | TTL_MARK : 0o666));
-    if (o.ttl) ttlDirSeen = true;
-    // The bytes are written: the rename need not wait for the close.
-    await Promise.all([io.close(fd).catch((error) => Promise.reject(io.wrap(error, key))), commit(temp, key, o)]);
+    const mode = o.ttl ? 0o666 | TTL_MARK : 0o666;
+    const { pin, temp, value: fd } = await createTemp(key, (path) => io.writeNew(path, value, mode));
+    try {
+      // The bytes are written: the rename need not wait for the close.
+      await Promise.all([io.close(fd).catch((error) => Promise.reject(io.wrap(error, key))), commit(pin, temp, key, o)]);
+    } finally {
+      pin.release();
+    }
+  };
+
+  /** Deletes a key: its sidecar first, so a key created right after the value goes keeps its own. */
+  const remove = async (key: string) => {
+    const [relDir, name] = splitKey(key);
+    const existed = await jail.inPin(relDir, key, async (at) => {
+      const stats = await io.lstat(join(at, name)).catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
+      if (!stats || stats.isDirectory()) return null;
+      if (stats.mode & TTL_MARK) await sidecars.drop(key);
+      return io.unlinkQuiet(join(at, name));
+    });
+    if (existed) await jail.prune(relDir);
+  };
+
+  /** Removes a temp file older than `tempMaxAge`: a killed writer's leftover. */
+  const removeOldTemp = async (rel: string) => {
+    const [relDir, name] = splitKey(rel);
+    const removed = await jail.inPin(relDir, rel, async (at) => {
+      const stats = await io.lstat(join(at, name)).catch(() => null);
+      if (!stats?.isFile() || stats.mtimeMs > Date.now() - tempMaxAge) return null;
+      return io.unlinkQuiet(join(at, name));
+    });
+    if (removed && !relDir.startsWith(TTL_DIR)) await jail.prune(relDir);
+  };
+
+  /**
+   * For listing and sweeping: null unless the key's value has expired; then whether this call
+   * removed it (false: another reader is at it, or a writer replaced it just now).
+   */
+  const expiredByPath = async (key: string): Promise<boolean | null> => {
+    const expiresAt = await sidecars.read(key);
+    if (expiresAt === null || expiresAt > Date.now()) return null;
+    const stats = await jail.lstat(key, key);
+    if (!stats || !(stats.mode & TTL_MARK)) {
+      await sidecars.dropIfExpired(key); // stale: the key was deleted or rewritten without ttl
+      return null;
+    }
+    return removeExpired(key, stats);
+  };
+
+  const symlinkedFileInside = async (key: string) => {
+    const stats = await statThroughLink(key).catch(() => null);
+    return stats?.isFile() ?? false;
   };
 
   const driver: Driver = {
@@ -249,20 +246,13 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     },
     put,
     async delete(key) {
-      await checkDir(key);
-      const existed = await io.unlinkQuiet(pathOf(key)).catch((error) => {
-        if (io.codeOf(error) === "EISDIR" || io.codeOf(error) === "EPERM") return false;
-        throw io.wrap(error, key);
-      });
-      if (!existed) return;
-      if (ttlDirSeen || (await io.exists(join(root, TTL_DIR)))) await io.unlinkQuiet(ttlPath(key));
-      await io.pruneEmptyDirs(root, dirname(pathOf(key)));
+      await remove(key).catch((error) => Promise.reject(io.wrap(error, key)));
     },
     async has(key) {
-      return (await statOf(key)) !== null;
+      return (await statOf(key).catch((error) => Promise.reject(io.wrap(error, key)))) !== null;
     },
     async info(key) {
-      const stats = await statOf(key);
+      const stats = await statOf(key).catch((error) => Promise.reject(io.wrap(error, key)));
       return stats && infoOf(stats);
     },
     async read(key, range) {
@@ -271,48 +261,56 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
       return file.bytes ? oneChunk(sliceBytes(file.bytes, range)) : streamFile(file.fd, file.stats, range);
     },
     async write(key, o) {
-      const temp = tempPath(dirname(pathOf(key)));
+      // Refused before the caller streams a body; the link at the end is what decides.
+      if (o.ifNotExists && (await driver.has!(key))) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
       const mode = o.ttl ? 0o666 | TTL_MARK : 0o666;
-      return inKeyDir(key, () => io.writableFile(temp, mode, () => commit(temp, key, o), (error) => error as Error));
+      const { pin, temp, value: fd } = await createTemp(key, (path) => io.createFile(path, mode));
+      const wrap = (error: unknown) => io.wrap(error, key);
+      return io.writableFile(fd, join(pin.at, temp), () => commit(pin, temp, key, o), wrap, () => pin.release());
     },
     async *list(prefix) {
       const start = prefix.replace(/\/$/, "");
-      const checkTtl = await io.exists(join(root, TTL_DIR));
-      for await (const entry of walk(root, start)) {
+      const checkTtl = await sidecars.exists();
+      for await (const entry of walk(jail, "", start)) {
         if (entry.symlink && !(await symlinkedFileInside(entry.key))) continue;
-        if (checkTtl && (await expiredByPath(entry.key))) continue;
+        if (checkTtl && (await expiredByPath(entry.key)) !== null) continue;
         yield entry.key;
       }
     },
     async sweep() {
       let removed = 0;
-      for await (const entry of walk(join(root, TTL_DIR), "")) {
-        if (await expiredByPath(entry.key)) removed++;
+      for await (const entry of walk(jail, TTL_DIR, "", { temps: true })) {
+        if (entry.temp) await removeOldTemp(`${TTL_DIR}/${entry.key}`);
+        else if ((await expiredByPath(entry.key)) === true) removed++;
+      }
+      for await (const entry of walk(jail, "", "", { temps: true })) {
+        if (entry.temp) await removeOldTemp(entry.key);
       }
       return removed;
     },
   };
-
-  const symlinkedFileInside = async (key: string) => {
-    const real = await fsp.realpath(pathOf(key)).catch(() => null);
-    if (real === null || (!follow && !inside(real))) return false;
-    return (await fsp.stat(real).catch(() => null))?.isFile() ?? false;
-  };
-
-  /** For listing and sweeping: a sidecar that has passed, on a file that carries the mark. */
-  const expiredByPath = async (key: string) => {
-    const expiresAt = await io.readExpiry(ttlPath(key));
-    if (expiresAt === null || expiresAt > Date.now()) return false;
-    const stats = await fsp.lstat(pathOf(key)).catch(() => null);
-    if (stats && !(stats.mode & TTL_MARK)) {
-      await io.unlinkQuiet(ttlPath(key)); // stale: the key was rewritten without ttl
-      return false;
-    }
-    await removeKey(key);
-    return true;
-  };
-
   return driver;
+}
+
+/** The longest file name (in UTF-8 bytes) of Linux, macOS and Windows file systems. */
+const NAME_MAX = 255;
+const utf8Length = (text: string) => new TextEncoder().encode(text).byteLength;
+
+/** Refuses a key with a segment no common file system can hold before any folder is made for it. */
+function refuseLongNames(key: string): void {
+  if (key.length > NAME_MAX / 3 && key.split("/").some((segment) => utf8Length(segment) > NAME_MAX)) {
+    throw io.wrap(Object.assign(new Error("name too long"), { code: "ENAMETOOLONG" }), key);
+  }
+}
+
+function folderConflict(key: string, cause?: unknown): ConflictError {
+  return new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key, cause });
+}
+
+function conflictOr(error: unknown, key: string): AnystoreError {
+  const code = io.codeOf(error);
+  if (code === "EISDIR" || code === "ENOTEMPTY" || code === "ENOTDIR") return folderConflict(key, error);
+  return io.wrap(error, key);
 }
 
 function infoOf(stats: Stats): DriverInfo {
@@ -352,5 +350,6 @@ function oneChunk(bytes: Uint8Array): ReadableStream<Uint8Array> {
 export function fsDriverFromUri(uri: string, options: Record<string, unknown>): Driver {
   const root = rootOf(uri);
   if (!isAbsolute(root) || relative(root, root) !== "") throw new AnystoreError(`bad fs root ${uri}`);
-  return fsDriver({ root, followSymlinks: options.followSymlinks === true });
+  const tempMaxAge = typeof options.tempMaxAge === "number" ? options.tempMaxAge : undefined;
+  return fsDriver({ root, followSymlinks: options.followSymlinks === true, tempMaxAge });
 }
