@@ -141,6 +141,23 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
 
   const putMarker = (key: string, at: number | null) => (at === null ? undefined : putObject(markerKey(key, at), new Uint8Array(0), {}));
 
+  /**
+   * After a create refused at its commit (412): removes the ttl marker it wrote, unless the
+   * value that won carries the same expiry (then the marker is the winner's too).
+   */
+  const forgetMarker = async (key: string, at: number | null) => {
+    if (at === null) return;
+    const response = await client.request("HEAD", client.objectUrl(full(key)), { key }).catch(() => null);
+    if (response) await drop(response);
+    if (!response?.ok || expiresOf(response.headers) !== at) await removeFull(full(markerKey(key, at)), key).catch(() => {});
+  };
+
+  /** Maps a commit's error; a refused create first forgets its marker. */
+  const refused = async (error: unknown, key: string, at: number | null): Promise<never> => {
+    if (error instanceof AlreadyExistsError) await forgetMarker(key, at);
+    throw error;
+  };
+
   /** Pages of ListObjectsV2 (keys and, with a delimiter, folders), following continuation tokens. */
   async function* pages(prefix: string, delimiter?: string): AsyncGenerator<{ keys: string[]; folders: string[] }> {
     let token: string | undefined;
@@ -231,7 +248,7 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
       const at = o.ttl ? Date.now() + o.ttl * 1000 : null;
       const condition = await refuseExisting(key, o);
       await putMarker(key, at);
-      await putObject(key, value, { ...writeHeaders(key, o, at), ...condition });
+      await putObject(key, value, { ...writeHeaders(key, o, at), ...condition }).catch((error) => refused(error, key, at));
     },
 
     delete: (key: string) => removeFull(full(key), key),
@@ -283,8 +300,12 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
         concurrency,
         signal: o.signal,
         beforeCommit: async () => void (await putMarker(key, at)),
-        putSmall: (bytes) => putObject(key, bytes, { ...headers, ...condition }),
-        commitError: (response) => conflict(response, key),
+        putSmall: (bytes) => putObject(key, bytes, { ...headers, ...condition }).catch((error) => refused(error, key, at)),
+        commitError: async (response) => {
+          const error = await conflict(response, key);
+          if (error instanceof AlreadyExistsError) await forgetMarker(key, at);
+          return error;
+        },
       });
     },
 
