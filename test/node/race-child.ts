@@ -17,7 +17,7 @@ import type { Store, StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
 
 /** Racer i's value: bytes no other racer writes. */
-export const racerValue = (i: number): Uint8Array => new TextEncoder().encode(`racer ${i};`.repeat(20 + i));
+export const racerValue = (i: number): Uint8Array<ArrayBuffer> => new TextEncoder().encode(`racer ${i};`.repeat(20 + i));
 
 export type Kind = "bytes" | "stream";
 

@@ -70,6 +70,10 @@ class RacerProcess {
 }
 
 let racers: RacerProcess[] = [];
+let pgPool: pg.Pool | undefined;
+let myPool: mysql.Pool | undefined;
+let redis: Redis | undefined;
+let s3rver: S3rverProcess | undefined;
 const opened: Store[] = [];
 const servers: Array<{ close(): Promise<void> }> = [];
 const cleanups: Array<() => Promise<void>> = [];
@@ -77,6 +81,7 @@ const cleanups: Array<() => Promise<void>> = [];
 beforeAll(async () => {
   mkdirSync(SCRATCH, { recursive: true });
   racers = Array.from({ length: PROCESSES }, () => new RacerProcess());
+  redis = new Redis({ db: REDIS_DB, lazyConnect: true });
 });
 
 afterAll(async () => {
@@ -84,8 +89,31 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()));
   await Promise.all(opened.map((s) => s.close()));
   for (const cleanup of cleanups) await cleanup().catch(() => {});
+  await dropRedisKeys().catch(() => {});
+  redis?.disconnect();
+  await pgPool?.end();
+  await myPool?.end();
+  await s3rver?.stop();
   rmSync(SCRATCH, { recursive: true, force: true });
 }, 60_000);
+
+/** Every Redis key matching `pattern` (SCAN, never KEYS). */
+async function scanAll(pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis!.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== "0");
+  return found;
+}
+
+/** Deletes this run's Redis keys. */
+async function dropRedisKeys(): Promise<void> {
+  const keys = await scanAll(`*${RUN}/*`);
+  if (keys.length > 0) await redis!.del(keys);
+}
 
 /** Every racer process puts `key` once per id, all at once after all are ready; resolves to the outcomes by racer id. */
 async function race(uri: string, options: StoreOptions | undefined, key: string, kind: Kind): Promise<string[]> {
@@ -115,11 +143,6 @@ interface Target {
 function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" });
 }
-
-let pgPool: pg.Pool | undefined;
-let myPool: mysql.Pool | undefined;
-let redis: Redis | undefined;
-let s3rver: S3rverProcess | undefined;
 
 const table = () => `anystore_race${process.pid}_${++counter}`;
 
@@ -166,8 +189,7 @@ const targets: Target[] = [
     },
     async noLeftovers() {
       // Streamed writes go through temporary keys `.anystore/w/...{key}`: none may remain.
-      const [, temps] = await redis!.scan("0", "MATCH", `.anystore/w/*{${RUN}/*`, "COUNT", 10_000);
-      expect(temps).toEqual([]);
+      expect(await scanAll(`.anystore/w/*{${RUN}/*`)).toEqual([]);
     },
   },
   {
@@ -182,24 +204,6 @@ const targets: Target[] = [
     },
   },
 ];
-
-beforeAll(() => {
-  redis = new Redis({ db: REDIS_DB, lazyConnect: true });
-  cleanups.push(async () => {
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis!.scan(cursor, "MATCH", `*${RUN}/*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await redis!.del(keys);
-    } while (cursor !== "0");
-    redis!.disconnect();
-  });
-  cleanups.push(async () => {
-    await pgPool?.end();
-    await myPool?.end();
-    await s3rver?.stop();
-  });
-});
 
 /** Races every kind on fresh keys of `uri` (prefix `via`), checking each against `store`, the backend opened here. */
 async function raceEveryKind(via: string, uri: string, options: StoreOptions | undefined, store: Store): Promise<void> {
