@@ -67,8 +67,12 @@ export async function putStream(c: Context, key: string, k: string, value: Reada
 /** `put` of encoded bytes with `ifNotExists`, on a driver without an atomic create. */
 export async function putNew(c: Context, key: string, k: string, encoded: string | Uint8Array, write: WriteOptions): Promise<void> {
   const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
-  const bytes = typeof encoded === "string" ? utf8(encoded) : encoded;
-  await createNew(c, d, key, k, write, (opts) => d.put(k, bytes, opts)).catch((error) => fail(c, error, key));
+  const save = async (opts: WriteOptions) => {
+    // As put does: the side door copies what it keeps, `encoded` may be the caller's own bytes.
+    if (d.local) d.local.store(k, storable(encoded), opts);
+    else await d.put(k, typeof encoded === "string" ? utf8(encoded) : encoded, opts);
+  };
+  await createNew(c, d, key, k, write, save).catch((error) => fail(c, error, key));
 }
 
 export async function pop<T>(c: Context, key: string, opts: GetOptions<T> | undefined): Promise<T> {
