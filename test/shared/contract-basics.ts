@@ -1,37 +1,10 @@
 /** Contract cases: values, serialization, keys, errors, ttl, readonly, batches, child stores. */
 import { describe, expect, it } from "vitest";
-import type { Store } from "../../src/index.common.js";
 import { isAnystoreError } from "../../src/index.common.js";
 import type { Suite } from "./contract.js";
 import { bytes, collectKeys, rejectsWith, sleep, text, utf8 } from "./contract.js";
 
 const INVALID_KEYS = ["", ".", "./", "/", "/x", "a/../b", "..", "../x", "s3://bucket/x", "http://x", "a\0b", "a\\b", ".anystore", "a/.anystore/b", ".anystore-tmp", "a/.anystorefoo"];
-
-const RACERS = 100;
-/** Racer i's value: bytes no other racer writes. */
-const racerBytes = (i: number) => utf8(`racer ${i};`.repeat(20 + i));
-
-function inTwoChunks(value: Uint8Array): ReadableStream<Uint8Array> {
-  const half = value.byteLength >> 1;
-  return new ReadableStream({
-    start(controller) {
-      controller.enqueue(value.slice(0, half));
-      controller.enqueue(value.slice(half));
-      controller.close();
-    },
-  });
-}
-
-/** Runs RACERS creates of `race` at once: exactly one fulfils, the rest are ALREADY_EXISTS, the winner's bytes are stored. */
-async function race(store: Store, create: (i: number) => Promise<void>): Promise<void> {
-  const results = await Promise.allSettled(Array.from({ length: RACERS }, (_, i) => create(i)));
-  const winners = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
-  const refusals = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as { code?: string }).code ?? String(r.reason)] : []));
-  expect(refusals.filter((code) => code !== "ALREADY_EXISTS"), "every loser gets AlreadyExistsError").toEqual([]);
-  expect(winners, "exactly one winner").toHaveLength(1);
-  expect(await store.get("race", { serialization: "raw" })).toEqual(racerBytes(winners[0]!));
-  expect(await collectKeys(store.keys())).toEqual(["race"]);
-}
 
 export function basics({ store: make, need }: Suite): void {
   describe("values and serialization", () => {
@@ -281,16 +254,6 @@ export function basics({ store: make, need }: Suite): void {
       await store.put("s", "first");
       await rejectsWith(store.put("s", new Blob(["second"]), { ifNotExists: true }), "ALREADY_EXISTS");
       expect(await store.get("s")).toBe("first");
-    });
-
-    it(`${RACERS} concurrent creates of a fresh key, as bytes: exactly one wins, its value intact`, { timeout: 60_000 }, async () => {
-      const store = await make();
-      await race(store, (i) => store.put("race", racerBytes(i), { ifNotExists: true }));
-    });
-
-    it(`${RACERS} concurrent creates of a fresh key, as streams: exactly one wins, its value intact`, { timeout: 60_000 }, async () => {
-      const store = await make();
-      await race(store, (i) => store.put("race", inTwoChunks(racerBytes(i)), { ifNotExists: true }));
     });
   });
 
