@@ -9,6 +9,7 @@
  *                                                   bytes or as a stream) and answers each
  *                                                   racer's outcome: "won" or an error code
  *
+ * A command that fails is answered with { error }.
  * Closes its stores and exits when stdin ends.
  */
 import { createInterface } from "node:readline";
@@ -47,22 +48,24 @@ async function main(): Promise<void> {
   const stores = new Map<string, Store>();
   let prepared: { store: Store; command: Prepare } | undefined;
   const answer = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+  const prepare = async (command: Prepare) => {
+    let store = stores.get(command.uri);
+    if (!store) stores.set(command.uri, (store = createStore(command.uri, command.options)));
+    // Connects and loads the lazy half of the store, so the creates start together on "go".
+    await store.capabilities();
+    await store.exists(command.key);
+    prepared = { store, command };
+    return { ready: true };
+  };
+  const go = async () => {
+    const { store, command: c } = prepared!;
+    const values = c.ids.map((i) => (c.kind === "bytes" ? racerValue(i) : inTwoChunks(racerValue(i))));
+    return { outcomes: await Promise.all(values.map((value) => store.put(c.key, value, { ifNotExists: true }).then(() => "won", outcomeOf))) };
+  };
   for await (const line of createInterface({ input: process.stdin })) {
     const command = JSON.parse(line) as Prepare | { op: "go" };
-    if (command.op === "prepare") {
-      let store = stores.get(command.uri);
-      if (!store) stores.set(command.uri, (store = createStore(command.uri, command.options)));
-      // Connects and loads the lazy half of the store, so the creates start together on "go".
-      await store.capabilities();
-      await store.exists(command.key);
-      prepared = { store, command };
-      answer({ ready: true });
-    } else {
-      const { store, command: c } = prepared!;
-      const values = c.ids.map((i) => (c.kind === "bytes" ? racerValue(i) : inTwoChunks(racerValue(i))));
-      const outcomes = await Promise.all(values.map((value) => store.put(c.key, value, { ifNotExists: true }).then(() => "won", outcomeOf)));
-      answer({ outcomes });
-    }
+    // A failing command is answered, not fatal: the next test still has its racers.
+    answer(await (command.op === "prepare" ? prepare(command) : go()).catch((error) => ({ error: String((error as Error)?.stack ?? error) })));
   }
   await Promise.all([...stores.values()].map((store) => store.close()));
 }

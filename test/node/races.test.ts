@@ -56,7 +56,9 @@ class RacerProcess {
     this.#child.stdin.write(`${JSON.stringify(command)}\n`);
     const { value, done } = await this.#answers.next();
     if (done) throw new Error(`a racer process exited (code ${this.#child.exitCode})`);
-    return JSON.parse(value) as T;
+    const answer = JSON.parse(value) as T & { error?: string };
+    if (answer.error !== undefined) throw new Error(`in a racer process: ${answer.error}`);
+    return answer;
   }
 
   async stop(): Promise<void> {
