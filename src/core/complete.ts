@@ -141,6 +141,8 @@ function withSidecarTtl(driver: Driver): Driver {
     info: alive(driver.info),
     read: alive(driver.read),
     async put(key, value, opts) {
+      // A driver's atomic create must not meet an expired value: `expired` removes it first.
+      if (opts.ifNotExists) await expired(key);
       await driver.put(key, value, opts);
       await setExpiry(key, opts);
     },
@@ -150,6 +152,7 @@ function withSidecarTtl(driver: Driver): Driver {
     write:
       driver.write &&
       (async (key, opts) => {
+        if (opts.ifNotExists) await expired(key);
         const inner = await driver.write!(key, opts);
         const writer = inner.getWriter();
         return new WritableStream<Uint8Array>({

@@ -19,7 +19,10 @@ export interface DriverInfo {
 export interface WriteOptions {
   /** Seconds until the value expires; absent or 0 for never. Passed only to drivers with `capabilities.ttl`. */
   ttl?: number;
-  /** Throw `AlreadyExistsError` when the key exists. Passed only to drivers with `capabilities.ifNotExists`. */
+  /**
+   * Throw `AlreadyExistsError` when the key exists, writing nothing. Passed only to drivers
+   * with `capabilities.ifNotExists`, to `put` and `write` alike (see `Driver.write`).
+   */
   ifNotExists?: boolean;
   /** A MIME type to record, where the backend keeps one. */
   contentType?: string;
@@ -41,7 +44,10 @@ export interface DriverCapabilities {
   list: boolean;
   /** The driver enforces `ttl` itself (native expiry or its own metadata). Else the store keeps expiry in reserved sidecar keys. */
   ttl: boolean;
-  /** `put` honours `ifNotExists` atomically. Else the store checks first (not atomic across processes). */
+  /**
+   * `put` and `write` honour `ifNotExists` atomically. Else the store checks first, one create
+   * of a key at a time within the store (not atomic across processes or other stores).
+   */
   ifNotExists: boolean;
   /** `read`/`write` stream with bounded memory. */
   streams: boolean;
@@ -86,7 +92,12 @@ export interface Driver {
   info?(key: string): Promise<DriverInfo | null>;
   /** A stream of the bytes (or a range), or `null` when missing. */
   read?(key: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | null>;
-  /** A writable whose data becomes visible atomically on close; abort leaves the old value. */
+  /**
+   * A writable whose data becomes visible atomically on close; abort leaves the old value.
+   * With `ifNotExists` (drivers with `capabilities.ifNotExists`), the close is an atomic create:
+   * when the key exists by then, it rejects with `AlreadyExistsError`, the old value stays and
+   * no temporary data is left behind.
+   */
   write?(key: string, opts: WriteOptions): Promise<WritableStream<Uint8Array>>;
   /** Values in the order of `keys`, `null` for missing ones. */
   getMany?(keys: string[]): Promise<Array<Uint8Array | null>>;

@@ -6,6 +6,7 @@
  */
 
 import { completed, completeDriver } from "./complete.js";
+import { createNew } from "./create-new.js";
 import type { ByteRange, DriverCapabilities, WriteOptions } from "./driver.js";
 import { InvalidArgumentError } from "./errors.js";
 import { lineSplitter } from "./lines.js";
@@ -27,7 +28,6 @@ import {
   mustCopy,
   notFound,
   readyDriver,
-  refuseExisting,
   writeOptionsOf,
 } from "./store-state.js";
 import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions } from "./types.js";
@@ -47,16 +47,32 @@ export async function capabilities(c: Context): Promise<DriverCapabilities> {
   return { ...completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared))).capabilities };
 }
 
+/**
+ * `put` of a stream or Blob. `ifNotExists` reaches a driver that creates atomically (its
+ * `write` refuses an existing key on close, writing nothing); others get the emulation.
+ */
 export async function putStream(c: Context, key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
   const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
   const source = value instanceof ReadableStream ? value : value.stream();
+  const pipe = async (opts: WriteOptions) => source.pipeTo(await d.write(k, opts));
   try {
-    if (write.ifNotExists) await refuseExisting(c, d, key, k, write);
-    const sink = await d.write(k, write);
-    await source.pipeTo(sink);
+    await (write.ifNotExists && !d.capabilities.ifNotExists ? createNew(c, d, key, k, write, pipe) : pipe(write));
   } catch (error) {
+    // Refused before it was read (the key exists): let the source go.
+    if (!source.locked) source.cancel(error).catch(() => {});
     fail(c, error, key);
   }
+}
+
+/** `put` of encoded bytes with `ifNotExists`, on a driver without an atomic create. */
+export async function putNew(c: Context, key: string, k: string, encoded: string | Uint8Array, write: WriteOptions): Promise<void> {
+  const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
+  const save = async (opts: WriteOptions) => {
+    // As put does: the side door copies what it keeps, `encoded` may be the caller's own bytes.
+    if (d.local) d.local.store(k, storable(encoded), opts);
+    else await d.put(k, typeof encoded === "string" ? utf8(encoded) : encoded, opts);
+  };
+  await createNew(c, d, key, k, write, save).catch((error) => fail(c, error, key));
 }
 
 export async function pop<T>(c: Context, key: string, opts: GetOptions<T> | undefined): Promise<T> {
@@ -167,6 +183,8 @@ export async function open(c: Context, key: string, mode: string, arg: object | 
     const k = fullKey(c, key);
     const write = writeOptionsOf(c, arg as PutOptions);
     const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
+    // Not an option of open (SPEC 3); passed on only where the driver's write honours it.
+    if (!d.capabilities.ifNotExists) delete write.ifNotExists;
     return d.write(k, write).catch((error) => fail(c, error, key));
   }
   throw new InvalidArgumentError(`unknown mode ${JSON.stringify(mode)}: use "r" or "w"`, { key, store: c.uri });

@@ -8,7 +8,7 @@ import type { CompleteDriver } from "./complete.js";
 import type { Driver, WriteOptions } from "./driver.js";
 import type { CoreDriver } from "./driver-core.js";
 import { coreDriver } from "./driver-core.js";
-import { AlreadyExistsError, InvalidArgumentError, NotFoundError, ReadOnlyError, withContext } from "./errors.js";
+import { InvalidArgumentError, NotFoundError, ReadOnlyError, withContext } from "./errors.js";
 import { joinKey, normalizeKey } from "./keys.js";
 import type { LocalAccess, StoredValue } from "./local.js";
 import { decodeStored } from "./local.js";
@@ -223,12 +223,6 @@ export function getLocal<T>(c: StoreContext<unknown>, local: LocalAccess, key: s
   } catch (error) {
     fail(c, error, key);
   }
-}
-
-/** The emulated `ifNotExists` (the driver has no atomic one): check, then write. */
-export async function refuseExisting(c: StoreContext<unknown>, d: CoreDriver, key: string, k: string, write: WriteOptions): Promise<void> {
-  if (await d.has(k)) throw new AlreadyExistsError(`key already exists: ${key}`, { key, store: c.uri });
-  delete write.ifNotExists;
 }
 
 /**

@@ -18,7 +18,6 @@ import {
   more,
   mustCopy,
   readyDriver,
-  refuseExisting,
   requireMore,
   waitForMore,
   writeOptionsOf,
@@ -87,8 +86,8 @@ export class AnyStore<T = unknown> implements Store<T> {
       fail(c, error, key);
     }
     const d = loaded ?? (await loadDriver(c.shared));
+    if (write.ifNotExists && !d.capabilities.ifNotExists) return this.#putNew(key, k, encoded, write);
     try {
-      if (write.ifNotExists && !d.capabilities.ifNotExists) await refuseExisting(c, d, key, k, write);
       if (d.local) d.local.store(k, storable(encoded), write);
       else await d.put(k, typeof encoded === "string" ? utf8(encoded) : encoded, write);
     } catch (error) {
@@ -96,9 +95,14 @@ export class AnyStore<T = unknown> implements Store<T> {
     }
   }
 
-  // A method, not an arrow inside put: a closure there would cost put a context object per call.
+  // Methods, not arrows inside put: a closure there would cost put a context object per call.
   #putStream(key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
     return this.#more((m, c) => m.putStream(c, key, k, value, write));
+  }
+
+  /** `ifNotExists` on a driver without an atomic create: emulated in store-more.ts. */
+  #putNew(key: string, k: string, encoded: string | Uint8Array, write: WriteOptions): Promise<void> {
+    return this.#more((m, c) => m.putNew(c, key, k, encoded, write));
   }
 
   async delete(key: string): Promise<void> {

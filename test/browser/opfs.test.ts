@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { Store } from "../../src/index.browser.js";
 import { createStore } from "../../src/index.browser.js";
 import { contractSuite } from "../shared/contract.js";
+import { racerValue } from "./opfs-race.js";
 
 const run = `anystore-test-${Date.now().toString(36)}`;
 let counter = 0;
@@ -152,6 +154,50 @@ describe("opfs driver", () => {
       break;
     }
     await store.close();
+  });
+
+  /** Runs `racers` creates of `key` in a new worker (a store of its own); resolves to each one's outcome. */
+  const raceInWorker = (dir: string, key: string, racers: number[], streamed: boolean) =>
+    new Promise<string[]>((resolve, reject) => {
+      const worker = new Worker(new URL("./opfs-race-worker.ts", import.meta.url), { type: "module" });
+      const timer = setTimeout(() => reject(new Error("the worker did not answer within 50 s")), 50_000);
+      const done = () => (clearTimeout(timer), worker.terminate());
+      worker.onmessage = (event) => (done(), resolve(event.data));
+      worker.onerror = (event) => (done(), reject(new Error(`worker error: ${event.message}`)));
+      worker.postMessage({ dir, key, racers, streamed });
+    });
+
+  it("100 creates of one key from two workers and two stores of the page: exactly one wins (Web Locks)", { timeout: 60_000 }, async () => {
+    const dir = `${run}/race${counter++}`;
+    const stores = [createStore(`opfs://${dir}`), createStore(`opfs://${dir}`)];
+    expect((await stores[0]!.capabilities()).ifNotExists).toBe(true);
+    for (const streamed of [false, true]) {
+      const key = streamed ? "streamed" : "bytes";
+      const ids = (from: number) => Array.from({ length: 25 }, (_, i) => from + i);
+      const inPage = (store: Store, racers: number[]) =>
+        Promise.all(
+          racers.map((i) =>
+            store.put(key, streamed ? new Blob([racerValue(i)]) : racerValue(i), { ifNotExists: true }).then(
+              () => "won",
+              (error) => (error as { code?: string })?.code ?? String(error),
+            ),
+          ),
+        );
+      const outcomes = (
+        await Promise.all([raceInWorker(dir, key, ids(0), streamed), raceInWorker(dir, key, ids(25), streamed), inPage(stores[0]!, ids(50)), inPage(stores[1]!, ids(75))])
+      ).flat();
+      expect(outcomes.filter((o) => o !== "won" && o !== "ALREADY_EXISTS")).toEqual([]);
+      const winners = outcomes.flatMap((o, i) => (o === "won" ? [i] : []));
+      expect(winners).toHaveLength(1);
+      expect(await stores[0]!.get(key, { serialization: "raw" })).toEqual(racerValue(winners[0]!));
+    }
+    // Refused creates leave no temp files behind.
+    let folder = await navigator.storage.getDirectory();
+    for (const part of dir.split("/")) folder = await folder.getDirectoryHandle(part);
+    const names: string[] = [];
+    for await (const name of (folder as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+    expect(names.sort()).toEqual(["bytes", "streamed"]);
+    await Promise.all(stores.map((s) => s.close()));
   });
 
   it("works in a dedicated worker, through synchronous access handles", { timeout: 60_000 }, async () => {

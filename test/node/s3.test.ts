@@ -219,6 +219,24 @@ describe("s3 driver", () => {
     expect(await store.get("once")).toBe(1);
   });
 
+  it("conditional creates race to one winner: small PUTs and multipart uploads, losers leave no upload or ttl marker", { timeout: 120_000 }, async () => {
+    const { bucket, root, store } = await makeStore({ conditionalWrites: true, partSize: 5 * MiB });
+    const outcome = (p: Promise<void>) => p.then(() => "won", (error) => (error as { code?: string }).code ?? String(error));
+    // Distinct ttls, so each racer's marker is its own (a marker shared with the winner stays).
+    const small = await Promise.all(Array.from({ length: 20 }, (_, i) => outcome(store.put("small", utf8(`racer ${i}`), { ifNotExists: true, ttl: 3600 + i }))));
+    const large = await Promise.all(Array.from({ length: 3 }, (_, i) => outcome(store.put("large", pattern(6 * MiB + i), { ifNotExists: true, ttl: 7200 + i }))));
+    for (const outcomes of [small, large]) {
+      expect(outcomes.filter((o) => o !== "won" && o !== "ALREADY_EXISTS")).toEqual([]);
+      expect(outcomes.filter((o) => o === "won")).toHaveLength(1);
+    }
+    expect(await store.get("small")).toBe(`racer ${small.indexOf("won")}`);
+    expect((await store.info("large")).size).toBe(6 * MiB + large.indexOf("won"));
+    expect(await uploadsInProgress(bucket)).toBe(0);
+    // One marker per key: the winner's.
+    const markers = (await rawKeys(bucket, `${root}.anystore/ttl/`)).map((k) => /\/(small|large)\/\.anystore-\d+$/.exec(k)?.[1]);
+    expect(markers.sort()).toEqual(["large", "small"]);
+  });
+
   it("lists page by page with continuation tokens", async () => {
     const { store } = await makeStore({ pageSize: 3 });
     const keys = Array.from({ length: 10 }, (_, i) => `p/${i}`);

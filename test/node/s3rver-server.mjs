@@ -8,9 +8,10 @@
  * only offers with the legacy provider (a flag the test runner cannot take), and so its CPU and
  * memory stay out of the client's measurements.
  *
- * Two gaps of s3rver 3.7 are filled here, following the S3 API reference, because the driver
- * relies on them with real S3: AbortMultipartUpload (DELETE ?uploadId) and ListMultipartUploads
- * (GET ?uploads). Its listing is redone to S3's rules (below).
+ * Gaps of s3rver 3.7 are filled here, following the S3 API reference, because the driver
+ * relies on them with real S3: AbortMultipartUpload (DELETE ?uploadId), ListMultipartUploads
+ * (GET ?uploads) and conditional writes (`If-None-Match: *` on PutObject and
+ * CompleteMultipartUpload: 412 when the key exists). Its listing is redone to S3's rules (below).
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -100,6 +101,41 @@ server.middleware.unshift(async (ctx, next) => {
   if (!bucket || !(abort || list)) return next();
   ctx.params = { bucket };
   return cors(ctx, async () => (abort ? abortUpload(ctx, bucket) : listUploads(ctx, bucket)));
+});
+
+/** The conditional writes of each object in progress: one at a time, so check and write are atomic. */
+const conditional = new Map();
+
+/**
+ * If-None-Match: * on PutObject and CompleteMultipartUpload (as S3 has had since 2024): 412
+ * PreconditionFailed when the key exists, else the write, with no other conditional write of
+ * the key in between.
+ */
+server.middleware.unshift(async (ctx, next) => {
+  const [, bucket, ...rest] = ctx.path.split("/");
+  const putObject = ctx.method === "PUT" && !("partNumber" in ctx.query) && !("uploadId" in ctx.query);
+  const complete = ctx.method === "POST" && "uploadId" in ctx.query;
+  if (ctx.get("if-none-match").trim() !== "*" || !(putObject || complete) || !bucket || rest.join("") === "") return next();
+  const key = decodeURIComponent(rest.join("/"));
+  const id = `${bucket}/${key}`;
+  const before = conditional.get(id) ?? Promise.resolve();
+  let release;
+  const done = new Promise((resolve) => (release = resolve));
+  const mine = before.then(() => done);
+  conditional.set(id, mine);
+  await before;
+  try {
+    if (!(await server.store.existsObject(bucket, key))) return await next();
+    ctx.params = { bucket };
+    return await cors(ctx, async () => {
+      ctx.status = 412;
+      ctx.type = "application/xml";
+      ctx.body = "<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>";
+    });
+  } finally {
+    release();
+    if (conditional.get(id) === mine) conditional.delete(id);
+  }
 });
 
 function abortUpload(ctx, bucket) {

@@ -272,6 +272,8 @@ export function basics({ store: make, need }: Suite): void {
       await store.put("short", "gone soon", { ttl: 1 });
       await store.put("long", "stays", { ttl: 3600 });
       await store.put("forever", "stays");
+      await store.put("unread", "gone soon", { ttl: 1 });
+      await store.put("unread-streamed", "gone soon", { ttl: 1 });
       const stream = await store.open("streamed", "w", { ttl: 1 });
       const writer = stream.getWriter();
       await writer.write(utf8("streamed"));
@@ -279,6 +281,10 @@ export function basics({ store: make, need }: Suite): void {
       expect(await store.get("short")).toBe("gone soon");
       expect(await store.get("streamed")).toBe("streamed");
       await sleep(1500);
+      // Not read since they expired: a create must not meet them (bytes, and a stream).
+      await store.put("unread", "new", { ifNotExists: true });
+      await store.put("unread-streamed", new Blob(["new"]), { ifNotExists: true });
+      expect(await store.getMany(["unread", "unread-streamed"])).toEqual(new Map([["unread", "new"], ["unread-streamed", "new"]]));
       for (const key of ["short", "streamed"]) {
         await rejectsWith(store.get(key), "NOT_FOUND");
         expect(await store.exists(key)).toBe(false);
@@ -287,7 +293,7 @@ export function basics({ store: make, need }: Suite): void {
         expect(await store.get(key, { default: "d" })).toBe("d");
       }
       expect((await store.getMany(["short", "long"])).has("short")).toBe(false);
-      expect(await collectKeys(store.keys())).toEqual(["forever", "long"]);
+      expect(await collectKeys(store.keys())).toEqual(["forever", "long", "unread", "unread-streamed"]);
       expect(await store.get("long")).toBe("stays");
       await store.put("short", "again", { ifNotExists: true });
       expect(await store.get("short")).toBe("again");

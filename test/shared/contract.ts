@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { DriverCapabilities, Store, StoreOptions } from "../../src/index.common.js";
 import { isAnystoreError } from "../../src/index.common.js";
 import { basics } from "./contract-basics.js";
+import { creates } from "./contract-races.js";
 import { listing } from "./contract-listing.js";
 import { streams } from "./contract-streams.js";
 
@@ -88,6 +89,7 @@ export function contractSuite(target: ContractTarget): void {
       await target.cleanup?.();
     });
     basics(suite);
+    creates(suite);
     listing(suite);
     streams(suite);
     schemas(suite);

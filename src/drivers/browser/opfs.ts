@@ -7,10 +7,16 @@
  * value; directories emptied by a delete are removed, so a deleted folder can become a key.
  * TTL: expiries in reserved `.anystore/ttl/...` files (opfs-ttl.ts), checked only on stores
  * that use a ttl.
+ *
+ * Creates (`ifNotExists`) are atomic within the origin where the Web Locks API is there (every
+ * tab and worker of the origin sees the same locks): a create checks and moves its temp file
+ * into place holding the key's lock exclusively; every other write moves holding it shared, so
+ * no write lands between a create's check and its move. Without Web Locks the capability is
+ * false and the store emulates.
  */
 
-import type { ByteRange, Driver, DriverInfo } from "../../core/driver.js";
-import { AnystoreError, ConflictError, UnsupportedError } from "../../core/errors.js";
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import { AlreadyExistsError, AnystoreError, ConflictError, UnsupportedError } from "../../core/errors.js";
 import { RESERVED } from "../../core/keys.js";
 import { type FileHandle, isLocked, readWhole, streamFile } from "./opfs-sync.js";
 import { ttlSidecars, withTtl } from "./opfs-ttl.js";
@@ -100,6 +106,24 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       rootPromise = undefined;
       throw wrap(error);
     }));
+
+  const locks = typeof navigator.locks?.request === "function" ? navigator.locks : undefined;
+  /**
+   * Moves a written temp file onto the key (`commit`) holding the key's lock (see the top):
+   * for a create, only if the key is absent (an expired value counts as absent).
+   */
+  const place = (key: string, commit: () => Promise<void>, discard: () => Promise<void>, o: WriteOptions | undefined) => {
+    const create = !!o?.ifNotExists;
+    const step = async () => {
+      if (create && !(await ttl.expired(key)) && (await fileOf(key))) {
+        await discard();
+        throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+      }
+      await commit();
+    };
+    const name = `anystore-opfs:${[...dirParts, key].join("/")}`;
+    return locks ? locks.request(name, { mode: create ? "exclusive" : "shared" }, step) : step();
+  };
 
   const split = (key: string) => {
     const parts = key.split("/");
@@ -205,7 +229,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
 
   const files = {
     name: DRIVER_NAME,
-    capabilities: { streams: true, ranges: true, paths: true },
+    capabilities: { streams: true, ranges: true, paths: true, ifNotExists: !!locks },
     async get(key: string) {
       if (sync) {
         const handle = await fileOf(key);
@@ -216,7 +240,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       const file = await fileData(key);
       return file && new Uint8Array(await file.arrayBuffer());
     },
-    async put(key: string, value: Uint8Array) {
+    async put(key: string, value: Uint8Array, o?: WriteOptions) {
       const { temp, commit, discard } = await prepare(key);
       try {
         const out = await sink(temp);
@@ -231,7 +255,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
         await discard();
         throw wrap(error, key);
       }
-      await commit();
+      await place(key, commit, discard, o);
     },
     async delete(key: string) {
       const { parents, name } = split(key);
@@ -285,7 +309,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       if (!file) return null;
       return (range ? file.slice(range.start ?? 0, range.end ?? file.size) : file).stream();
     },
-    async write(key: string) {
+    async write(key: string, o: WriteOptions) {
       const { temp, commit, discard } = await prepare(key);
       let out: Awaited<ReturnType<typeof sink>>;
       try {
@@ -303,7 +327,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
         write: (chunk) => out.write(chunk).catch(fail),
         close: async () => {
           await out.close().catch(fail);
-          await commit();
+          await place(key, commit, discard, o);
         },
         abort: async () => {
           await out.abort().catch(() => {});

@@ -9,7 +9,7 @@ import { mapLimit } from "../../core/map-limit.js";
 import { guessContentType } from "../../core/mime.js";
 import { sliceStream } from "../../core/stream-tools.js";
 import { S3Client } from "./s3-client.js";
-import type { S3ClientConfig } from "./s3-client.js";
+import { clientConfig, isAws, positive } from "./s3-config.js";
 import { multipartWritable } from "./s3-multipart.js";
 import { EXPIRES_HEADER, TTL_ROOT, expiresOf, markerKey, parseMarker, slotStart } from "./s3-ttl.js";
 import { elements, text, xmlEncode, xmlSafe } from "./s3-xml.js";
@@ -141,6 +141,23 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
 
   const putMarker = (key: string, at: number | null) => (at === null ? undefined : putObject(markerKey(key, at), new Uint8Array(0), {}));
 
+  /**
+   * After a create refused at its commit (412): removes the ttl marker it wrote, unless the
+   * value that won carries the same expiry (then the marker is the winner's too).
+   */
+  const forgetMarker = async (key: string, at: number | null) => {
+    if (at === null) return;
+    const response = await client.request("HEAD", client.objectUrl(full(key)), { key }).catch(() => null);
+    if (response) await drop(response);
+    if (!response?.ok || expiresOf(response.headers) !== at) await removeFull(full(markerKey(key, at)), key).catch(() => {});
+  };
+
+  /** Maps a commit's error; a refused create first forgets its marker. */
+  const refused = async (error: unknown, key: string, at: number | null): Promise<never> => {
+    if (error instanceof AlreadyExistsError) await forgetMarker(key, at);
+    throw error;
+  };
+
   /** Pages of ListObjectsV2 (keys and, with a delimiter, folders), following continuation tokens. */
   async function* pages(prefix: string, delimiter?: string): AsyncGenerator<{ keys: string[]; folders: string[] }> {
     let token: string | undefined;
@@ -231,7 +248,7 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
       const at = o.ttl ? Date.now() + o.ttl * 1000 : null;
       const condition = await refuseExisting(key, o);
       await putMarker(key, at);
-      await putObject(key, value, { ...writeHeaders(key, o, at), ...condition });
+      await putObject(key, value, { ...writeHeaders(key, o, at), ...condition }).catch((error) => refused(error, key, at));
     },
 
     delete: (key: string) => removeFull(full(key), key),
@@ -283,8 +300,12 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
         concurrency,
         signal: o.signal,
         beforeCommit: async () => void (await putMarker(key, at)),
-        putSmall: (bytes) => putObject(key, bytes, { ...headers, ...condition }),
-        commitError: (response) => conflict(response, key),
+        putSmall: (bytes) => putObject(key, bytes, { ...headers, ...condition }).catch((error) => refused(error, key, at)),
+        commitError: async (response) => {
+          const error = await conflict(response, key);
+          if (error instanceof AlreadyExistsError) await forgetMarker(key, at);
+          return error;
+        },
       });
     },
 
@@ -337,49 +358,6 @@ const OPTION_NAMES = [
   "timeout",
   "retries",
 ] as const;
-
-function env(name: string): string | undefined {
-  const value = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
-  return value === "" ? undefined : value;
-}
-
-function clientConfig(opts: S3DriverOptions): S3ClientConfig {
-  if (typeof opts.bucket !== "string" || !/^[A-Za-z0-9._-]{1,255}$/.test(opts.bucket)) {
-    throw new InvalidArgumentError(`bad S3 bucket name ${JSON.stringify(opts.bucket)}`);
-  }
-  const region = opts.region ?? env("AWS_REGION") ?? env("AWS_DEFAULT_REGION") ?? "us-east-1";
-  let endpoint = opts.endpoint ?? env("AWS_ENDPOINT_URL_S3") ?? env("AWS_ENDPOINT_URL");
-  const custom = endpoint !== undefined;
-  endpoint ??= `https://s3.${region}.amazonaws.com`;
-  if (!/^https?:\/\//i.test(endpoint)) endpoint = `https://${endpoint}`;
-  const accessKeyId = opts.accessKeyId ?? env("AWS_ACCESS_KEY_ID");
-  const secretAccessKey = opts.secretAccessKey ?? env("AWS_SECRET_ACCESS_KEY");
-  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    throw new InvalidArgumentError("S3 credentials need both accessKeyId and secretAccessKey (or neither, for unsigned requests)");
-  }
-  const sessionToken = opts.sessionToken ?? (opts.accessKeyId === undefined ? env("AWS_SESSION_TOKEN") : undefined);
-  return {
-    bucket: opts.bucket,
-    endpoint: endpoint.replace(/\/+$/, ""),
-    region,
-    pathStyle: opts.pathStyle ?? (custom || opts.bucket.includes(".")),
-    credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
-    timeout: positive("timeout", opts.timeout, 30_000),
-    retries: positive("retries", opts.retries, 2, true),
-  };
-}
-
-function isAws(endpoint: string): boolean {
-  return /\.amazonaws\.com(\.cn)?$/i.test(new URL(endpoint).hostname);
-}
-
-function positive(name: string, value: unknown, fallback: number, zeroOk = false): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < (zeroOk ? 0 : 1)) {
-    throw new InvalidArgumentError(`S3 option ${name} must be a whole number${zeroOk ? " >= 0" : " > 0"}, got ${String(value)}`);
-  }
-  return value;
-}
 
 function rootOf(prefix: string | undefined): string {
   const trimmed = (prefix ?? "").split("/").filter(Boolean).join("/");
