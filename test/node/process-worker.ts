@@ -1,0 +1,117 @@
+/**
+ * A store client in its own process, for the tests where several processes share one SQLite file
+ * or zip archive, and for the kill -9 tests:
+ *
+ *   node --import tsx test/node/process-worker.ts <mode> <uri> <id> <n> <extra>
+ *
+ * - `race` (extra argument: a start time in epoch ms): writes n keys of its own (`w<id>/<i>`, by put, streamed put and putMany in turn), then
+ *   tries to create `shared/once` with ifNotExists (buffer and stream); prints one JSON line
+ *   `{ errors, won }` and exits.
+ * - `churn` (extra argument: the first round): until killed, round after round: overwrites one of keys `k0..k<n-1>`, adds a new key
+ *   `new/<id>-<round>`, alternating bytes, streams and putMany; each value is self-describing
+ *   (`valueFor`), and once a write resolves it prints `ack <round> <key>...`.
+ */
+import { createStore } from "../../src/index.node.js";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A value that says which key and round it belongs to, with a body only that pair produces. */
+export function valueFor(key: string, round: number, size: number): Uint8Array {
+  const head = encoder.encode(`${key}|${round}|${size}|`);
+  const out = new Uint8Array(head.length + size);
+  out.set(head);
+  let x = (round * 2654435761) ^ key.length;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[head.length + i] = x >>> 24;
+  }
+  return out;
+}
+
+/** The round a stored value was written in, or an error message when it is torn or foreign. */
+export function roundOf(key: string, bytes: Uint8Array): number | string {
+  const text = decoder.decode(bytes.subarray(0, 200));
+  const [name, round, size] = text.split("|");
+  if (name !== key || round === undefined || size === undefined) return `${key}: not one of our values (${JSON.stringify(text.slice(0, 40))})`;
+  const expected = valueFor(key, Number(round), Number(size));
+  if (expected.length !== bytes.length || !Buffer.from(expected).equals(bytes)) return `${key}: torn value of round ${round}`;
+  return Number(round);
+}
+
+function streamOf(bytes: Uint8Array, chunk = 16 * 1024): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(at, at + chunk));
+      at += chunk;
+    },
+  });
+}
+
+/** Sizes from tiny to a few hundred KiB, so a kill often lands inside a write. */
+const sizeFor = (round: number) => [50, 3000, 70_000, 300_000][round % 4]!;
+
+async function race(uri: string, id: number, n: number, startAt: number): Promise<void> {
+  const open = () => createStore(uri, { serialization: "raw" } as never);
+  const errors: string[] = [];
+  const note = (error: unknown) => void errors.push(`${(error as Error).name}: ${(error as Error).message}`);
+  await new Promise((resolve) => setTimeout(resolve, startAt - Date.now())); // every worker starts at once
+  for (let i = 0; i < n; i += 3) {
+    // A store (a connection) per three keys: opening one while others write is where locks collide.
+    const store = open();
+    const key = (j: number) => `w${id}/${j}`;
+    await store.put(key(i), valueFor(key(i), 1, 100)).catch(note);
+    if (i + 1 < n) await store.put(key(i + 1), streamOf(valueFor(key(i + 1), 1, 40_000))).catch(note);
+    if (i + 2 < n) await store.putMany([[key(i + 2), valueFor(key(i + 2), 1, 200)]]).catch(note);
+    await store.close();
+  }
+  const store = open();
+  let won = 0;
+  for (const [key, value] of [
+    ["shared/once", valueFor("shared/once", id, 100)],
+    ["shared/once-stream", streamOf(valueFor("shared/once-stream", id, 40_000))],
+  ] as const) {
+    await store.put(key, value, { ifNotExists: true }).then(
+      () => won++,
+      (error) => (error as { code?: string }).code !== "ALREADY_EXISTS" && note(error),
+    );
+  }
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ errors, won })}\n`);
+}
+
+async function churn(uri: string, id: number, n: number, first: number): Promise<void> {
+  const store = createStore(uri, { serialization: "raw" } as never);
+  for (let round = first; ; round++) {
+    const key = `k${round % n}`;
+    const fresh = `new/${id}-${round}`;
+    const value = valueFor(key, round, sizeFor(round));
+    switch (round % 3) {
+      case 0:
+        await store.put(key, value);
+        await store.put(fresh, valueFor(fresh, round, sizeFor(round + 1)));
+        break;
+      case 1:
+        await store.put(key, streamOf(value));
+        await store.put(fresh, streamOf(valueFor(fresh, round, sizeFor(round + 1))));
+        break;
+      default:
+        await store.putMany([
+          [key, value],
+          [fresh, valueFor(fresh, round, sizeFor(round + 1))],
+        ]);
+    }
+    process.stdout.write(`ack ${round} ${key} ${fresh}\n`);
+  }
+}
+
+if (process.argv[1]?.endsWith("process-worker.ts")) {
+  const [mode, uri, id, n, extra] = process.argv.slice(2);
+  const run = mode === "race" ? race(uri!, Number(id), Number(n), Number(extra)) : churn(uri!, Number(id), Number(n), Number(extra ?? 0));
+  run.catch((error) => {
+    process.stderr.write(`${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  });
+}
