@@ -7,9 +7,12 @@
  * - `race` (extra argument: a start time in epoch ms): writes n keys of its own (`w<id>/<i>`, by put, streamed put and putMany in turn), then
  *   tries to create `shared/once` with ifNotExists (buffer and stream); prints one JSON line
  *   `{ errors, won }` and exits.
- * - `churn` (extra argument: the first round): until killed, round after round: overwrites one of keys `k0..k<n-1>`, adds a new key
- *   `new/<id>-<round>`, alternating bytes, streams and putMany; each value is self-describing
- *   (`valueFor`), and once a write resolves it prints `ack <round> <key>...`.
+ * - `churn` (extra argument: the first round): prints `ready` once loaded and waits for a line on
+ *   stdin (so a test can load the next writer while the current one runs); then until killed,
+ *   round after round: overwrites one of
+ *   keys `s<id>/k0..k<n-1>`, adds a new key `new/<id>-<round>`, alternating bytes, streams and
+ *   putMany; each value is self-describing (`valueFor`), and once a write resolves it prints
+ *   `ack <round> <key>...`.
  */
 import { createStore } from "../../src/index.node.js";
 
@@ -84,8 +87,10 @@ async function race(uri: string, id: number, n: number, startAt: number): Promis
 
 async function churn(uri: string, id: number, n: number, first: number): Promise<void> {
   const store = createStore(uri, { serialization: "raw" } as never);
+  process.stdout.write("ready\n");
+  await new Promise((resolve) => process.stdin.once("data", resolve));
   for (let round = first; ; round++) {
-    const key = `k${round % n}`;
+    const key = `s${id}/k${round % n}`;
     const fresh = `new/${id}-${round}`;
     const value = valueFor(key, round, sizeFor(round));
     switch (round % 3) {

@@ -16,7 +16,7 @@ export interface Worker {
 }
 
 export function startWorker(args: Array<string | number>): Worker {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args.map(String)], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args.map(String)], { stdio: ["pipe", "pipe", "pipe"] });
   const lines: string[] = [];
   let stderr = "";
   let buffered = "";

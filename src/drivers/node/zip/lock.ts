@@ -1,7 +1,8 @@
 /**
  * One writer per archive across processes: a lock file beside the archive
- * (`.anystore-<name>.lock`), created exclusively (O_EXCL), holding the writer's pid, host and a
- * random token, and touched every few seconds while held. A lock is stale when its process is
+ * (`.anystore-<name>.lock`) holding the writer's pid, host and a random token, and touched every
+ * few seconds while held. It is written to a file of its own first and then hard-linked into
+ * place (which fails when a lock exists), so a lock never exists without its holder in it. A lock is stale when its process is
  * gone (same host) or it has not been touched for `STALE_MS`; a stale lock is taken over, a live
  * one waited for, up to the driver's `lockTimeout`.
  *
@@ -9,7 +10,7 @@
  * still stale; if a new writer's lock was moved instead, it goes back.
  */
 import { randomBytes } from "node:crypto";
-import { link, mkdir, open, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
+import { link, mkdir, open, readFile, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { AnystoreError } from "../../../core/errors.js";
@@ -102,19 +103,25 @@ export class ArchiveLock {
 
   async #create(): Promise<boolean> {
     const holder: Holder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex") };
-    let fh;
+    const own = `${this.path}.${holder.token}`;
     try {
-      fh = await open(this.path, "wx");
+      await writeFile(own, JSON.stringify(holder), { flag: "wx" });
     } catch (error) {
-      if (isCode(error, "EEXIST")) return false;
       if (!isCode(error, "ENOENT")) throw error;
       await mkdir(dirname(this.path), { recursive: true }); // the first write of a new archive
       return this.#create();
     }
     try {
-      await fh.writeFile(JSON.stringify(holder));
+      await link(own, this.path);
+    } catch (error) {
+      if (isCode(error, "EEXIST")) return false;
+      if (!(isCode(error, "EPERM") || isCode(error, "ENOTSUP") || isCode(error, "EOPNOTSUPP"))) throw error;
+      // No hard links here: an exclusive create, which a writer killed at once leaves empty (then judged by age).
+      const fh = await open(this.path, "wx").catch((e: unknown) => (isCode(e, "EEXIST") ? null : Promise.reject(e)));
+      if (!fh) return false;
+      await fh.writeFile(JSON.stringify(holder)).finally(() => fh.close());
     } finally {
-      await fh.close();
+      await unlink(own).catch(() => {});
     }
     this.#token = holder.token;
     this.#refresh = setInterval(() => {

@@ -145,14 +145,17 @@ export function tempPath(path: string, suffix: string): string {
 
 /**
  * Removes the archive's temp and spool files older than `maxAge` ms: what writers killed in
- * the middle of a rewrite or a streamed write left behind (a live one keeps touching its file).
+ * the middle of a rewrite, a streamed write or taking the lock left behind (a live writer
+ * keeps touching its file).
  */
 export async function sweepTemps(path: string, maxAge: number): Promise<number> {
-  const prefix = `${RESERVED}-${basename(path)}-`;
+  const temp = `${RESERVED}-${basename(path)}-`;
+  const lockTemp = `${RESERVED}-${basename(path)}.lock.`;
   const names = await readdir(dirname(path)).catch(() => [] as string[]);
   let removed = 0;
   for (const name of names) {
-    if (!name.startsWith(prefix) || !(name.endsWith(".zip.tmp") || name.endsWith(".spool"))) continue;
+    const left = (name.startsWith(temp) && (name.endsWith(".zip.tmp") || name.endsWith(".spool"))) || name.startsWith(lockTemp);
+    if (!left) continue;
     const file = join(dirname(path), name);
     const s = await stat(file).catch(() => null);
     if (s && Date.now() - s.mtimeMs > maxAge && (await unlink(file).then(() => true, () => false))) removed++;
