@@ -53,8 +53,9 @@ function streamOf(bytes: Uint8Array, chunk = 16 * 1024): ReadableStream<Uint8Arr
   });
 }
 
-/** Sizes from tiny to a few hundred KiB, so a kill often lands inside a write. */
+/** Sizes from tiny to a few hundred KiB for overwrites, up to 2 MB for new keys, so a kill often lands inside a write. */
 const sizeFor = (round: number) => [50, 3000, 70_000, 300_000][round % 4]!;
+const freshSizeFor = (round: number) => [20_000, 400_000, 2_000_000][round % 3]!;
 
 async function race(uri: string, id: number, n: number, startAt: number): Promise<void> {
   const open = () => createStore(uri, { serialization: "raw" } as never);
@@ -86,29 +87,35 @@ async function race(uri: string, id: number, n: number, startAt: number): Promis
 }
 
 async function churn(uri: string, id: number, n: number, first: number): Promise<void> {
-  const store = createStore(uri, { serialization: "raw" } as never);
+  // Zip: stored, not deflated, so the time goes to writing the archive rather than to deflate.
+  const store = createStore(uri, { serialization: "raw", level: 0 } as never);
   process.stdout.write("ready\n");
   await new Promise((resolve) => process.stdin.once("data", resolve));
   for (let round = first; ; round++) {
     const key = `s${id}/k${round % n}`;
     const fresh = `new/${id}-${round}`;
     const value = valueFor(key, round, sizeFor(round));
-    switch (round % 3) {
+    const freshValue = valueFor(fresh, round, freshSizeFor(round));
+    // Overwrites (a zip rewrite) every other round; new keys (a zip append) every round.
+    switch (round % 4) {
       case 0:
         await store.put(key, value);
-        await store.put(fresh, valueFor(fresh, round, sizeFor(round + 1)));
+        await store.put(fresh, freshValue);
         break;
       case 1:
-        await store.put(key, streamOf(value));
-        await store.put(fresh, streamOf(valueFor(fresh, round, sizeFor(round + 1))));
+        await store.put(fresh, streamOf(freshValue));
         break;
-      default:
+      case 2:
         await store.putMany([
           [key, value],
-          [fresh, valueFor(fresh, round, sizeFor(round + 1))],
+          [fresh, freshValue],
         ]);
+        break;
+      default:
+        await store.put(fresh, freshValue);
+        await store.put(key, streamOf(value));
     }
-    process.stdout.write(`ack ${round} ${key} ${fresh}\n`);
+    process.stdout.write(`ack ${round} ${round % 4 === 1 ? fresh : `${key} ${fresh}`}\n`);
   }
 }
 
