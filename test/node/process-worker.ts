@@ -9,26 +9,30 @@
  *   `{ errors, won }` and exits.
  * - `churn` (extra argument: the first round): prints `ready` once loaded and waits for a line on
  *   stdin (so a test can load the next writer while the current one runs); then until killed,
- *   round after round: overwrites one of
- *   keys `s<id>/k0..k<n-1>`, adds a new key `new/<id>-<round>`, alternating bytes, streams and
- *   putMany; each value is self-describing (`valueFor`), and once a write resolves it prints
- *   `ack <round> <key>...`.
+ *   round after round: adds new keys `new/<id>-<round>`, and in some rounds overwrites one of
+ *   keys `s<id>/k0..k<n-1>`, by bytes, streams and putMany; each value is self-describing
+ *   (`valueFor`); it prints `begin <round>` as a round's writes start and `ack <round> <ms> <key>...`
+ *   once they have resolved, in `ms` milliseconds.
  */
 import { createStore } from "../../src/index.node.js";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A value that says which key and round it belongs to, with a body only that pair produces. */
+const BLOCK = 4096;
+
+/** A value that says which key and round it belongs to, with a body only that pair produces (a block of its own, repeated). */
 export function valueFor(key: string, round: number, size: number): Uint8Array {
   const head = encoder.encode(`${key}|${round}|${size}|`);
   const out = new Uint8Array(head.length + size);
   out.set(head);
-  let x = (round * 2654435761) ^ key.length;
-  for (let i = 0; i < size; i++) {
+  let x = (round * 2654435761) ^ key.length ^ (key.charCodeAt(key.length - 1) << 16);
+  const block = new Uint8Array(BLOCK);
+  for (let i = 0; i < BLOCK; i++) {
     x = (x * 1103515245 + 12345) >>> 0;
-    out[head.length + i] = x >>> 24;
+    block[i] = x >>> 24;
   }
+  for (let at = 0; at < size; at += BLOCK) out.set(block.subarray(0, Math.min(BLOCK, size - at)), head.length + at);
   return out;
 }
 
@@ -55,7 +59,7 @@ function streamOf(bytes: Uint8Array, chunk = 16 * 1024): ReadableStream<Uint8Arr
 
 /** Sizes from tiny to a few hundred KiB for overwrites, up to 2 MB for new keys, so a kill often lands inside a write. */
 const sizeFor = (round: number) => [50, 3000, 70_000, 300_000][round % 4]!;
-const freshSizeFor = (round: number) => [20_000, 400_000, 2_000_000][round % 3]!;
+const freshSizeFor = (round: number) => [20_000, 1_500_000, 4_000_000][round % 3]!;
 
 async function race(uri: string, id: number, n: number, startAt: number): Promise<void> {
   const open = () => createStore(uri, { serialization: "raw" } as never);
@@ -96,26 +100,44 @@ async function churn(uri: string, id: number, n: number, first: number): Promise
     const fresh = `new/${id}-${round}`;
     const value = valueFor(key, round, sizeFor(round));
     const freshValue = valueFor(fresh, round, freshSizeFor(round));
-    // Overwrites (a zip rewrite) every other round; new keys (a zip append) every round.
-    switch (round % 4) {
+    const pair = `${fresh}b`;
+    // New keys (a zip append) every round, overwrites (a zip rewrite) in three rounds of eight.
+    let written = [key, fresh];
+    process.stdout.write(`begin ${round}\n`); // a test can aim its kill at the write that follows
+    const started = performance.now();
+    switch (round % 8) {
       case 0:
+      case 4:
         await store.put(key, value);
         await store.put(fresh, freshValue);
         break;
       case 1:
+      case 5:
         await store.put(fresh, streamOf(freshValue));
+        written = [fresh];
         break;
       case 2:
+        await store.putMany([
+          [fresh, freshValue],
+          [pair, valueFor(pair, round, 3000)],
+        ]);
+        written = [fresh, pair];
+        break;
+      case 6:
         await store.putMany([
           [key, value],
           [fresh, freshValue],
         ]);
         break;
+      case 7:
+        await store.put(key, streamOf(value));
+        await store.put(fresh, freshValue);
+        break;
       default:
         await store.put(fresh, freshValue);
-        await store.put(key, streamOf(value));
+        written = [fresh];
     }
-    process.stdout.write(`ack ${round} ${round % 4 === 1 ? fresh : `${key} ${fresh}`}\n`);
+    process.stdout.write(`ack ${round} ${Math.ceil(performance.now() - started)} ${written.join(" ")}\n`);
   }
 }
 

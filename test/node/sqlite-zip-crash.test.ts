@@ -33,10 +33,18 @@ const backends = [
 /** Records what a worker acknowledged: the highest round per key. */
 function acknowledged(worker: Worker, into: Map<string, number>): void {
   for (const line of worker.lines) {
-    const [word, round, ...keys] = line.split(" ");
+    const [word, round, , ...keys] = line.split(" ");
     if (word !== "ack") continue;
     for (const key of keys) into.set(key, Math.max(into.get(key) ?? -1, Number(round)));
   }
+}
+
+/** How long the worker's last round of the same kind (of 8) as the one it just began took, in ms. */
+function lastRoundMs(lines: string[]): number {
+  const acks = lines.filter((line) => line.startsWith("ack ")).map((line) => line.split(" ").map(Number));
+  const begun = Number(lines.at(-1)?.split(" ")[1]);
+  const same = acks.filter(([, round]) => round! % 8 === begun % 8).at(-1) ?? acks.at(-1);
+  return same?.[2] ?? 10;
 }
 
 /** Every key holds a complete value of its own, at least as new as acknowledged. Returns how many keys. */
@@ -70,9 +78,11 @@ describe.each(backends)("$name: writers killed with SIGKILL", ({ name, uri: make
         if (trial + 1 < TRIALS) next = writer(trial + 1);
         await worker.linesAtLeast(1); // ready
         worker.child.stdin!.write("go\n");
-        // Once it is under way, a kill at a random moment: mid-statement, mid-append, mid-rewrite, holding the lock.
-        await worker.linesAtLeast(2 + Math.floor(Math.random() * 3));
-        await sleep(Math.random() * 40);
+        // Once it is under way, a kill at a random moment of a round's writes (as long as a round
+        // took a while ago): mid-statement, mid-append, mid-rewrite, holding the lock.
+        const rounds = 2 + Math.floor(Math.random() * 8);
+        await worker.linesAtLeast(1 + 2 * rounds + 1); // ready, then begin/ack for each round, then the next begin
+        await sleep(Math.random() * lastRoundMs(worker.lines));
         worker.child.kill("SIGKILL");
         const { signal, stderr } = await worker.exited;
         expect(signal, `the writer failed by itself: ${stderr}`).toBe("SIGKILL");
