@@ -7,6 +7,8 @@
  * - `race` (extra argument: a start time in epoch ms): writes n keys of its own (`w<id>/<i>`, by put, streamed put and putMany in turn), then
  *   tries to create `shared/once` with ifNotExists (buffer and stream); prints one JSON line
  *   `{ errors, won }` and exits.
+ * - `memory` (id: a table name; extra: a value size in bytes; n is unused): stores a value of that size,
+ *   then reads it back with `get` and prints `{ extra }`, the peak RSS the get added, in bytes.
  * - `churn` (extra argument: the first round): prints `ready` once loaded and waits for a line on
  *   stdin (so a test can load the next writer while the current one runs); then until killed,
  *   round after round: adds new keys `new/<id>-<round>`, and in some rounds overwrites one of
@@ -141,9 +143,27 @@ async function churn(uri: string, id: number, n: number, first: number): Promise
   }
 }
 
+async function memory(uri: string, table: string, size: number): Promise<void> {
+  const store = createStore(uri, { serialization: "raw", table } as never);
+  await store.put("big", new Uint8Array(size).fill(7));
+  global.gc?.();
+  const base = process.memoryUsage.rss();
+  const before = process.resourceUsage().maxRSS * 1024;
+  const value = (await store.get("big")) as Uint8Array;
+  const extra = Math.max(process.resourceUsage().maxRSS * 1024, before) - base;
+  if (value.byteLength !== size) throw new Error(`read ${value.byteLength} bytes`);
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ extra })}\n`);
+}
+
 if (process.argv[1]?.endsWith("process-worker.ts")) {
   const [mode, uri, id, n, extra] = process.argv.slice(2);
-  const run = mode === "race" ? race(uri!, Number(id), Number(n), Number(extra)) : churn(uri!, Number(id), Number(n), Number(extra ?? 0));
+  const run =
+    mode === "race"
+      ? race(uri!, Number(id), Number(n), Number(extra))
+      : mode === "memory"
+        ? memory(uri!, id!, Number(extra))
+        : churn(uri!, Number(id), Number(n), Number(extra ?? 0));
   run.catch((error) => {
     process.stderr.write(`${(error as Error).stack ?? error}\n`);
     process.exit(1);
