@@ -249,79 +249,7 @@ describe.each(backends)("sql driver on $name: large values", (backend) => {
   }, 60_000);
 });
 
-describe("sql driver: values over the backend's limit", () => {
-  it("mariadb: a value just over max_allowed_packet is refused up front, naming the limit; the connection stays usable", async () => {
-    const [[row]] = (await myPool.query("SELECT @@max_allowed_packet AS max")) as unknown as [[{ max: number }]];
-    const max = Number(row.max);
-    const store = myStore();
-    await store.put("first", 1); // connected: the store knows the limit
-    const over = new Uint8Array(max + 1);
-    for (const attempt of [
-      () => store.put("big", over),
-      () => store.putMany([["big", over]]),
-      () => store.put("big", new Blob([over]).stream()),
-    ]) {
-      const error = (await rejectsWith(attempt, "UNSUPPORTED")) as Error;
-      expect(error.message).toContain(`max_allowed_packet is ${max} bytes`);
-      expect(error.message).toMatch(/SET GLOBAL max_allowed_packet/);
-    }
-    expect(await store.exists("big")).toBe(false);
-    expect(await store.get("first")).toBe(1);
-    // The largest value the store allows goes through (no dropped connection) and reads back.
-    const allowed = Number(/takes at most (\d+)/.exec(((await rejectsWith(store.put("big", over), "UNSUPPORTED")) as Error).message)![1]);
-    expect(allowed).toBeGreaterThan(max - 128 * 1024);
-    const value = new Uint8Array(allowed).fill(7);
-    await store.put("big", value);
-    expect(Buffer.from((await store.get("big", { serialization: "raw" } as never)) as Uint8Array).equals(value)).toBe(true);
-    await store.close();
-  }, 60_000);
-
-  it("a streamed value over the limit fails as it passes the limit, without being read to the end", async () => {
-    const [[row]] = (await myPool.query("SELECT @@max_allowed_packet AS max")) as unknown as [[{ max: number }]];
-    const store = myStore();
-    let pulled = 0;
-    const chunk = new Uint8Array(1024 * 1024);
-    const total = Number(row.max) * 4;
-    const source = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (pulled >= total) return controller.close();
-        pulled += chunk.length;
-        controller.enqueue(chunk);
-      },
-    }, { highWaterMark: 0 });
-    await rejectsWith(store.put("big", source), "UNSUPPORTED");
-    expect(pulled).toBeLessThan(total / 2);
-    expect(await store.exists("big")).toBe(false);
-    await store.close();
-  });
-});
-
 describe("sql driver: sqlite specifics", () => {
-  it("a store waits for another connection's write lock without blocking the event loop, then writes", async () => {
-    const file = sqliteFile();
-    const raw = createClient({ url: `file:${file}` });
-    await raw.execute("PRAGMA journal_mode = WAL");
-    await raw.execute('CREATE TABLE "other" ("a" INTEGER)');
-    const tx = await raw.transaction("write");
-    await tx.execute('INSERT INTO "other" VALUES (1)');
-    // Commits on a timer: only runs if the store's wait leaves the event loop free.
-    const released = sleep(300).then(() => tx.commit());
-    const store = createStore(`sqlite:///${file}`);
-    await store.put("after-the-lock", 1);
-    await released;
-    expect(await store.get("after-the-lock")).toBe(1);
-    // And a store already connected waits the same way.
-    const again = await raw.transaction("write");
-    await again.execute('INSERT INTO "other" VALUES (2)');
-    const releasedAgain = sleep(300).then(() => again.commit());
-    await store.putMany([["a", 1], ["b", 2]]);
-    await store.put("c", 3);
-    await releasedAgain;
-    expect(await store.get("c")).toBe(3);
-    raw.close();
-    await store.close();
-  });
-
   it("Python's plain SQL on the default table `anystore` reads what the store wrote, and the store reads what it wrote", async () => {
     const file = sqliteFile();
     const store = createStore(`sqlite:///${file}`);

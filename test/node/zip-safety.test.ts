@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { createStore } from "../../src/index.node.js";
+import { zipDriver } from "../../src/drivers/node/zip.js";
 import { emptyDirectory, loadDirectory } from "../../src/drivers/node/zip/directory.js";
 import { crc32, newEntry } from "../../src/drivers/node/zip/format.js";
 import { saveJournal } from "../../src/drivers/node/zip/journal.js";
@@ -138,6 +139,29 @@ describe("zip driver: dead writers", () => {
     await store.sweep();
     expect((await leftovers(path)).sort()).toEqual([fresh, "unrelated.zip.tmp"].sort());
     expect(await store.get("a")).toBe(1);
+  });
+});
+
+describe("zip driver: streamed creates", () => {
+  it("write() with ifNotExists: one of many racing writers wins, the rest get AlreadyExistsError and change nothing", async () => {
+    const path = freshArchive();
+    const driver = zipDriver({ path });
+    const attempt = async (i: number) => {
+      const writer = (await driver.write!("once", { ifNotExists: true })).getWriter();
+      await writer.write(new TextEncoder().encode(`writer ${i} `));
+      await writer.write(new TextEncoder().encode("done"));
+      await writer.close();
+      return i;
+    };
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => attempt(i)));
+    const winners = results.filter((r): r is PromiseFulfilledResult<number> => r.status === "fulfilled");
+    expect(winners.length).toBe(1);
+    for (const r of results) if (r.status === "rejected") expect((r.reason as { code: string }).code).toBe("ALREADY_EXISTS");
+    const stored = new TextDecoder().decode((await driver.get("once"))!);
+    expect(stored).toBe(`writer ${winners[0]!.value} done`);
+    await rejectsWith(driver.write!("once", { ifNotExists: true }), "ALREADY_EXISTS");
+    await driver.close!();
+    expect(await leftovers(path)).toEqual([]);
   });
 });
 
