@@ -50,8 +50,8 @@ export interface ZipDriverOptions {
    */
   lockTimeout?: number;
   /**
-   * Deflate level (0-9) for new entries; 0 stores them uncompressed. Values that deflate does not
-   * shrink are stored either way.
+   * Deflate level (0-9) for new entries; 0 stores them uncompressed. Values up to 1 MiB that
+   * deflate does not shrink are stored either way.
    * @default 6
    */
   level?: number;
