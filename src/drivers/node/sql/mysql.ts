@@ -6,7 +6,7 @@
  * Timestamps are `DATETIME(6)` in UTC, as Python's `datetime.utcnow()` compares them.
  */
 import { Buffer } from "node:buffer";
-import type { Dialect, SqlConnection, SqlResult, Statement } from "./core.js";
+import type { Dialect, SqlConnection, SqlResult, Statement, ValueLimit } from "./core.js";
 
 type Executed = [unknown, unknown];
 interface MysqlExecutor {
@@ -54,7 +54,7 @@ const codeOf = (error: unknown) => String((error as { code?: unknown } | null)?.
 /** The MySQL/MariaDB dialect. */
 export function mysqlDialect(target: MysqlTarget): Dialect {
   const quote = (name: string) => `\`${name.replace(/`/g, "``")}\``;
-  let server: ServerLimits = { product: "MySQL", maxPacket: DEFAULT_PACKET };
+  let limit = valueLimitOf({ product: "MySQL", maxPacket: DEFAULT_PACKET });
   return {
     name: "mysql",
     quote,
@@ -75,17 +75,11 @@ export function mysqlDialect(target: MysqlTarget): Dialect {
     isConnectionError,
     isKeyTooLong: (error) => codeOf(error) === "ER_DATA_TOO_LONG" && /'key'/.test(String((error as Error).message)),
     isRetryable: (error) => codeOf(error) === "ER_LOCK_DEADLOCK" || codeOf(error) === "ER_LOCK_WAIT_TIMEOUT",
-    valueLimit: () => ({
-      bytes: server.maxPacket,
-      advice:
-        `the ${server.product} server's max_allowed_packet is ${server.maxPacket} bytes, and a statement carrying a larger value ` +
-        "would be dropped with its connection. Raise it (1 GiB at most): SET GLOBAL max_allowed_packet = 1073741824, and " +
-        "max_allowed_packet = 1G under [mysqld] in the server's configuration; the store reads it when it connects",
-    }),
+    valueLimit: () => limit,
     connect: async (table) => {
       const conn = await connectMysql(target);
       try {
-        server = await prepareTable(conn, table, quote);
+        limit = valueLimitOf(await prepareTable(conn, table, quote));
       } catch (error) {
         await conn.close().catch(() => {});
         throw error;
@@ -150,8 +144,18 @@ interface ServerLimits {
   product: "MySQL" | "MariaDB";
   maxPacket: number;
 }
-/** MySQL 8's and MariaDB's default max_allowed_packet, until the server says. */
+/** MariaDB's default max_allowed_packet, until the server says. */
 const DEFAULT_PACKET = 16 * 1024 * 1024;
+
+function valueLimitOf(server: ServerLimits): ValueLimit {
+  return {
+    bytes: server.maxPacket,
+    advice:
+      `the ${server.product} server's max_allowed_packet is ${server.maxPacket} bytes, and a statement carrying a larger value ` +
+      "would be dropped with its connection. Raise it (1 GiB at most): SET GLOBAL max_allowed_packet = 1073741824, and " +
+      "max_allowed_packet = 1G under [mysqld] in the server's configuration; the store reads it when it connects",
+  };
+}
 
 /** Creates the table if missing; returns the server's packet limit. */
 async function prepareTable(conn: SqlConnection, table: string, quote: (name: string) => string): Promise<ServerLimits> {
