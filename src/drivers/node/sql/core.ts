@@ -12,10 +12,13 @@
  *   it walks the primary key index and never holds more than one page.
  */
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver.js";
-import { AlreadyExistsError, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError, UnsupportedError } from "../../../core/errors.js";
+import { AlreadyExistsError, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
 import { bytesToStream } from "../../../core/streams.js";
-import { gatheringWritable } from "./gather.js";
+import type { ValueLimit } from "./large-values.js";
+import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
 import { chunkedStream, chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";
+
+export type { ValueLimit };
 
 /** One result: rows as arrays in column order, and how many rows a write changed. */
 export interface SqlResult {
@@ -85,14 +88,6 @@ export interface Dialect {
   valueLimit(): ValueLimit;
 }
 
-/** How large a value may be, and what to tell someone whose value is larger. */
-export interface ValueLimit {
-  /** Bytes of value and key together, statement overhead not included. */
-  bytes: number;
-  /** Why, and how to raise it if it can be: ends the error message. */
-  advice: string;
-}
-
 export interface CoreOptions {
   /** A validated, unquoted table name (`name` or `schema.name`). */
   table: string;
@@ -106,10 +101,6 @@ const ROWS_PER_STATEMENT = 200;
 const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
 const KEYS_PER_STATEMENT = 500;
 const MAX_INT = 2_147_483_647;
-/** Room for the key and the statement around a value, within a backend's limit. */
-const STATEMENT_ROOM = 64 * 1024;
-/** Whole-value reads retried when the value is replaced between its chunks. */
-const WHOLE_READ_ATTEMPTS = 3;
 
 
 const nothing = (): void => undefined;
@@ -248,35 +239,15 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   /** The value of a row selected with `value`: its bytes, or undefined when it is too large for one row and must be read in chunks. */
   const valueOf = (row: unknown[]): Uint8Array | undefined => (chunk && row[0] === null && Number(row[1]) > chunk ? undefined : toBytes(row[0]));
 
-  /** A value larger than one chunk, read a chunk at a time into one buffer; read again if it is replaced meanwhile. */
-  const getLarge = async (key: string): Promise<Uint8Array | null> => {
-    for (let attempt = 1; ; attempt++) {
-      const head = (await run(sql.head, [1, chunk, key], key)).rows[0];
-      if (!head) return null;
-      const [size, stamp] = [Number(head[0] ?? 0), head[1]];
-      const out = new Uint8Array(size);
-      let at = 0;
-      for (let part: Uint8Array | undefined = toBytes(head[2]); part; ) {
-        out.set(part, at);
-        at += part.byteLength;
-        if (at >= size) return out;
-        const length = Math.min(chunk!, size - at);
-        const { rows } = await run(sql.chunk, [at + 1, length, key, size, stamp], key);
-        part = rows.length && toBytes(rows[0]![0]).byteLength === length ? toBytes(rows[0]![0]) : undefined;
-      }
-      if (attempt >= WHOLE_READ_ATTEMPTS) throw new AnystoreError("the value kept changing while it was being read", { key });
-    }
-  };
-
-  /** What one statement can carry for this key's value (known once connected). */
-  const maxValue = (key: string) => Math.max(0, dialect.valueLimit().bytes - STATEMENT_ROOM - 3 * key.length);
-  const tooLarge = (key: string, size: number) => {
-    const limit = dialect.valueLimit();
-    return new UnsupportedError(`a value of ${size} bytes is too large for ${dialect.name}, which takes at most ${maxValue(key)} here: ${limit.advice}`, { key });
-  };
-  const checkSize = (key: string, size: number) => {
-    if (size > maxValue(key)) throw tooLarge(key, size);
-  };
+  /** A value larger than one chunk, read a chunk at a time into one buffer (see `readLarge`). */
+  const getLarge = (key: string): Promise<Uint8Array | null> =>
+    readLarge(
+      key,
+      chunk!,
+      async () => (await run(sql.head, [1, chunk, key], key)).rows[0],
+      async (from, length, size, stamp) => (await run(sql.chunk, [from + 1, length, key, size, stamp], key)).rows[0]?.[0],
+    );
+  const { maxValue, tooLarge, check: checkSize } = valueSizes(dialect.name, () => dialect.valueLimit());
 
   const insertNew = async (key: string, value: Uint8Array, ttl: number | null) => {
     const params = row(key, value, ttl);

@@ -1,9 +1,66 @@
 /**
- * Streamed writes for the SQL core. The SQL clients take a value whole (one parameter of one
+ * Large values in the SQL core. The SQL clients take a value whole (one parameter of one
  * statement), so a stream is gathered first, with as few copies as that allows: each chunk is
  * copied once into a buffer that grows in place, never concatenated, and a value over the
- * backend's limit fails as soon as it passes it, before more of it is held. Runtime-neutral.
+ * backend's limit fails as soon as it passes it, before more of it is held. Values larger than
+ * one result row should carry are read back a chunk at a time. Runtime-neutral.
  */
+import { AnystoreError, UnsupportedError } from "../../../core/errors.js";
+import { toBytes } from "./rows.js";
+
+/** How large a value may be, and what to tell someone whose value is larger. */
+export interface ValueLimit {
+  /** Bytes of value and key together, statement overhead not included. */
+  bytes: number;
+  /** Why, and how to raise it if it can be: ends the error message. */
+  advice: string;
+}
+
+/** Room for the key and the statement around a value, within a backend's limit. */
+const STATEMENT_ROOM = 64 * 1024;
+/** Whole-value reads retried when the value is replaced between its chunks. */
+const WHOLE_READ_ATTEMPTS = 3;
+
+/** The size checks of one backend: what one statement can carry for a key's value, and the error past it. */
+export function valueSizes(backend: string, limit: () => ValueLimit) {
+  const maxValue = (key: string) => Math.max(0, limit().bytes - STATEMENT_ROOM - 3 * key.length);
+  const tooLarge = (key: string, size: number) =>
+    new UnsupportedError(`a value of ${size} bytes is too large for ${backend}, which takes at most ${maxValue(key)} here: ${limit().advice}`, { key });
+  const check = (key: string, size: number) => {
+    if (size > maxValue(key)) throw tooLarge(key, size);
+  };
+  return { maxValue, tooLarge, check };
+}
+
+/**
+ * A value read `chunk` bytes at a time into one buffer. `head()` gives the row's size, version
+ * stamp and first chunk (undefined: no such key); `next(from, length, size, stamp)` a later chunk
+ * of that same version (undefined: replaced meanwhile, and the read starts over, a few times).
+ */
+export async function readLarge(
+  key: string,
+  chunk: number,
+  head: () => Promise<unknown[] | undefined>,
+  next: (from: number, length: number, size: number, stamp: unknown) => Promise<unknown>,
+): Promise<Uint8Array | null> {
+  for (let attempt = 1; ; attempt++) {
+    const row = await head();
+    if (!row) return null;
+    const [size, stamp] = [Number(row[0] ?? 0), row[1]];
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (let part: Uint8Array | undefined = toBytes(row[2]); part; ) {
+      out.set(part, at);
+      at += part.byteLength;
+      if (at >= size) return out;
+      const length = Math.min(chunk, size - at);
+      const found = await next(at, length, size, stamp);
+      part = found === undefined ? undefined : toBytes(found);
+      if (part?.byteLength !== length) part = undefined;
+    }
+    if (attempt >= WHOLE_READ_ATTEMPTS) throw new AnystoreError("the value kept changing while it was being read", { key });
+  }
+}
 
 /** An ArrayBuffer that grows in place (ES2024): its pages are reserved up front and used as it grows. */
 type Resizable = ArrayBuffer & { resize(length: number): void; readonly maxByteLength: number };
