@@ -10,7 +10,7 @@
  * still stale; if a new writer's lock was moved instead, it goes back.
  */
 import { randomBytes } from "node:crypto";
-import { link, mkdir, open, readFile, rename, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { link, mkdir, open, readFile, rename, stat, unlink, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { AnystoreError } from "../../../core/errors.js";
@@ -62,7 +62,8 @@ const stale = ({ holder, age }: { holder: Holder | null; age: number }) =>
 
 export class ArchiveLock {
   readonly path: string;
-  #token: string | null = null;
+  /** The inode of our lock file while we hold it: it is ours as long as the lock path still names it. */
+  #ino: number | null = null;
   #refresh: ReturnType<typeof setInterval> | undefined;
 
   constructor(
@@ -95,17 +96,25 @@ export class ArchiveLock {
 
   async release(): Promise<void> {
     clearInterval(this.#refresh);
-    const token = this.#token;
-    this.#token = null;
+    const ino = this.#ino;
+    this.#ino = null;
     // Only our own lock: one taken over from us (we stalled past STALE_MS) belongs to someone else now.
-    if (token !== null && (await inspect(this.path))?.holder?.token === token) await unlink(this.path).catch(() => {});
+    const now = ino === null ? null : await stat(this.path).catch(() => null);
+    if (now?.ino === ino) await unlink(this.path).catch(() => {});
   }
 
   async #create(): Promise<boolean> {
     const holder: Holder = { pid: process.pid, host: hostname(), token: randomBytes(8).toString("hex") };
     const own = `${this.path}.${holder.token}`;
+    let ino: number;
     try {
-      await writeFile(own, JSON.stringify(holder), { flag: "wx" });
+      const fh = await open(own, "wx");
+      try {
+        await fh.writeFile(JSON.stringify(holder));
+        ino = (await fh.stat()).ino;
+      } finally {
+        await fh.close();
+      }
     } catch (error) {
       if (!isCode(error, "ENOENT")) throw error;
       await mkdir(dirname(this.path), { recursive: true }); // the first write of a new archive
@@ -119,11 +128,16 @@ export class ArchiveLock {
       // No hard links here: an exclusive create, which a writer killed at once leaves empty (then judged by age).
       const fh = await open(this.path, "wx").catch((e: unknown) => (isCode(e, "EEXIST") ? null : Promise.reject(e)));
       if (!fh) return false;
-      await fh.writeFile(JSON.stringify(holder)).finally(() => fh.close());
+      try {
+        await fh.writeFile(JSON.stringify(holder));
+        ino = (await fh.stat()).ino;
+      } finally {
+        await fh.close();
+      }
     } finally {
       await unlink(own).catch(() => {});
     }
-    this.#token = holder.token;
+    this.#ino = ino;
     this.#refresh = setInterval(() => {
       const now = new Date();
       void utimes(this.path, now, now).catch(() => {});
