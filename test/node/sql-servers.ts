@@ -74,7 +74,8 @@ export async function startPostgres(dir: string): Promise<Server> {
   return server;
 }
 
-export async function startMariadb(dir: string): Promise<Server> {
+/** A throwaway MariaDB; `extra` adds server options (e.g. `--max-allowed-packet=1G`). */
+export async function startMariadb(dir: string, extra: string[] = []): Promise<Server> {
   const data = join(dir, "data");
   await mkdir(data, { recursive: true });
   const port = await freePort();
@@ -90,6 +91,7 @@ export async function startMariadb(dir: string): Promise<Server> {
     "--skip-log-bin",
     "--innodb-buffer-pool-size=16M",
     ...(isRoot ? ["--user=root"] : []),
+    ...extra,
   ];
   const server: Server = {
     url: `mysql://root@127.0.0.1:${port}/test`,

@@ -200,6 +200,32 @@ describe.each(backends)("sql driver on $name: large values", (backend) => {
     await store.close();
   }, 60_000);
 
+  it("get and getMany return a value larger than one read chunk whole; a streamed put stores it", async () => {
+    const store = backend.make(tableName());
+    const value = pattern(9 * MiB + 123, 3);
+    const same = (a: unknown, b: Uint8Array) => a instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+    // In odd-sized chunks that the caller reuses: the driver must copy each one as it comes.
+    const reused = new Uint8Array(100_003);
+    let at = 0;
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= value.length) return controller.close();
+        const part = value.subarray(at, at + reused.length);
+        reused.set(part);
+        controller.enqueue(reused.subarray(0, part.length));
+        at += part.length;
+      },
+    }, { highWaterMark: 0 });
+    await store.put("big", source);
+    expect(same(await store.get("big", { serialization: "raw" } as never), value)).toBe(true);
+    await store.put("small", utf8("s"));
+    const many = await store.getMany(["big", "small", "missing"], { serialization: "raw" } as never);
+    expect(same(many.get("big"), value)).toBe(true);
+    expect(same(many.get("small"), utf8("s"))).toBe(true);
+    expect(many.has("missing")).toBe(false);
+    await store.close();
+  }, 60_000);
+
   it("a value replaced while it is read never yields a mix of two values", async () => {
     const store = backend.make(tableName());
     const old = pattern(13 * MiB, 1);

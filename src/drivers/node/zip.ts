@@ -1,19 +1,21 @@
-import type { FileHandle } from "node:fs/promises";
-import { mkdir, open, stat } from "node:fs/promises";
-import type { Stats } from "node:fs";
+import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { AlreadyExistsError, AnystoreError, ConflictError, InvalidArgumentError, InvalidKeyError, isAnystoreError } from "../../core/errors.js";
+import type { Archive } from "./zip/archive.js";
+import { ArchiveCache, stampOf } from "./zip/archive.js";
 import type { Directory } from "./zip/directory.js";
-import { emptyDirectory, loadDirectory, Window } from "./zip/directory.js";
+import { Window } from "./zip/directory.js";
 import type { Entry } from "./zip/format.js";
 import { newEntry } from "./zip/format.js";
+import { recover } from "./zip/journal.js";
+import { ArchiveLock } from "./zip/lock.js";
 import { isSafeKey } from "./zip/names.js";
-import type { Source } from "./zip/reader.js";
+import type { ReadLimits, Source } from "./zip/reader.js";
 import { entryBytes, entryStream } from "./zip/reader.js";
 import type { Pending } from "./zip/writer.js";
-import { append, compress, rewrite, Spool } from "./zip/writer.js";
+import { append, compress, rewrite, Spool, sweepTemps } from "./zip/writer.js";
 
 export const DRIVER_NAME = "zip";
 
@@ -21,34 +23,51 @@ export interface ZipDriverOptions {
   /** The archive: a path, a `file://` uri or `zip:///abs/archive.zip`. Created on first write. */
   path: string;
   /**
-   * The largest size one entry may inflate to, in bytes. Entries declaring more, or inflating
-   * past what they declare, fail with an `AnystoreError` (code IO) instead of filling memory or
-   * disk (zip bombs). `Infinity` lifts the cap.
-   * @default 4294967296 (4 GiB)
+   * The largest size one entry may inflate to, in bytes, streamed or whole. Entries declaring
+   * more, or inflating past what they declare, fail with an `AnystoreError` (code IO) instead of
+   * filling memory or disk (zip bombs). `Infinity` lifts the cap.
+   * @default 1073741824 (1 GiB)
    */
   maxEntrySize?: number;
   /**
-   * Deflate level (0-9) for new entries; 0 stores them uncompressed. Values that deflate does not
-   * shrink are stored either way.
+   * The largest entry `get` and `getMany` inflate into memory, in bytes; a larger one fails with
+   * `UnsupportedError` (read it as a stream: `open`, `stream`, which hold a few hundred KiB
+   * whatever the size).
+   * @default 268435456 (256 MiB)
+   */
+  maxGetSize?: number;
+  /**
+   * The most an entry over 16 MiB may inflate relative to its compressed size; more fails with
+   * an `AnystoreError` (code IO), streamed or whole: a zip bomb (deflate reaches ~1030:1). Data
+   * that deflates better than 100:1 (long runs of zeros, say) needs a higher value, or `Infinity`.
+   * @default 100
+   */
+  maxRatio?: number;
+  /**
+   * Milliseconds a write waits for another process (or store) writing the same archive before it
+   * fails with an `AnystoreError` (code IO).
+   * @default 30000
+   */
+  lockTimeout?: number;
+  /**
+   * Deflate level (0-9) for new entries; 0 stores them uncompressed. Values up to 1 MiB that
+   * deflate does not shrink are stored either way.
    * @default 6
    */
   level?: number;
 }
 
-const DEFAULT_MAX_ENTRY_SIZE = 4 * 1024 ** 3;
+const DEFAULTS = { maxEntrySize: 1024 ** 3, maxGetSize: 256 * 1024 ** 2, maxRatio: 100, lockTimeout: 30_000 };
+/** Values larger than this are deflated into a spool file, a slice at a time, rather than in memory at once. */
+const SPOOL_ABOVE = 1024 * 1024;
+/** Temp and spool files untouched for this long were left by a killed writer: `sweep()` removes them. */
+const TEMP_MAX_AGE = 60 * 60 * 1000;
 
-/** One generation of the archive file: its directory and an open handle, shared by readers. */
-interface Archive {
-  dir: Directory;
-  fh: FileHandle | null;
-  /** Identity of the file the directory was parsed from; null when the archive does not exist. */
-  stamp: string | null;
-  refs: number;
-  retired: boolean;
+function limitOption(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !(value >= 0)) throw new InvalidArgumentError(`${name} must be a number >= 0, got ${String(value)}`);
+  return value;
 }
-
-const stampOf = (s: Stats) => `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
-const isMissing = (error: unknown) => ["ENOENT", "ENOTDIR"].includes((error as NodeJS.ErrnoException)?.code ?? "");
 
 /**
  * The archive path a uri names: `zip:///abs/a.zip`, `zip://rel.zip`, `file:///abs/a.zip` or a plain path.
@@ -67,9 +86,10 @@ export function archivePathOf(uri: string): string {
  * `unzip -t`. Reads use the central directory (cached while the file's identity, size and mtime
  * hold) and inflate only the entry asked for, as a stream. A new key is appended in place; an
  * overwrite or a delete rewrites the archive into a temp file renamed over it (atomic, but it
- * costs a copy of the whole archive). Writers are serialized within the process; one process at
- * a time may write an archive. TTLs live in anystore's extra field of each entry; expired
- * entries are invisible and dropped by the next rewrite or `sweep()`.
+ * costs a copy of the whole archive). Writers take turns, across processes too, through a lock
+ * file beside the archive; an append is journaled, so a writer killed at any moment leaves the
+ * archive readable and the next writer restores it. TTLs live in anystore's extra field of each
+ * entry; expired entries are invisible and dropped by the next rewrite or `sweep()`.
  *
  * Entries whose names are not valid keys (`..`, absolute, backslashes, drive letters) are never
  * reachable or listed, and kept as they are by rewrites. A corrupt or truncated archive fails
@@ -81,75 +101,36 @@ export function archivePathOf(uri: string): string {
  */
 export function zipDriver(opts: ZipDriverOptions): Driver {
   const path = archivePathOf(opts.path);
-  const maxEntrySize = opts.maxEntrySize ?? DEFAULT_MAX_ENTRY_SIZE;
+  const limits: ReadLimits = {
+    maxEntrySize: limitOption("maxEntrySize", opts.maxEntrySize, DEFAULTS.maxEntrySize),
+    maxGetSize: limitOption("maxGetSize", opts.maxGetSize, DEFAULTS.maxGetSize),
+    maxRatio: limitOption("maxRatio", opts.maxRatio, DEFAULTS.maxRatio),
+  };
+  const lock = new ArchiveLock(path, limitOption("lockTimeout", opts.lockTimeout, DEFAULTS.lockTimeout));
   const level = opts.level ?? 6;
-  if (typeof maxEntrySize !== "number" || !(maxEntrySize >= 0)) throw new InvalidArgumentError(`maxEntrySize must be a number >= 0, got ${opts.maxEntrySize}`);
   if (!Number.isInteger(level) || level < 0 || level > 9) throw new InvalidArgumentError(`level must be an integer 0-9, got ${opts.level}`);
 
-  let archive: Archive | null = null;
-  let loading: { stamp: string | null; promise: Promise<Archive> } | null = null;
-  /** The writer queue: one write at a time; while one runs, readers trust the cached directory. */
+  const cache = new ArchiveCache(path, wrap);
+  const current = () => cache.current();
+  const release = (a: Archive) => cache.release(a);
+  /** The writer queue: one write at a time in this process, and the lock file for other processes. */
   let queue: Promise<unknown> = Promise.resolve();
-  let writing = false;
-
-  const retire = (a: Archive | null) => {
-    if (!a) return;
-    a.retired = true;
-    if (a.refs === 0) void a.fh?.close().catch(() => {});
-  };
-  const install = (a: Archive) => {
-    if (archive !== a) retire(archive);
-    archive = a;
-    return a;
-  };
-  const release = (a: Archive) => {
-    if (--a.refs === 0 && a.retired) void a.fh?.close().catch(() => {});
-  };
-
-  const load = async (stamp: string | null): Promise<Archive> => {
-    if (stamp === null) return { dir: emptyDirectory(), fh: null, stamp, refs: 0, retired: false };
-    let fh: FileHandle;
-    try {
-      fh = await open(path, "r");
-    } catch (error) {
-      if (isMissing(error)) return load(null);
-      throw wrap(error);
-    }
-    try {
-      const s = await fh.stat();
-      return { dir: await loadDirectory(fh, s.size, path), fh, stamp: stampOf(s), refs: 0, retired: false };
-    } catch (error) {
-      await fh.close().catch(() => {});
-      throw wrap(error);
-    }
-  };
-
-  /** The archive as it is now: the cached one while its file is unchanged (or while we write it). */
-  const current = async (): Promise<Archive> => {
-    if (writing && archive) return archive;
-    const stamp = await stat(path).then(stampOf, (error) => {
-      if (isMissing(error)) return null;
-      throw wrap(error);
-    });
-    if (archive && archive.stamp === stamp) return archive;
-    if (loading?.stamp !== stamp) {
-      const promise = load(stamp).then(install);
-      loading = { stamp, promise };
-      void promise.finally(() => loading?.promise === promise && (loading = null)).catch(() => {});
-    }
-    return loading!.promise;
-  };
 
   const exclusive = <R>(fn: (a: Archive) => Promise<R>): Promise<R> => {
     const run = queue.then(async () => {
-      const a = await current(); // refreshed before `writing` is set: it may have changed on disk
-      writing = true;
       try {
-        return await fn(a);
+        await lock.acquire();
+        try {
+          await recover(path); // an append cut short by a killed writer is undone first
+          const a = await current(); // refreshed before `writing` is set: it may have changed on disk
+          cache.writing = true;
+          return await fn(a);
+        } finally {
+          cache.writing = false;
+          await lock.release();
+        }
       } catch (error) {
         throw wrap(error);
-      } finally {
-        writing = false;
       }
     });
     queue = run.catch(() => {});
@@ -211,7 +192,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
 
   /** Writes new entries, appending when nothing is replaced, else rewriting. Runs inside the queue. */
   const commit = async (a: Archive, items: Pending[], drop: Set<Entry>) => {
-    if (a.fh && drop.size === 0 && a.dir.prefix === 0 && !mostlyExpired(a.dir)) {
+    if (a.fh && drop.size === 0 && a.dir.prefix === 0 && !a.fromJournal && !mostlyExpired(a.dir)) {
       await append(path, a.dir, items);
       a.stamp = stampOf(await stat(path));
       return;
@@ -233,7 +214,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     const keep = a.dir.entries.filter((e) => !drop.has(e) && (e.kind !== "file" || alive(e, now)));
     if (!a.fh) await mkdir(dirname(path), { recursive: true });
     const { fh, dir } = await rewrite(path, a.fh ? source(a) : null, keep, items, a.dir.comment);
-    install({ dir, fh, stamp: stampOf(await fh.stat()), refs: 0, retired: false });
+    await cache.written(dir, fh);
   };
 
   const pending = (key: string, o: WriteOptions, v: { method: number; crc: number; size: number; csize: number }, payload: Pending["payload"]): Pending => {
@@ -242,24 +223,43 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     return { entry: newEntry(key, { ...v, mtime, expiresAt }), payload };
   };
 
-  const putMany = async (entries: Array<[string, Uint8Array]>, o: WriteOptions) => {
-    const last = new Map(entries); // a key given twice: the last value wins
-    const compressed = [...last].map(([key, value]) => {
+  /** A value ready to be written: small ones deflated in memory, larger ones into a spool file a slice at a time. */
+  const prepare = async (key: string, value: Uint8Array, o: WriteOptions, spools: Spool[]): Promise<Pending> => {
+    if (value.byteLength <= SPOOL_ABOVE) {
       const c = compress(value, level);
       return pending(key, o, c, { bytes: c.data });
-    });
-    await exclusive(async (a) => {
-      const drop = new Set<Entry>();
-      const batch = newBatch();
-      for (const item of compressed) keepCreated(item, plan(a.dir, item.entry.key, o, drop, batch));
-      await commit(a, compressed, drop);
-    });
+    }
+    await mkdir(dirname(path), { recursive: true });
+    const spool = await Spool.create(path, level);
+    spools.push(spool);
+    await spool.write(value);
+    await spool.finish();
+    return pending(key, o, spool, { file: spool.file, path: spool.path });
+  };
+
+  const putMany = async (entries: Array<[string, Uint8Array]>, o: WriteOptions) => {
+    const last = new Map(entries); // a key given twice: the last value wins
+    const spools: Spool[] = [];
+    try {
+      const items: Pending[] = [];
+      for (const [key, value] of last) items.push(await prepare(key, value, o, spools));
+      await exclusive(async (a) => {
+        const drop = new Set<Entry>();
+        const batch = newBatch();
+        for (const item of items) keepCreated(item, plan(a.dir, item.entry.key, o, drop, batch));
+        await commit(a, items, drop);
+      });
+    } catch (error) {
+      throw wrap(error);
+    } finally {
+      await Promise.all(spools.map((spool) => spool.discard()));
+    }
   };
 
   const withEntry = async <R>(key: string, use: (a: Archive, e: Entry) => Promise<R>): Promise<R | null> => {
     const found = await live(key);
     if (!found) return null;
-    found.a.refs++;
+    cache.hold(found.a);
     try {
       return await use(found.a, found.e);
     } catch (error) {
@@ -272,10 +272,9 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
   const driver: Driver = {
     name: DRIVER_NAME,
     capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, paths: true, createdAt: true },
-    get: (key) => withEntry(key, (a, e) => entryBytes(source(a), e, maxEntrySize)),
+    get: (key) => withEntry(key, (a, e) => entryBytes(source(a), e, limits)),
     async getMany(keys) {
-      const a = await current();
-      a.refs++;
+      const a = cache.hold(await current());
       try {
         const now = Date.now();
         const found: Array<[number, Entry]> = [];
@@ -287,7 +286,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
         found.sort((x, y) => x[1].offset - y[1].offset);
         const src: Source = { ...source(a), window: new Window(a.fh!, path) };
         const values: Array<Uint8Array | null> = keys.map(() => null);
-        for (const [i, e] of found) values[i] = await entryBytes(src, e, maxEntrySize);
+        for (const [i, e] of found) values[i] = await entryBytes(src, e, limits);
         return values;
       } catch (error) {
         throw wrap(error);
@@ -301,6 +300,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
       await driver.deleteMany!([key]);
     },
     async deleteMany(keys) {
+      if ((await current()).stamp === null) return; // no archive: nothing to delete, and nothing to create
       await exclusive(async (a) => {
         const drop = new Set<Entry>();
         for (const key of keys) dropAll(a.dir, key, drop);
@@ -317,9 +317,9 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     async read(key, range) {
       const found = await live(key);
       if (!found) return null;
-      found.a.refs++;
+      cache.hold(found.a);
       try {
-        return entryStream(source(found.a), found.e, range, maxEntrySize, () => release(found.a));
+        return entryStream(source(found.a), found.e, range, limits, () => release(found.a));
       } catch (error) {
         release(found.a);
         throw error;
@@ -355,7 +355,9 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
       }
     },
     async sweep() {
+      if ((await current()).stamp === null) return 0;
       return exclusive(async (a) => {
+        await sweepTemps(path, TEMP_MAX_AGE);
         const now = Date.now();
         const expired = new Set(a.dir.entries.filter((e) => e.kind === "file" && !alive(e, now)));
         if (expired.size) await replace(a, [], expired);
@@ -364,8 +366,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     },
     async close() {
       await queue;
-      retire(archive);
-      archive = null;
+      cache.close();
     },
   };
   return driver;
@@ -380,15 +381,12 @@ function wrap(error: unknown): AnystoreError {
 
 /**
  * The factory the uri registry calls: `zip:///abs/a.zip`, `file:///abs/a.zip`, `./a.zip`, with the
- * store options `maxEntrySize` and `level`.
+ * store options `maxEntrySize`, `maxGetSize`, `maxRatio`, `lockTimeout` and `level`.
  * @example
  * const store = createStore("./export.zip", { level: 9 }); // calls zipDriverFromUri
  */
 export function zipDriverFromUri(uri: string, options: Record<string, unknown>): Driver {
-  return zipDriver({
-    path: uri,
-    // Given values of any type reach zipDriver, which rejects bad ones with InvalidArgumentError.
-    ...(options.maxEntrySize !== undefined && { maxEntrySize: options.maxEntrySize as number }),
-    ...(options.level !== undefined && { level: options.level as number }),
-  });
+  // Given values of any type reach zipDriver, which rejects bad ones with InvalidArgumentError.
+  const pick = (name: string) => (options[name] === undefined ? {} : { [name]: options[name] as number });
+  return zipDriver({ path: uri, ...pick("maxEntrySize"), ...pick("maxGetSize"), ...pick("maxRatio"), ...pick("lockTimeout"), ...pick("level") });
 }

@@ -14,7 +14,11 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver.js";
 import { AlreadyExistsError, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
 import { bytesToStream } from "../../../core/streams.js";
+import type { ValueLimit } from "./large-values.js";
+import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
 import { chunkedStream, chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";
+
+export type { ValueLimit };
 
 /** One result: rows as arrays in column order, and how many rows a write changed. */
 export interface SqlResult {
@@ -80,6 +84,8 @@ export interface Dialect {
   isKeyTooLong?(error: unknown): boolean;
   /** Errors worth one retry of a transaction (deadlock, busy). */
   isRetryable?(error: unknown): boolean;
+  /** The largest value one statement can carry, known once connected (MySQL asks the server). */
+  valueLimit(): ValueLimit;
 }
 
 export interface CoreOptions {
@@ -97,7 +103,6 @@ const KEYS_PER_STATEMENT = 500;
 const MAX_INT = 2_147_483_647;
 
 
-const firstValue = ({ rows }: SqlResult): Uint8Array | null => (rows.length === 0 ? null : toBytes(rows[0]![0]));
 const nothing = (): void => undefined;
 
 /** Integer seconds for the `ttl` column, or null for none (the column is Python's INTEGER). */
@@ -122,9 +127,15 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   const row = (key: string, value: Uint8Array, ttl: number | null): unknown[] =>
     stampValue ? [key, value, stampValue(), ttl] : [key, value, ttl];
   const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => P(from + i)).join(", ");
+  /**
+   * Where a result row holds at most `readChunk` bytes of value, whole reads select the value only
+   * when it fits, else its size, and read a larger one in chunks (see `getLarge`).
+   */
+  const chunk = dialect.readChunk;
+  const value = chunk ? `CASE WHEN ${dialect.size} <= ${chunk} THEN ${V} END, ${dialect.size}` : V;
 
   const sql = {
-    get: `SELECT ${V} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
+    get: `SELECT ${value} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
     has: `SELECT 1 FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
     info: `SELECT ${dialect.size}, ${dialect.epochMs} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
     // Placeholders numbered in text order: `?` dialects bind by position.
@@ -142,7 +153,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   const memo = (id: string, make: () => string) => cached.get(id) ?? (cached.set(id, make()), cached.get(id)!);
   const upsertMany = (n: number) =>
     memo(`u${n}`, () => `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + W * i)).join(", ")}${dialect.upsertTail}`);
-  const getMany = (n: number) => memo(`g${n}`, () => `SELECT ${K}, ${V} FROM ${T} WHERE ${K} IN (${placeholders(n)}) AND ${alive}`);
+  const getMany = (n: number) => memo(`g${n}`, () => `SELECT ${value}, ${K} FROM ${T} WHERE ${K} IN (${placeholders(n)}) AND ${alive}`);
   const deleteMany = (n: number) => memo(`d${n}`, () => `DELETE FROM ${T} WHERE ${K} IN (${placeholders(n)})`);
   const list = (bounded: boolean) =>
     memo(`l${bounded}`, () => {
@@ -225,6 +236,19 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       .finally(() => (sweeping = undefined));
   };
 
+  /** The value of a row selected with `value`: its bytes, or undefined when it is too large for one row and must be read in chunks. */
+  const valueOf = (row: unknown[]): Uint8Array | undefined => (chunk && row[0] === null && Number(row[1]) > chunk ? undefined : toBytes(row[0]));
+
+  /** A value larger than one chunk, read a chunk at a time into one buffer (see `readLarge`). */
+  const getLarge = (key: string): Promise<Uint8Array | null> =>
+    readLarge(
+      key,
+      chunk!,
+      async () => (await run(sql.head, [1, chunk, key], key)).rows[0],
+      async (from, length, size, stamp) => (await run(sql.chunk, [from + 1, length, key, size, stamp], key)).rows[0]?.[0],
+    );
+  const { maxValue, tooLarge, check: checkSize } = valueSizes(dialect.name, () => dialect.valueLimit());
+
   const insertNew = async (key: string, value: Uint8Array, ttl: number | null) => {
     const params = row(key, value, ttl);
     try {
@@ -252,14 +276,16 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     name: "sql",
     capabilities: { ttl: true, ifNotExists: true, ranges: true, batch: true, streams: false, paths: false, createdAt: false },
     get(key) {
-      return run(sql.get, [key], key).then(firstValue);
+      return run(sql.get, [key], key).then(({ rows }) => (rows.length === 0 ? null : (valueOf(rows[0]!) ?? getLarge(key))));
     },
     put(key, value, o) {
       try {
         checkKey(key);
+        if (conn) checkSize(key, value.byteLength);
       } catch (error) {
         return Promise.reject(error);
       }
+      if (!conn) return open().then(() => driver.put(key, value, o));
       maybeSweep();
       if (o.ifNotExists) return insertNew(key, value, ttlOf(o));
       return run(sql.upsert, row(key, value, ttlOf(o)), key).then(nothing);
@@ -276,7 +302,17 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       const ms = row[1] === null || row[1] === undefined ? NaN : Number(row[1]);
       return { size: Number(row[0] ?? 0), createdAt: null, updatedAt: Number.isFinite(ms) ? new Date(ms) : null };
     },
+    async write(key, o) {
+      checkKey(key);
+      if (!conn) await open();
+      return gatheringWritable(maxValue(key), (size) => tooLarge(key, size), (bytes) => driver.put(key, bytes, o));
+    },
     async read(key, range?: ByteRange) {
+      if (!chunk && !range) {
+        // The value as `get` reads it: a substr would copy it once more.
+        const whole = await driver.get(key);
+        return whole && bytesToStream(whole);
+      }
       const start = Math.min(range?.start ?? 0, MAX_INT - 1);
       const wanted = range?.end === undefined ? MAX_INT : Math.max(start, Math.min(range.end, MAX_INT));
       const head = (await run(sql.head, [start + 1, Math.min(wanted - start, dialect.readChunk ?? MAX_INT), key], key)).rows[0];
@@ -305,8 +341,18 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       const found = new Map<string, Uint8Array>();
       // The parts at once: a pool runs them on several connections (reads need no transaction).
       const parts = chunks([...new Set(keys)], KEYS_PER_STATEMENT);
+      const large: string[] = [];
       for (const { rows } of await Promise.all(parts.map((part) => run(getMany(part.length), part)))) {
-        for (const row of rows) found.set(String(row[0]), toBytes(row[1]));
+        for (const row of rows) {
+          const key = String(row[row.length - 1]);
+          const bytes = valueOf(row);
+          if (bytes) found.set(key, bytes);
+          else large.push(key);
+        }
+      }
+      for (const key of large) {
+        const bytes = await getLarge(key);
+        if (bytes) found.set(key, bytes);
       }
       return keys.map((key) => found.get(key) ?? null);
     },
@@ -315,6 +361,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       // PostgreSQL); key order gives concurrent batches the same lock order.
       const rows = [...new Map(entries)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       rows.forEach(([key]) => checkKey(key));
+      if (!conn) await open();
+      rows.forEach(([key, value]) => checkSize(key, value.byteLength));
       maybeSweep();
       const ttl = ttlOf(o);
       const statements: Statement[] = [];

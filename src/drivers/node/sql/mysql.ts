@@ -6,7 +6,7 @@
  * Timestamps are `DATETIME(6)` in UTC, as Python's `datetime.utcnow()` compares them.
  */
 import { Buffer } from "node:buffer";
-import type { Dialect, SqlConnection, SqlResult, Statement } from "./core.js";
+import type { Dialect, SqlConnection, SqlResult, Statement, ValueLimit } from "./core.js";
 
 type Executed = [unknown, unknown];
 interface MysqlExecutor {
@@ -54,6 +54,7 @@ const codeOf = (error: unknown) => String((error as { code?: unknown } | null)?.
 /** The MySQL/MariaDB dialect. */
 export function mysqlDialect(target: MysqlTarget): Dialect {
   const quote = (name: string) => `\`${name.replace(/`/g, "``")}\``;
+  let limit = valueLimitOf({ product: "MySQL", maxPacket: DEFAULT_PACKET });
   return {
     name: "mysql",
     quote,
@@ -74,10 +75,11 @@ export function mysqlDialect(target: MysqlTarget): Dialect {
     isConnectionError,
     isKeyTooLong: (error) => codeOf(error) === "ER_DATA_TOO_LONG" && /'key'/.test(String((error as Error).message)),
     isRetryable: (error) => codeOf(error) === "ER_LOCK_DEADLOCK" || codeOf(error) === "ER_LOCK_WAIT_TIMEOUT",
+    valueLimit: () => limit,
     connect: async (table) => {
       const conn = await connectMysql(target);
       try {
-        await prepareTable(conn, table, quote);
+        limit = valueLimitOf(await prepareTable(conn, table, quote));
       } catch (error) {
         await conn.close().catch(() => {});
         throw error;
@@ -137,9 +139,29 @@ async function connectMysql(target: MysqlTarget): Promise<SqlConnection> {
   };
 }
 
-async function prepareTable(conn: SqlConnection, table: string, quote: (name: string) => string): Promise<void> {
-  const { rows } = await conn.run("SELECT VERSION()", []);
+/** What the server lets one statement carry. */
+interface ServerLimits {
+  product: "MySQL" | "MariaDB";
+  maxPacket: number;
+}
+/** MariaDB's default max_allowed_packet, until the server says. */
+const DEFAULT_PACKET = 16 * 1024 * 1024;
+
+function valueLimitOf(server: ServerLimits): ValueLimit {
+  return {
+    bytes: server.maxPacket,
+    advice:
+      `the ${server.product} server's max_allowed_packet is ${server.maxPacket} bytes, and a statement carrying a larger value ` +
+      "would be dropped with its connection. Raise it (1 GiB at most): SET GLOBAL max_allowed_packet = 1073741824, and " +
+      "max_allowed_packet = 1G under [mysqld] in the server's configuration; the store reads it when it connects",
+  };
+}
+
+/** Creates the table if missing; returns the server's packet limit. */
+async function prepareTable(conn: SqlConnection, table: string, quote: (name: string) => string): Promise<ServerLimits> {
+  const { rows } = await conn.run("SELECT VERSION(), @@max_allowed_packet", []);
   const version = String(rows[0]?.[0] ?? "");
+  const maxPacket = Number(rows[0]?.[1]) || DEFAULT_PACKET;
   // No-pad binary collations: MariaDB's utf8mb4_nopad_bin, MySQL 8's utf8mb4_0900_bin.
   const collation = /mariadb/i.test(version) ? "utf8mb4_nopad_bin" : /^[89]|^\d\d/.test(version) ? "utf8mb4_0900_bin" : "utf8mb4_bin";
   const name = table.split(".").map(quote).join(".");
@@ -154,4 +176,5 @@ async function prepareTable(conn: SqlConnection, table: string, quote: (name: st
     ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     [],
   );
+  return { product: /mariadb/i.test(version) ? "MariaDB" : "MySQL", maxPacket };
 }

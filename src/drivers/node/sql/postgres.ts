@@ -44,6 +44,12 @@ function isConnectionError(error: unknown): boolean {
 
 const codeOf = (error: unknown) => String((error as { code?: unknown } | null)?.code ?? "");
 
+/** A bytea value, and a protocol message, hold at most 1 GB. */
+const POSTGRES_LIMIT = {
+  bytes: 2 ** 30 - 1,
+  advice: "PostgreSQL holds at most 1 GB in a bytea value and in one message; keep larger values in files or S3",
+};
+
 /** The PostgreSQL dialect; `keyCompare` switches to `COLLATE "C"` for tables whose key sorts by locale. */
 export function postgresDialect(target: PostgresTarget): Dialect {
   const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -68,6 +74,7 @@ export function postgresDialect(target: PostgresTarget): Dialect {
     isConnectionError,
     // "index row size ... exceeds btree maximum": keys above ~2.7 kB (after compression).
     isKeyTooLong: (error) => codeOf(error) === "54000" && /index row/i.test(String((error as Error).message)),
+    valueLimit: () => POSTGRES_LIMIT,
     isRetryable: (error) => codeOf(error) === "40P01" || codeOf(error) === "40001",
     connect: async (table) => {
       const conn = await connectPostgres(target);

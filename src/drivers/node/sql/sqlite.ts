@@ -1,7 +1,13 @@
 /**
- * SQLite and libSQL through `@libsql/client` (imported lazily). Files run in WAL mode with
- * `synchronous=NORMAL`; our own client keeps a single connection, so those per-connection
- * pragmas hold for every statement (and `:memory:` is one database, not one per connection).
+ * SQLite and libSQL through `@libsql/client` (imported lazily). Files run in WAL mode (a setting
+ * of the file, kept by every connection) with `synchronous=NORMAL`; our own client keeps a
+ * single connection, so that per-connection pragma holds for every statement (and `:memory:` is
+ * one database, not one per connection).
+ *
+ * Other processes writing the same file: libsql runs statements on the main thread, so
+ * SQLite's own busy wait would freeze the event loop for as long as it waits. It is kept short
+ * (`BLOCKING_WAIT_MS`, set on every connection the client opens); a statement that still finds
+ * the file locked is retried after pauses that block nothing, until `busyTimeout` has passed.
  */
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
@@ -20,8 +26,32 @@ export interface SqliteTarget {
   url?: string;
   authToken?: string;
   client?: LibsqlClientLike;
-  /** Milliseconds SQLite waits for another process's write lock. */
+  /** Milliseconds a statement waits, in all, for another connection's lock. */
   busyTimeout: number;
+}
+
+/** How long SQLite itself may wait for a lock, blocking the thread, before we retry without blocking. */
+const BLOCKING_WAIT_MS = 20;
+const MAX_PAUSE_MS = 50;
+
+/** Another connection holds the lock the statement needs. */
+const isBusy = (error: unknown): boolean => /^SQLITE_BUSY/.test(String((error as { code?: unknown } | null)?.code ?? ""));
+
+/** Runs `attempt` again while it fails with SQLITE_BUSY, after growing pauses, until `budget` ms have passed. */
+async function retryBusy<T>(attempt: () => Promise<T>, budget: number, first?: unknown): Promise<T> {
+  const deadline = Date.now() + budget;
+  let error = first;
+  for (let pause = 2; ; pause = Math.min(pause * 2, MAX_PAUSE_MS)) {
+    if (error !== undefined) {
+      if (!isBusy(error) || Date.now() + pause > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pause * (0.5 + Math.random())));
+    }
+    try {
+      return await attempt();
+    } catch (failure) {
+      error = failure;
+    }
+  }
 }
 
 /**
@@ -60,6 +90,12 @@ function sqliteNow(): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
 }
 
+/** SQLite's SQLITE_MAX_LENGTH: the most a row (and so a value) may hold. */
+const SQLITE_LIMIT = {
+  bytes: 1_000_000_000,
+  advice: "SQLite holds at most 1,000,000,000 bytes in a row (SQLITE_MAX_LENGTH); keep larger values in files (the fs driver)",
+};
+
 /** The SQLite dialect over a libsql client. */
 export function sqliteDialect(target: SqliteTarget): Dialect {
   const local = target.client === undefined ? !/^(libsql|https?|wss?):/i.test(target.url ?? "") : target.client.protocol === "file";
@@ -83,8 +119,9 @@ export function sqliteDialect(target: SqliteTarget): Dialect {
     sweep: (table, expired, limit) => `DELETE FROM ${table} WHERE "key" IN (SELECT "key" FROM ${table} WHERE ${expired} LIMIT ${limit})`,
     isUniqueViolation: (error) => /^SQLITE_CONSTRAINT/.test(String((error as { extendedCode?: unknown; code?: unknown })?.extendedCode ?? (error as { code?: unknown })?.code ?? "")),
     isConnectionError: networkFailure,
-    isRetryable: (error) => /^SQLITE_BUSY/.test(String((error as { code?: unknown })?.code ?? "")),
-    connect: (table) => connectSqlite(target, table, quote),
+    valueLimit: () => SQLITE_LIMIT,
+    isRetryable: isBusy,
+    connect: (table) => retryBusy(() => connectSqlite(target, table, quote), target.busyTimeout),
   };
 }
 
@@ -95,8 +132,8 @@ async function connectSqlite(target: SqliteTarget, table: string, quote: (name: 
     const url = target.url ?? ":memory:";
     if (url.startsWith("file:")) await mkdir(dirname(decodeURIComponent(url.slice(5))), { recursive: true });
     const { createClient } = await import("@libsql/client");
-    // concurrency 1: one connection, so the pragmas below apply to every statement we run.
-    client = createClient({ url, authToken: target.authToken, concurrency: 1 }) as unknown as LibsqlClientLike;
+    // concurrency 1: one connection, so the pragma below applies to every statement we run.
+    client = createClient({ url, authToken: target.authToken, concurrency: 1, timeout: BLOCKING_WAIT_MS }) as unknown as LibsqlClientLike;
   }
   const c = client;
   try {
@@ -104,7 +141,6 @@ async function connectSqlite(target: SqliteTarget, table: string, quote: (name: 
     if (local) {
       await c.execute({ sql: "PRAGMA journal_mode = WAL", args: [] });
       await c.execute({ sql: "PRAGMA synchronous = NORMAL", args: [] });
-      await c.execute({ sql: `PRAGMA busy_timeout = ${Math.max(0, Math.floor(target.busyTimeout))}`, args: [] });
     }
     const name = table.split(".").map(quote).join(".");
     const index = quote(`${table.replace(/\./g, "_")}_ttl`);
@@ -124,9 +160,17 @@ async function connectSqlite(target: SqliteTarget, table: string, quote: (name: 
     if (own) c.close();
     throw error;
   }
+  const budget = target.busyTimeout;
+  // A statement that fails as busy changed nothing (a batch is rolled back), so it can run again.
+  const execute = (stmt: { sql: string; args: unknown[] }) => c.execute(stmt).then(rows);
+  const batch = (stmts: Array<{ sql: string; args: unknown[] }>) => c.batch(stmts, "write").then((results) => results.map(rows));
   return {
-    run: (sql, args) => c.execute({ sql, args }).then(rows),
-    transaction: async (statements: Statement[]) => (await c.batch(statements.map(([sql, args]) => ({ sql, args })), "write")).map(rows),
+    // Promise chains, not async functions: the success path stays as cheap as it was.
+    run: (sql, args) => execute({ sql, args }).catch((error: unknown) => retryBusy(() => execute({ sql, args }), budget, error)),
+    transaction: (statements: Statement[]) => {
+      const stmts = statements.map(([sql, args]) => ({ sql, args }));
+      return batch(stmts).catch((error: unknown) => retryBusy(() => batch(stmts), budget, error));
+    },
     close: async () => {
       if (own) c.close();
     },

@@ -124,10 +124,17 @@ interface End {
   comment: Uint8Array;
 }
 
-/** Parses the directory of an archive of `size` bytes. An empty file is an empty archive. */
-export async function loadDirectory(fh: FileHandle, size: number, path: string): Promise<Directory> {
+/** Reads `length` bytes at `position` of an archive (or of what it held: see journal.ts). */
+export type ReadAt = (position: number, length: number) => Promise<Uint8Array>;
+
+/**
+ * Parses the directory of an archive of `size` bytes, read from `fh` (or through `read`). An
+ * empty file is an empty archive.
+ */
+export async function loadDirectory(fh: FileHandle, size: number, path: string, read?: ReadAt): Promise<Directory> {
   if (size === 0) return emptyDirectory();
-  const end = await findEnd(fh, size, path);
+  const readAt: ReadAt = read ?? ((position, length) => readExactly(fh, position, length, path));
+  const end = await findEnd(readAt, size, path);
   const prefix = end.cdEnd - end.cdSize - end.cdOffset;
   if (prefix < 0) throw corrupt(path, "the central directory overlaps its end record");
   const cdStart = end.cdOffset + prefix;
@@ -141,7 +148,7 @@ export async function loadDirectory(fh: FileHandle, size: number, path: string):
     if (buffer.length - at >= n) return;
     if (position + (n - (buffer.length - at)) > cdEnd) throw corrupt(path, "a central directory record runs past the directory");
     const length = Math.min(Math.max(CHUNK, n), cdEnd - position);
-    const next = await readExactly(fh, position, length, path);
+    const next = await readAt(position, length);
     position += length;
     buffer = Buffer.concat([buffer.subarray(at), next]);
     at = 0;
@@ -157,10 +164,10 @@ export async function loadDirectory(fh: FileHandle, size: number, path: string):
   return buildDirectory(entries, cdStart, prefix, end.comment);
 }
 
-async function findEnd(fh: FileHandle, size: number, path: string): Promise<End> {
+async function findEnd(read: ReadAt, size: number, path: string): Promise<End> {
   const tailLength = Math.min(size, EOCD_SIZE + MAX_COMMENT);
   const tailStart = size - tailLength;
-  const tail = await readExactly(fh, tailStart, tailLength, path);
+  const tail = await read(tailStart, tailLength);
   let i = tailLength - EOCD_SIZE;
   for (; i >= 0; i--) {
     if (readU32(tail, i) === SIG.eocd && i + EOCD_SIZE + readU16(tail, i + 20) <= tailLength) break;
@@ -175,7 +182,7 @@ async function findEnd(fh: FileHandle, size: number, path: string): Promise<End>
     cdEnd: eocdPos,
     comment: tail.slice(i + EOCD_SIZE, i + EOCD_SIZE + readU16(tail, i + 20)),
   };
-  const zip64 = eocdPos >= LOCATOR64_SIZE ? await readZip64(fh, eocdPos, path) : null;
+  const zip64 = eocdPos >= LOCATOR64_SIZE ? await readZip64(read, eocdPos, path) : null;
   if (zip64) return { ...end, ...zip64 };
   if ((disk !== 0 && disk !== MAX16) || (cdDisk !== 0 && cdDisk !== MAX16)) {
     throw new UnsupportedError(`zip archive ${path} spans several disks, which is not supported`);
@@ -184,8 +191,8 @@ async function findEnd(fh: FileHandle, size: number, path: string): Promise<End>
 }
 
 /** The ZIP64 end record, when a locator precedes the end record. */
-async function readZip64(fh: FileHandle, eocdPos: number, path: string): Promise<Omit<End, "comment"> | null> {
-  const locator = await readExactly(fh, eocdPos - LOCATOR64_SIZE, LOCATOR64_SIZE, path);
+async function readZip64(read: ReadAt, eocdPos: number, path: string): Promise<Omit<End, "comment"> | null> {
+  const locator = await read(eocdPos - LOCATOR64_SIZE, LOCATOR64_SIZE);
   if (readU32(locator, 0) !== SIG.locator64) return null;
   if (readU32(locator, 4) !== 0 || readU32(locator, 16) > 1) {
     throw new UnsupportedError(`zip archive ${path} spans several disks, which is not supported`);
@@ -194,7 +201,7 @@ async function readZip64(fh: FileHandle, eocdPos: number, path: string): Promise
   // Where the locator says, else right before it (an archive with bytes prepended).
   for (const at of [stated, eocdPos - LOCATOR64_SIZE - EOCD64_SIZE]) {
     if (at < 0 || at + EOCD64_SIZE > eocdPos - LOCATOR64_SIZE) continue;
-    const record = await readExactly(fh, at, EOCD64_SIZE, path);
+    const record = await read(at, EOCD64_SIZE);
     if (readU32(record, 0) !== SIG.eocd64) continue;
     const cdSize = readU64(record, 40);
     const cdOffset = readU64(record, 48);

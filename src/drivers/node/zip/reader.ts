@@ -1,8 +1,10 @@
 /**
  * Reads one entry: its local header, then its data, stored or inflated by fflate, as bytes or
- * as a pull stream. Every size is checked against the central directory and the entry-size cap
- * before anything is allocated, output past the declared size is an error as soon as it
- * appears (zip bombs), and the CRC-32 is verified whenever the whole entry is read.
+ * as a pull stream. Every size is checked against the central directory and the limits (entry
+ * size, compression ratio, and for whole values the get size) before anything is allocated,
+ * output past the declared size is an error as soon as it appears (zip bombs), inflating
+ * yields to the event loop every few milliseconds, and the CRC-32 is verified whenever the whole
+ * entry is read.
  */
 import type { FileHandle } from "node:fs/promises";
 import { Inflate, inflateSync } from "fflate";
@@ -34,6 +36,20 @@ const MIN_SLICE = 1024;
 const MAX_SLICE = 16 * 1024;
 const TARGET_OUTPUT = 1048576;
 const MAX_RATIO = 1040;
+/** Entries up to this size are never refused for their compression ratio: they cannot cost much. */
+export const RATIO_FLOOR = 16 * 1024 * 1024;
+/** Inflating a whole value gives the event loop a turn this often (ms). */
+const YIELD_MS = 10;
+
+/** What the driver agrees to inflate (see the zip driver's options). */
+export interface ReadLimits {
+  /** Entries larger than this are refused, streamed or whole (IO). */
+  maxEntrySize: number;
+  /** Entries over RATIO_FLOOR inflating to more than this many times their compressed size are refused (IO). */
+  maxRatio: number;
+  /** Entries larger than this are refused by whole-value reads, `get` (UNSUPPORTED: stream them). */
+  maxGetSize: number;
+}
 
 /** Where an entry's data starts, from its local header; with `withExtra`, the local extra block too. */
 export { readFrom };
@@ -49,8 +65,9 @@ export async function locate(src: Source, e: Entry, withExtra = false): Promise<
   return { dataStart, localExtra };
 }
 
-/** Refuses what cannot be read: encryption, unknown methods, entries over the cap, inconsistent stored sizes. */
-export function checkReadable(e: Entry, path: string, maxEntrySize: number): void {
+/** Refuses what cannot be read: encryption, unknown methods, entries over the limits, inconsistent stored sizes. */
+export function checkReadable(e: Entry, path: string, limits: ReadLimits): void {
+  const { maxEntrySize, maxRatio } = limits;
   if (e.flags & FLAG.encrypted) throw new UnsupportedError(`zip entry ${JSON.stringify(e.name)} in ${path} is encrypted`);
   if (e.method !== METHOD.stored && e.method !== METHOD.deflated) {
     throw new UnsupportedError(`zip entry ${JSON.stringify(e.name)} in ${path} uses compression method ${e.method}; only stored and deflated are supported`);
@@ -62,6 +79,12 @@ export function checkReadable(e: Entry, path: string, maxEntrySize: number): voi
   // Deflate expands at most ~1032:1, so a larger declared size is a lie (and no buffer is sized by it).
   if (e.method === METHOD.deflated && e.size > e.csize * MAX_RATIO + 1024) {
     throw corrupt(path, `entry ${JSON.stringify(e.name)} declares ${e.size} bytes from ${e.csize} compressed`);
+  }
+  if (e.method === METHOD.deflated && e.size > RATIO_FLOOR && e.size > e.csize * maxRatio) {
+    throw new AnystoreError(
+      `zip entry ${JSON.stringify(e.name)} in ${path} inflates ${Math.round(e.size / Math.max(e.csize, 1))} times ` +
+        `(${e.size} bytes from ${e.csize}), over maxRatio (${maxRatio}): a zip bomb, or data compressible enough to need a higher maxRatio`,
+    );
   }
 }
 
@@ -123,32 +146,56 @@ function checkCrc(e: Entry, crc: number, path: string): void {
 }
 
 /** The whole value of an entry, in memory (for `get`). */
-export async function entryBytes(src: Source, e: Entry, maxEntrySize: number): Promise<Uint8Array> {
-  checkReadable(e, src.path, maxEntrySize);
+export async function entryBytes(src: Source, e: Entry, limits: ReadLimits): Promise<Uint8Array> {
+  checkReadable(e, src.path, limits);
+  if (e.size > limits.maxGetSize) {
+    throw new UnsupportedError(
+      `zip entry ${JSON.stringify(e.name)} in ${src.path} is ${e.size} bytes, over maxGetSize (${limits.maxGetSize}) for a whole value: read it as a stream (open, stream), or raise maxGetSize`,
+    );
+  }
+  if (e.method === METHOD.deflated && e.size > SMALL) return inflateWhole(src, e);
   const data = await readData(src, e);
   if (e.method === METHOD.stored) {
     checkCrc(e, crc32(data), src.path);
     // No view into a larger buffer (the header's, or a read window shared by other entries).
     return data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
   }
-  if (e.size <= SMALL) {
-    // One call for small values; one spare byte in `out` shows output past the declared size.
-    let out: Uint8Array;
-    try {
-      out = inflateSync(data, { out: new Uint8Array(e.size + 1) });
-    } catch (error) {
-      throw corrupt(src.path, `bad deflate data in ${JSON.stringify(e.name)}: ${(error as Error).message}`, error);
-    }
-    if (out.length > e.size) throw corrupt(src.path, `entry ${JSON.stringify(e.name)} inflates past its declared size of ${e.size} bytes`);
-    if (out.length < e.size) throw corrupt(src.path, `entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
-    checkCrc(e, crc32(out), src.path);
-    return out;
+  // One call for small values; one spare byte in `out` shows output past the declared size.
+  let out: Uint8Array;
+  try {
+    out = inflateSync(data, { out: new Uint8Array(e.size + 1) });
+  } catch (error) {
+    throw corrupt(src.path, `bad deflate data in ${JSON.stringify(e.name)}: ${(error as Error).message}`, error);
   }
+  if (out.length > e.size) throw corrupt(src.path, `entry ${JSON.stringify(e.name)} inflates past its declared size of ${e.size} bytes`);
+  if (out.length < e.size) throw corrupt(src.path, `entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
+  checkCrc(e, crc32(out), src.path);
+  return out;
+}
+
+/**
+ * A large deflated entry into one buffer of its declared size: compressed data read and
+ * inflated a slice at a time (the only large allocation is the value itself), with a turn for
+ * the event loop every YIELD_MS.
+ */
+async function inflateWhole(src: Source, e: Entry): Promise<Uint8Array> {
+  const { dataStart } = await locate(src, e);
   const out = new Uint8Array(e.size);
   const inflater = new Inflater(e, src.path, (chunk) => out.set(chunk, inflater.total - chunk.length));
-  inflater.add(data);
-  do inflater.step(true);
-  while (inflater.hasInput);
+  let read = 0;
+  let turn = Date.now();
+  while (read < e.csize || inflater.hasInput) {
+    if (!inflater.hasInput) {
+      const compressed = await readFrom(src, dataStart + read, Math.min(READ_CHUNK, e.csize - read));
+      read += compressed.length;
+      inflater.add(compressed);
+    }
+    inflater.step(read >= e.csize);
+    if (Date.now() - turn > YIELD_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      turn = Date.now();
+    }
+  }
   inflater.finish();
   return out;
 }
@@ -176,8 +223,8 @@ async function readData(src: Source, e: Entry): Promise<Uint8Array> {
  * one slice inflated per step, so memory stays bounded whatever the entry's size; `onEnd` runs once
  * when the stream finishes, fails or is cancelled.
  */
-export function entryStream(src: Source, e: Entry, range: ByteRange | undefined, maxEntrySize: number, onEnd: () => void): ReadableStream<Uint8Array> {
-  checkReadable(e, src.path, maxEntrySize);
+export function entryStream(src: Source, e: Entry, range: ByteRange | undefined, limits: ReadLimits, onEnd: () => void): ReadableStream<Uint8Array> {
+  checkReadable(e, src.path, limits);
   const start = Math.min(range?.start ?? 0, e.size);
   const end = Math.min(range?.end ?? e.size, e.size);
   const whole = start === 0 && end === e.size;

@@ -3,8 +3,9 @@
  *
  * - append (a new key): the new entries go where the old central directory began, followed by
  *   a new central directory and end record. Cost: the entry plus the whole central directory
- *   (about 100 bytes per entry), written in place. A crash in the middle can leave the archive
- *   without a directory; readers in this process keep the old one until the write completes.
+ *   (about 100 bytes per entry, written twice: the old one is saved in a journal first, see
+ *   journal.ts), in place. A writer killed in the middle leaves the journal, from which readers
+ *   take the old directory and the next writer restores it.
  * - rewrite (an overwrite, a delete, a sweep, a new archive): every kept entry is copied into a
  *   temp file next to the archive (`.anystore-*.zip.tmp`), synced, then renamed over it:
  *   atomic, but O(archive size) in I/O for every such write.
@@ -14,7 +15,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
-import { chmod, open, rename, stat, unlink } from "node:fs/promises";
+import { chmod, open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Deflate, deflateSync } from "fflate";
 import { RESERVED } from "../../../core/keys.js";
@@ -22,6 +23,7 @@ import type { Directory } from "./directory.js";
 import { buildDirectory, index, Window } from "./directory.js";
 import type { Entry } from "./format.js";
 import { crc32, encodeCentral, encodeDescriptor, encodeEnd, encodeLocal, FLAG, keptExtra, METHOD } from "./format.js";
+import { dropJournal, rollBack, saveJournal } from "./journal.js";
 import type { Source } from "./reader.js";
 import { locate } from "./reader.js";
 
@@ -106,12 +108,13 @@ async function writeDirectory(out: Output, entries: Entry[], comment: Uint8Array
 }
 
 /**
- * Appends entries to an existing archive in place, then updates `dir` to match. On failure it
- * puts the old directory back, so the archive stays as it was.
+ * Appends entries to an existing archive in place, then updates `dir` to match. What it
+ * overwrites is journaled first; on failure it is put back, so the archive stays as it was.
  */
 export async function append(path: string, dir: Directory, items: Pending[]): Promise<void> {
   const fh = await open(path, "r+");
   try {
+    const saved = await saveJournal(path, fh, dir.cdStart);
     const out = new Output(fh, dir.cdStart);
     const added: Entry[] = [];
     let cdStart: number;
@@ -120,12 +123,11 @@ export async function append(path: string, dir: Directory, items: Pending[]): Pr
       cdStart = await writeDirectory(out, dir.entries.concat(added), dir.comment);
       await fh.truncate(out.position);
     } catch (error) {
-      const restore = new Output(fh, dir.cdStart);
-      await writeDirectory(restore, dir.entries, dir.comment)
-        .then(() => fh.truncate(restore.position))
-        .catch(() => {});
+      // Left in place when it cannot be applied now: the next writer applies it.
+      await rollBack(fh, saved).then(() => dropJournal(path), () => {});
       throw error;
     }
+    await dropJournal(path);
     for (const e of added) {
       dir.entries.push(e);
       index(dir, e);
@@ -139,6 +141,26 @@ export async function append(path: string, dir: Directory, items: Pending[]): Pr
 /** A temp file next to the archive, with the reserved prefix so nothing ever lists it. */
 export function tempPath(path: string, suffix: string): string {
   return join(dirname(path), `${RESERVED}-${basename(path)}-${randomBytes(6).toString("hex")}${suffix}`);
+}
+
+/**
+ * Removes the archive's temp and spool files older than `maxAge` ms: what writers killed in
+ * the middle of a rewrite, a streamed write or taking the lock left behind (a live writer
+ * keeps touching its file).
+ */
+export async function sweepTemps(path: string, maxAge: number): Promise<number> {
+  const temp = `${RESERVED}-${basename(path)}-`;
+  const lockTemp = `${RESERVED}-${basename(path)}.lock.`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names) {
+    const left = (name.startsWith(temp) && (name.endsWith(".zip.tmp") || name.endsWith(".spool"))) || name.startsWith(lockTemp);
+    if (!left) continue;
+    const file = join(dirname(path), name);
+    const s = await stat(file).catch(() => null);
+    if (s && Date.now() - s.mtimeMs > maxAge && (await unlink(file).then(() => true, () => false))) removed++;
+  }
+  return removed;
 }
 
 /**

@@ -1,0 +1,143 @@
+/**
+ * The SQL driver under pressure: values over a backend's limit, SQLite locks held by other
+ * connections, and streamed creates racing on one key.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@libsql/client";
+import mysql from "mysql2/promise";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import type { StoreOptions } from "../../src/index.node.js";
+import { createStore } from "../../src/index.node.js";
+import { sqlDriver } from "../../src/drivers/node/sql.js";
+import { readAll, rejectsWith, sleep } from "../shared/contract.js";
+
+const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-hardening-"));
+const PG_URL = process.env.PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
+const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
+let counter = 0;
+const tableName = () => `anystore_h${process.pid}_${++counter}`;
+const sqliteFile = () => join(SCRATCH, `sql-${++counter}.db`);
+
+const pgPool = new pg.Pool({ connectionString: PG_URL, max: 2 });
+const myPool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2 });
+const pgTables: string[] = [];
+const myTables: string[] = [];
+
+afterAll(async () => {
+  for (const t of pgTables) await pgPool.query(`DROP TABLE IF EXISTS "${t}"`);
+  for (const t of myTables) await myPool.query(`DROP TABLE IF EXISTS \`${t}\``);
+  await pgPool.end();
+  await myPool.end();
+  rmSync(SCRATCH, { recursive: true, force: true });
+});
+
+const myStore = (options?: StoreOptions, table = tableName()) => (myTables.push(table), createStore(MYSQL_URL, { ...options, table }));
+
+describe("sql driver: values over the backend's limit", () => {
+  it("mariadb: a value just over max_allowed_packet is refused up front, naming the limit; the connection stays usable", async () => {
+    const [[row]] = (await myPool.query("SELECT @@max_allowed_packet AS max")) as unknown as [[{ max: number }]];
+    const max = Number(row.max);
+    const store = myStore();
+    await store.put("first", 1); // connected: the store knows the limit
+    const over = new Uint8Array(max + 1);
+    for (const attempt of [
+      () => store.put("big", over),
+      () => store.putMany([["big", over]]),
+      () => store.put("big", new Blob([over]).stream()),
+    ]) {
+      const error = (await rejectsWith(attempt, "UNSUPPORTED")) as Error;
+      expect(error.message).toContain(`max_allowed_packet is ${max} bytes`);
+      expect(error.message).toMatch(/SET GLOBAL max_allowed_packet/);
+    }
+    expect(await store.exists("big")).toBe(false);
+    expect(await store.get("first")).toBe(1);
+    // The largest value the store allows goes through (no dropped connection) and reads back.
+    const allowed = Number(/takes at most (\d+)/.exec(((await rejectsWith(store.put("big", over), "UNSUPPORTED")) as Error).message)![1]);
+    expect(allowed).toBeGreaterThan(max - 128 * 1024);
+    const value = new Uint8Array(allowed).fill(7);
+    await store.put("big", value);
+    expect(Buffer.from((await store.get("big", { serialization: "raw" } as never)) as Uint8Array).equals(value)).toBe(true);
+    await store.close();
+  }, 60_000);
+
+  it("a streamed value over the limit fails as it passes the limit, without being read to the end", async () => {
+    const [[row]] = (await myPool.query("SELECT @@max_allowed_packet AS max")) as unknown as [[{ max: number }]];
+    const store = myStore();
+    let pulled = 0;
+    const chunk = new Uint8Array(1024 * 1024);
+    const total = Number(row.max) * 4;
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= total) return controller.close();
+        pulled += chunk.length;
+        controller.enqueue(chunk);
+      },
+    }, { highWaterMark: 0 });
+    await rejectsWith(store.put("big", source), "UNSUPPORTED");
+    expect(pulled).toBeLessThan(total / 2);
+    expect(await store.exists("big")).toBe(false);
+    await store.close();
+  });
+});
+
+describe("sql driver: sqlite locks", () => {
+  it("a store waits for another connection's write lock without blocking the event loop, then writes", async () => {
+    const file = sqliteFile();
+    const raw = createClient({ url: `file:${file}` });
+    await raw.execute("PRAGMA journal_mode = WAL");
+    await raw.execute('CREATE TABLE "other" ("a" INTEGER)');
+    const tx = await raw.transaction("write");
+    await tx.execute('INSERT INTO "other" VALUES (1)');
+    // Commits on a timer: only runs if the store's wait leaves the event loop free.
+    const released = sleep(300).then(() => tx.commit());
+    const store = createStore(`sqlite:///${file}`);
+    await store.put("after-the-lock", 1);
+    await released;
+    expect(await store.get("after-the-lock")).toBe(1);
+    // And a store already connected waits the same way.
+    const again = await raw.transaction("write");
+    await again.execute('INSERT INTO "other" VALUES (2)');
+    const releasedAgain = sleep(300).then(() => again.commit());
+    await store.putMany([["a", 1], ["b", 2]]);
+    await store.put("c", 3);
+    await releasedAgain;
+    expect(await store.get("c")).toBe(3);
+    raw.close();
+    await store.close();
+  });
+
+});
+
+describe.each([
+  { name: "sqlite", uri: () => `sqlite:///${sqliteFile()}` },
+  { name: "postgresql", uri: () => PG_URL, tables: pgTables },
+  { name: "mariadb", uri: () => MYSQL_URL, tables: myTables },
+])("sql driver on $name: streamed creates", ({ uri, tables }) => {
+  it("write() with ifNotExists: one of many racing writers wins, the rest get AlreadyExistsError and change nothing", async () => {
+    const table = tableName();
+    tables?.push(table);
+    const driver = sqlDriver({ uri: uri(), table });
+    const attempt = async (i: number) => {
+      const writer = (await driver.write!("once", { ifNotExists: true })).getWriter();
+      await writer.write(new TextEncoder().encode(`writer ${i} `));
+      await writer.write(new TextEncoder().encode("done"));
+      await writer.close();
+      return i;
+    };
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => attempt(i)));
+    const winners = results.filter((r): r is PromiseFulfilledResult<number> => r.status === "fulfilled");
+    expect(winners.length).toBe(1);
+    for (const r of results) if (r.status === "rejected") expect((r.reason as { code: string }).code).toBe("ALREADY_EXISTS");
+    const stored = new TextDecoder().decode((await driver.get("once"))!);
+    expect(stored).toBe(`writer ${winners[0]!.value} done`);
+    // An existing value is left as it was, and a streamed create over it is refused.
+    const late = (await driver.write!("once", { ifNotExists: true })).getWriter();
+    await late.write(new TextEncoder().encode("late"));
+    await rejectsWith(late.close(), "ALREADY_EXISTS");
+    expect(new TextDecoder().decode(await readAll((await driver.read!("once"))!))).toBe(stored);
+    await driver.close!();
+  });
+});
