@@ -24,6 +24,8 @@ export interface RawOptions {
   waitMs?: number;
   /** Milliseconds of quiet after a header block (an answer whose end we cannot tell) before it counts as whole. @default 1000 */
   quietMs?: number;
+  /** Keep reading after a whole answer, until the server closes the socket (or `waitMs`). @default false */
+  untilClose?: boolean;
 }
 
 /** A well-formed status line at the start of a reply. */
@@ -52,7 +54,7 @@ function complete(text: string, head: boolean): boolean {
  * the server closed the socket, or (for an answer without framing) it went quiet.
  */
 export function exchange(port: number, chunks: string | Buffer | Array<string | Buffer>, o: RawOptions = {}): Promise<RawReply> {
-  const { gapMs = 0, waitMs = 10_000, quietMs = 1000 } = o;
+  const { gapMs = 0, waitMs = 10_000, quietMs = 1000, untilClose = false } = o;
   const parts = Array.isArray(chunks) ? chunks : [chunks];
   const head = String(parts[0] ?? "").startsWith("HEAD ");
   return new Promise((resolve) => {
@@ -80,6 +82,7 @@ export function exchange(port: number, chunks: string | Buffer | Array<string | 
     });
     socket.on("data", (chunk: Buffer) => {
       received.push(chunk);
+      if (untilClose) return;
       const all = text();
       if (complete(all, head)) return finish(true);
       clearTimeout(quiet);
