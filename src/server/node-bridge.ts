@@ -45,9 +45,10 @@ function pacer(pace: BodyPace | undefined, onSlow: () => void): { flowing(): voi
  * The request body as a web stream with backpressure. Cancelling it (a 413, a refused write)
  * does not destroy the socket, which would reset the connection before the client reads the
  * answer: the rest is read and dropped (see `linger`). A client sending slower than `pace`
- * fails the stream and loses its connection.
+ * fails the stream and loses its connection. `abandon` (once the answer is out) stops queueing
+ * what still comes, so `linger` can drop it.
  */
-export function bodyOf(req: IncomingMessage, pace?: BodyPace): ReadableStream<Uint8Array> {
+export function bodyOf(req: IncomingMessage, pace?: BodyPace): { body: ReadableStream<Uint8Array>; abandon(): void } {
   req.pause();
   let settled = false;
   let paused = true;
@@ -56,7 +57,7 @@ export function bodyOf(req: IncomingMessage, pace?: BodyPace): ReadableStream<Ui
     fail(new SlowBodyError(`request body slower than ${pace!.minBytes} bytes per ${pace!.windowMs} ms`));
     req.socket.destroy();
   });
-  return new ReadableStream<Uint8Array>(
+  const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
         const finish = (error?: unknown) => {
@@ -97,6 +98,11 @@ export function bodyOf(req: IncomingMessage, pace?: BodyPace): ReadableStream<Ui
     },
     { highWaterMark: 256 * 1024, size: (chunk) => chunk.byteLength },
   );
+  const abandon = () => {
+    settled = true;
+    clock.paused();
+  };
+  return { body, abandon };
 }
 
 /** After an early answer, drops the rest of the upload for a while, then cuts the connection. */

@@ -129,7 +129,13 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handler: Hand
     });
   }
   const aborted = new AbortController();
-  res.once("finish", () => linger(req));
+  const hasBody = method !== "GET" && method !== "HEAD" && method !== "OPTIONS";
+  const upload = hasBody ? bodyOf(req, limits.pace) : undefined;
+  res.once("finish", () => {
+    // The answer is out: whatever of the body still comes is read and dropped.
+    upload?.abandon();
+    linger(req);
+  });
   res.on("close", () => {
     if (!res.writableFinished) aborted.abort();
   });
@@ -137,12 +143,11 @@ async function dispatch(req: IncomingMessage, res: ServerResponse, handler: Hand
   try {
     const headers = new Headers();
     for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-    const hasBody = method !== "GET" && method !== "HEAD" && method !== "OPTIONS";
     request = new Request(base + target, {
       method,
       headers,
       signal: aborted.signal,
-      ...(hasBody && { body: bodyOf(req, limits.pace), duplex: "half" }),
+      ...(upload && { body: upload.body, duplex: "half" }),
     } as RequestInit);
   } catch {
     return refuse(res, 400, "malformed request");

@@ -116,10 +116,10 @@ describe("serve deadlines", () => {
     expect((await store.info("big")).size).toBe(body.length);
   });
 
-  it("closes idle keep-alive connections", async () => {
+  it("closes idle keep-alive connections after keepAliveTimeout, whatever idleTimeout says", async () => {
     const store = createStore("memory://");
     await store.put("k", "v");
-    const port = await start(store, TIGHT);
+    const port = await start(store, { ...TIGHT, idleTimeout: 60_000 });
     const reply = await exchange(port, rawRequest("GET", "/k"), { untilClose: true, waitMs: 15_000 });
     expect([reply.status, reply.closed]).toEqual([200, true]);
     expect(reply.ms).toBeLessThan(5000);
@@ -177,6 +177,33 @@ describe("serve connection cap", () => {
     await sleep(200);
     expect((await exchange(port, rawRequest("GET", "/k"))).status).toBe(200);
   });
+});
+
+describe("refused uploads", () => {
+  it("reads and drops the rest of an upload refused early, and the connection serves the next request", async () => {
+    const port = await start(createStore("memory://"), { token: "t" });
+    const size = 16 * 2 ** 20;
+    const chunk = Buffer.alloc(2 ** 20, 1);
+    const answers = await new Promise<string>((resolve) => {
+      let text = "";
+      const socket = connect(port, "127.0.0.1", async () => {
+        socket.write(rawRequest("PUT", "/k", [`Content-Length: ${size}`]));
+        for (let sent = 0; sent < size && !socket.destroyed; sent += chunk.byteLength) {
+          if (!socket.write(chunk)) await new Promise((r) => socket.once("drain", r));
+        }
+        // The whole body went out: the server read it. The same connection asks again.
+        socket.write(rawRequest("GET", "/k"));
+      });
+      sockets.push(socket);
+      socket.on("data", (data: Buffer) => {
+        text += data.toString("latin1");
+        if (text.split("HTTP/1.1 401").length === 3) resolve(text);
+      });
+      socket.on("error", () => {});
+      socket.on("close", () => resolve(text));
+    });
+    expect(answers.split("HTTP/1.1 401").length - 1).toBe(2);
+  }, 30_000);
 });
 
 describe("default body limit", () => {
