@@ -9,53 +9,40 @@ import { ConnectionError } from "../../core/errors.js";
 
 /**
  * Whether a server is alive, shared by every request to it: anything heard from it lately (a
- * response, a body chunk) says yes at once; otherwise one `HEAD /` at a time asks, and any
- * answer (any status) within the time given says yes.
+ * response, a body chunk) says yes at once; otherwise one `HEAD /` at a time asks, with the
+ * store's headers (so it passes the same CORS and auth as the requests), and any answer (any
+ * status) within the time given says yes.
  */
-export class Liveness {
-  #heard = 0;
-  #asking: Promise<boolean> | undefined;
-  readonly #ask: (ms: number) => Promise<boolean>;
-
-  constructor(ask: (ms: number) => Promise<boolean>) {
-    this.#ask = ask;
-  }
-
+export interface Liveness {
   /** Something came from the server. */
-  heard(): void {
-    this.#heard = Date.now();
-  }
-
+  heard(): void;
   /** True when the server was heard within the last `ms`, or answers a check within `ms`. */
-  check(ms: number): Promise<boolean> {
-    if (Date.now() - this.#heard < ms) return Promise.resolve(true);
-    this.#asking ??= this.#ask(ms)
-      .then((alive) => {
-        if (alive) this.heard();
-        return alive;
-      })
-      .catch(() => false)
-      .finally(() => (this.#asking = undefined));
-    return this.#asking;
-  }
+  check(ms: number): Promise<boolean>;
 }
 
-/** A liveness check by `HEAD origin/` with the store's headers (so it passes the same CORS and auth as the requests). */
-function headCheck(origin: string, doFetch: typeof fetch, headers: Record<string, string> | undefined): Liveness {
-  return new Liveness(async (ms) => {
+function liveness(origin: string, doFetch: typeof fetch, headers: Record<string, string> | undefined): Liveness {
+  let last = 0;
+  let asking: Promise<boolean> | undefined;
+  const heard = () => void (last = Date.now());
+  const ask = async (ms: number) => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), ms);
     (timer as { unref?: () => void }).unref?.();
     try {
       const res = await doFetch(`${origin}/`, { method: "HEAD", ...(headers && { headers }), signal: controller.signal });
       await res.body?.cancel().catch(() => {});
+      heard();
       return true;
     } catch {
       return false;
     } finally {
       clearTimeout(timer);
     }
-  });
+  };
+  return {
+    heard,
+    check: (ms) => (Date.now() - last < ms ? Promise.resolve(true) : (asking ??= ask(ms).finally(() => (asking = undefined)))),
+  };
 }
 
 /**
@@ -79,7 +66,7 @@ export class Watchdog {
     this.#ms = ms;
     this.liveness = liveness;
     outer?.addEventListener("abort", () => this.abort(outer.reason), { once: true });
-    this.#restart();
+    this.poke();
   }
 
   get signal(): AbortSignal {
@@ -88,35 +75,25 @@ export class Watchdog {
 
   /** Progress (a response, a chunk either way): the silence clock starts over. */
   poke(): void {
-    this.#restart();
+    this.stop();
+    if (!(this.#ms > 0 && Number.isFinite(this.#ms))) return;
+    this.#arm(this.liveness ? this.#ms / 2 : this.#ms, () => this.#silent());
   }
 
   /** Something came from the server: progress, and a sign of life for other requests to it. */
   heard(): void {
     this.liveness?.heard();
-    this.#restart();
-  }
-
-  #restart(): void {
-    this.#epoch++;
-    this.#clear();
-    if (!(this.#ms > 0 && Number.isFinite(this.#ms))) return;
-    this.#arm(this.liveness ? this.#ms / 2 : this.#ms, () => this.#silent());
+    this.poke();
   }
 
   stop(): void {
     this.#epoch++;
-    this.#clear();
+    clearTimeout(this.#timer);
   }
 
   abort(reason?: unknown): void {
     this.stop();
     this.#controller.abort(reason);
-  }
-
-  #clear(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 
   #arm(ms: number, then: () => void): void {
@@ -129,16 +106,13 @@ export class Watchdog {
   #silent(): void {
     const epoch = this.#epoch;
     const budget = this.#ms / 2;
-    this.#arm(budget, () => this.#expire());
-    void this.liveness!.check(budget).then((alive) => {
-      if (alive && epoch === this.#epoch && !this.#controller.signal.aborted) this.#restart();
+    this.#arm(budget, () => {
+      this.#timedOut = true;
+      this.#controller.abort(new ConnectionError(`no answer within ${this.#ms} ms`));
     });
-  }
-
-  #expire(): void {
-    this.#timer = undefined;
-    this.#timedOut = true;
-    this.#controller.abort(new ConnectionError(`no answer within ${this.#ms} ms`));
+    void this.liveness!.check(budget).then((alive) => {
+      if (alive && epoch === this.#epoch && !this.#controller.signal.aborted) this.poke();
+    });
   }
 
   /** The error to throw for a failed fetch or body read: network failures and timeouts are `ConnectionError`. */
@@ -193,14 +167,14 @@ export function requester(origin: string, o: { fetch?: typeof fetch; timeout: nu
   const doFetch = o.fetch ?? globalThis.fetch.bind(globalThis);
   // No headers at all is cheaper for fetch than an empty object.
   const common = Object.keys(o.headers).length > 0 ? o.headers : undefined;
-  const liveness = headCheck(origin, doFetch, common);
+  const alive = liveness(origin, doFetch, common);
   async function request(
     path: string,
     init: RequestInit & { duplex?: "half" } = {},
     extra: Record<string, string | undefined> = {},
-    watchdog = new Watchdog(o.timeout, init.signal ?? undefined, liveness),
+    watchdog = new Watchdog(o.timeout, init.signal ?? undefined, alive),
   ): Promise<{ res: Response; watchdog: Watchdog }> {
-    watchdog.liveness ??= liveness;
+    watchdog.liveness ??= alive;
     let headers: Record<string, string> | undefined = common;
     for (const name in extra) {
       const value = extra[name];
@@ -217,7 +191,7 @@ export function requester(origin: string, o: { fetch?: typeof fetch; timeout: nu
       throw watchdog.explain(error, origin);
     }
   }
-  return Object.assign(request, { liveness });
+  return Object.assign(request, { liveness: alive });
 }
 
 /**
