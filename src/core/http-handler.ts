@@ -39,7 +39,8 @@ export interface HandlerOptions {
   /**
    * Called with every error answered with a 5xx, with its full message and cause, for the
    * server's log: the response itself says only what went wrong in general and for which key,
-   * never a server path or a backend's address.
+   * never a server path or a backend's address. `serve` also reports here what failed outside
+   * the handler (a throwing `cors` function, a refused header) and accept errors (EMFILE).
    * @default undefined
    */
   onError?: (error: unknown) => void;
