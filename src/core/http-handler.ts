@@ -4,8 +4,9 @@
  * runtimes. Bodies stream both ways; nothing holds a whole value. Web APIs only.
  */
 
-import { AnystoreError, InvalidArgumentError, InvalidKeyError, isAnystoreError } from "./errors.js";
-import { EXPOSED_HEADERS, H, parseRange, statusOf, weakEtag } from "./http-protocol.js";
+import { InvalidArgumentError } from "./errors.js";
+import { publicError } from "./http-failure.js";
+import { EXPOSED_HEADERS, H, parseRange, weakEtag } from "./http-protocol.js";
 import { normalizeKey } from "./keys.js";
 import type { HashAlgorithm } from "./runtime.js";
 import type { Info, Store } from "./types.js";
@@ -30,12 +31,23 @@ export interface HandlerOptions {
    */
   cors?: string | string[] | ((origin: string) => boolean);
   /**
-   * The largest request body accepted; larger ones get 413 without being buffered, and the
-   * stored value stays as it was.
-   * @default Infinity
+   * The largest request body accepted, in bytes; larger ones get 413 without being buffered,
+   * and the stored value stays as it was. `Infinity` accepts any size.
+   * @default 1073741824 (1 GiB)
    */
   maxBodyBytes?: number;
+  /**
+   * Called with every error answered with a 5xx, with its full message and cause, for the
+   * server's log: the response itself says only what went wrong in general and for which key,
+   * never a server path or a backend's address. `serve` also reports here what failed outside
+   * the handler (a throwing `cors` function, a refused header) and accept errors (EMFILE).
+   * @default undefined
+   */
+  onError?: (error: unknown) => void;
 }
+
+/** The default `maxBodyBytes`: 1 GiB. */
+export const DEFAULT_MAX_BODY_BYTES = 2 ** 30;
 
 /** A web-standard request handler. */
 export type Handler = (req: Request) => Promise<Response>;
@@ -102,9 +114,13 @@ async function sameSecret(given: string, expected: Promise<ArrayBuffer>): Promis
   return diff === 0;
 }
 
-/** A store uri without credentials (`postgresql://user:pw@host/db` must not leak through headers). */
+/** A store uri without credentials (`postgresql://user:pw@host/db`) or a local path, for headers. */
 function publicUri(uri: string): string {
-  return uri.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/@]*@/, "$1");
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(uri)?.[0];
+  const rest = scheme ? uri.slice(scheme.length) : uri;
+  // A local path (`/srv/data`, `sqlite:///srv/app.db`) tells where the server keeps its files: only its last name goes out.
+  if (!scheme || rest.startsWith("/") || /^[A-Za-z]:[\\/]/.test(rest)) return `${scheme ?? ""}${rest.split(/[\\/]/).filter(Boolean).pop() ?? ""}`;
+  return `${scheme}${rest.replace(/^[^/@]*@/, "")}`;
 }
 
 function infoHeaders(info: Info, storeUri: string): Headers {
@@ -149,20 +165,43 @@ async function listing(keys: AsyncIterableIterator<string>): Promise<ReadableStr
   });
 }
 
-/** Counts bytes through; errors the stream past `max`, which aborts the store's write. */
-function limitBody(max: number, onExceeded: () => void): TransformStream<Uint8Array, Uint8Array> {
+/** How a request body ended, for the answer to a failed write. */
+interface BodyWatch {
+  body: ReadableStream<Uint8Array>;
+  tooLarge: boolean;
+  /** The client's body failed (cut off mid-upload, malformed): its fault, not the store's. */
+  broken: boolean;
+}
+
+/** The body, counted as it passes: past `max` it errors, which aborts the store's write. */
+function watchBody(source: ReadableStream<Uint8Array>, max: number): BodyWatch {
+  const reader = source.getReader();
   let seen = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      seen += chunk.byteLength;
-      if (seen > max) {
-        onExceeded();
-        controller.error(new Refusal(413, `request body over ${max} bytes`));
-        return;
-      }
-      controller.enqueue(chunk);
-    },
-  });
+  const watch: BodyWatch = {
+    tooLarge: false,
+    broken: false,
+    body: new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        let next: ReadableStreamReadResult<Uint8Array>;
+        try {
+          next = await reader.read();
+        } catch (error) {
+          watch.broken = true;
+          throw error;
+        }
+        if (next.done) return controller.close();
+        seen += next.value.byteLength;
+        if (seen > max) {
+          watch.tooLarge = true;
+          await reader.cancel().catch(() => {});
+          throw new Refusal(413, `request body over ${max} bytes`);
+        }
+        controller.enqueue(next.value);
+      },
+      cancel: (reason) => reader.cancel(reason),
+    }),
+  };
+  return watch;
 }
 
 /**
@@ -175,11 +214,18 @@ function limitBody(max: number, onExceeded: () => void): TransformStream<Uint8Ar
  * export default { fetch: handler }; // a worker, Deno.serve(handler), Bun.serve({ fetch: handler })
  */
 export function createHandler(store: Store, options: HandlerOptions = {}): Handler {
-  const { token, readonly = false, maxBodyBytes = Infinity } = options;
+  const { token, readonly = false, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, onError } = options;
   const { cors } = options;
   const origins = new Set(typeof cors === "string" ? [cors] : Array.isArray(cors) ? cors : []);
   const allowed = (origin: string) => (typeof cors === "function" ? cors(origin) : origins.has(origin) || origins.has("*"));
   const storeUri = publicUri(store.uri);
+  const report = (error: unknown) => {
+    try {
+      onError?.(error);
+    } catch {
+      // A failing logger must not change the answer.
+    }
+  };
   let tokenDigest: Promise<ArrayBuffer> | undefined;
 
   const corsHeaders = (req: Request): Record<string, string> | undefined => {
@@ -298,17 +344,16 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     const ttl = ttlText === null || ttlText === "" ? undefined : Number(ttlText);
     if (ttl !== undefined && !(Number.isFinite(ttl) && ttl >= 0)) throw new InvalidArgumentError(`invalid ${H.ttl}: ${ttlText}`);
     const contentType = req.headers.get("content-type")?.split(";")[0]?.trim();
-    let tooLarge = false;
-    let body: ReadableStream<Uint8Array> = req.body ?? new Blob([]).stream();
-    if (Number.isFinite(maxBodyBytes)) body = body.pipeThrough(limitBody(maxBodyBytes, () => (tooLarge = true)));
+    const watch = watchBody(req.body ?? new Blob([]).stream(), maxBodyBytes);
     try {
-      await store.put(key, body, {
+      await store.put(key, watch.body, {
         ...(ttl !== undefined && { ttl }),
         ...(req.headers.get("if-none-match")?.trim() === "*" && { ifNotExists: true }),
         ...(contentType && { contentType }),
       });
     } catch (error) {
-      if (tooLarge) throw new Refusal(413, `request body over ${maxBodyBytes} bytes`);
+      if (watch.tooLarge) throw new Refusal(413, `request body over ${maxBodyBytes} bytes`);
+      if (watch.broken) throw new Refusal(400, "the request body broke off before its end");
       throw error;
     }
     return new Response(null, { status: 201 });
@@ -320,6 +365,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
       response = await route(req, new URL(req.url));
     } catch (error) {
       response = failure(error);
+      if (response.status >= 500) report(error);
     }
     const cors = req.method.toUpperCase() === "OPTIONS" ? undefined : corsHeaders(req);
     if (cors) for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
@@ -330,13 +376,8 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
 /** One line of text and a status; the code travels in `x-anystore-error`. */
 function failure(error: unknown): Response {
   if (error instanceof Refusal) return textResponse(`${error.message}\n`, error.status, error.headers);
-  // A malformed percent-encoding in a key is the client's fault.
-  if (error instanceof URIError) error = new InvalidKeyError(error.message);
-  const known = isAnystoreError(error);
-  const status = statusOf(error);
-  const name = known ? (error as AnystoreError).name : "Error";
-  const message = (error instanceof Error ? error.message : String(error)).split("\n", 1)[0];
-  return textResponse(`${name}: ${message}\n`, status, known ? { [H.error]: (error as AnystoreError).code } : {});
+  const { status, line, code } = publicError(error);
+  return textResponse(`${line}\n`, status, code ? { [H.error]: code } : {});
 }
 
 /** A short text answer with its length declared, so the connection stays reusable. */

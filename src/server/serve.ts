@@ -1,14 +1,19 @@
 /**
  * A thin `node:http` adapter for `createHandler`: requests and responses stream through
- * with backpressure, so no body is ever held whole. Node only.
+ * with backpressure, so no body is ever held whole. It survives any client: every request gets
+ * an answer or a closed socket, never an exception, and slow or idle clients are cut by
+ * deadlines. Node only.
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
-import type { HandlerOptions } from "../core/http-handler.js";
-import { createHandler, isUnsafePath } from "../core/http-handler.js";
+import type { AddressInfo, Socket } from "node:net";
+import type { Handler, HandlerOptions } from "../core/http-handler.js";
+import { createHandler } from "../core/http-handler.js";
 import type { Store } from "../core/types.js";
+import type { BodyPace } from "./node-bridge.js";
+import { bodyOf, linger, refuse, send } from "./node-bridge.js";
+import { METHODS, originForm } from "./request-target.js";
 
 export interface ServeOptions extends HandlerOptions {
   /**
@@ -22,10 +27,56 @@ export interface ServeOptions extends HandlerOptions {
    */
   port?: number;
   /**
-   * Sockets idle for this long (ms) are closed; 0 never.
-   * @default 120000
+   * Milliseconds a client may take to send a request's headers, counted from its first byte
+   * (or from connecting, for a socket that says nothing); then 408 and the socket is closed.
+   * @default 30000
+   */
+  headersTimeout?: number;
+  /**
+   * Milliseconds a client may take to send a whole request, body included; then 408 and the
+   * socket is closed. A deadline on the total, so it must fit the largest upload on the slowest
+   * link you serve (1 GiB in an hour needs 2.4 Mbit/s); `minBodyRate` cuts stalled bodies long
+   * before. 0 turns it off.
+   * @default 3600000
+   */
+  requestTimeout?: number;
+  /**
+   * The window (ms) over which `minBodyRate` is measured while the server reads a body: a body
+   * that brings less than `minBodyRate * bodyTimeout / 1000` bytes in a window (nothing at all,
+   * or a trickle) loses its connection. Time the server itself spends applying backpressure
+   * (a slow store) does not count. 0 turns the check off.
+   * @default 30000
+   */
+  bodyTimeout?: number;
+  /**
+   * The slowest request body accepted, in bytes per second, averaged over `bodyTimeout`.
+   * @default 1024
+   */
+  minBodyRate?: number;
+  /**
+   * Milliseconds a client may leave a response unread (the socket's send buffer full); then the
+   * socket is closed. A server busy on a long answer (a checksum of a large value) is not cut.
+   * 0 never.
+   * @default 60000
    */
   idleTimeout?: number;
+  /**
+   * Milliseconds an idle keep-alive connection stays open between requests.
+   * @default 5000
+   */
+  keepAliveTimeout?: number;
+  /**
+   * How often (ms) connections are checked against `headersTimeout` and `requestTimeout`; a
+   * deadline is enforced within this much of expiring.
+   * @default 5000
+   */
+  connectionsCheckingInterval?: number;
+  /**
+   * The most connections open at once; more are closed as soon as they are accepted (the
+   * client sees a reset), and the server keeps answering the others. `Infinity` for no cap.
+   * @default 1000
+   */
+  maxConnections?: number;
 }
 
 /** A running server. */
@@ -36,142 +87,117 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** How long the rest of a refused upload is read and dropped before the connection is cut. */
-const LINGER_MS = 5000;
-
-/**
- * The request body as a web stream with backpressure. Cancelling it (a 413, a refused write)
- * does not destroy the socket, which would reset the connection before the client reads the
- * answer: the rest is read and dropped (see `linger`).
- */
-function bodyOf(req: IncomingMessage): ReadableStream<Uint8Array> {
-  req.pause();
-  let settled = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        const finish = (error?: unknown) => {
-          if (settled) return;
-          settled = true;
-          if (error === undefined) controller.close();
-          else controller.error(error);
-        };
-        req.on("data", (chunk: Buffer) => {
-          if (settled) return;
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          if ((controller.desiredSize ?? 0) <= 0) req.pause();
-        });
-        req.once("end", () => finish());
-        req.once("error", (error) => finish(error));
-        req.once("close", () => {
-          if (!req.complete) finish(new Error("the client went away mid-upload"));
-        });
-      },
-      pull() {
-        req.resume();
-      },
-      cancel() {
-        settled = true;
-        req.resume();
-      },
-    },
-    { highWaterMark: 256 * 1024, size: (chunk) => chunk.byteLength },
-  );
+interface Deadlines {
+  pace: BodyPace;
+  idleTimeout: number;
 }
 
-/** After an early answer, drops the rest of the upload for a while, then cuts the connection. */
-function linger(req: IncomingMessage): void {
-  if (req.complete) return;
-  req.resume();
-  const timer = setTimeout(() => req.socket.destroy(), LINGER_MS);
-  timer.unref();
-  req.once("end", () => clearTimeout(timer));
-}
-
-/** Writes a web response to Node's, honouring backpressure and a client that goes away. */
-async function send(response: Response, res: ServerResponse, req: IncomingMessage): Promise<void> {
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
-  // No body: say so, or Node falls back to chunked encoding for an empty answer.
-  if (!response.body && response.status !== 204 && response.status !== 304 && headers["content-length"] === undefined) {
-    headers["content-length"] = "0";
-  }
-  res.writeHead(response.status, headers);
-  const body = response.body;
-  if (!body || req.method === "HEAD") {
-    await body?.cancel();
-    res.end();
-    return;
-  }
-  const reader = body.getReader();
-  let gone = false;
-  let wake: (() => void) | undefined;
-  const onClose = () => {
-    gone = true;
-    wake?.();
-  };
-  res.on("close", onClose);
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      if (gone) break;
-      if (!res.write(value)) {
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          res.once("drain", resolve);
-        });
-        wake = undefined;
-      }
-      if (gone) break;
+/** Reports an error without letting a throwing `onError` escape. */
+function reporter(onError: HandlerOptions["onError"]): (error: unknown) => void {
+  return (error) => {
+    try {
+      onError?.(error);
+    } catch {
+      // A logger that fails must not take the server down.
     }
-    if (gone) await reader.cancel();
-    else res.end();
-  } catch (error) {
-    res.destroy(error as Error);
-    await reader.cancel().catch(() => {});
-  } finally {
-    res.off("close", onClose);
+  };
+}
+
+/** The last resort for a request whose handling threw: 500 if nothing was sent yet, else a cut. */
+function crashed(res: ServerResponse, error: unknown, report: (error: unknown) => void): void {
+  report(error);
+  try {
+    if (!res.headersSent && !res.destroyed) refuse(res, 500, "AnystoreError: internal server error");
+    else res.destroy();
+  } catch {
+    res.destroy();
   }
 }
 
+/** One request through the handler: the request line is checked before any `URL` or `Request` is built. */
+async function dispatch(req: IncomingMessage, res: ServerResponse, handler: Handler, base: string, limits: Deadlines): Promise<void> {
+  const method = req.method ?? "GET";
+  const target = originForm(method, req.url ?? "/");
+  if (typeof target !== "string") {
+    res.once("finish", () => linger(req));
+    return refuse(res, target.status, target.text, target.headers);
+  }
+  if (limits.idleTimeout > 0) {
+    // Only a client that leaves the answer unread is cut; a server still working on it is not.
+    res.setTimeout(limits.idleTimeout, () => {
+      if (res.writableNeedDrain) res.destroy();
+    });
+  }
+  const aborted = new AbortController();
+  const hasBody = method !== "GET" && method !== "HEAD" && method !== "OPTIONS";
+  const upload = hasBody ? bodyOf(req, limits.pace) : undefined;
+  res.once("finish", () => {
+    // The answer is out: whatever of the body still comes is read and dropped.
+    upload?.abandon();
+    linger(req);
+  });
+  res.on("close", () => {
+    if (!res.writableFinished) aborted.abort();
+  });
+  let request: Request;
+  try {
+    const headers = new Headers();
+    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+    request = new Request(base + target, {
+      method,
+      headers,
+      signal: aborted.signal,
+      ...(upload && { body: upload.body, duplex: "half" }),
+    } as RequestInit);
+  } catch {
+    return refuse(res, 400, "malformed request");
+  }
+  await send(await handler(request), res, req);
+}
+
 /**
- * Serves a store over HTTP with `node:http` (SPEC 8); resolves once listening.
+ * Serves a store over HTTP with `node:http` (SPEC 8); resolves once listening. Deadlines, the
+ * connection cap and `maxBodyBytes` are on by default (see the options and README "Security").
  * @example
  * const server = await serve(createStore("./data"), { port: 8787, token: process.env.TOKEN });
  * const remote = createStore(`anystore+${server.url}`, { token: process.env.TOKEN });
  * await server.close();
  */
 export async function serve(store: Store, options: ServeOptions = {}): Promise<RunningServer> {
-  const { host = "127.0.0.1", port = 0, idleTimeout = 120_000, ...handlerOptions } = options;
+  const {
+    host = "127.0.0.1",
+    port = 0,
+    headersTimeout = 30_000,
+    requestTimeout = 3_600_000,
+    bodyTimeout = 30_000,
+    minBodyRate = 1024,
+    idleTimeout = 60_000,
+    keepAliveTimeout = 5_000,
+    connectionsCheckingInterval = 5_000,
+    maxConnections = 1000,
+    ...handlerOptions
+  } = options;
   const handler = createHandler(store, handlerOptions);
-  const server = createServer({ requestTimeout: 0 }, (req, res) => {
-    const target = req.url ?? "/";
-    // URL parsing would resolve `/a/../b` and `/a\..\b` away: refuse them on the raw target.
-    if (isUnsafePath(target.split("?", 1)[0]!)) {
-      res.writeHead(400, { "content-type": "text/plain; charset=utf-8", "x-anystore-error": "INVALID_KEY", connection: "close" });
-      res.end("InvalidKeyError: unsafe path\n");
-      return;
-    }
-    const headers = new Headers();
-    for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-    const aborted = new AbortController();
-    res.once("finish", () => linger(req));
-    res.on("close", () => {
-      if (!res.writableFinished) aborted.abort();
-    });
-    const hasBody = req.method !== "GET" && req.method !== "HEAD" && req.method !== "OPTIONS";
-    const request = new Request(new URL(target, base), {
-      method: req.method ?? "GET",
-      headers,
-      signal: aborted.signal,
-      ...(hasBody && { body: bodyOf(req), duplex: "half" }),
-    } as RequestInit);
-    handler(request)
-      .then((response) => send(response, res, req))
-      .catch((error: unknown) => res.destroy(error as Error));
+  const report = reporter(handlerOptions.onError);
+  const limits: Deadlines = { pace: { windowMs: bodyTimeout, minBytes: (minBodyRate * bodyTimeout) / 1000 }, idleTimeout };
+  let base = "http://127.0.0.1";
+  const server = createServer(
+    // Node refuses a headersTimeout above a requestTimeout; with no request deadline, any header one goes.
+    { headersTimeout: requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval },
+    (req, res) => {
+      try {
+        dispatch(req, res, handler, base, limits).catch((error: unknown) => crashed(res, error, report));
+      } catch (error) {
+        crashed(res, error, report);
+      }
+    },
+  );
+  if (Number.isFinite(maxConnections)) server.maxConnections = maxConnections;
+  // CONNECT bypasses the request listener; without this Node just drops the socket.
+  server.on("connect", (_req: IncomingMessage, socket: Socket) => {
+    socket.on("error", () => {});
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: ${METHODS.join(", ")}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
   });
-  if (idleTimeout > 0) server.setTimeout(idleTimeout);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
@@ -179,9 +205,12 @@ export async function serve(store: Store, options: ServeOptions = {}): Promise<R
       resolve();
     });
   });
+  // After listening, errors come from accept() (EMFILE when out of descriptors): report them,
+  // never let an unhandled 'error' event end the process.
+  server.on("error", report);
   const address = server.address() as AddressInfo;
   const hostPart = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const base = `http://${hostPart}:${address.port}`;
+  base = `http://${hostPart}:${address.port}`;
   return {
     url: base,
     close: () =>

@@ -307,25 +307,27 @@ describe("protocol (SPEC 8)", () => {
     expect((await raw(url, "GET", "/", { ...auth, origin: "https://app.example" })).headers["access-control-allow-origin"]).toBeUndefined();
   });
 
-  it("maps errors to statuses with a one-line message and the code in x-anystore-error", async () => {
+  it("maps errors to statuses with a one-line message and the code in x-anystore-error; 5xx details only reach onError", async () => {
     const failing: Driver = {
       name: "failing",
       capabilities: { ttl: true },
       get: async () => {
-        throw new Error("disk on fire\nsecret stack detail");
+        throw new Error("disk on fire at /srv/secret/data\nsecret stack detail");
       },
       put: async () => {},
       delete: async () => {},
       info: async () => ({ size: 1 }),
       read: async () => {
-        throw new Error("disk on fire\nsecret stack detail");
+        throw new Error("disk on fire at /srv/secret/data\nsecret stack detail");
       },
       list: async function* () {},
     };
-    const handler = createHandler(createStore({ driver: failing }));
+    const logged: unknown[] = [];
+    const handler = createHandler(createStore({ driver: failing }), { onError: (error) => logged.push(error) });
     const r = await handler(new Request("http://x/k"));
-    expect(r.status).toBe(500);
-    expect(await r.text()).toBe("AnystoreError: disk on fire\n");
+    expect([r.status, r.headers.get("x-anystore-error")]).toEqual([500, "IO"]);
+    expect(await r.text()).toBe('AnystoreError: the store failed on key "k"\n');
+    expect(logged.map((e) => String((e as Error).message))).toEqual([expect.stringContaining("/srv/secret/data")]);
     const invalid = await createHandler(createStore("memory://"))(new Request("http://x/.anystore/k"));
     expect([invalid.status, invalid.headers.get("x-anystore-error")]).toEqual([400, "INVALID_KEY"]);
   });

@@ -7,15 +7,64 @@
 import type { AnystoreError } from "../../core/errors.js";
 import { ConnectionError } from "../../core/errors.js";
 
-/** Fails a request after `ms` without progress: `poke` on progress, `stop` when done. */
+/**
+ * Whether a server is alive, shared by every request to it: anything heard from it lately (a
+ * response, a body chunk) says yes at once; otherwise one `HEAD /` at a time asks, with the
+ * store's headers (so it passes the same CORS and auth as the requests), and any answer (any
+ * status) within the time given says yes.
+ */
+export interface Liveness {
+  /** Something came from the server. */
+  heard(): void;
+  /** True when the server was heard within the last `ms`, or answers a check within `ms`. */
+  check(ms: number): Promise<boolean>;
+}
+
+function liveness(origin: string, doFetch: typeof fetch, headers: Record<string, string> | undefined): Liveness {
+  let last = 0;
+  let asking: Promise<boolean> | undefined;
+  const heard = () => void (last = Date.now());
+  const ask = async (ms: number) => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), ms);
+    (timer as { unref?: () => void }).unref?.();
+    try {
+      const res = await doFetch(`${origin}/`, { method: "HEAD", ...(headers && { headers }), signal: controller.signal });
+      await res.body?.cancel().catch(() => {});
+      heard();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    heard,
+    check: (ms) => (Date.now() - last < ms ? Promise.resolve(true) : (asking ??= ask(ms).finally(() => (asking = undefined)))),
+  };
+}
+
+/**
+ * Fails a request after `ms` of silence: `poke` on progress, `stop` when done. With a `liveness`,
+ * silence past half of `ms` asks the server (on another connection) whether it is alive; an
+ * answer counts as progress, so a server busy on a long answer (a checksum of a large value,
+ * storing a large upload) is waited for, while one that went silent (frozen, stopped, cut off)
+ * fails within `ms`.
+ */
 export class Watchdog {
   readonly #controller = new AbortController();
   readonly #ms: number;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #timedOut = false;
+  /** Bumped by every poke and stop, so a late probe answer cannot revive a finished wait. */
+  #epoch = 0;
+  /** The server's liveness check; `requester` fills it in for watchdogs made without one. */
+  liveness: Liveness | undefined;
 
-  constructor(ms: number, outer?: AbortSignal) {
+  constructor(ms: number, outer?: AbortSignal, liveness?: Liveness) {
     this.#ms = ms;
+    this.liveness = liveness;
     outer?.addEventListener("abort", () => this.abort(outer.reason), { once: true });
     this.poke();
   }
@@ -24,20 +73,22 @@ export class Watchdog {
     return this.#controller.signal;
   }
 
+  /** Progress (a response, a chunk either way): the silence clock starts over. */
   poke(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.stop();
     if (!(this.#ms > 0 && Number.isFinite(this.#ms))) return;
-    this.#timer = setTimeout(() => {
-      this.#timedOut = true;
-      this.#controller.abort(new ConnectionError(`no progress within ${this.#ms} ms`));
-    }, this.#ms);
-    // A timer alone must not keep a Node process alive; the request's socket does while it is open.
-    (this.#timer as { unref?: () => void }).unref?.();
+    this.#arm(this.liveness ? this.#ms / 2 : this.#ms, () => this.#silent());
+  }
+
+  /** Something came from the server: progress, and a sign of life for other requests to it. */
+  heard(): void {
+    this.liveness?.heard();
+    this.poke();
   }
 
   stop(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#epoch++;
+    clearTimeout(this.#timer);
   }
 
   abort(reason?: unknown): void {
@@ -45,9 +96,28 @@ export class Watchdog {
     this.#controller.abort(reason);
   }
 
+  #arm(ms: number, then: () => void): void {
+    this.#timer = setTimeout(then, ms);
+    // A timer alone must not keep a Node process alive; the request's socket does while it is open.
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Half the deadline went by in silence: ask the server, and give up at the deadline unless it answers. */
+  #silent(): void {
+    const epoch = this.#epoch;
+    const budget = this.#ms / 2;
+    this.#arm(budget, () => {
+      this.#timedOut = true;
+      this.#controller.abort(new ConnectionError(`no answer within ${this.#ms} ms`));
+    });
+    void this.liveness!.check(budget).then((alive) => {
+      if (alive && epoch === this.#epoch && !this.#controller.signal.aborted) this.poke();
+    });
+  }
+
   /** The error to throw for a failed fetch or body read: network failures and timeouts are `ConnectionError`. */
   explain(error: unknown, where: string): unknown {
-    if (this.#timedOut) return new ConnectionError(`${where} made no progress within ${this.#ms} ms`, { cause: error });
+    if (this.#timedOut) return new ConnectionError(`${where} went silent: nothing for ${this.#ms} ms`, { cause: error });
     if (error instanceof TypeError) return new ConnectionError(`cannot reach ${where}: ${error.message}`, { cause: error });
     return error;
   }
@@ -63,7 +133,7 @@ export class Watchdog {
             this.stop();
             controller.close();
           } else {
-            this.poke();
+            this.heard();
             controller.enqueue(value);
           }
         } catch (error) {
@@ -79,19 +149,32 @@ export class Watchdog {
   }
 }
 
-export type Request = (
+export type Request = ((
   path: string,
   init?: RequestInit & { duplex?: "half" },
   headers?: Record<string, string | undefined>,
   watchdog?: Watchdog,
-) => Promise<{ res: Response; watchdog: Watchdog }>;
+) => Promise<{ res: Response; watchdog: Watchdog }>) & {
+  /** The server's liveness check, for watchdogs of requests made elsewhere (XMLHttpRequest uploads). */
+  liveness: Liveness;
+};
 
-/** A `fetch` against one origin with common headers, an idle timeout and `ConnectionError` for network failures. */
+/**
+ * A `fetch` against one origin with common headers, a silence deadline (see `Watchdog`) and
+ * `ConnectionError` for network failures.
+ */
 export function requester(origin: string, o: { fetch?: typeof fetch; timeout: number; headers: Record<string, string> }): Request {
   const doFetch = o.fetch ?? globalThis.fetch.bind(globalThis);
   // No headers at all is cheaper for fetch than an empty object.
   const common = Object.keys(o.headers).length > 0 ? o.headers : undefined;
-  return async function request(path, init = {}, extra = {}, watchdog = new Watchdog(o.timeout, init.signal ?? undefined)) {
+  const alive = liveness(origin, doFetch, common);
+  async function request(
+    path: string,
+    init: RequestInit & { duplex?: "half" } = {},
+    extra: Record<string, string | undefined> = {},
+    watchdog = new Watchdog(o.timeout, init.signal ?? undefined, alive),
+  ): Promise<{ res: Response; watchdog: Watchdog }> {
+    watchdog.liveness ??= alive;
     let headers: Record<string, string> | undefined = common;
     for (const name in extra) {
       const value = extra[name];
@@ -101,13 +184,14 @@ export function requester(origin: string, o: { fetch?: typeof fetch; timeout: nu
     }
     try {
       const res = await doFetch(`${origin}${path}`, { ...init, ...(headers && { headers }), signal: watchdog.signal });
-      watchdog.poke();
+      watchdog.heard();
       return { res, watchdog };
     } catch (error) {
       watchdog.stop();
       throw watchdog.explain(error, origin);
     }
-  };
+  }
+  return Object.assign(request, { liveness: alive });
 }
 
 /**
@@ -201,8 +285,10 @@ export function bodyFeed(highWaterMark = 4 * 1024 * 1024): {
 export interface PutBlobOptions {
   key: string;
   onProgress?: ((progress: { key: string; loaded: number; total?: number }) => void) | undefined;
-  /** Milliseconds without progress before failing with `ConnectionError`. */
+  /** Milliseconds of silence before failing with `ConnectionError` (see `Watchdog`). */
   timeout: number;
+  /** The server's liveness check, so the wait while it stores a large upload is not silence. */
+  liveness?: Liveness | undefined;
   signal?: AbortSignal | undefined;
   fail: (status: number, headers: Headers, body: string) => AnystoreError;
 }
@@ -218,30 +304,30 @@ function parseHeaders(raw: string): Headers {
 
 /**
  * PUTs a Blob with XMLHttpRequest, the one browser API that reports upload progress; the
- * progress also keeps the idle timeout from firing during a long upload.
+ * progress also keeps the silence deadline from firing during a long upload.
  */
 export function putBlob(url: string, blob: Blob, headers: Record<string, string>, o: PutBlobOptions): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    const watchdog = new Watchdog(o.timeout, o.signal, o.liveness);
+    let settled = false;
     const settle = (error?: unknown) => {
-      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      watchdog.stop();
       if (error === undefined) resolve();
       else reject(error);
     };
-    const arm = () => {
-      clearTimeout(timer);
-      if (!(o.timeout > 0 && Number.isFinite(o.timeout))) return;
-      timer = setTimeout(() => {
-        xhr.abort();
-        settle(new ConnectionError(`${url} made no progress within ${o.timeout} ms`));
-      }, o.timeout);
-    };
+    // Silence or the caller's signal: settle with the reason first, then abort (its event would say less).
+    watchdog.signal.addEventListener("abort", () => {
+      settle(watchdog.explain(watchdog.signal.reason, url));
+      xhr.abort();
+    });
     xhr.open("PUT", url);
     for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
     // Listened to even without a callback: progress is what keeps a long upload alive.
     xhr.upload.onprogress = (event) => {
-      arm();
+      watchdog.poke();
       o.onProgress?.({ key: o.key, loaded: event.loaded, total: event.lengthComputable ? event.total : blob.size });
     };
     xhr.onload = () => {
@@ -252,8 +338,6 @@ export function putBlob(url: string, blob: Blob, headers: Record<string, string>
     };
     xhr.onerror = () => settle(new ConnectionError(`cannot reach ${url}`));
     xhr.onabort = () => settle(o.signal?.reason ?? new ConnectionError(`upload to ${url} aborted`));
-    o.signal?.addEventListener("abort", () => xhr.abort(), { once: true });
-    arm();
     xhr.send(blob);
   });
 }

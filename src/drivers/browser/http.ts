@@ -39,9 +39,13 @@ export interface HttpDriverOptions {
    */
   headers?: Record<string, string>;
   /**
-   * Milliseconds without progress (no response, or no body chunk) before a request fails
-   * with `ConnectionError`.
-   * @default 30000
+   * Milliseconds the server may stay silent before a request fails with `ConnectionError`.
+   * Progress (the response, each body chunk, each uploaded chunk) restarts the clock, so a long
+   * transfer that moves is never cut. After half of it in silence the client asks the server
+   * whether it is alive (`HEAD /` on another connection, or anything else heard from it lately);
+   * while it answers, a slow answer (a checksum of a large value, storing a large upload) is
+   * waited for. A frozen or unreachable server fails within this time.
+   * @default 5000
    */
   timeout?: number;
   /**
@@ -95,7 +99,7 @@ function parseUrl(url: string): { basePath: string; origin: string; prefix: stri
  */
 export function httpDriver(opts: HttpDriverOptions): Driver {
   const { basePath, origin, prefix, protocol } = parseUrl(opts.url);
-  const timeout = opts.timeout ?? 30_000;
+  const timeout = opts.timeout ?? 5_000;
   const common: Record<string, string> = { ...opts.headers, ...(opts.token && { authorization: `Bearer ${opts.token}` }) };
   const request = requester(origin, { fetch: opts.fetch, timeout, headers: common });
   const base = origin + basePath;
@@ -207,7 +211,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
 
   /** Node: the writable feeds the request body as it is written, with backpressure; each chunk counts as progress. */
   function streamedWrite(key: string, o: WriteOptions): WritableStream<Uint8Array> {
-    const watchdog = new Watchdog(timeout, o.signal);
+    const watchdog = new Watchdog(timeout, o.signal, request.liveness);
     const feed = bodyFeed();
     const response = request(url(key), { method: "PUT", body: feed.body, duplex: "half" }, writeHeaders(o), watchdog);
     // An early error response (403, 412, 413) must fail a write that waits on backpressure.
@@ -269,6 +273,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
           key,
           onProgress: opts.onUploadProgress,
           timeout,
+          liveness: request.liveness,
           signal: o.signal,
           fail: (status, h, body) => errorFromResponse(status, h, body, details(key)),
         });
