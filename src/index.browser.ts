@@ -1,9 +1,9 @@
-import { createStoreWith } from "./core/create.js";
+import { createStoreWith } from "./core/store/create.js";
 import type { CreateStoreOptions, Store, StoreOptions } from "./core/types.js";
-import { browserRuntime } from "./runtime/browser.js";
+import { browserRuntime } from "./runtime/browser/runtime.js";
 
 export * from "./index.common.js";
-export { smartOpen, smartRead, smartStream, smartWrite } from "./browser/smart.js";
+export { smartOpen, smartRead, smartStream, smartWrite } from "./runtime/browser/smart.js";
 
 /**
  * Creates a store from a uri (or options). Synchronous, no I/O: the driver connects on first use.

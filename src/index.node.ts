@@ -1,9 +1,9 @@
-import { createStoreWith } from "./core/create.js";
+import { createStoreWith } from "./core/store/create.js";
 import type { CreateStoreOptions, Store, StoreOptions } from "./core/types.js";
-import { nodeRuntime } from "./runtime/node.js";
+import { nodeRuntime } from "./runtime/node/runtime.js";
 
 export * from "./index.common.js";
-export { smartOpen, smartRead, smartStream, smartWrite } from "./node/smart.js";
+export { smartOpen, smartRead, smartStream, smartWrite } from "./runtime/node/smart.js";
 export { serve } from "./server/serve.js";
 export type { RunningServer, ServeOptions } from "./server/serve.js";
 

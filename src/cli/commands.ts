@@ -5,7 +5,7 @@ import { Readable, Writable } from "node:stream";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "../core/errors.js";
 import type { HashAlgorithm, Info } from "../core/types.js";
-import { stdin, stdout } from "../node/stdio.js";
+import { stdin, stdout } from "../runtime/node/stdio.js";
 import { print, withStore } from "./context.js";
 
 const ALGORITHMS = ["sha256", "sha1", "md5", "sha512"];

@@ -3,8 +3,8 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "../core/errors.js";
-import type { MirrorOptions, MirrorProgress, MirrorResult } from "../core/mirror.js";
-import { mirror } from "../core/mirror.js";
+import type { MirrorOptions, MirrorProgress, MirrorResult } from "../core/tools/mirror.js";
+import { mirror } from "../core/tools/mirror.js";
 import type { ListOptions, Store } from "../core/types.js";
 import { formatBytes, formatError, note, openStore } from "./context.js";
 

@@ -4,7 +4,7 @@
  * parsing would resolve `/a/../b` away before the key checks could see it.
  */
 
-import { isUnsafePath } from "../core/http-handler.js";
+import { isUnsafePath } from "../core/http/handler.js";
 
 /** The methods the anystore protocol answers; Node's parser lets others through (TRACE, PROPFIND, ...). */
 export const METHODS = ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;

@@ -8,8 +8,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { Handler, HandlerOptions } from "../core/http-handler.js";
-import { createHandler } from "../core/http-handler.js";
+import type { Handler, HandlerOptions } from "../core/http/handler.js";
+import { createHandler } from "../core/http/handler.js";
 import type { Store } from "../core/types.js";
 import type { BodyPace } from "./node-bridge.js";
 import { bodyOf, linger, refuse, send } from "./node-bridge.js";

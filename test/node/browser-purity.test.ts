@@ -1,5 +1,5 @@
 /**
- * `src/core` and `src/drivers/browser` ship to browsers: they may import only each other and a
+ * `src/core`, `src/drivers/browser` and `src/runtime/browser` ship to browsers: they may import only each other and a
  * short list of browser-safe packages, never `node:*`, a Node built-in or a Node-only package,
  * and never touch Node globals (`process`, `Buffer`, `require`, `__dirname`) except behind `typeof`.
  * Parsed with the TypeScript compiler, so comments, strings and dynamic imports are handled.
@@ -9,11 +9,11 @@ import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { browserRuntime } from "../../src/runtime/browser.js";
-import { browserSchemes } from "../../src/runtime/browser-drivers.js";
+import { browserRuntime } from "../../src/runtime/browser/runtime.js";
+import { browserSchemes } from "../../src/runtime/browser/uri-drivers.js";
 
 const root = resolve(import.meta.dirname, "../..");
-const browserDirs = ["src/core", "src/drivers/browser"];
+const browserDirs = ["src/core", "src/drivers/browser", "src/runtime/browser"];
 /** Bare packages that run in browsers (the first path segments of an import specifier). */
 const browserSafe = new Set(["idb", "picomatch", "@noble/hashes", "fflate", "aws4fetch", "zod"]);
 const nodeGlobals = new Set(["process", "Buffer", "require", "__dirname", "__filename"]);
@@ -63,7 +63,8 @@ describe("browser purity", () => {
   const files = browserDirs.flatMap(sourceFiles).filter((f) => !f.endsWith(".d.ts"));
 
   it("finds the sources", () => {
-    expect(files).toContain("src/core/store.ts");
+    expect(files).toContain("src/core/store/store.ts");
+    expect(files).toContain("src/runtime/browser/runtime.ts");
     expect(files).toContain("src/drivers/browser/indexeddb.ts");
   });
 

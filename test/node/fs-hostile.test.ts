@@ -7,7 +7,7 @@ import { lstat, mkdir, readdir, readFile, rename, symlink, utimes, writeFile } f
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { Driver } from "../../src/core/driver.js";
+import type { Driver } from "../../src/core/driver/contract.js";
 import { type FsDriverOptions, fsDriver } from "../../src/drivers/node/fs.js";
 import type { StoreOptions } from "../../src/index.node.js";
 import { createStore, createStore as createStoreWithDriver, isAnystoreError } from "../../src/index.node.js";

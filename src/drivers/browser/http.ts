@@ -1,12 +1,12 @@
-import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
 import { InvalidArgumentError, UnsupportedError } from "../../core/errors.js";
-import { H, encodeKey, errorFromResponse, infoFromHeaders, rangeHeader } from "../../core/http-protocol.js";
-import { concat, sliceStream } from "../../core/stream-tools.js";
-import { bytesToStream } from "../../core/streams.js";
+import { H, encodeKey, errorFromResponse, infoFromHeaders, rangeHeader } from "../../core/http/protocol.js";
+import { concat, sliceStream } from "../../core/streams/to-bytes.js";
+import { bytesToStream } from "../../core/streams/from-bytes.js";
 import { blobGatherer } from "./blob-gatherer.js";
 import { Watchdog, bodyFeed, countBytes, drainSmall, putBlob, requester, shortText } from "./http-transport.js";
 
-export { HttpError } from "../../core/http-protocol.js";
+export { HttpError } from "../../core/http/protocol.js";
 
 export const DRIVER_NAME = "http";
 

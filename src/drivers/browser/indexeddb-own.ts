@@ -4,7 +4,7 @@
  * indexeddb-more.ts), so an app's first chunk carries only the batched paths.
  */
 
-import type { WriteOptions } from "../../core/driver.js";
+import type { WriteOptions } from "../../core/driver/contract.js";
 import { AlreadyExistsError } from "../../core/errors.js";
 import type { Batcher } from "./indexeddb-batch.js";
 import { commit, finished } from "./indexeddb-batch.js";

@@ -3,7 +3,7 @@
  * plain-IndexedDB helpers every path uses: request promises and error mapping.
  */
 
-import type { WriteOptions } from "../../core/driver.js";
+import type { WriteOptions } from "../../core/driver/contract.js";
 import { AnystoreError } from "../../core/errors.js";
 
 /** The one object store, and its index of records that carry a ttl. */

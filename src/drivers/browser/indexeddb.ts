@@ -13,8 +13,8 @@
  * A prefix listing is one contiguous key range read in pages of keys, never values.
  */
 
-import { deferredIterator } from "../../core/deferred-iterator.js";
-import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import { deferredIterator } from "../../core/streams/deferred-iterator.js";
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
 import { ConnectionError, UnsupportedError } from "../../core/errors.js";
 import { batcher } from "./indexeddb-batch.js";
 import type { Page } from "./indexeddb-list.js";

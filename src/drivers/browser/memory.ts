@@ -1,6 +1,6 @@
-import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import type { Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
 import { AlreadyExistsError } from "../../core/errors.js";
-import type { LocalDriver, StoredValue } from "../../core/local.js";
+import type { LocalDriver, StoredValue } from "../../core/driver/local-access.js";
 import { utf8 } from "../../core/serialize.js";
 
 export const DRIVER_NAME = "memory";

@@ -7,7 +7,7 @@
  * ttls are at least RECHECK_MS long).
  */
 
-import type { Driver, WriteOptions } from "../../core/driver.js";
+import type { Driver, WriteOptions } from "../../core/driver/contract.js";
 import { RESERVED } from "../../core/keys.js";
 
 const TTL_PREFIX = `${RESERVED}/ttl/`;

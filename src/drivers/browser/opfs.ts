@@ -15,7 +15,7 @@
  * false and the store emulates.
  */
 
-import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
 import { AlreadyExistsError, AnystoreError, ConflictError, UnsupportedError } from "../../core/errors.js";
 import { RESERVED } from "../../core/keys.js";
 import { type FileHandle, isLocked, readWhole, streamFile } from "./opfs-sync.js";

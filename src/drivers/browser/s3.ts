@@ -2,12 +2,12 @@
  * The S3 driver: any S3-compatible object store (AWS, MinIO, R2, s3rver...), signed with
  * aws4fetch over `fetch`. Web APIs only, so it runs in Node, browsers and workers alike.
  */
-import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
 import { AlreadyExistsError, AnystoreError, InvalidArgumentError } from "../../core/errors.js";
 import { isReservedKey } from "../../core/keys.js";
-import { mapLimit } from "../../core/map-limit.js";
+import { mapLimit } from "../../core/streams/map-limit.js";
 import { guessContentType } from "../../core/mime.js";
-import { sliceStream } from "../../core/stream-tools.js";
+import { sliceStream } from "../../core/streams/to-bytes.js";
 import { S3Client } from "./s3-client.js";
 import { clientConfig, isAws, positive } from "./s3-config.js";
 import { multipartWritable } from "./s3-multipart.js";

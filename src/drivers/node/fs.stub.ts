@@ -1,5 +1,5 @@
 /** Browser stand-in for the fs driver: same names, throws `UnsupportedError` when called. */
-import type { Driver } from "../../core/driver.js";
+import type { Driver } from "../../core/driver/contract.js";
 import { UnsupportedError } from "../../core/errors.js";
 import type { FsDriverOptions } from "./fs.js";
 

@@ -1,9 +1,9 @@
 import type { Stats } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
 import { AlreadyExistsError, AnystoreError, ConflictError } from "../../core/errors.js";
-import { sliceBytes } from "../../core/streams.js";
+import { sliceBytes } from "../../core/streams/from-bytes.js";
 import * as io from "./fs-io.js";
 import { Jail, type Pin, splitKey } from "./fs-jail.js";
 import { reap, removeIfSame } from "./fs-reap.js";

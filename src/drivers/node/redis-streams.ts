@@ -3,7 +3,7 @@
  * reads are GETRANGE chunks (one prefetched), writes APPEND chunks to a hidden temporary key
  * in the target's hash slot that a script renames onto the key on close.
  */
-import type { ByteRange } from "../../core/driver.js";
+import type { ByteRange } from "../../core/driver/contract.js";
 import { AnystoreError } from "../../core/errors.js";
 import type { RedisClient } from "./redis-client.js";
 import { Script } from "./redis-client.js";

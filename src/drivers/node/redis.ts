@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import type { Cluster } from "ioredis";
-import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import type { Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
 import { AlreadyExistsError, ConnectionError, InvalidArgumentError } from "../../core/errors.js";
 import type { RedisClient, RedisNode, RedisTarget } from "./redis-client.js";
 import { checkPrefix, CommandTracker, createClient, parseRedisUri, Script, toStoreError } from "./redis-client.js";

@@ -3,7 +3,7 @@
  * This file picks a dialect module from the uri (or the client handed in) and hands it to the
  * runtime-neutral core in `./sql/core.ts`; each backend client is imported only when used.
  */
-import type { Driver } from "../../core/driver.js";
+import type { Driver } from "../../core/driver/contract.js";
 import { InvalidArgumentError, UnsupportedError } from "../../core/errors.js";
 import type { Dialect } from "./sql/core.js";
 import { sqlCore } from "./sql/core.js";

@@ -1,7 +1,7 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
+import type { Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
 import { AlreadyExistsError, AnystoreError, ConflictError, InvalidArgumentError, InvalidKeyError, isAnystoreError } from "../../core/errors.js";
 import type { Archive } from "./zip/archive.js";
 import { ArchiveCache, stampOf } from "./zip/archive.js";

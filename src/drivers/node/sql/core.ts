@@ -11,9 +11,9 @@
  * - Listing pages in key order with `key > last` and prefix bounds (`key < successor`), so
  *   it walks the primary key index and never holds more than one page.
  */
-import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver.js";
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import { AlreadyExistsError, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
-import { bytesToStream } from "../../../core/streams.js";
+import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import type { ValueLimit } from "./large-values.js";
 import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
 import { chunkedStream, chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";

@@ -8,7 +8,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { Inflate, inflateSync } from "fflate";
-import type { ByteRange } from "../../../core/driver.js";
+import type { ByteRange } from "../../../core/driver/contract.js";
 import { AnystoreError, UnsupportedError } from "../../../core/errors.js";
 import type { Window } from "./directory.js";
 import { readExactly } from "./directory.js";
