@@ -219,7 +219,7 @@ describe("indexeddb driver", () => {
     await writer.close();
     // A fresh copy of the driver's module: nothing loaded yet, as on a page's first listing.
     // @ts-expect-error: a query string makes Vite load a separate module instance
-    const fresh: typeof import("../../src/drivers/browser/indexeddb.js") = await import("../../src/drivers/browser/indexeddb.ts?first-listing");
+    const fresh: typeof import("../../src/drivers/browser/indexeddb/indexeddb.js") = await import("../../src/drivers/browser/indexeddb/indexeddb.ts?first-listing");
     const reader = createStore({ driver: fresh.indexeddbDriver({ name }) });
     const listing = reader.keys({ prefix: "a" });
     const keys: string[] = [];

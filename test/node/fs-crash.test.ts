@@ -7,7 +7,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
-import { fsDriver } from "../../src/drivers/node/fs.js";
+import { fsDriver } from "../../src/drivers/node/fs/fs.js";
 import { collectKeys, sleep } from "../shared/contract.js";
 import { isWhole } from "./fs-values.js";
 import { TMP } from "./tmp.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { Driver } from "../../src/core/driver/contract.js";
-import { type FsDriverOptions, fsDriver } from "../../src/drivers/node/fs.js";
+import { type FsDriverOptions, fsDriver } from "../../src/drivers/node/fs/fs.js";
 import type { StoreOptions } from "../../src/index.node.js";
 import { createStore, createStore as createStoreWithDriver, isAnystoreError } from "../../src/index.node.js";
 import { collectKeys, rejectsWith, sleep, utf8 } from "../shared/contract.js";

@@ -6,7 +6,7 @@
  * - `write ROOT SEED`: rewrites keys forever (bytes and streams, with and without ttl) with
  *   self-checking values, until killed; prints `ready` after its first write.
  */
-import { fsDriver } from "../../src/drivers/node/fs.js";
+import { fsDriver } from "../../src/drivers/node/fs/fs.js";
 import { checkedValue } from "./fs-values.js";
 
 const [mode, root, arg, rounds] = process.argv.slice(2);

@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TMP } from "./tmp.js";
-import { fsDriver } from "../../src/drivers/node/fs.js";
+import { fsDriver } from "../../src/drivers/node/fs/fs.js";
 import { createStore } from "../../src/index.node.js";
 import { contractSuite, collectKeys, readAll, rejectsWith, utf8 } from "../shared/contract.js";
 

@@ -355,7 +355,7 @@ describe("anystore+http driver", () => {
     const closed = await serve(createStore("memory://"));
     await closed.close();
     await rejectsWith(createStore(`anystore+${closed.url}`).get("k"), "CONNECTION");
-    // Streamed uploads go through node:http (see http-fetch.ts): the same error.
+    // Streamed uploads go through node:http (see src/drivers/node/streaming-fetch.ts): the same error.
     const writer = (await createStore(`anystore+${closed.url}`).open("k", "w")).getWriter();
     const pending = writer.write(new Uint8Array(1024)).then(() => writer.close());
     await rejectsWith(pending, "CONNECTION");

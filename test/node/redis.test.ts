@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStore } from "../../src/index.node.js";
-import { redisDriver } from "../../src/drivers/node/redis.js";
+import { redisDriver } from "../../src/drivers/node/redis/redis.js";
 import { collectKeys, contractSuite, rejectsWith, utf8 } from "../shared/contract.js";
 import type { RedisProcess } from "./redis-server.js";
 import { cli, freePort, redisProcess, sleep, tempDir } from "./redis-server.js";
@@ -181,7 +181,7 @@ describe("redis driver", () => {
   });
 
   it("parses uris: db, prefix, credentials, and rejects bad ones", async () => {
-    const { parseRedisUri } = await import("../../src/drivers/node/redis-client.js");
+    const { parseRedisUri } = await import("../../src/drivers/node/redis/client.js");
     expect(parseRedisUri("redis://u:p%40ss@host:7000/3/a/b")).toMatchObject({
       nodes: [{ host: "host", port: 7000 }],
       db: 3,

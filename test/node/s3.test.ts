@@ -15,8 +15,8 @@ import type { S3rverProcess } from "./s3rver.js";
 import { TMP } from "./tmp.js";
 import type { StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
-import { s3Driver } from "../../src/drivers/browser/s3.js";
-import { xmlDecode } from "../../src/drivers/browser/s3-xml.js";
+import { s3Driver } from "../../src/drivers/browser/s3/s3.js";
+import { xmlDecode } from "../../src/drivers/browser/s3/xml.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, sleep, text, utf8 } from "../shared/contract.js";
 
 const MiB = 1024 * 1024;

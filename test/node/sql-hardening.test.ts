@@ -11,7 +11,7 @@ import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
-import { sqlDriver } from "../../src/drivers/node/sql.js";
+import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
 import { readAll, rejectsWith, sleep } from "../shared/contract.js";
 
 const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-hardening-"));

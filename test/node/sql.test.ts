@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store, StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
-import { sqlDriver } from "../../src/drivers/node/sql.js";
+import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, sleep, utf8 } from "../shared/contract.js";
 import type { Server } from "./sql-servers.js";
 import { startMariadb, startPostgres } from "./sql-servers.js";

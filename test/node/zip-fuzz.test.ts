@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { TMP } from "./tmp.js";
 import { isAnystoreError } from "../../src/index.node.js";
-import { zipDriver } from "../../src/drivers/node/zip.js";
+import { zipDriver } from "../../src/drivers/node/zip/zip.js";
 
 const DIR = join(process.env.ZIP_TEST_TMP ?? TMP, `zip-fuzz-${process.pid}`);
 const CASES = 300;

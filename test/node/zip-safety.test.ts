@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { createStore } from "../../src/index.node.js";
-import { zipDriver } from "../../src/drivers/node/zip.js";
+import { zipDriver } from "../../src/drivers/node/zip/zip.js";
 import { emptyDirectory, loadDirectory } from "../../src/drivers/node/zip/directory.js";
 import { crc32, newEntry } from "../../src/drivers/node/zip/format.js";
 import { saveJournal } from "../../src/drivers/node/zip/journal.js";

@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TMP as RUN_TMP } from "./tmp.js";
 import { createStore, isAnystoreError } from "../../src/index.node.js";
-import { zipDriver } from "../../src/drivers/node/zip.js";
+import { zipDriver } from "../../src/drivers/node/zip/zip.js";
 import { emptyDirectory } from "../../src/drivers/node/zip/directory.js";
 import { crc32, newEntry } from "../../src/drivers/node/zip/format.js";
 import { append } from "../../src/drivers/node/zip/writer.js";

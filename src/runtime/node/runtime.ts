@@ -3,12 +3,12 @@ import type { DriverFactory } from "../../core/driver/contract.js";
 import type { Hasher, Runtime } from "../../core/runtime-interface.js";
 import { webSchemes } from "../browser/uri-drivers.js";
 
-const fs = (): Promise<DriverFactory> => import("../../drivers/node/fs.js").then((m) => m.fsDriverFromUri);
-const sql = (): Promise<DriverFactory> => import("../../drivers/node/sql.js").then((m) => m.sqlDriverFromUri);
+const fs = (): Promise<DriverFactory> => import("../../drivers/node/fs/fs.js").then((m) => m.fsDriverFromUri);
+const sql = (): Promise<DriverFactory> => import("../../drivers/node/sql/sql.js").then((m) => m.sqlDriverFromUri);
 
-/** The http driver with a fetch that streams uploads (see http-fetch.ts), unless the caller brings its own fetch. */
+/** The http driver with a fetch that streams uploads (see drivers/node/streaming-fetch.ts), unless the caller brings its own fetch. */
 const http = (): Promise<DriverFactory> =>
-  Promise.all([import("../../drivers/browser/http.js"), import("../../drivers/node/http-fetch.js")]).then(
+  Promise.all([import("../../drivers/browser/http/http.js"), import("../../drivers/node/streaming-fetch.js")]).then(
     ([driver, node]) =>
       (uri, options) =>
         driver.httpDriverFromUri(uri, { fetch: node.streamingFetch, ...options }),
@@ -24,13 +24,13 @@ const nodeSchemes: Record<string, () => Promise<DriverFactory>> = {
   "anystore+http": http,
   "anystore+https": http,
   file: fs,
-  zip: () => import("../../drivers/node/zip.js").then((m) => m.zipDriverFromUri),
+  zip: () => import("../../drivers/node/zip/zip.js").then((m) => m.zipDriverFromUri),
   sqlite: sql,
   libsql: sql,
   postgres: sql,
   postgresql: sql,
   mysql: sql,
-  ...Object.fromEntries(["redis", "rediss", "redis+cluster"].map((s) => [s, () => import("../../drivers/node/redis.js").then((m) => m.redisDriverFromUri)])),
+  ...Object.fromEntries(["redis", "rediss", "redis+cluster"].map((s) => [s, () => import("../../drivers/node/redis/redis.js").then((m) => m.redisDriverFromUri)])),
 };
 
 export const nodeRuntime: Runtime = {

@@ -1,2 +1,2 @@
 // A stepping stone for browser-drivers.ts, which says why.
-export { s3DriverFromUri as fromUri } from "../../../drivers/browser/s3.js";
+export { s3DriverFromUri as fromUri } from "../../../drivers/browser/s3/s3.js";
