@@ -4,11 +4,10 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { Readable, Writable } from "node:stream";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "../core/errors.js";
-import type { HashAlgorithm, Info } from "../core/types.js";
+import { HASH_ALGORITHMS, type HashAlgorithm } from "../core/hashing.js";
+import type { Info } from "../core/types.js";
 import { stdin, stdout } from "../runtime/node/stdio.js";
 import { print, withStore } from "./context.js";
-
-const ALGORITHMS = ["sha256", "sha1", "md5", "sha512"];
 
 const infoJson = (info: Info) => JSON.stringify(info);
 
@@ -94,7 +93,7 @@ export function registerKeyCommands(program: Command): void {
     .command("checksum")
     .description("print the hex checksum of KEY's bytes")
     .argument("<key>")
-    .option("-a, --algorithm <name>", `one of ${ALGORITHMS.join(", ")}`, "sha256")
+    .option("-a, --algorithm <name>", `one of ${HASH_ALGORITHMS.join(", ")}`, "sha256")
     .action(async (key: string, opts: { algorithm: string }, command: Command) => {
       await withStore(command, async (store) => print(`${await store.checksum(key, opts.algorithm as HashAlgorithm)}\n`));
     });

@@ -1,5 +1,5 @@
 import type { Driver, DriverCapabilities } from "./driver/contract.js";
-import type { HashAlgorithm } from "./runtime-interface.js";
+import type { HashAlgorithm } from "./hashing.js";
 import type { SchemaLike, Serialization } from "./serialize.js";
 
 export type { HashAlgorithm, Serialization, SchemaLike };

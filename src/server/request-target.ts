@@ -5,9 +5,10 @@
  */
 
 import { isUnsafePath } from "../core/http/handler.js";
+import { METHODS } from "../core/http/protocol.js";
+import { URI_SCHEME } from "../core/uri.js";
 
 /** The methods the anystore protocol answers; Node's parser lets others through (TRACE, PROPFIND, ...). */
-export const METHODS = ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;
 const KNOWN = new Set<string>(METHODS);
 
 /** A refusal: the status and one line of text, with its headers. */
@@ -17,7 +18,8 @@ export interface Refused {
   headers?: Record<string, string>;
 }
 
-const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+/** A scheme and an authority: what absolute-form adds before the path. */
+const ABSOLUTE = new RegExp(`${URI_SCHEME.source}[^/?#]*`);
 
 /**
  * The origin-form target (`/path?query`) a request line stands for, or why it is refused.

@@ -13,7 +13,8 @@ import { createHandler } from "../core/http/handler.js";
 import type { Store } from "../core/types.js";
 import type { BodyPace } from "./node-bridge.js";
 import { bodyOf, linger, refuse, send } from "./node-bridge.js";
-import { METHODS, originForm } from "./request-target.js";
+import { METHODS } from "../core/http/protocol.js";
+import { originForm } from "./request-target.js";
 
 export interface ServeOptions extends HandlerOptions {
   /**

@@ -7,6 +7,8 @@
  * no `..`, no reserved `.anystore` segment.
  */
 
+import type { HashAlgorithm } from "../hashing.js";
+
 /** Metadata a driver knows about a stored value. */
 export interface DriverInfo {
   size: number;
@@ -112,7 +114,7 @@ export interface Driver {
    * The value's hex checksum, computed where the bytes are (an anystore server answers
    * `HEAD ?checksum=true`), or `null` when missing. Without it the store hashes the stream.
    */
-  checksum?(key: string, algorithm: "sha256" | "sha1" | "md5" | "sha512"): Promise<string | null>;
+  checksum?(key: string, algorithm: HashAlgorithm): Promise<string | null>;
 }
 
 /** A function that makes a driver from a uri and the store's options. */

@@ -6,10 +6,11 @@
 
 import { InvalidArgumentError } from "../errors.js";
 import { publicError } from "./public-error.js";
-import { EXPOSED_HEADERS, H, parseRange, weakEtag } from "./protocol.js";
+import { EXPOSED_HEADERS, H, METHODS, parseRange, weakEtag } from "./protocol.js";
 import { normalizeKey } from "../keys.js";
-import type { HashAlgorithm } from "../runtime-interface.js";
+import { isHashAlgorithm } from "../hashing.js";
 import type { Info, Store } from "../types.js";
+import { URI_SCHEME } from "../uri.js";
 
 export interface HandlerOptions {
   /**
@@ -52,8 +53,7 @@ export const DEFAULT_MAX_BODY_BYTES = 2 ** 30;
 /** A web-standard request handler. */
 export type Handler = (req: Request) => Promise<Response>;
 
-const ALGORITHMS = new Set(["sha256", "sha1", "md5", "sha512"]);
-const METHODS = "GET, HEAD, PUT, DELETE, PATCH, OPTIONS";
+const ALLOW = METHODS.join(", ");
 const ALLOWED_HEADERS = `authorization, content-type, range, if-none-match, if-match, ${H.ttl}`;
 const encoder = new TextEncoder();
 
@@ -116,7 +116,7 @@ async function sameSecret(given: string, expected: Promise<ArrayBuffer>): Promis
 
 /** A store uri without credentials (`postgresql://user:pw@host/db`) or a local path, for headers. */
 function publicUri(uri: string): string {
-  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(uri)?.[0];
+  const scheme = URI_SCHEME.exec(uri)?.[0];
   const rest = scheme ? uri.slice(scheme.length) : uri;
   // A local path (`/srv/data`, `sqlite:///srv/app.db`) tells where the server keeps its files: only its last name goes out.
   if (!scheme || rest.startsWith("/") || /^[A-Za-z]:[\\/]/.test(rest)) return `${scheme ?? ""}${rest.split(/[\\/]/).filter(Boolean).pop() ?? ""}`;
@@ -274,19 +274,19 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
         return textResponse(date.toISOString(), 200);
       }
       default:
-        throw new Refusal(405, `method ${method} is not allowed`, { allow: METHODS });
+        throw new Refusal(405, `method ${method} is not allowed`, { allow: ALLOW });
     }
   }
 
   function preflight(req: Request): Response {
-    if (!req.headers.get("origin")) return new Response(null, { status: 204, headers: { allow: METHODS } });
+    if (!req.headers.get("origin")) return new Response(null, { status: 204, headers: { allow: ALLOW } });
     const cors = corsHeaders(req);
     if (!cors) throw new Refusal(403, "origin not allowed");
     return new Response(null, {
       status: 204,
       headers: {
         ...cors,
-        "access-control-allow-methods": METHODS,
+        "access-control-allow-methods": ALLOW,
         "access-control-allow-headers": ALLOWED_HEADERS,
         "access-control-max-age": "600",
       },
@@ -312,8 +312,8 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     if (head) {
       if (url.searchParams.get("checksum") === "true") {
         const algorithm = url.searchParams.get("algorithm") ?? "sha1"; // Python's default
-        if (!ALGORITHMS.has(algorithm)) throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}`);
-        headers.set(H.checksum, await store.checksum(key, algorithm as HashAlgorithm));
+        if (!isHashAlgorithm(algorithm)) throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}`);
+        headers.set(H.checksum, await store.checksum(key, algorithm));
       }
       return new Response(null, { status: 200, headers });
     }

@@ -34,6 +34,9 @@ export const H = {
   error: "x-anystore-error",
 } as const;
 
+/** The methods the protocol answers. */
+export const METHODS = ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;
+
 /** Headers a browser page may read from a cross-origin response. */
 export const EXPOSED_HEADERS = [
   "content-length",

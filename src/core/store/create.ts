@@ -2,7 +2,7 @@ import type { Driver } from "../driver/contract.js";
 import { InvalidArgumentError } from "../errors.js";
 import { normalizePrefix } from "../keys.js";
 import type { Runtime } from "../runtime-interface.js";
-import { loaderFor } from "../runtime-interface.js";
+import { loaderFor } from "../uri.js";
 import { AnyStore } from "./store.js";
 import { sharedState } from "./state.js";
 import type { CreateStoreOptions, Store, StoreOptions } from "../types.js";

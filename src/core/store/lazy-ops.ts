@@ -13,7 +13,7 @@ import { lineSplitter } from "../streams/lines.js";
 import { listKeys, pagesOf } from "./list.js";
 import { decodeStored, storable } from "../driver/local-access.js";
 import { guessContentType } from "../mime.js";
-import type { HashAlgorithm } from "../runtime-interface.js";
+import { HASH_ALGORITHMS, type HashAlgorithm, isHashAlgorithm } from "../hashing.js";
 import { decodeValue, encodeTextOrBytes, utf8 } from "../serialize.js";
 import type { StoreContext } from "./state.js";
 import {
@@ -36,7 +36,6 @@ export { completeDriver };
 
 type Context = StoreContext<unknown>;
 
-const ALGORITHMS = new Set(["sha256", "sha1", "md5", "sha512"]);
 const VALUES_PAGE = 64;
 const INFO_CONCURRENCY = 16;
 
@@ -114,8 +113,8 @@ export async function info(c: Context, key: string): Promise<Info> {
 }
 
 export async function checksum(c: Context, key: string, algorithm: HashAlgorithm): Promise<string> {
-  if (!ALGORITHMS.has(algorithm)) {
-    throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}: use sha256, sha1, md5 or sha512`);
+  if (!isHashAlgorithm(algorithm)) {
+    throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}: use ${HASH_ALGORITHMS.slice(0, -1).join(", ")} or ${HASH_ALGORITHMS.at(-1)}`);
   }
   const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
   if (d.checksum) {

@@ -3,7 +3,7 @@ import type { DriverCapabilities, WriteOptions } from "../driver/contract.js";
 import { InvalidArgumentError } from "../errors.js";
 import { joinKey, normalizePrefix } from "../keys.js";
 import { storable } from "../driver/local-access.js";
-import type { HashAlgorithm } from "../runtime-interface.js";
+import type { HashAlgorithm } from "../hashing.js";
 import { decodeValue, encodeTextOrBytes, isStreamLike, utf8 } from "../serialize.js";
 import type { More, Shared, StoreContext } from "./state.js";
 import {

@@ -9,6 +9,7 @@ import { lineSplitter } from "../streams/lines.js";
 import { checkSerialization, encodeValue, isStreamLike } from "../serialize.js";
 import { collect } from "../streams/to-bytes.js";
 import type { Store, StoreOptions } from "../types.js";
+import { URI_SCHEME } from "../uri.js";
 
 /** What a runtime supplies to the smart helpers. */
 export interface SmartContext {
@@ -23,7 +24,6 @@ export interface SmartContext {
 export type ReadMode = "rb" | "r";
 export type WriteMode = "wb" | "w";
 
-const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 const HTTP = /^(anystore\+)?https?:\/\//i;
 
 /**
@@ -34,7 +34,7 @@ const HTTP = /^(anystore\+)?https?:\/\//i;
  */
 export function splitUri(uri: string): { store: string; key: string } {
   if (typeof uri !== "string" || uri === "") throw new InvalidArgumentError("a uri must be a non-empty string");
-  const scheme = SCHEME.exec(uri)?.[0].length ?? 0;
+  const scheme = URI_SCHEME.exec(uri)?.[0].length ?? 0;
   let pathEnd = uri.length;
   if (HTTP.test(uri)) {
     const query = uri.slice(scheme).search(/[?#]/);

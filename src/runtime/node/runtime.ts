@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { DriverFactory } from "../../core/driver/contract.js";
-import type { Hasher, Runtime } from "../../core/runtime-interface.js";
+import type { Hasher } from "../../core/hashing.js";
+import type { Runtime } from "../../core/runtime-interface.js";
 import { webSchemes } from "../browser/uri-drivers.js";
 
 const fs = (): Promise<DriverFactory> => import("../../drivers/node/fs/fs.js").then((m) => m.fsDriverFromUri);
