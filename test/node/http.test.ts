@@ -443,6 +443,16 @@ describe("plain http:// driver (read-only)", () => {
     await rejectsWith(collectKeys(store.keys()), "UNSUPPORTED");
   });
 
+  it("reports no ttl, truthfully, and still reads with one request (no TTL emulation)", async () => {
+    const requests: string[] = [];
+    const spy: typeof fetch = (input, init) => (requests.push(`${init?.method ?? "GET"} ${String(input).slice(base.length)}`), fetch(input, init));
+    const store = createStore(base, { fetch: spy });
+    expect((await store.capabilities()).ttl).toBe(false);
+    requests.length = 0;
+    expect(await store.get("data.json")).toEqual({ n: 1 });
+    expect(requests).toEqual(["GET /data.json"]);
+  });
+
   it("cuts ranges itself from a server that ignores Range and HEAD", async () => {
     const plain = createServer((req, res) => {
       if (req.method !== "GET") return void res.writeHead(405).end();

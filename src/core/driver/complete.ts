@@ -1,23 +1,23 @@
 /**
  * Turns any driver into a complete one: every optional method present, emulated from the
  * required ones where the driver lacks it, so every store behaves the same (the OpenDAL
- * "operator" idea). Emulations trade speed or memory, never behaviour. Loaded only when needed
- * (through store-more.ts): at once for a driver without ttl, else on the first call beyond get,
- * put, delete and exists, whose part is in driver-core.ts.
+ * "operator" idea). Emulations trade speed or memory, never behaviour. Part of the store's lazy
+ * half (store/lazy-ops.ts): loaded at once for a driver that needs the TTL emulation, else on
+ * the first call beyond get, put, delete and exists, whose part is in hot-path.ts.
  */
 
 import type { ByteRange, Driver, DriverCapabilities, DriverInfo, WriteOptions } from "./contract.js";
 import { NO_CAPABILITIES } from "./contract.js";
-import type { CoreDriver } from "./hot-path.js";
-import { coreDriver } from "./hot-path.js";
+import type { HotDriver } from "./hot-path.js";
+import { hotDriver, needsTtlEmulation } from "./hot-path.js";
+import { withSidecarTtl } from "./sidecar-ttl.js";
 import { UnsupportedError } from "../errors.js";
-import { RESERVED } from "../keys.js";
 import { mapLimit } from "../streams/map-limit.js";
-import type { Shared } from "../store/state.js";
-import { concat, sliceStream } from "../streams/to-bytes.js";
+import { sliceStream } from "../streams/slice-stream.js";
+import { concat } from "../streams/to-bytes.js";
 import { bytesToStream, sliceBytes } from "../streams/from-bytes.js";
 
-export type CompleteDriver = CoreDriver &
+export type CompleteDriver = HotDriver &
   Required<Pick<Driver, "name" | "list" | "info" | "read" | "write" | "getMany" | "putMany" | "deleteMany" | "sweep" | "close" | "url">> &
   Pick<Driver, "checksum"> & { readonly capabilities: DriverCapabilities };
 
@@ -25,8 +25,10 @@ export type CompleteDriver = CoreDriver &
 const BATCH_CONCURRENCY = 16;
 
 export function completeDriver(driver: Driver): CompleteDriver {
-  const base = driver.capabilities.ttl ? driver : withSidecarTtl(driver);
-  const core = coreDriver(driver, base);
+  const emulateTtl = needsTtlEmulation(driver);
+  const base = emulateTtl ? withSidecarTtl(driver) : driver;
+  const core = hotDriver(driver, base);
+  // `list` is required, but a driver written in JavaScript may still lack it.
   const capabilities: DriverCapabilities = { ...NO_CAPABILITIES, list: !!driver.list, ...driver.capabilities };
   return {
     ...core,
@@ -53,8 +55,8 @@ export function completeDriver(driver: Driver): CompleteDriver {
       }),
     sweep: base.sweep?.bind(base) ?? (async () => 0),
     close: base.close?.bind(base) ?? (async () => {}),
-    // Only where the driver enforces ttl itself: the sidecar emulation must see every read.
-    checksum: capabilities.ttl ? driver.checksum?.bind(driver) : undefined,
+    // Not through the sidecar TTL emulation, which must see every read.
+    checksum: emulateTtl ? undefined : driver.checksum?.bind(driver),
     url:
       base.url?.bind(base) ??
       (async () => {
@@ -65,11 +67,11 @@ export function completeDriver(driver: Driver): CompleteDriver {
 
 /**
  * The loaded driver with every method present: completed once per driver, on first need, and
- * kept in `shared`. Checked against the loaded driver rather than just cached, since a
- * `close()` may have replaced it. Synchronous, so a call reaches the driver as soon as a hot
- * path would (calls issued together keep their order).
+ * kept in `shared` (the store's state). Checked against the loaded driver rather than just
+ * cached, since a `close()` may have replaced it. Synchronous, so a call reaches the driver as
+ * soon as a hot path would (calls issued together keep their order).
  */
-export function completed(shared: Shared, core: CoreDriver): CompleteDriver {
+export function completed(shared: { complete?: CompleteDriver | undefined }, core: HotDriver): CompleteDriver {
   const done = shared.complete;
   return done?.raw === core.raw ? done : (shared.complete = completeDriver(core.raw));
 }
@@ -110,77 +112,4 @@ function readWith(driver: Driver, capabilities: DriverCapabilities): CompleteDri
     const stream = await read(key);
     return stream && range ? sliceStream(stream, range) : stream;
   };
-}
-
-/** Where the TTL emulation keeps a key's expiry (epoch ms, as text). Reserved: never listed. */
-const ttlKey = (key: string) => `${RESERVED}/ttl/${key}`;
-const decoder = new TextDecoder();
-
-/**
- * TTL for drivers that have none: the expiry lives in a reserved sidecar key, checked on
- * every read (one extra round trip) and removed with the value once it has passed.
- */
-function withSidecarTtl(driver: Driver): Driver {
-  const expired = async (key: string): Promise<boolean> => {
-    const raw = await driver.get(ttlKey(key));
-    if (raw === null) return false;
-    if (Number(decoder.decode(raw)) > Date.now()) return false;
-    await Promise.all([driver.delete(key), driver.delete(ttlKey(key))]);
-    return true;
-  };
-  const setExpiry = (key: string, opts: WriteOptions) =>
-    opts.ttl ? driver.put(ttlKey(key), new TextEncoder().encode(String(Date.now() + opts.ttl * 1000)), {}) : driver.delete(ttlKey(key));
-  const alive = <A extends unknown[], R>(fn: ((key: string, ...rest: A) => Promise<R | null>) | undefined) =>
-    fn && (async (key: string, ...rest: A): Promise<R | null> => ((await expired(key)) ? null : fn.call(driver, key, ...rest)));
-  const wrapped: Driver = {
-    ...driver,
-    name: driver.name,
-    capabilities: driver.capabilities,
-    get: alive(driver.get)!,
-    has: driver.has && (async (key) => !(await expired(key)) && driver.has!(key)),
-    info: alive(driver.info),
-    read: alive(driver.read),
-    async put(key, value, opts) {
-      // A driver's atomic create must not meet an expired value: `expired` removes it first.
-      if (opts.ifNotExists) await expired(key);
-      await driver.put(key, value, opts);
-      await setExpiry(key, opts);
-    },
-    async delete(key) {
-      await Promise.all([driver.delete(key), driver.delete(ttlKey(key))]);
-    },
-    write:
-      driver.write &&
-      (async (key, opts) => {
-        if (opts.ifNotExists) await expired(key);
-        const inner = await driver.write!(key, opts);
-        const writer = inner.getWriter();
-        return new WritableStream<Uint8Array>({
-          write: (chunk) => writer.write(chunk),
-          close: async () => {
-            await writer.close();
-            await setExpiry(key, opts);
-          },
-          abort: (reason) => writer.abort(reason),
-        });
-      }),
-    list:
-      driver.list &&
-      async function* (prefix: string) {
-        for await (const key of driver.list!(prefix)) {
-          if (!key.startsWith(RESERVED) && !(await expired(key))) yield key;
-        }
-      },
-    getMany: undefined,
-    putMany: undefined,
-    deleteMany: undefined,
-    async sweep() {
-      let removed = 0;
-      for await (const meta of driver.list?.(`${RESERVED}/ttl/`) ?? []) {
-        if (await expired(meta.slice(RESERVED.length + 5))) removed++;
-      }
-      return removed;
-    },
-  };
-  return wrapped;
 }

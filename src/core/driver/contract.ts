@@ -87,9 +87,10 @@ export interface Driver {
   delete(key: string): Promise<void>;
   /**
    * Yields every key under `prefix` (`""` or ending in `/`), in any order, page by page.
-   * Reserved keys may be yielded; the store drops them.
+   * Reserved keys may be yielded; the store drops them. A backend that cannot list (a plain
+   * web server) still has it, throwing `UnsupportedError`, and declares `capabilities.list: false`.
    */
-  list?(prefix: string): AsyncIterable<string>;
+  list(prefix: string): AsyncIterable<string>;
   has?(key: string): Promise<boolean>;
   info?(key: string): Promise<DriverInfo | null>;
   /** A stream of the bytes (or a range), or `null` when missing. */

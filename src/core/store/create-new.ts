@@ -3,12 +3,12 @@
  * check, then write. The check and the write of one key run one create at a time within a
  * store and its children (they share one state), so racers in one process get exactly one
  * winner. Other processes, and other stores over the same backend, can still race: the
- * capability keeps saying so. Loaded with store-more.ts; drivers with an atomic create never
- * come here.
+ * capability keeps saying so. Part of the store's lazy half (lazy-ops.ts); drivers with an
+ * atomic create never come here.
  */
 
 import type { WriteOptions } from "../driver/contract.js";
-import type { CoreDriver } from "../driver/hot-path.js";
+import type { HotDriver } from "../driver/hot-path.js";
 import { AlreadyExistsError } from "../errors.js";
 import type { Shared, StoreContext } from "./state.js";
 
@@ -37,7 +37,7 @@ function oneAtATime<R>(shared: Shared, k: string, step: () => Promise<R>): Promi
  * `ifNotExists` dropped, as the driver does not take it). The previous create of the key has
  * settled before the check.
  */
-export function createNew(c: StoreContext<unknown>, d: CoreDriver, key: string, k: string, opts: WriteOptions, write: (opts: WriteOptions) => Promise<void>): Promise<void> {
+export function createNew(c: StoreContext<unknown>, d: HotDriver, key: string, k: string, opts: WriteOptions, write: (opts: WriteOptions) => Promise<void>): Promise<void> {
   const { ifNotExists: _, ...rest } = opts;
   return oneAtATime(c.shared, k, async () => {
     if (await d.has(k)) throw new AlreadyExistsError(`key already exists: ${key}`, { key, store: c.uri });

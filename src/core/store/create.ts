@@ -4,6 +4,7 @@ import { normalizePrefix } from "../keys.js";
 import type { Runtime } from "../runtime-interface.js";
 import { loaderFor } from "../uri.js";
 import { AnyStore } from "./store.js";
+import { requireLazyOps } from "./lazy-loader.js";
 import { sharedState } from "./state.js";
 import type { CreateStoreOptions, Store, StoreOptions } from "../types.js";
 
@@ -28,5 +29,5 @@ export function createStoreWith<T>(
     makeDriver = async () => (await load())(uri, options as Record<string, unknown>);
   }
   const prefix = normalizePrefix(options.prefix, uri);
-  return new AnyStore<T>(sharedState(uri, runtime, options as StoreOptions, makeDriver), prefix);
+  return new AnyStore<T>(sharedState(uri, runtime, options as StoreOptions, makeDriver, requireLazyOps), prefix);
 }

@@ -1,20 +1,23 @@
 /**
- * The store's less used half, imported on its first use (`loadMore` in store-state.ts) and
- * then called at once: pop, batches, listing and globs, streams and ranges, `info`, checksums,
- * `touch`, `sweep`, presigned urls, and the completion of drivers (complete.ts). An app that
- * only gets and puts, on a driver with native ttl, never downloads it.
+ * The store's less used half, imported on its first use (lazy-loader.ts) and then called at
+ * once: pop, batches, listing and globs, streams and ranges, `info`, checksums, `touch`,
+ * `sweep`, presigned urls, and the completion of drivers (driver/complete.ts). An app that only
+ * gets and puts, on a driver that needs no TTL emulation, never downloads it.
  */
 
+import type { CompleteDriver } from "../driver/complete.js";
 import { completed, completeDriver } from "../driver/complete.js";
-import { createNew } from "./create-new.js";
 import type { ByteRange, DriverCapabilities, WriteOptions } from "../driver/contract.js";
-import { InvalidArgumentError } from "../errors.js";
-import { lineSplitter } from "../streams/lines.js";
-import { listKeys, pagesOf } from "./list.js";
+import type { HotDriver } from "../driver/hot-path.js";
 import { decodeStored, storable } from "../driver/local-access.js";
-import { guessContentType } from "../mime.js";
+import { InvalidArgumentError } from "../errors.js";
 import { HASH_ALGORITHMS, type HashAlgorithm, isHashAlgorithm } from "../hashing.js";
+import { guessContentType } from "../mime.js";
 import { decodeValue, encodeTextOrBytes, utf8 } from "../serialize.js";
+import { lineSplitter } from "../streams/lines.js";
+import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions } from "../types.js";
+import { createNew } from "./create-new.js";
+import { listKeys, pagesOf } from "./list.js";
 import type { StoreContext } from "./state.js";
 import {
   attempt,
@@ -30,7 +33,6 @@ import {
   readyDriver,
   writeOptionsOf,
 } from "./state.js";
-import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions } from "../types.js";
 
 export { completeDriver };
 
@@ -39,62 +41,76 @@ type Context = StoreContext<unknown>;
 const VALUES_PAGE = 64;
 const INFO_CONCURRENCY = 16;
 
-// Each operation reaches a loaded driver without an await, and an unloaded one right after the
-// one promise every call waits for: calls issued together keep their order (see store-state.ts).
+/**
+ * Runs `use` on the driver: at once, without an await, when it is loaded; else right after the
+ * one promise every call waits for. Either way calls issued together reach the driver in the
+ * order they were made (see state.ts). Errors of `use` are its own to map: a failed load
+ * already names the store.
+ */
+async function withDriver<R>(c: Context, use: (d: HotDriver) => R | Promise<R>): Promise<R> {
+  return use(readyDriver(c.shared) ?? (await loadDriver(c.shared)));
+}
 
-export async function capabilities(c: Context): Promise<DriverCapabilities> {
-  return { ...completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared))).capabilities };
+/** `withDriver`, with every method of the driver present (driver/complete.ts). */
+function withComplete<R>(c: Context, use: (d: CompleteDriver) => R | Promise<R>): Promise<R> {
+  return withDriver(c, (d) => use(completed(c.shared, d)));
+}
+
+export function capabilities(c: Context): Promise<DriverCapabilities> {
+  return withComplete(c, (d) => ({ ...d.capabilities }));
 }
 
 /**
  * `put` of a stream or Blob. `ifNotExists` reaches a driver that creates atomically (its
  * `write` refuses an existing key on close, writing nothing); others get the emulation.
  */
-export async function putStream(c: Context, key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
-  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
-  const source = value instanceof ReadableStream ? value : value.stream();
-  const pipe = async (opts: WriteOptions) => source.pipeTo(await d.write(k, opts));
-  try {
-    await (write.ifNotExists && !d.capabilities.ifNotExists ? createNew(c, d, key, k, write, pipe) : pipe(write));
-  } catch (error) {
-    // Refused before it was read (the key exists): let the source go.
-    if (!source.locked) source.cancel(error).catch(() => {});
-    fail(c, error, key);
-  }
+export function putStream(c: Context, key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
+  return withComplete(c, async (d) => {
+    const source = value instanceof ReadableStream ? value : value.stream();
+    const pipe = async (opts: WriteOptions) => source.pipeTo(await d.write(k, opts));
+    try {
+      await (write.ifNotExists && !d.capabilities.ifNotExists ? createNew(c, d, key, k, write, pipe) : pipe(write));
+    } catch (error) {
+      // Refused before it was read (the key exists): let the source go.
+      if (!source.locked) source.cancel(error).catch(() => {});
+      fail(c, error, key);
+    }
+  });
 }
 
 /** `put` of encoded bytes with `ifNotExists`, on a driver without an atomic create. */
-export async function putNew(c: Context, key: string, k: string, encoded: string | Uint8Array, write: WriteOptions): Promise<void> {
-  const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
-  const save = async (opts: WriteOptions) => {
-    // As put does: the side door copies what it keeps, `encoded` may be the caller's own bytes.
-    if (d.local) d.local.store(k, storable(encoded), opts);
-    else await d.put(k, typeof encoded === "string" ? utf8(encoded) : encoded, opts);
-  };
-  await createNew(c, d, key, k, write, save).catch((error) => fail(c, error, key));
+export function putNew(c: Context, key: string, k: string, encoded: string | Uint8Array, write: WriteOptions): Promise<void> {
+  return withDriver(c, (d) => {
+    const save = async (opts: WriteOptions) => {
+      // As put does: the side door copies what it keeps, `encoded` may be the caller's own bytes.
+      if (d.local) d.local.store(k, storable(encoded), opts);
+      else await d.put(k, typeof encoded === "string" ? utf8(encoded) : encoded, opts);
+    };
+    return createNew(c, d, key, k, write, save).catch((error) => fail(c, error, key));
+  });
 }
 
 export async function pop<T>(c: Context, key: string, opts: GetOptions<T> | undefined): Promise<T> {
   checkWritable(c, key);
   const k = fullKey(c, key);
-  const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
-  let value: T;
-  if (d.local) {
-    if (d.local.peek(k) === undefined) return missing(c, key, opts);
-    value = getLocal(c, d.local, key, k, opts);
-  } else {
-    const found = await d.get(k).catch((error) => fail(c, error, key));
-    if (found === null) return missing(c, key, opts);
-    value = attempt(c, () => decodeValue(found, codecOf(c, opts), d.sharesBuffers) as T, key);
-  }
-  await d.delete(k).catch((error) => fail(c, error, key));
-  return value;
+  return withDriver(c, async (d) => {
+    let value: T;
+    if (d.local) {
+      if (d.local.peek(k) === undefined) return missing(c, key, opts);
+      value = getLocal(c, d.local, key, k, opts);
+    } else {
+      const found = await d.get(k).catch((error) => fail(c, error, key));
+      if (found === null) return missing(c, key, opts);
+      value = attempt(c, () => decodeValue(found, codecOf(c, opts), d.sharesBuffers) as T, key);
+    }
+    await d.delete(k).catch((error) => fail(c, error, key));
+    return value;
+  });
 }
 
 export async function info(c: Context, key: string): Promise<Info> {
   const k = fullKey(c, key);
-  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
-  const found = await d.info(k).catch((error) => fail(c, error, key));
+  const found = await withComplete(c, (d) => d.info(k).catch((error) => fail(c, error, key)));
   if (!found) throw notFound(key, c.uri);
   const name = key.slice(key.lastIndexOf("/") + 1);
   const relative = c.prefix === "" ? k : k.slice(c.prefix.length + 1);
@@ -116,12 +132,10 @@ export async function checksum(c: Context, key: string, algorithm: HashAlgorithm
   if (!isHashAlgorithm(algorithm)) {
     throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}: use ${HASH_ALGORITHMS.slice(0, -1).join(", ")} or ${HASH_ALGORITHMS.at(-1)}`);
   }
-  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
-  if (d.checksum) {
-    const sum = await d.checksum(fullKey(c, key), algorithm).catch((error) => fail(c, error, key));
-    if (sum === null) throw notFound(key, c.uri);
-    return sum;
-  }
+  // Where the bytes are, when the driver can (undefined: it cannot, null: the key is missing).
+  const sum = await withComplete(c, (d) => d.checksum?.(fullKey(c, key), algorithm).catch((error) => fail(c, error, key)));
+  if (sum === null) throw notFound(key, c.uri);
+  if (sum !== undefined) return sum;
   const hasher = await c.shared.runtime.createHasher(algorithm);
   const reader = (await c.store.open(key, "r")).getReader();
   try {
@@ -138,8 +152,7 @@ export async function touch(c: Context, key: string, opts: { ttl?: number } | un
   const k = fullKey(c, key);
   const write = writeOptionsOf(c, opts);
   const bytes = utf8(c.shared.codec.serialization === "raw" ? now.toISOString() : JSON.stringify(now));
-  const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
-  await d.put(k, bytes, write).catch((error) => fail(c, error, key));
+  await withDriver(c, (d) => d.put(k, bytes, write).catch((error) => fail(c, error, key)));
   return now;
 }
 
@@ -172,8 +185,7 @@ export async function open(c: Context, key: string, mode: string, arg: object | 
   if (mode === "r" || mode === "rb") {
     const range = checkRange(arg);
     const k = fullKey(c, key);
-    const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
-    const stream = await d.read(k, range).catch((error) => fail(c, error, key));
+    const stream = await withComplete(c, (d) => d.read(k, range).catch((error) => fail(c, error, key)));
     if (!stream) throw notFound(key, c.uri);
     return stream;
   }
@@ -181,10 +193,11 @@ export async function open(c: Context, key: string, mode: string, arg: object | 
     checkWritable(c, key);
     const k = fullKey(c, key);
     const write = writeOptionsOf(c, arg as PutOptions);
-    const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
-    // Not an option of open (SPEC 3); passed on only where the driver's write honours it.
-    if (!d.capabilities.ifNotExists) delete write.ifNotExists;
-    return d.write(k, write).catch((error) => fail(c, error, key));
+    return withComplete(c, (d) => {
+      // Not an option of open (SPEC 3); passed on only where the driver's write honours it.
+      if (!d.capabilities.ifNotExists) delete write.ifNotExists;
+      return d.write(k, write).catch((error) => fail(c, error, key));
+    });
   }
   throw new InvalidArgumentError(`unknown mode ${JSON.stringify(mode)}: use "r" or "w"`, { key, store: c.uri });
 }
@@ -202,31 +215,31 @@ function checkRange(range: ByteRange | undefined): ByteRange | undefined {
 
 export async function getMany<T>(c: Context, keys: string[], opts: CodecOptions<T> | undefined): Promise<Map<string, T>> {
   const full = keys.map((key) => fullKey(c, key));
-  const core = readyDriver(c.shared) ?? (await loadDriver(c.shared));
-  const codec = codecOf(c, opts);
-  const result = new Map<string, T>();
-  const local = core.local;
-  if (local) {
-    full.forEach((k, i) => {
-      const found = local.peek(k);
-      if (found !== undefined) result.set(keys[i]!, attempt(c, () => decodeStored(found, codec) as T, keys[i]!));
+  return withDriver(c, async (core) => {
+    const codec = codecOf(c, opts);
+    const result = new Map<string, T>();
+    const local = core.local;
+    if (local) {
+      full.forEach((k, i) => {
+        const found = local.peek(k);
+        if (found !== undefined) result.set(keys[i]!, attempt(c, () => decodeStored(found, codec) as T, keys[i]!));
+      });
+      return result;
+    }
+    const d = completed(c.shared, core);
+    const found = await d.getMany(full).catch((error) => fail(c, error));
+    found.forEach((bytes, i) => {
+      if (bytes !== null) result.set(keys[i]!, attempt(c, () => decodeValue(bytes, codec, d.sharesBuffers) as T, keys[i]!));
     });
     return result;
-  }
-  const d = completed(c.shared, core);
-  const found = await d.getMany(full).catch((error) => fail(c, error));
-  found.forEach((bytes, i) => {
-    if (bytes !== null) result.set(keys[i]!, attempt(c, () => decodeValue(bytes, codec, d.sharesBuffers) as T, keys[i]!));
   });
-  return result;
 }
 
 export async function putMany<T>(c: Context, entries: Iterable<[string, T]>, opts: PutOptions<T> | undefined): Promise<void> {
   checkWritable(c);
   const codec = codecOf(c, opts);
   const skipNull = c.shared.options.storeNullValues === false;
-  const loaded = readyDriver(c.shared);
-  const copy = mustCopy(loaded);
+  const copy = mustCopy(readyDriver(c.shared));
   const encoded: Array<[string, string | Uint8Array]> = [];
   for (const [key, value] of entries) {
     const k = fullKey(c, key);
@@ -239,30 +252,31 @@ export async function putMany<T>(c: Context, entries: Iterable<[string, T]>, opt
   }
   const write = writeOptionsOf(c, opts);
   if (write.ifNotExists) throw new InvalidArgumentError("putMany does not take ifNotExists; use put");
-  const core = loaded ?? (await loadDriver(c.shared));
-  if (core.local) {
-    try {
-      for (const [k, value] of encoded) core.local.store(k, storable(value), write);
-    } catch (error) {
-      fail(c, error);
+  // Encoding above never awaits: the driver is loaded now exactly when it was for `copy`.
+  return withDriver(c, (core) => {
+    if (core.local) {
+      try {
+        for (const [k, value] of encoded) core.local.store(k, storable(value), write);
+      } catch (error) {
+        fail(c, error);
+      }
+      return;
     }
-    return;
-  }
-  const d = completed(c.shared, core);
-  const bytes = encoded.map(([k, value]): [string, Uint8Array] => [k, typeof value === "string" ? utf8(value) : value]);
-  await d.putMany(bytes, write).catch((error) => fail(c, error));
+    const bytes = encoded.map(([k, value]): [string, Uint8Array] => [k, typeof value === "string" ? utf8(value) : value]);
+    return completed(c.shared, core)
+      .putMany(bytes, write)
+      .catch((error) => fail(c, error));
+  });
 }
 
 export async function deleteMany(c: Context, keys: string[]): Promise<void> {
   checkWritable(c);
   const full = keys.map((key) => fullKey(c, key));
-  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
-  await d.deleteMany(full).catch((error) => fail(c, error));
+  return withComplete(c, (d) => d.deleteMany(full).catch((error) => fail(c, error)));
 }
 
-export async function sweep(c: Context): Promise<number> {
-  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
-  return d.sweep().catch((error) => fail(c, error));
+export function sweep(c: Context): Promise<number> {
+  return withComplete(c, (d) => d.sweep().catch((error) => fail(c, error)));
 }
 
 export async function url(c: Context, key: string, opts: { expires?: number }): Promise<string> {
@@ -271,6 +285,5 @@ export async function url(c: Context, key: string, opts: { expires?: number }): 
     throw new InvalidArgumentError(`expires must be whole seconds >= 1, got ${String(expires)}`, { key, store: c.uri });
   }
   const k = fullKey(c, key);
-  const d = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
-  return d.url(k, { expires }).catch((error) => fail(c, error, key));
+  return withComplete(c, (d) => d.url(k, { expires }).catch((error) => fail(c, error, key)));
 }

@@ -1,21 +1,29 @@
 /**
  * A store's state, and the steps that store.ts (the hot paths, in every bundle) and
- * store-more.ts (everything else, loaded on first use) share: keys, errors, write options,
- * loading the driver.
+ * lazy-ops.ts (everything else, loaded on first use) share: keys, errors, write options,
+ * loading the driver in call order.
  */
 
 import type { CompleteDriver } from "../driver/complete.js";
 import type { Driver, WriteOptions } from "../driver/contract.js";
-import type { CoreDriver } from "../driver/hot-path.js";
-import { coreDriver } from "../driver/hot-path.js";
-import { InvalidArgumentError, NotFoundError, ReadOnlyError, withContext } from "../errors.js";
-import { joinKey, normalizeKey } from "../keys.js";
+import type { HotDriver } from "../driver/hot-path.js";
+import { hotDriver, needsTtlEmulation } from "../driver/hot-path.js";
 import type { LocalAccess, StoredValue } from "../driver/local-access.js";
 import { decodeStored } from "../driver/local-access.js";
+import { InvalidArgumentError, NotFoundError, ReadOnlyError, withContext } from "../errors.js";
+import { joinKey, normalizeKey } from "../keys.js";
 import type { Runtime } from "../runtime-interface.js";
 import type { Codec } from "../serialize.js";
 import { checkSerialization } from "../serialize.js";
 import type { CodecOptions, GetOptions, PutOptions, Store, StoreOptions } from "../types.js";
+
+/**
+ * The store's lazy half (lazy-ops.ts) as the state needs it: to complete a driver. Loads it if
+ * needed; rejects when it cannot be. Handed in when the state is made (create.ts passes
+ * lazy-loader.ts's `requireLazyOps`) rather than imported, so that the lazy half can import this
+ * module without an import cycle.
+ */
+export type LazyHalf = () => Promise<{ completeDriver(driver: Driver): CompleteDriver }>;
 
 /** State shared by a store and its children: one driver, one connection. */
 export interface Shared {
@@ -24,12 +32,13 @@ export interface Shared {
   readonly options: StoreOptions;
   readonly codec: Codec;
   readonly makeDriver: () => Promise<Driver>;
-  /** What the hot paths use; complete already for drivers without ttl. */
-  driver?: CoreDriver | undefined;
-  loading?: Promise<CoreDriver> | undefined;
-  /** Set while calls also wait for store-more.ts (`waitForMore`). */
-  waiting?: Promise<CoreDriver> | undefined;
-  /** Every method present, made on first need (store-more.ts). */
+  readonly lazy: LazyHalf;
+  /** What the hot paths use; complete already for drivers that need the TTL emulation. */
+  driver?: HotDriver | undefined;
+  loading?: Promise<HotDriver> | undefined;
+  /** Set while calls also wait for the lazy half (`waitForLazyHalf`). */
+  waiting?: Promise<HotDriver> | undefined;
+  /** Every method present, made on first need (lazy-ops.ts). */
   complete?: CompleteDriver | undefined;
 }
 
@@ -41,33 +50,6 @@ export interface StoreContext<T = unknown> {
   readonly uri: string;
 }
 
-/** The less used half of the store, loaded once on first need and kept here. */
-export type More = typeof import("./lazy-ops.js");
-export let more: More | undefined;
-let loadingMore: Promise<void> | undefined;
-let moreFailure: unknown;
-
-/** Loads store-more.ts once. Never rejects, so calls that only wait behind it go on (see `requireMore`). */
-export function loadMore(): Promise<void> {
-  return (loadingMore ??= import("./lazy-ops.js").then(
-    (m) => {
-      more = m;
-      loadingMore = undefined;
-    },
-    (error) => {
-      moreFailure = error;
-      loadingMore = undefined;
-    },
-  ));
-}
-
-/** store-more.ts, loaded if needed; rejects when it cannot be. */
-export async function requireMore(): Promise<More> {
-  if (!more) await loadMore();
-  if (!more) throw moreFailure;
-  return more;
-}
-
 /** A ttl in seconds (0: none), or InvalidArgumentError. */
 export function checkTtl(ttl: unknown): number {
   if (ttl === undefined || ttl === null) return 0;
@@ -77,13 +59,14 @@ export function checkTtl(ttl: unknown): number {
   return ttl;
 }
 
-export function sharedState(uri: string, runtime: Runtime, options: StoreOptions, makeDriver: () => Promise<Driver>): Shared {
+export function sharedState(uri: string, runtime: Runtime, options: StoreOptions, makeDriver: () => Promise<Driver>, lazy: LazyHalf): Shared {
   checkTtl(options.defaultTtl);
   return {
     uri,
     runtime,
     options,
     makeDriver,
+    lazy,
     codec: {
       serialization: checkSerialization(options.serialization ?? "auto"),
       serialize: options.serialize as Codec["serialize"],
@@ -103,30 +86,30 @@ export function sharedState(uri: string, runtime: Runtime, options: StoreOptions
  * shares one transaction among them and relies on it). Once the driver is loaded, every call
  * reaches it without an await (`readyDriver`). Before that, every call awaits one and the same
  * promise of the driver (`loadDriver`) and goes on at once when it resolves, in the order the
- * awaits were made. A call that needs store-more.ts while it is not loaded makes that promise
- * wait for it too (`waitForMore`), so the calls made after it also wait.
+ * awaits were made. A call that needs the lazy half while it is not loaded makes that promise
+ * wait for it too (`waitForLazyHalf`), so the calls made after it also wait.
  */
 
 /** The loaded driver, when a call may use it at once. */
-export function readyDriver(shared: Shared): CoreDriver | undefined {
+export function readyDriver(shared: Shared): HotDriver | undefined {
   return shared.waiting ? undefined : shared.driver;
 }
 
 /** The promise of the driver that every call waits for meanwhile; connects on first use. */
-export function loadDriver(shared: Shared): Promise<CoreDriver> {
+export function loadDriver(shared: Shared): Promise<HotDriver> {
   return shared.waiting ?? shared.loading ?? connect(shared);
 }
 
 /**
- * Loads the driver. One without ttl is completed at once (every read must pass the TTL
- * emulation); others only when a call needs more than the core (driver-core.ts).
+ * Loads the driver. One that needs the TTL emulation is completed at once (every read must pass
+ * it); others only when a call needs more than the hot path (hot-path.ts).
  */
-function connect(shared: Shared): Promise<CoreDriver> {
+function connect(shared: Shared): Promise<HotDriver> {
   return (shared.loading = shared
     .makeDriver()
     .then(async (driver) => {
-      if (driver.capabilities.ttl) return (shared.driver = coreDriver(driver));
-      return (shared.driver = shared.complete = (await requireMore()).completeDriver(driver));
+      if (!needsTtlEmulation(driver)) return (shared.driver = hotDriver(driver));
+      return (shared.driver = shared.complete = (await shared.lazy()).completeDriver(driver));
     })
     .catch((error) => {
       shared.loading = undefined;
@@ -134,13 +117,14 @@ function connect(shared: Shared): Promise<CoreDriver> {
     }));
 }
 
-/** Makes the calls on this state wait for store-more.ts as well as for the driver (see above). */
-export function waitForMore(shared: Shared): Promise<CoreDriver> {
+/** Makes the calls on this state wait for the lazy half as well as for the driver (see above). */
+export function waitForLazyHalf(shared: Shared): Promise<HotDriver> {
   if (shared.waiting) return shared.waiting;
   const settle = () => {
     if (shared.waiting === waiting) shared.waiting = undefined;
   };
-  const waiting: Promise<CoreDriver> = Promise.all([loadDriver(shared), loadMore()]).then(
+  // A lazy half that fails to load fails the call that needs it (store.ts asks again), not the calls behind it.
+  const waiting: Promise<HotDriver> = Promise.all([loadDriver(shared), shared.lazy().catch(() => {})]).then(
     ([driver]) => {
       settle();
       return driver;
@@ -229,6 +213,6 @@ export function getLocal<T>(c: StoreContext<unknown>, local: LocalAccess, key: s
  * Whether `put` copies caller-owned bytes: only for drivers that keep what `put` gets (the
  * in-process side door copies for itself), and while the driver is not loaded yet.
  */
-export function mustCopy(driver: CoreDriver | undefined): boolean {
+export function mustCopy(driver: HotDriver | undefined): boolean {
   return driver === undefined || (driver.sharesBuffers && !driver.local);
 }

@@ -5,7 +5,9 @@ import { joinKey, normalizePrefix } from "../keys.js";
 import { storable } from "../driver/local-access.js";
 import type { HashAlgorithm } from "../hashing.js";
 import { decodeValue, encodeTextOrBytes, isStreamLike, utf8 } from "../serialize.js";
-import type { More, Shared, StoreContext } from "./state.js";
+import type { LazyOps } from "./lazy-loader.js";
+import { lazyOps, requireLazyOps } from "./lazy-loader.js";
+import type { Shared, StoreContext } from "./state.js";
 import {
   attempt,
   checkWritable,
@@ -15,18 +17,16 @@ import {
   getLocal,
   loadDriver,
   missing,
-  more,
   mustCopy,
   readyDriver,
-  requireMore,
-  waitForMore,
+  waitForLazyHalf,
   writeOptionsOf,
 } from "./state.js";
 import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions, Store } from "../types.js";
 
 /**
  * The store. The hot paths (get, put, delete, exists) live here and, once the driver is
- * loaded, run without extra awaits. Everything else is in store-more.ts, loaded on first use
+ * loaded, run without extra awaits. Everything else is in lazy-ops.ts, loaded on first use
  * and then called at once: every bundle carries only what a key-value app needs.
  */
 export class AnyStore<T = unknown> implements Store<T> {
@@ -40,15 +40,15 @@ export class AnyStore<T = unknown> implements Store<T> {
     this.#root = root;
   }
 
-  /** Runs an operation of store-more.ts: at once when it is loaded, else once it is (in call order, see store-state.ts). */
-  #more<R>(run: (m: More, c: StoreContext<T>) => Promise<R>): Promise<R> {
+  /** Runs an operation of lazy-ops.ts: at once when it is loaded, else once it is (in call order, see state.ts). */
+  #lazy<R>(run: (m: LazyOps, c: StoreContext<T>) => Promise<R>): Promise<R> {
     const c = this.#c;
-    if (more) return run(more, c);
-    return waitForMore(c.shared).then(() => (more ? run(more, c) : requireMore().then((m) => run(m, c))));
+    if (lazyOps) return run(lazyOps, c);
+    return waitForLazyHalf(c.shared).then(() => (lazyOps ? run(lazyOps, c) : requireLazyOps().then((m) => run(m, c))));
   }
 
   capabilities(): Promise<DriverCapabilities> {
-    return this.#more((m, c) => m.capabilities(c));
+    return this.#lazy((m, c) => m.capabilities(c));
   }
 
   // get and put use try/catch, no closures: the fastest paths allocate nothing of their own.
@@ -97,12 +97,12 @@ export class AnyStore<T = unknown> implements Store<T> {
 
   // Methods, not arrows inside put: a closure there would cost put a context object per call.
   #putStream(key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
-    return this.#more((m, c) => m.putStream(c, key, k, value, write));
+    return this.#lazy((m, c) => m.putStream(c, key, k, value, write));
   }
 
-  /** `ifNotExists` on a driver without an atomic create: emulated in store-more.ts. */
+  /** `ifNotExists` on a driver without an atomic create: emulated in lazy-ops.ts. */
   #putNew(key: string, k: string, encoded: string | Uint8Array, write: WriteOptions): Promise<void> {
-    return this.#more((m, c) => m.putNew(c, key, k, encoded, write));
+    return this.#lazy((m, c) => m.putNew(c, key, k, encoded, write));
   }
 
   async delete(key: string): Promise<void> {
@@ -121,34 +121,34 @@ export class AnyStore<T = unknown> implements Store<T> {
   }
 
   pop(key: string, opts?: GetOptions<T>): Promise<T> {
-    return this.#more((m, c) => m.pop(c, key, opts));
+    return this.#lazy((m, c) => m.pop(c, key, opts));
   }
 
   info(key: string): Promise<Info> {
-    return this.#more((m, c) => m.info(c, key));
+    return this.#lazy((m, c) => m.info(c, key));
   }
 
   checksum(key: string, algorithm: HashAlgorithm = "sha256"): Promise<string> {
-    return this.#more((m, c) => m.checksum(c, key, algorithm));
+    return this.#lazy((m, c) => m.checksum(c, key, algorithm));
   }
 
   touch(key: string, opts?: { ttl?: number }): Promise<Date> {
-    return this.#more((m, c) => m.touch(c, key, opts));
+    return this.#lazy((m, c) => m.touch(c, key, opts));
   }
 
   keys(opts: ListOptions = {}): AsyncIterableIterator<string> {
-    // The hand-made iterator of list.ts; before store-more.ts has loaded, one that waits for it.
+    // The hand-made iterator of list.ts; before lazy-ops.ts has loaded, one that waits for it.
     const c = this.#c;
-    if (more) return more.keys(c, opts);
-    return deferredIterator(requireMore().then((m) => m.keys(c, opts)));
+    if (lazyOps) return lazyOps.keys(c, opts);
+    return deferredIterator(requireLazyOps().then((m) => m.keys(c, opts)));
   }
 
   async *values(opts: ListOptions = {}): AsyncIterableIterator<T> {
-    yield* (more ?? (await requireMore())).values(this.#c, opts);
+    yield* (lazyOps ?? (await requireLazyOps())).values(this.#c, opts);
   }
 
   async *list(opts: ListOptions = {}): AsyncIterableIterator<Info> {
-    yield* (more ?? (await requireMore())).list(this.#c, opts);
+    yield* (lazyOps ?? (await requireLazyOps())).list(this.#c, opts);
   }
 
   stream(key: string, opts?: CodecOptions<T>): ReadableStream<T> {
@@ -157,7 +157,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     return new ReadableStream<T>({
       pull: async (controller) => {
-        reader ??= await this.#more((m) => m.lines(c, key));
+        reader ??= await this.#lazy((m) => m.lines(c, key));
         const { done, value } = await reader.read();
         if (done) return controller.close();
         controller.enqueue(attempt(c, () => decodeValue(value, codec) as T, key));
@@ -169,27 +169,27 @@ export class AnyStore<T = unknown> implements Store<T> {
   open(key: string, mode?: "r" | "rb", range?: { start?: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
   open(key: string, mode: "w" | "wb", opts?: { ttl?: number; contentType?: string }): Promise<WritableStream<Uint8Array>>;
   open(key: string, mode: string = "r", arg?: object): Promise<ReadableStream<Uint8Array> | WritableStream<Uint8Array>> {
-    return this.#more((m, c) => m.open(c, key, mode, arg));
+    return this.#lazy((m, c) => m.open(c, key, mode, arg));
   }
 
   getMany(keys: string[], opts?: CodecOptions<T>): Promise<Map<string, T>> {
-    return this.#more((m, c) => m.getMany(c, keys, opts));
+    return this.#lazy((m, c) => m.getMany(c, keys, opts));
   }
 
   putMany(entries: Iterable<[string, T]>, opts?: PutOptions<T>): Promise<void> {
-    return this.#more((m, c) => m.putMany(c, entries, opts));
+    return this.#lazy((m, c) => m.putMany(c, entries, opts));
   }
 
   deleteMany(keys: string[]): Promise<void> {
-    return this.#more((m, c) => m.deleteMany(c, keys));
+    return this.#lazy((m, c) => m.deleteMany(c, keys));
   }
 
   sweep(): Promise<number> {
-    return this.#more((m, c) => m.sweep(c));
+    return this.#lazy((m, c) => m.sweep(c));
   }
 
   url(key: string, opts: { expires?: number } = {}): Promise<string> {
-    return this.#more((m, c) => m.url(c, key, opts));
+    return this.#lazy((m, c) => m.url(c, key, opts));
   }
 
   child(prefix: string): Store<T> {

@@ -1,7 +1,6 @@
 /**
  * Bytes already in memory as a stream: what drivers that hold whole values (IndexedDB, SQL,
- * memory) serve reads with. Kept apart from stream-tools.ts so these drivers' bundles carry
- * only this much.
+ * memory) serve reads with, and the slice of them a range names.
  */
 
 import type { ByteRange } from "../driver/contract.js";

@@ -1,6 +1,4 @@
-/** Web-stream helpers for drivers that stream (http, s3) and for the store's emulations. */
-
-import type { ByteRange } from "../driver/contract.js";
+/** A stream's bytes gathered into one `Uint8Array`: for drivers that stream (http, s3) and the store's emulations. */
 
 /** Reads a whole stream into one `Uint8Array`. */
 export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
@@ -20,6 +18,7 @@ export async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8
   return concat(chunks, size);
 }
 
+/** The chunks joined into one array (the chunk itself when there is only one). */
 export function concat(chunks: Uint8Array[], size = chunks.reduce((n, c) => n + c.byteLength, 0)): Uint8Array {
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(size);
@@ -29,22 +28,4 @@ export function concat(chunks: Uint8Array[], size = chunks.reduce((n, c) => n + 
     offset += chunk.byteLength;
   }
   return out;
-}
-
-/** Cuts a range out of a stream without holding more than one chunk. */
-export function sliceStream(stream: ReadableStream<Uint8Array>, range: ByteRange): ReadableStream<Uint8Array> {
-  const start = range.start ?? 0;
-  const end = range.end ?? Infinity;
-  let position = 0;
-  return stream.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        const from = Math.max(start - position, 0);
-        const to = Math.min(end - position, chunk.byteLength);
-        position += chunk.byteLength;
-        if (to > from) controller.enqueue(chunk.subarray(from, to));
-        if (position >= end) controller.terminate();
-      },
-    }),
-  );
 }

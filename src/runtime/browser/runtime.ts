@@ -6,7 +6,7 @@ export const browserRuntime: Runtime = {
   name: "browser",
   defaultUri: () => "idb://anystore",
   // Names only, so createStore can refuse an unknown scheme at once; the loaders come with the
-  // first use of a uri store (browser-drivers.ts), a module an app passing a driver never loads.
+  // first use of a uri store (uri-drivers.ts), a module an app passing a driver never loads.
   schemes: ["memory", "http", "https", "anystore+http", "anystore+https", "s3", "idb", "indexeddb", "opfs"],
   load: (scheme) => import("./uri-drivers.js").then((m) => m.browserSchemes[scheme]!()),
   // Server backends point at the HTTP protocol instead.

@@ -1,7 +1,9 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
+import type { NeverExpiringDriver } from "../../../core/driver/hot-path.js";
 import { InvalidArgumentError, UnsupportedError } from "../../../core/errors.js";
 import { H, encodeKey, errorFromResponse, infoFromHeaders, rangeHeader } from "../../../core/http/protocol.js";
-import { concat, sliceStream } from "../../../core/streams/to-bytes.js";
+import { sliceStream } from "../../../core/streams/slice-stream.js";
+import { concat } from "../../../core/streams/to-bytes.js";
 import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import { blobGatherer } from "../blob-gatherer.js";
 import { Watchdog, bodyFeed, countBytes, drainSmall, putBlob, requester, shortText } from "./transport.js";
@@ -173,10 +175,12 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
   }
 
   if (!protocol) {
-    return {
+    const plain: NeverExpiringDriver = {
       name: DRIVER_NAME,
-      // ttl: nothing here expires, and declaring it spares a sidecar lookup per read.
-      capabilities: { write: false, list: false, ttl: true, streams: true, ranges: true },
+      capabilities: { write: false, list: false, ttl: false, streams: true, ranges: true },
+      // A read-only web server keeps no expiry, and none can be written: no TTL emulation, whose
+      // sidecar lookup would cost a request per read.
+      neverExpires: true,
       get,
       info,
       read,
@@ -188,6 +192,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
         [Symbol.asyncIterator]: () => ({ next: readOnly("listing") }),
       }),
     };
+    return plain;
   }
 
   const writeHeaders = (o: WriteOptions, type?: string) => ({

@@ -7,52 +7,19 @@ import { AlreadyExistsError, AnystoreError, InvalidArgumentError } from "../../.
 import { isReservedKey } from "../../../core/keys.js";
 import { mapLimit } from "../../../core/streams/map-limit.js";
 import { guessContentType } from "../../../core/mime.js";
-import { sliceStream } from "../../../core/streams/to-bytes.js";
+import { sliceStream } from "../../../core/streams/slice-stream.js";
 import { S3Client } from "./client.js";
+import type { S3DriverOptions } from "./config.js";
 import { clientConfig, isAws, positive } from "./config.js";
 import { multipartWritable } from "./multipart.js";
 import { EXPIRES_HEADER, TTL_ROOT, expiresOf, markerKey, parseMarker, slotStart } from "./ttl.js";
 import { elements, text, xmlEncode, xmlSafe } from "./xml.js";
 
+export type { S3DriverOptions };
+
 export const DRIVER_NAME = "s3";
 
 const MiB = 1024 * 1024;
-
-export interface S3DriverOptions {
-  /** The bucket. */
-  bucket: string;
-  /** A folder inside the bucket that holds the store (`s3://bucket/this/folder`). @default "" */
-  prefix?: string;
-  /** The service URL, for S3-compatible servers (`http://127.0.0.1:9000`). @default env AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, else AWS: https://s3.REGION.amazonaws.com */
-  endpoint?: string;
-  /** @default env AWS_REGION or AWS_DEFAULT_REGION, else "us-east-1" */
-  region?: string;
-  /** Without credentials (options or env), requests go unsigned: enough for public buckets. @default env AWS_ACCESS_KEY_ID */
-  accessKeyId?: string;
-  /** @default env AWS_SECRET_ACCESS_KEY */
-  secretAccessKey?: string;
-  /** For temporary credentials. @default env AWS_SESSION_TOKEN (only when the key id also comes from env) */
-  sessionToken?: string;
-  /** Path-style URLs (`endpoint/bucket/key`) instead of virtual hosts (`bucket.endpoint/key`). @default true with a custom endpoint or a dotted bucket name, else false */
-  pathStyle?: boolean;
-  /**
-   * The server honours `If-None-Match: *` on writes (AWS since 2024, MinIO, R2), making
-   * `ifNotExists` atomic. Either way the driver checks first and sends the header; this only
-   * says what `capabilities.ifNotExists` declares. s3rver ignores the header.
-   * @default true on AWS, false with a custom endpoint
-   */
-  conditionalWrites?: boolean;
-  /** Bytes per part of a streamed (multipart) write; at least 5 MiB (S3's minimum). @default 8 MiB */
-  partSize?: number;
-  /** Parts uploaded at once; memory held is (uploadConcurrency + 1) × partSize. @default 2 */
-  uploadConcurrency?: number;
-  /** Keys per listing page (S3 returns at most 1,000). @default 1000 */
-  pageSize?: number;
-  /** Milliseconds to wait for a response before `ConnectionError` (plus upload time for bodies). @default 30000 */
-  timeout?: number;
-  /** Retries after a 5xx or 429 answer. @default 2 */
-  retries?: number;
-}
 
 /** Options of `url()`: seconds the presigned URL stays valid (SigV4 allows up to 7 days). */
 export interface S3UrlOptions {

@@ -1,2 +1,2 @@
-// A stepping stone for browser-drivers.ts, which says why.
+// A stepping stone for ../uri-drivers.ts, which says why.
 export { opfsDriverFromUri as fromUri } from "../../../drivers/browser/opfs/opfs.js";
