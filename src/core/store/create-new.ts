@@ -9,7 +9,7 @@
 
 import type { WriteOptions } from "../driver/contract.js";
 import type { HotDriver } from "../driver/hot-path.js";
-import { AlreadyExistsError } from "../errors.js";
+import { alreadyExists } from "../errors.js";
 import type { Shared, StoreContext } from "./state.js";
 
 /** Per store state: the last create queued for each key. */
@@ -40,7 +40,7 @@ function oneAtATime<R>(shared: Shared, k: string, step: () => Promise<R>): Promi
 export function createNew(c: StoreContext<unknown>, d: HotDriver, key: string, k: string, opts: WriteOptions, write: (opts: WriteOptions) => Promise<void>): Promise<void> {
   const { ifNotExists: _, ...rest } = opts;
   return oneAtATime(c.shared, k, async () => {
-    if (await d.has(k)) throw new AlreadyExistsError(`key already exists: ${key}`, { key, store: c.uri });
+    if (await d.has(k)) throw alreadyExists(key, { store: c.uri });
     await write(rest);
   });
 }

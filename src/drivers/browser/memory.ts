@@ -1,5 +1,5 @@
 import type { Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
-import { AlreadyExistsError } from "../../core/errors.js";
+import { alreadyExists } from "../../core/errors.js";
 import type { LocalDriver, StoredValue } from "../../core/driver/local-access.js";
 import { utf8 } from "../../core/serialize.js";
 
@@ -54,7 +54,7 @@ class MemoryState {
   write(key: string, value: string | Uint8Array, o: WriteOptions, copy: boolean): void {
     const now = Date.now();
     const old = this.live(key);
-    if (old && o.ifNotExists) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+    if (old && o.ifNotExists) throw alreadyExists(key);
     const text = typeof value === "string" ? value : undefined;
     const bytes = text === undefined ? keep(value as Uint8Array, copy, old?.bytes) : undefined;
     const expiresAt = o.ttl ? now + o.ttl * 1000 : 0;

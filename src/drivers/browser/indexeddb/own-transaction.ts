@@ -5,7 +5,7 @@
  */
 
 import type { WriteOptions } from "../../../core/driver/contract.js";
-import { AlreadyExistsError } from "../../../core/errors.js";
+import { alreadyExists } from "../../../core/errors.js";
 import type { Batcher } from "./batch.js";
 import { commit, finished } from "./batch.js";
 import type { Entry, Record_ } from "./record.js";
@@ -62,10 +62,10 @@ export const addAll = (txs: Batcher, d: IDBDatabase, entries: Entry[], now: numb
 async function addNew(store: IDBObjectStore, [k, value, size]: Entry, now: number, o: WriteOptions, cut: number) {
   const old = await request<Record_ | undefined>(store.get(k));
   const key = k.slice(cut);
-  if (old && !expired(old, now)) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+  if (old && !expired(old, now)) throw alreadyExists(key);
   if (old) store.delete(k);
   // `add` fails (aborting everything) if the key exists after all.
   await request(store.add(recordOf(value, size, now, o), k)).catch((error) => {
-    throw error?.name === "ConstraintError" ? new AlreadyExistsError(`key already exists: ${key}`, { key, cause: error }) : error;
+    throw error?.name === "ConstraintError" ? alreadyExists(key, { cause: error }) : error;
   });
 }

@@ -16,7 +16,7 @@
  */
 
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { AlreadyExistsError, AnystoreError, ConflictError, UnsupportedError } from "../../../core/errors.js";
+import { alreadyExists, AnystoreError, ConflictError, UnsupportedError } from "../../../core/errors.js";
 import { RESERVED } from "../../../core/keys.js";
 import { type FileHandle, isLocked, readWhole, streamFile } from "./sync-handles.js";
 import { ttlSidecars, withTtl } from "./ttl.js";
@@ -117,7 +117,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
     const step = async () => {
       if (create && !(await ttl.expired(key)) && (await fileOf(key))) {
         await discard();
-        throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+        throw alreadyExists(key);
       }
       await commit();
     };

@@ -3,7 +3,7 @@
  * aws4fetch over `fetch`. Web APIs only, so it runs in Node, browsers and workers alike.
  */
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { AlreadyExistsError, AnystoreError, InvalidArgumentError } from "../../../core/errors.js";
+import { alreadyExists, AlreadyExistsError, AnystoreError, InvalidArgumentError } from "../../../core/errors.js";
 import { isReservedKey } from "../../../core/keys.js";
 import { mapLimit } from "../../../core/streams/map-limit.js";
 import { guessContentType } from "../../../core/mime.js";
@@ -88,7 +88,7 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
   const refuseExisting = async (key: string, o: WriteOptions): Promise<Record<string, string>> => {
     if (!o.ifNotExists) return {};
     const found = await head(key);
-    if (found) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+    if (found) throw alreadyExists(key);
     return { "If-None-Match": "*" };
   };
 
@@ -97,7 +97,7 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
     if (response.status !== 412 && response.status !== 409) return null;
     const error = await client.failure(response, "PUT object", key);
     if (response.status === 409 && error.s3Code !== "ConditionalRequestConflict") return error;
-    return new AlreadyExistsError(`key already exists: ${key}`, { key, cause: error.cause });
+    return alreadyExists(key, { cause: error.cause });
   };
 
   const putObject = async (key: string, body: Uint8Array, headers: Record<string, string>) => {

@@ -2,7 +2,7 @@ import type { Stats } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { AlreadyExistsError, AnystoreError, ConflictError } from "../../../core/errors.js";
+import { alreadyExists, AnystoreError, ConflictError } from "../../../core/errors.js";
 import { sliceBytes } from "../../../core/streams/from-bytes.js";
 import * as io from "./io.js";
 import { Jail, type Pin, splitKey } from "./jail.js";
@@ -153,7 +153,7 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
         );
         if (linked) break;
         if ((await io.lstat(target).catch(() => null))?.isDirectory()) throw folderConflict(key);
-        if ((await statOf(key)) !== null || attempt >= LINK_RETRIES) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+        if ((await statOf(key)) !== null || attempt >= LINK_RETRIES) throw alreadyExists(key);
         // Expired: removed by us, or by another reader right now (give it a moment).
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, attempt));
       }
@@ -262,7 +262,7 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     },
     async write(key, o) {
       // Refused before the caller streams a body; the link at the end is what decides.
-      if (o.ifNotExists && (await driver.has!(key))) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+      if (o.ifNotExists && (await driver.has!(key))) throw alreadyExists(key);
       const mode = o.ttl ? 0o666 | TTL_MARK : 0o666;
       const { pin, temp, value: fd } = await createTemp(key, (path) => io.createFile(path, mode));
       const wrap = (error: unknown) => io.wrap(error, key);

@@ -1,7 +1,7 @@
 import { isUtf8 } from "node:buffer";
 import type { Cluster } from "ioredis";
 import type { Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { AlreadyExistsError, ConnectionError, InvalidArgumentError } from "../../../core/errors.js";
+import { alreadyExists, ConnectionError, InvalidArgumentError } from "../../../core/errors.js";
 import type { RedisClient, RedisNode, RedisTarget } from "./client.js";
 import { checkPrefix, CommandTracker, createClient, parseRedisUri, Script, toStoreError } from "./client.js";
 import { escapeGlob, keySlot, ownerOf, sideKey, TEMPORARY, TIMESTAMPS } from "./keys.js";
@@ -214,7 +214,7 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
     }
     const args = [v, ttlMs(o.ttl), stamps ? stampOf(value.byteLength, o.contentType) : "", o.ifNotExists ? "1" : ""];
     return run((c) => PUT.run(c, [k, stampKey(k)], args), key).then((done) => {
-      if (done === 0) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+      if (done === 0) throw alreadyExists(key);
     });
   };
 
@@ -267,7 +267,7 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
       const k = full(key);
       const temp = sideKey(`${TEMPORARY}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}/`, k);
       const stamp = stamps ? (size: number): [string, string] => [stampKey(k), stampOf(size, o.contentType)] : undefined;
-      const exists = () => new AlreadyExistsError(`key already exists: ${key}`, { key });
+      const exists = () => alreadyExists(key);
       return writeStream((fn) => run(fn, key), k, temp, { ttlMs: ttlMs(o.ttl), ifNotExists: !!o.ifNotExists, stamp }, exists);
     },
 

@@ -12,7 +12,7 @@
  *   it walks the primary key index and never holds more than one page.
  */
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { AlreadyExistsError, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
+import { alreadyExists, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
 import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import type { ValueLimit } from "./large-values.js";
 import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
@@ -269,7 +269,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
         if (!dialect.isUniqueViolation((error as AnystoreError).cause)) throw error;
       }
     }
-    throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+    throw alreadyExists(key);
   };
 
   const driver: Driver = {

@@ -2,7 +2,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { AlreadyExistsError, AnystoreError, ConflictError, InvalidArgumentError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
+import { alreadyExists, AnystoreError, ConflictError, InvalidArgumentError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
 import type { Archive } from "./archive.js";
 import { ArchiveCache, stampOf } from "./archive.js";
 import type { Directory } from "./directory.js";
@@ -170,7 +170,7 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
       }
     }
     const existing = dir.files.get(key);
-    if (o.ifNotExists && alive(existing, now)) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+    if (o.ifNotExists && alive(existing, now)) throw alreadyExists(key);
     if (existing) dropAll(dir, key, drop);
     batch.keys.add(key);
     for (const folder of folders) batch.folders.add(folder);
