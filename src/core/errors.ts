@@ -59,11 +59,6 @@ export class AlreadyExistsError extends AnystoreError {
   override readonly code = "ALREADY_EXISTS";
 }
 
-/** The `AlreadyExistsError` for an existing key, as the store and every driver word it. */
-export function alreadyExists(key: string, details?: Omit<ErrorDetails, "key">): AlreadyExistsError {
-  return new AlreadyExistsError(`key already exists: ${key}`, { ...details, key });
-}
-
 /** Fires on path-based drivers when a key would also be a folder (`a` and `a/b`). */
 export class ConflictError extends AnystoreError {
   override name = "ConflictError";

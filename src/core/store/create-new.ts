@@ -9,7 +9,7 @@
 
 import type { WriteOptions } from "../driver/contract.js";
 import type { HotDriver } from "../driver/hot-path.js";
-import { alreadyExists } from "../errors.js";
+import { alreadyExists } from "../already-exists.js";
 import type { Shared, StoreContext } from "./state.js";
 
 /** Per store state: the last create queued for each key. */

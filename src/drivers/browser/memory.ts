@@ -1,5 +1,5 @@
 import type { Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
-import { alreadyExists } from "../../core/errors.js";
+import { alreadyExists } from "../../core/already-exists.js";
 import type { LocalDriver, StoredValue } from "../../core/driver/local-access.js";
 import { utf8 } from "../../core/serialize.js";
 

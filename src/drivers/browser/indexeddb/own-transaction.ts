@@ -5,7 +5,7 @@
  */
 
 import type { WriteOptions } from "../../../core/driver/contract.js";
-import { alreadyExists } from "../../../core/errors.js";
+import { alreadyExists } from "../../../core/already-exists.js";
 import type { Batcher } from "./batch.js";
 import { commit, finished } from "./batch.js";
 import type { Entry, Record_ } from "./record.js";

@@ -16,7 +16,8 @@
  */
 
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { alreadyExists, AnystoreError, ConflictError, UnsupportedError } from "../../../core/errors.js";
+import { AnystoreError, ConflictError, UnsupportedError } from "../../../core/errors.js";
+import { alreadyExists } from "../../../core/already-exists.js";
 import { RESERVED } from "../../../core/keys.js";
 import { type FileHandle, isLocked, readWhole, streamFile } from "./sync-handles.js";
 import { ttlSidecars, withTtl } from "./ttl.js";

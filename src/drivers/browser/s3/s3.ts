@@ -3,7 +3,8 @@
  * aws4fetch over `fetch`. Web APIs only, so it runs in Node, browsers and workers alike.
  */
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { alreadyExists, AlreadyExistsError, AnystoreError, InvalidArgumentError } from "../../../core/errors.js";
+import { AlreadyExistsError, AnystoreError, InvalidArgumentError } from "../../../core/errors.js";
+import { alreadyExists } from "../../../core/already-exists.js";
 import { isReservedKey } from "../../../core/keys.js";
 import { mapLimit } from "../../../core/streams/map-limit.js";
 import { guessContentType } from "../../../core/mime.js";

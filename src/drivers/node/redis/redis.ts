@@ -1,7 +1,8 @@
 import { isUtf8 } from "node:buffer";
 import type { Cluster } from "ioredis";
 import type { Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { alreadyExists, ConnectionError, InvalidArgumentError } from "../../../core/errors.js";
+import { ConnectionError, InvalidArgumentError } from "../../../core/errors.js";
+import { alreadyExists } from "../../../core/already-exists.js";
 import type { RedisClient, RedisNode, RedisTarget } from "./client.js";
 import { checkPrefix, CommandTracker, createClient, parseRedisUri, Script, toStoreError } from "./client.js";
 import { escapeGlob, keySlot, ownerOf, sideKey, TEMPORARY, TIMESTAMPS } from "./keys.js";

@@ -12,7 +12,8 @@
  *   it walks the primary key index and never holds more than one page.
  */
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { alreadyExists, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
+import { AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
+import { alreadyExists } from "../../../core/already-exists.js";
 import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import type { ValueLimit } from "./large-values.js";
 import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
