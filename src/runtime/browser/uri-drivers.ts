@@ -1,12 +1,12 @@
 /**
  * The browser's driver loaders by uri scheme. The browser runtime imports this module on the
- * first use of a uri store (see browser.ts), so an app that passes a driver object bundles
+ * first use of a uri store (see runtime.ts), so an app that passes a driver object bundles
  * neither these loaders nor the code the other drivers share with the core.
  *
  * Each loader imports a one-line module in from-uri/ that re-exports the driver's uri
  * factory, not the driver module itself: when an app also imports that driver directly, a
  * bundler would otherwise put a namespace object of the driver's every export in the app's
- * first chunk (70-140 B min+gzip), where now it keeps one binding.
+ * first chunk, where now it keeps one binding.
  */
 import type { DriverFactory } from "../../core/driver/contract.js";
 

@@ -4,7 +4,7 @@
  * calls issued together (`Promise.all` of puts, 32 gets in flight) share one transaction: one
  * commit instead of one each. A write batch is sealed with an explicit `commit()` at the end of
  * the microtask that opened it, so even a lone put commits without waiting for the browser's
- * auto-commit round trip (measured: sequential puts ~15% faster, 32 in flight ~2x).
+ * auto-commit round trip (the browser suite in bench/ shows what it is worth).
  *
  * Order is kept: a batch is joined only while it is the newest transaction, so a call issued
  * after another never lands in an older transaction (IndexedDB runs overlapping transactions in
@@ -14,7 +14,7 @@
  * Reads also chain: a read issued while the newest transaction is a readonly one that is still
  * active (its success events are being dispatched, and an awaiting caller resumes within them)
  * places its requests on that transaction instead of opening another. Sequential gets then cost
- * one request each, not a transaction each (measured: ~1.4-1.8x the gets per second). A chain
+ * one request each, not a transaction each. A chain
  * ends at the first write, when the transaction goes inactive, or after CHAIN_LIMIT reads, so
  * it never holds off writers in other tabs for long.
  */
@@ -104,7 +104,7 @@ export function batcher() {
     if (!batch) return;
     batch.settle();
     // Writers commit at once (no wait for the auto-commit round trip); readers are left to
-    // auto-commit, which measured a little faster for them (5-10% on sequential gets).
+    // auto-commit, which the browser suite in bench/ finds no slower for them.
     if (batch.mode === "readwrite") commit(batch.tx);
   };
 

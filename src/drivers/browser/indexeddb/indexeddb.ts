@@ -7,8 +7,8 @@
  *            index "expiresAt": only records with a ttl carry the field, so it holds only them
  *
  * Why one record and not a meta store beside a value store: in Chromium every extra object store
- * (or index) written costs a put ~30-50% of its throughput (measured), and the single-put figure
- * has to match idb-keyval's. `info` still never reads a large value: above 64 KiB the record
+ * (or index) written costs a put a large share of its throughput, and the single-put figure has
+ * to match idb-keyval's (BENCHMARKS.md). `info` still never reads a large value: above 64 KiB the record
  * holds a Blob, a handle whose bytes are read only by `get`/`read`; smaller values come along.
  * A prefix listing is one contiguous key range read in pages of keys, never values.
  */

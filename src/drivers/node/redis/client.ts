@@ -167,7 +167,7 @@ const unsent = (stream: { writableLength: number } | undefined | null): number =
  *   the server hangs; dropping the connection fails them all (ConnectionError) and ioredis
  *   reconnects. A large value moving slowly is progress, so it never trips the watchdog. One
  *   interval per client instead of ioredis' `commandTimeout`, which arms a timer per command
- *   (about 10 us of latency per call here) and bounds a whole command, however much it moves.
+ *   (latency on every call) and bounds a whole command, however much it moves.
  */
 export class CommandTracker {
   #inflight = 0;

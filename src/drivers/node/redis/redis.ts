@@ -72,7 +72,7 @@ return 1`);
 
 /**
  * A value as an ioredis argument. Small valid UTF-8 values go as strings: a single Buffer argument
- * switches ioredis to its slower buffer encoding (about 10 us more per command here), and valid
+ * switches ioredis to its slower buffer encoding, and valid
  * UTF-8 decodes and re-encodes to the very same bytes. Binary or large values stay Buffers.
  */
 const asArg = (bytes: Uint8Array): string | Buffer => {
