@@ -1,5 +1,5 @@
-import typescript from "@rollup/plugin-typescript";
 import { readFileSync, rmSync } from "node:fs";
+import typescript from "@rollup/plugin-typescript";
 
 /**
  * The entries are what package.json publishes (every `exports` target and the `bin`), read from
@@ -12,7 +12,11 @@ const targets = [
   ...Object.values(pkg.bin),
 ];
 const entries = [
-  ...new Set(targets.filter((t) => t.startsWith("./dist/") && t.endsWith(".js")).map((t) => t.replace(/^\.\/dist\//, "src/").replace(/\.js$/, ".ts"))),
+  ...new Set(
+    targets
+      .filter((t) => t.startsWith("./dist/") && t.endsWith(".js"))
+      .map((t) => t.replace(/^\.\/dist\//, "src/").replace(/\.js$/, ".ts")),
+  ),
 ];
 
 /** Starts from an empty dist/, so files of moved or deleted modules are never shipped. */
@@ -24,6 +28,12 @@ export default {
   external: (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0") && !/^[A-Za-z]:/.test(id),
   plugins: [
     clean,
-    typescript({ tsconfig: "./tsconfig.json", declaration: true, declarationDir: "dist", outDir: "dist", noEmitOnError: !process.env.LOOSE_BUILD }),
+    typescript({
+      tsconfig: "./tsconfig.json",
+      declaration: true,
+      declarationDir: "dist",
+      outDir: "dist",
+      noEmitOnError: !process.env.LOOSE_BUILD,
+    }),
   ],
 };

@@ -26,7 +26,9 @@ function sourceFiles(dir) {
 /** The source file a relative specifier names (`./x.js` is `./x.ts`), or undefined. */
 function target(from, specifier) {
   const path = relative(root, resolve(root, dirname(from), specifier.replace(/\?.*$/, "")));
-  return [path.replace(/\.js$/, ".ts"), path.replace(/\.mjs$/, ".mts"), path, `${path}.ts`].find((p) => existsSync(join(root, p)));
+  return [path.replace(/\.js$/, ".ts"), path.replace(/\.mjs$/, ".mts"), path, `${path}.ts`].find((p) =>
+    existsSync(join(root, p)),
+  );
 }
 
 /** Each file's relative imports, as repository paths. */

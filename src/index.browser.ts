@@ -14,6 +14,9 @@ export { smartOpen, smartRead, smartStream, smartWrite } from "./runtime/browser
  */
 export function createStore<T = unknown>(uri?: string, options?: StoreOptions<T>): Store<T>;
 export function createStore<T = unknown>(options: CreateStoreOptions<T>): Store<T>;
-export function createStore<T = unknown>(uriOrOptions?: string | CreateStoreOptions<T>, options?: StoreOptions<T>): Store<T> {
+export function createStore<T = unknown>(
+  uriOrOptions?: string | CreateStoreOptions<T>,
+  options?: StoreOptions<T>,
+): Store<T> {
   return createStoreWith<T>(browserRuntime, uriOrOptions, options);
 }

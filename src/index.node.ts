@@ -4,8 +4,8 @@ import { nodeRuntime } from "./runtime/node/runtime.js";
 
 export * from "./index.common.js";
 export { smartOpen, smartRead, smartStream, smartWrite } from "./runtime/node/smart.js";
-export { serve } from "./server/serve.js";
 export type { RunningServer, ServeOptions } from "./server/serve.js";
+export { serve } from "./server/serve.js";
 
 /**
  * Creates a store from a uri (or options). Synchronous, no I/O: the driver connects on first use.
@@ -16,6 +16,9 @@ export type { RunningServer, ServeOptions } from "./server/serve.js";
  */
 export function createStore<T = unknown>(uri?: string, options?: StoreOptions<T>): Store<T>;
 export function createStore<T = unknown>(options: CreateStoreOptions<T>): Store<T>;
-export function createStore<T = unknown>(uriOrOptions?: string | CreateStoreOptions<T>, options?: StoreOptions<T>): Store<T> {
+export function createStore<T = unknown>(
+  uriOrOptions?: string | CreateStoreOptions<T>,
+  options?: StoreOptions<T>,
+): Store<T> {
   return createStoreWith<T>(nodeRuntime, uriOrOptions, options);
 }

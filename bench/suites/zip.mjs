@@ -63,7 +63,10 @@ export default async function run(report) {
     const store = createStore(join(dir, "anystore.zip"));
     const seed = Array.from({ length: ENTRIES }, (_, i) => [`k/${i}`, value1k(i)]);
     await store.putMany(seed);
-    await writeFile(join(dir, "fflate.zip"), zipSync(Object.fromEntries(seed.map(([k, v]) => [k, strToU8(v)])), { level: 6 }));
+    await writeFile(
+      join(dir, "fflate.zip"),
+      zipSync(Object.fromEntries(seed.map(([k, v]) => [k, strToU8(v)])), { level: 6 }),
+    );
     const impls = { anystore: appending(store), [RAW]: naive(join(dir, "fflate.zip")) };
     // The 256 MiB value first, while the process's RSS is lean (extra RSS is measured above it).
     const stream = await lib.timed("stream", () => lib.streamRows(bigImpls(store, dir)));
@@ -121,8 +124,16 @@ async function listing(dir) {
 function bigImpls(store, dir) {
   const path = join(dir, "fflate-big.zip");
   return {
-    anystore: { write: (stream) => store.put("big.bin", stream), read: () => store.open("big.bin"), cleanup: () => store.delete("big.bin") },
-    [RAW_STREAM]: { write: (stream) => fflateWrite(path, stream), read: () => fflateRead(path), cleanup: () => rm(path, { force: true }) },
+    anystore: {
+      write: (stream) => store.put("big.bin", stream),
+      read: () => store.open("big.bin"),
+      cleanup: () => store.delete("big.bin"),
+    },
+    [RAW_STREAM]: {
+      write: (stream) => fflateWrite(path, stream),
+      read: () => fflateRead(path),
+      cleanup: () => rm(path, { force: true }),
+    },
   };
 }
 
@@ -141,7 +152,11 @@ async function mirrorRow(dir) {
       },
       [RAW]: async () => {
         const files = {};
-        await pool(fixture.files, async (file) => (files[file] = new Uint8Array(await readFile(join(fixture.dir, file)))), lib.MIRROR_IN_FLIGHT);
+        await pool(
+          fixture.files,
+          async (file) => (files[file] = new Uint8Array(await readFile(join(fixture.dir, file)))),
+          lib.MIRROR_IN_FLIGHT,
+        );
         await writeFile(join(dir, "mirror-fflate.zip"), zipSync(files, { level: 6 }));
         return Object.keys(files).length;
       },

@@ -6,7 +6,7 @@
  *   note; an edit always beats a deletion.
  */
 import type { Store } from "../../src/index.browser.js";
-import { type Note, NOTES, baseKey, idOfKey, newId, noteKey } from "./notes.js";
+import { baseKey, idOfKey, NOTES, type Note, newId, noteKey } from "./notes.js";
 
 export interface SyncReport {
   pushed: Note[];

@@ -52,26 +52,28 @@ export function registerKeyCommands(program: Command): void {
     .option("--exclude-prefix <prefix>", "drop keys starting with this string")
     .option("--glob <pattern>", "only keys matching this glob (relative to the prefix)")
     .option("--info", "print each key's info as JSON")
-    .action(async (opts: { prefix?: string; excludePrefix?: string; glob?: string; info?: boolean }, command: Command) => {
-      const list = {
-        ...(opts.prefix !== undefined && { prefix: opts.prefix }),
-        ...(opts.excludePrefix !== undefined && { excludePrefix: opts.excludePrefix }),
-        ...(opts.glob !== undefined && { glob: opts.glob }),
-      };
-      await withStore(command, async (store) => {
-        // Lines are batched: one write per key would make large listings crawl.
-        let batch = "";
-        const lines = opts.info ? mapIter(store.list(list), infoJson) : store.keys(list);
-        for await (const line of lines) {
-          batch += `${line}\n`;
-          if (batch.length > 64 * 1024) {
-            await print(batch);
-            batch = "";
+    .action(
+      async (opts: { prefix?: string; excludePrefix?: string; glob?: string; info?: boolean }, command: Command) => {
+        const list = {
+          ...(opts.prefix !== undefined && { prefix: opts.prefix }),
+          ...(opts.excludePrefix !== undefined && { excludePrefix: opts.excludePrefix }),
+          ...(opts.glob !== undefined && { glob: opts.glob }),
+        };
+        await withStore(command, async (store) => {
+          // Lines are batched: one write per key would make large listings crawl.
+          let batch = "";
+          const lines = opts.info ? mapIter(store.list(list), infoJson) : store.keys(list);
+          for await (const line of lines) {
+            batch += `${line}\n`;
+            if (batch.length > 64 * 1024) {
+              await print(batch);
+              batch = "";
+            }
           }
-        }
-        if (batch) await print(batch);
-      });
-    });
+          if (batch) await print(batch);
+        });
+      },
+    );
 
   program
     .command("delete")
@@ -95,7 +97,9 @@ export function registerKeyCommands(program: Command): void {
     .argument("<key>")
     .option("-a, --algorithm <name>", `one of ${HASH_ALGORITHMS.join(", ")}`, "sha256")
     .action(async (key: string, opts: { algorithm: string }, command: Command) => {
-      await withStore(command, async (store) => print(`${await store.checksum(key, opts.algorithm as HashAlgorithm)}\n`));
+      await withStore(command, async (store) =>
+        print(`${await store.checksum(key, opts.algorithm as HashAlgorithm)}\n`),
+      );
     });
 }
 

@@ -1,8 +1,8 @@
 /** `anystore io`: copy one uri to another (`-` is stdin/stdout), streaming. */
 
 import type { Command } from "commander";
-import { smartOpenWith } from "../core/tools/smart.js";
 import type { SmartContext } from "../core/tools/smart.js";
+import { smartOpenWith } from "../core/tools/smart.js";
 import { stdin, stdout } from "../runtime/node/stdio.js";
 import { openStore } from "./context.js";
 

@@ -56,7 +56,8 @@ export interface GlobMatcher {
  */
 export function compileGlob(pattern: string): GlobMatcher {
   if (typeof pattern !== "string" || pattern === "") throw new InvalidArgumentError("glob must be a non-empty string");
-  if (pattern.length > MAX_GLOB_LENGTH) throw new InvalidArgumentError(`glob too long: ${pattern.length} characters (at most ${MAX_GLOB_LENGTH})`);
+  if (pattern.length > MAX_GLOB_LENGTH)
+    throw new InvalidArgumentError(`glob too long: ${pattern.length} characters (at most ${MAX_GLOB_LENGTH})`);
   const text = Array.from(pattern.startsWith("./") ? pattern.slice(2) : pattern, (c) => c.codePointAt(0)!);
   const items = new Parser(text, pattern).parse();
   return simulate(buildNfa(items));
@@ -145,7 +146,8 @@ class Parser {
         // `**` is any depth only as a whole segment; elsewhere (and `***`) it is `*`.
         if (run !== 2 || !boundaryBefore() || (next !== -1 && next !== SLASH)) items.push({ kind: "star" });
         else if (next === SLASH) items.push({ kind: "dirs" }), i++;
-        else if (items[items.length - 1]?.kind === "char") items.pop(), items.push({ kind: "below" }); // that char is a `/`
+        else if (items[items.length - 1]?.kind === "char")
+          items.pop(), items.push({ kind: "below" }); // that char is a `/`
         else items.push({ kind: "anything" });
       } else items.push({ kind: "char", test: c });
     }
@@ -219,7 +221,11 @@ function buildNfa(items: Item[]): Nfa {
       case "below":
         return add(undefined, -1, [add(SLASH, loop(ANY, follow)), follow]);
       case "alt":
-        return add(undefined, -1, it.alts.map((alt) => sequence(alt, follow)));
+        return add(
+          undefined,
+          -1,
+          it.alts.map((alt) => sequence(alt, follow)),
+        );
     }
   };
   const sequence = (seq: Item[], follow: number) => seq.reduceRight((next, it) => item(it, next), follow);

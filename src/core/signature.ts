@@ -177,7 +177,10 @@ function pyEquals(a: unknown, b: unknown): boolean {
     case "bytes":
       return compareBytes(a as Uint8Array, b as Uint8Array) === 0;
     case "list":
-      return (a as unknown[]).length === (b as unknown[]).length && (a as unknown[]).every((x, i) => pyEquals(x, (b as unknown[])[i]));
+      return (
+        (a as unknown[]).length === (b as unknown[]).length &&
+        (a as unknown[]).every((x, i) => pyEquals(x, (b as unknown[])[i]))
+      );
     case "other":
       return isPlainObject(a) && isPlainObject(b) && objectsEqual(a, b);
     default:
@@ -216,4 +219,3 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
 }
-

@@ -14,7 +14,9 @@ export function schemeOf(uri: string, runtime: Runtime): string {
     return scheme;
   }
   if (runtime.pathScheme) return runtime.pathScheme(uri);
-  throw new UnsupportedError(`"${uri}" is not a uri this runtime understands: use a scheme such as idb://, opfs://, memory:// or anystore+https://`);
+  throw new UnsupportedError(
+    `"${uri}" is not a uri this runtime understands: use a scheme such as idb://, opfs://, memory:// or anystore+https://`,
+  );
 }
 
 /** Loads the driver factory for a uri; throws `UnsupportedError` for unknown or other-runtime schemes. */
@@ -22,7 +24,10 @@ export function loaderFor(uri: string, runtime: Runtime): () => Promise<DriverFa
   const scheme = schemeOf(uri, runtime);
   if (runtime.schemes.includes(scheme)) return () => runtime.load(scheme);
   const advice = runtime.elsewhere[scheme];
-  if (advice) throw new UnsupportedError(`the ${scheme}:// scheme is not available in ${runtime.name === "node" ? "Node.js" : "a browser"}: ${advice}`);
+  if (advice)
+    throw new UnsupportedError(
+      `the ${scheme}:// scheme is not available in ${runtime.name === "node" ? "Node.js" : "a browser"}: ${advice}`,
+    );
   const known = runtime.schemes.map((s) => `${s}://`).join(", ");
   throw new UnsupportedError(`unknown scheme ${scheme}:// in "${uri}": known here are ${known}`);
 }

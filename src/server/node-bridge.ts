@@ -24,7 +24,10 @@ export class SlowBodyError extends Error {
  * backpressure (a slow store) is not the client's fault. A body that falls short in a window
  * calls `onSlow`.
  */
-function pacer(pace: BodyPace | undefined, onSlow: () => void): { flowing(): void; paused(): void; received(n: number): void } {
+function pacer(
+  pace: BodyPace | undefined,
+  onSlow: () => void,
+): { flowing(): void; paused(): void; received(n: number): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let bytes = 0;
   const stop = () => {

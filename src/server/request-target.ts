@@ -30,11 +30,13 @@ export function originForm(method: string, target: string): string | Refused {
   if (!KNOWN.has(method)) {
     return { status: 405, text: `method ${method} is not allowed`, headers: { allow: METHODS.join(", ") } };
   }
-  if (target === "*") return method === "OPTIONS" ? "/" : { status: 400, text: "a request target of * is only for OPTIONS" };
+  if (target === "*")
+    return method === "OPTIONS" ? "/" : { status: 400, text: "a request target of * is only for OPTIONS" };
   let path = target;
   const absolute = ABSOLUTE.exec(target);
   if (absolute) {
-    if (!isParsable(target) || !/^https?:/i.test(target)) return { status: 400, text: "malformed absolute request target" };
+    if (!isParsable(target) || !/^https?:/i.test(target))
+      return { status: 400, text: "malformed absolute request target" };
     path = target.slice(absolute[0].length);
     if (!path.startsWith("/")) path = `/${path}`;
   }

@@ -27,7 +27,11 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-const packageOf = (specifier: string) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+const packageOf = (specifier: string) =>
+  specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
 
 /** Every module specifier a file imports: static imports, re-exports, `import type` and `import()`. */
 function importsOf(file: string): string[] {
@@ -44,7 +48,8 @@ function nodeGlobalsIn(file: string): string[] {
       const parent = node.parent;
       const isName =
         (ts.isPropertyAccessExpression(parent) && parent.name === node) ||
-        ((ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent) || ts.isMethodDeclaration(parent)) && parent.name === node) ||
+        ((ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent) || ts.isMethodDeclaration(parent)) &&
+          parent.name === node) ||
         ts.isTypeOfExpression(parent) ||
         ts.isTypeReferenceNode(parent) ||
         ts.isQualifiedName(parent);
@@ -75,11 +80,14 @@ describe("browser purity", () => {
         if (specifier.startsWith(".")) {
           // Relative imports must stay in the browser-safe folders.
           const target = relative(root, resolve(root, dirname(file), specifier));
-          if (!browserDirs.some((dir) => target.startsWith(`${dir}/`))) problems.push(`${file}: ${specifier} leaves ${browserDirs.join(" and ")}`);
+          if (!browserDirs.some((dir) => target.startsWith(`${dir}/`)))
+            problems.push(`${file}: ${specifier} leaves ${browserDirs.join(" and ")}`);
         } else if (specifier.startsWith("node:") || builtins.has(specifier) || builtins.has(packageOf(specifier))) {
           problems.push(`${file}: imports the Node built-in ${specifier}`);
         } else if (!browserSafe.has(packageOf(specifier))) {
-          problems.push(`${file}: imports ${specifier}, not on the browser-safe list (add it there only if it runs in browsers)`);
+          problems.push(
+            `${file}: imports ${specifier}, not on the browser-safe list (add it there only if it runs in browsers)`,
+          );
         }
       }
     }

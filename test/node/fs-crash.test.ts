@@ -17,7 +17,9 @@ const KEYS = [0, 1, 2, 3].flatMap((i) => [`k${i}`, `d/e/k${i}`]);
 
 /** A writer process (see fs-worker.ts); `ready` once it has written one value. */
 function startWriter(root: string, seed: number) {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER, "write", root, String(seed)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", WORKER, "write", root, String(seed)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolve());
     child.on("exit", (code, signal) => reject(new Error(`writer exited early: ${code ?? signal}`)));

@@ -6,8 +6,8 @@
 import picomatch from "picomatch/posix.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileGlob, MAX_GLOB_LENGTH } from "../../src/core/glob.js";
-import { createStore, isAnystoreError, serve } from "../../src/index.node.js";
 import type { RunningServer } from "../../src/index.node.js";
+import { createStore, isAnystoreError, serve } from "../../src/index.node.js";
 import { collectKeys } from "../shared/contract.js";
 
 /** A small deterministic generator (so a failure reproduces). */
@@ -32,8 +32,26 @@ function corpus(seed: number) {
     return s === "." || s === ".." ? `a${s}` : s;
   };
   const fixed = (glob: string, text = glob): Generated => ({ glob, sample: () => text });
-  const classes = [["[ab]", "ab"], ["[a-c]", "abc"], ["[^a]", "bc.x"], ["[]a]", "]a"], ["[.]", "."], ["[a\\]]", "a]"], ["[x-]", "x-"], ["[-x]", "-x"]] as const;
-  const escapes = [["\\*", "*"], ["\\?", "?"], ["\\[", "["], ["\\{", "{"], ["\\}", "}"], ["\\,", ","], ["\\a", "a"], ["\\]", "]"]] as const;
+  const classes = [
+    ["[ab]", "ab"],
+    ["[a-c]", "abc"],
+    ["[^a]", "bc.x"],
+    ["[]a]", "]a"],
+    ["[.]", "."],
+    ["[a\\]]", "a]"],
+    ["[x-]", "x-"],
+    ["[-x]", "-x"],
+  ] as const;
+  const escapes = [
+    ["\\*", "*"],
+    ["\\?", "?"],
+    ["\\[", "["],
+    ["\\{", "{"],
+    ["\\}", "}"],
+    ["\\,", ","],
+    ["\\a", "a"],
+    ["\\]", "]"],
+  ] as const;
   const atom = (depth: number): Generated => {
     const p = r.next();
     if (p < 0.3) return fixed(r.pick(literals));
@@ -59,7 +77,11 @@ function corpus(seed: number) {
   };
   const validKey = (k: string) => k.split("/").every((s) => s !== "" && s !== "." && s !== "..");
   const pool = Array.from({ length: 300 }, () => Array.from({ length: 1 + r.int(3) }, segment).join("/"));
-  return { pattern: () => sequence(0, 1 + r.int(5)), keysFor: (g: Generated) => [...Array.from({ length: 20 }, g.sample), ...Array.from({ length: 20 }, () => r.pick(pool))].filter(validKey) };
+  return {
+    pattern: () => sequence(0, 1 + r.int(5)),
+    keysFor: (g: Generated) =>
+      [...Array.from({ length: 20 }, g.sample), ...Array.from({ length: 20 }, () => r.pick(pool))].filter(validKey),
+  };
 }
 
 /**
@@ -103,7 +125,24 @@ describe("glob matcher", () => {
 
   it("has ** in every position: alone, leading, inner, trailing, repeated, inside a segment", () => {
     const keys = ["x", "a", "a/x", "a/b/x", "a/b", "ax", "xa", "a/b/c/d", ".a/.b/x"];
-    for (const glob of ["**", "**/x", "a/**", "a/**/x", "**/a/**", "**/**", "a**", "**a", "a/**x", "x**/b", "**/*", "*/a/**", "{a,b}/**", "**/{a,x}", "{a/**/x,b}", "a/**/b/**"]) {
+    for (const glob of [
+      "**",
+      "**/x",
+      "a/**",
+      "a/**/x",
+      "**/a/**",
+      "**/**",
+      "a**",
+      "**a",
+      "a/**x",
+      "x**/b",
+      "**/*",
+      "*/a/**",
+      "{a,b}/**",
+      "**/{a,x}",
+      "{a/**/x,b}",
+      "a/**/b/**",
+    ]) {
       const theirs = picomatch(glob, { dot: true });
       expect(keys.filter(compileGlob(glob)), glob).toEqual(keys.filter((k) => theirs(k)));
     }

@@ -68,7 +68,8 @@ function slowDriver(keys: string[]): Driver {
     async read(key) {
       if (key.startsWith("broken/")) throw new Error(`cannot read ${key}`);
       return new ReadableStream<Uint8Array>({
-        pull: (controller) => new Promise((resolve) => setTimeout(resolve, 10)).then(() => controller.enqueue(new Uint8Array(1024))),
+        pull: (controller) =>
+          new Promise((resolve) => setTimeout(resolve, 10)).then(() => controller.enqueue(new Uint8Array(1024))),
       });
     },
   };
@@ -93,7 +94,10 @@ describe("mirror", () => {
     await fill(source);
     const sqlite = createStore(`sqlite:///${join(freshDir(), "mirror.db")}`);
     try {
-      expect(await mirror(source, sqlite, { concurrency: 4 })).toMatchObject({ mirrored: ENTRIES.length, bytes: TOTAL });
+      expect(await mirror(source, sqlite, { concurrency: 4 })).toMatchObject({
+        mirrored: ENTRIES.length,
+        bytes: TOTAL,
+      });
       await expectSameBytes(sqlite);
       const back = createStore(freshDir());
       expect(await mirror(sqlite, back)).toMatchObject({ mirrored: ENTRIES.length, failed: 0, bytes: TOTAL });
@@ -132,7 +136,11 @@ describe("mirror", () => {
 
     const excluded = memory();
     await mirror(source, excluded, { excludePrefix: "bin" });
-    expect(await allKeys(excluded)).toEqual(ENTRIES.map(([k]) => k).filter((k) => !k.startsWith("bin")).sort());
+    expect(await allKeys(excluded)).toEqual(
+      ENTRIES.map(([k]) => k)
+        .filter((k) => !k.startsWith("bin"))
+        .sort(),
+    );
   });
 
   it("reports progress per key, with running counts and bytes", async () => {

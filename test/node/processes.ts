@@ -16,7 +16,9 @@ export interface Worker {
 }
 
 export function startWorker(args: Array<string | number>): Worker {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args.map(String)], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args.map(String)], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   const lines: string[] = [];
   let stderr = "";
   let buffered = "";
@@ -36,13 +38,19 @@ export function startWorker(args: Array<string | number>): Worker {
     }),
   );
   const linesAtLeast = async (count: number) => {
-    while (lines.length < count && child.exitCode === null && child.signalCode === null) await new Promise<void>((wake) => waiters.push(wake));
+    while (lines.length < count && child.exitCode === null && child.signalCode === null)
+      await new Promise<void>((wake) => waiters.push(wake));
   };
   return { child, lines, exited, linesAtLeast };
 }
 
 /** Runs a `race` worker to the end and returns what it printed. */
-export async function raceWorker(uri: string, id: number, n: number, startAt: number): Promise<{ errors: string[]; won: number }> {
+export async function raceWorker(
+  uri: string,
+  id: number,
+  n: number,
+  startAt: number,
+): Promise<{ errors: string[]; won: number }> {
   const worker = startWorker(["race", uri, id, n, startAt]);
   const { code, stderr } = await worker.exited;
   const last = worker.lines.at(-1);

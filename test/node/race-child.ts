@@ -18,7 +18,8 @@ import type { Store, StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
 
 /** Racer i's value: bytes no other racer writes. */
-export const racerValue = (i: number): Uint8Array<ArrayBuffer> => new TextEncoder().encode(`racer ${i};`.repeat(20 + i));
+export const racerValue = (i: number): Uint8Array<ArrayBuffer> =>
+  new TextEncoder().encode(`racer ${i};`.repeat(20 + i));
 
 export type Kind = "bytes" | "stream";
 
@@ -60,12 +61,20 @@ async function main(): Promise<void> {
   const go = async () => {
     const { store, command: c } = prepared!;
     const values = c.ids.map((i) => (c.kind === "bytes" ? racerValue(i) : inTwoChunks(racerValue(i))));
-    return { outcomes: await Promise.all(values.map((value) => store.put(c.key, value, { ifNotExists: true }).then(() => "won", outcomeOf))) };
+    return {
+      outcomes: await Promise.all(
+        values.map((value) => store.put(c.key, value, { ifNotExists: true }).then(() => "won", outcomeOf)),
+      ),
+    };
   };
   for await (const line of createInterface({ input: process.stdin })) {
     const command = JSON.parse(line) as Prepare | { op: "go" };
     // A failing command is answered, not fatal: the next test still has its racers.
-    answer(await (command.op === "prepare" ? prepare(command) : go()).catch((error) => ({ error: String((error as Error)?.stack ?? error) })));
+    answer(
+      await (command.op === "prepare" ? prepare(command) : go()).catch((error) => ({
+        error: String((error as Error)?.stack ?? error),
+      })),
+    );
   }
   await Promise.all([...stores.values()].map((store) => store.close()));
 }

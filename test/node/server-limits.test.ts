@@ -6,8 +6,8 @@
  * check are loose (a few seconds), so a loaded machine does not fail them.
  */
 
-import { connect } from "node:net";
 import type { Socket } from "node:net";
+import { connect } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunningServer, ServeOptions, Store } from "../../src/index.node.js";
 import { createHandler, createStore, serve } from "../../src/index.node.js";
@@ -96,13 +96,21 @@ describe("serve deadlines", () => {
     const port = await start(store, TIGHT);
     // 1 byte per 100 ms is 10 B/s, under 100 B/s: cut within a window or two.
     const head = rawRequest("PUT", "/k", ["Content-Length: 1000"]);
-    const trickler = await exchange(port, [head, ...Array.from({ length: 100 }, () => "x")], { gapMs: 100, untilClose: true, waitMs: 15_000 });
+    const trickler = await exchange(port, [head, ...Array.from({ length: 100 }, () => "x")], {
+      gapMs: 100,
+      untilClose: true,
+      waitMs: 15_000,
+    });
     expect(trickler.closed).toBe(true);
     expect(trickler.ms).toBeLessThan(5000);
     expect(trickler.status === undefined || trickler.status >= 400).toBe(true);
     expect(await store.get("k")).toBe("old");
     // 50 bytes per 100 ms is 500 B/s, over the rate, for 2 s: many windows, never cut.
-    const steady = await exchange(port, [rawRequest("PUT", "/steady", ["Content-Length: 1000"]), ...Array.from({ length: 20 }, () => "y".repeat(50))], { gapMs: 100 });
+    const steady = await exchange(
+      port,
+      [rawRequest("PUT", "/steady", ["Content-Length: 1000"]), ...Array.from({ length: 20 }, () => "y".repeat(50))],
+      { gapMs: 100 },
+    );
     expect(steady.status).toBe(201);
     expect(await store.get("steady")).toBe("y".repeat(1000));
   });
@@ -210,10 +218,14 @@ describe("default body limit", () => {
   it("refuses a body declared over 1 GiB with 413, in serve and createHandler", async () => {
     const store = createStore("memory://");
     const port = await start(store, {});
-    const declared = await exchange(port, rawRequest("PUT", "/huge", [`Content-Length: ${2 ** 30 + 1}`]), { waitMs: 10_000 });
+    const declared = await exchange(port, rawRequest("PUT", "/huge", [`Content-Length: ${2 ** 30 + 1}`]), {
+      waitMs: 10_000,
+    });
     expect(declared.status).toBe(413);
     const handler = createHandler(store);
-    const r = await handler(new Request("http://x/huge", { method: "PUT", headers: { "content-length": String(2 ** 30 + 1) }, body: "x" }));
+    const r = await handler(
+      new Request("http://x/huge", { method: "PUT", headers: { "content-length": String(2 ** 30 + 1) }, body: "x" }),
+    );
     expect(r.status).toBe(413);
     expect(await store.exists("huge")).toBe(false);
   });

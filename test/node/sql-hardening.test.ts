@@ -9,9 +9,9 @@ import { createClient } from "@libsql/client";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
 import type { StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
-import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
 import { readAll, rejectsWith, sleep } from "../shared/contract.js";
 
 const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-hardening-"));
@@ -34,7 +34,9 @@ afterAll(async () => {
   rmSync(SCRATCH, { recursive: true, force: true });
 });
 
-const myStore = (options?: StoreOptions, table = tableName()) => (myTables.push(table), createStore(MYSQL_URL, { ...options, table }));
+const myStore = (options?: StoreOptions, table = tableName()) => (
+  myTables.push(table), createStore(MYSQL_URL, { ...options, table })
+);
 
 describe("sql driver: values over the backend's limit", () => {
   it("mariadb: a value just over max_allowed_packet is refused up front, naming the limit; the connection stays usable", async () => {
@@ -55,11 +57,15 @@ describe("sql driver: values over the backend's limit", () => {
     expect(await store.exists("big")).toBe(false);
     expect(await store.get("first")).toBe(1);
     // The largest value the store allows goes through (no dropped connection) and reads back.
-    const allowed = Number(/takes at most (\d+)/.exec(((await rejectsWith(store.put("big", over), "UNSUPPORTED")) as Error).message)![1]);
+    const allowed = Number(
+      /takes at most (\d+)/.exec(((await rejectsWith(store.put("big", over), "UNSUPPORTED")) as Error).message)![1],
+    );
     expect(allowed).toBeGreaterThan(max - 128 * 1024);
     const value = new Uint8Array(allowed).fill(7);
     await store.put("big", value);
-    expect(Buffer.from((await store.get("big", { serialization: "raw" } as never)) as Uint8Array).equals(value)).toBe(true);
+    expect(Buffer.from((await store.get("big", { serialization: "raw" } as never)) as Uint8Array).equals(value)).toBe(
+      true,
+    );
     await store.close();
   }, 60_000);
 
@@ -69,13 +75,16 @@ describe("sql driver: values over the backend's limit", () => {
     let pulled = 0;
     const chunk = new Uint8Array(1024 * 1024);
     const total = Number(row.max) * 4;
-    const source = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (pulled >= total) return controller.close();
-        pulled += chunk.length;
-        controller.enqueue(chunk);
+    const source = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (pulled >= total) return controller.close();
+          pulled += chunk.length;
+          controller.enqueue(chunk);
+        },
       },
-    }, { highWaterMark: 0 });
+      { highWaterMark: 0 },
+    );
     await rejectsWith(store.put("big", source), "UNSUPPORTED");
     expect(pulled).toBeLessThan(total / 2);
     expect(await store.exists("big")).toBe(false);
@@ -101,14 +110,16 @@ describe("sql driver: sqlite locks", () => {
     const again = await raw.transaction("write");
     await again.execute('INSERT INTO "other" VALUES (2)');
     const releasedAgain = sleep(300).then(() => again.commit());
-    await store.putMany([["a", 1], ["b", 2]]);
+    await store.putMany([
+      ["a", 1],
+      ["b", 2],
+    ]);
     await store.put("c", 3);
     await releasedAgain;
     expect(await store.get("c")).toBe(3);
     raw.close();
     await store.close();
   });
-
 });
 
 describe.each([
@@ -130,7 +141,8 @@ describe.each([
     const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => attempt(i)));
     const winners = results.filter((r): r is PromiseFulfilledResult<number> => r.status === "fulfilled");
     expect(winners.length).toBe(1);
-    for (const r of results) if (r.status === "rejected") expect((r.reason as { code: string }).code).toBe("ALREADY_EXISTS");
+    for (const r of results)
+      if (r.status === "rejected") expect((r.reason as { code: string }).code).toBe("ALREADY_EXISTS");
     const stored = new TextDecoder().decode((await driver.get("once"))!);
     expect(stored).toBe(`writer ${winners[0]!.value} done`);
     // An existing value is left as it was, and a streamed create over it is refused.

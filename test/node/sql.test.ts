@@ -5,9 +5,9 @@ import { createClient } from "@libsql/client";
 import mysql from "mysql2/promise";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
 import type { Store, StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
-import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, sleep, utf8 } from "../shared/contract.js";
 import type { Server } from "./sql-servers.js";
 import { startMariadb, startPostgres } from "./sql-servers.js";
@@ -39,8 +39,12 @@ afterAll(async () => {
   rmSync(SCRATCH, { recursive: true, force: true });
 });
 
-const pgStore = (options?: StoreOptions, table = tableName()) => (pgTables.push(table), createStore(PG_URL, { ...options, table }));
-const myStore = (options?: StoreOptions, table = tableName()) => (myTables.push(table), createStore(MYSQL_URL, { ...options, table }));
+const pgStore = (options?: StoreOptions, table = tableName()) => (
+  pgTables.push(table), createStore(PG_URL, { ...options, table })
+);
+const myStore = (options?: StoreOptions, table = tableName()) => (
+  myTables.push(table), createStore(MYSQL_URL, { ...options, table })
+);
 
 contractSuite({ name: "sql: sqlite file", make: (options) => createStore(`sqlite:///${sqliteFile()}`, options) });
 contractSuite({ name: "sql: sqlite :memory:", make: (options) => createStore("sqlite:///:memory:", options) });
@@ -82,7 +86,10 @@ const backends: Backend[] = [
     name: "mariadb",
     make: (table) => myStore(undefined, table),
     query: async (table, sql, params) => {
-      const [rows] = await myPool.query({ sql: sql.replaceAll("$T", `\`${table}\``).replace(/"/g, "`"), rowsAsArray: true }, params);
+      const [rows] = await myPool.query(
+        { sql: sql.replaceAll("$T", `\`${table}\``).replace(/"/g, "`"), rowsAsArray: true },
+        params,
+      );
       return Array.isArray(rows) ? (rows as unknown[][]) : [];
     },
   },
@@ -98,7 +105,10 @@ describe.each(backends)("sql driver on $name", (backend) => {
     const rows = await backend.query(table, 'SELECT "value", "ttl" FROM $T WHERE "key" = ?', ["dir/a.json"]);
     expect(new TextDecoder().decode(bytesOf(rows[0]![0]))).toBe('{"hello":"world"}');
     expect(rows[0]![1]).toBeNull();
-    await backend.query(table, 'INSERT INTO $T ("key", "value") VALUES (?, ?)', ["dir/plain.txt", Buffer.from("from SQL")]);
+    await backend.query(table, 'INSERT INTO $T ("key", "value") VALUES (?, ?)', [
+      "dir/plain.txt",
+      Buffer.from("from SQL"),
+    ]);
     expect(await store.get("dir/plain.txt")).toBe("from SQL");
     expect(await collectKeys(store.keys({ prefix: "dir" }))).toEqual(["dir/a.json", "dir/plain.txt"]);
     const info = await store.info("dir/plain.txt");
@@ -112,7 +122,9 @@ describe.each(backends)("sql driver on $name", (backend) => {
     const store = backend.make(table);
     await store.put("short", 1, { ttl: 1 });
     await store.put("kept", 2);
-    const [[ttl, stamp]] = (await backend.query(table, 'SELECT "ttl", "timestamp" FROM $T WHERE "key" = ?', ["short"])) as [[unknown, unknown]];
+    const [[ttl, stamp]] = (await backend.query(table, 'SELECT "ttl", "timestamp" FROM $T WHERE "key" = ?', [
+      "short",
+    ])) as [[unknown, unknown]];
     expect(Number(ttl)).toBe(1);
     expect(stamp).not.toBeNull();
     await sleep(1_200);
@@ -132,7 +144,9 @@ describe.each(backends)("sql driver on $name", (backend) => {
     expect(listed).toEqual([...keys, "p/é", "p/\u{1F600}", "p/ space", "p/~tilde"].sort());
     expect((await collectKeys(store.keys())).length).toBe(keys.length + odd.length);
     await store.deleteMany(keys);
-    expect(await collectKeys(store.keys({ prefix: "p" }))).toEqual(["p/ space", "p/~tilde", "p/é", "p/\u{1F600}"].sort());
+    expect(await collectKeys(store.keys({ prefix: "p" }))).toEqual(
+      ["p/ space", "p/~tilde", "p/é", "p/\u{1F600}"].sort(),
+    );
     await store.close();
   });
 
@@ -144,7 +158,14 @@ describe.each(backends)("sql driver on $name", (backend) => {
       ["k", 3],
       ["k ", 4],
     ]);
-    expect(await store.getMany(["Key", "key", "k", "k "])).toEqual(new Map([["Key", 1], ["key", 2], ["k", 3], ["k ", 4]]));
+    expect(await store.getMany(["Key", "key", "k", "k "])).toEqual(
+      new Map([
+        ["Key", 1],
+        ["key", 2],
+        ["k", 3],
+        ["k ", 4],
+      ]),
+    );
     await store.close();
   });
 
@@ -170,7 +191,9 @@ describe.each(backends)("sql driver on $name", (backend) => {
     const store = backend.make(tableName());
     await store.put("bin", utf8("abcdef"));
     const read = async (start?: number, end?: number) =>
-      new TextDecoder().decode(new Uint8Array(await new Response(await store.open("bin", "r", { start, end })).arrayBuffer()));
+      new TextDecoder().decode(
+        new Uint8Array(await new Response(await store.open("bin", "r", { start, end })).arrayBuffer()),
+      );
     expect(await read(1, 4)).toBe("bcd");
     expect(await read(4)).toBe("ef");
     expect(await read(3, 100)).toBe("def");
@@ -203,19 +226,23 @@ describe.each(backends)("sql driver on $name: large values", (backend) => {
   it("get and getMany return a value larger than one read chunk whole; a streamed put stores it", async () => {
     const store = backend.make(tableName());
     const value = pattern(9 * MiB + 123, 3);
-    const same = (a: unknown, b: Uint8Array) => a instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+    const same = (a: unknown, b: Uint8Array) =>
+      a instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
     // In odd-sized chunks that the caller reuses: the driver must copy each one as it comes.
     const reused = new Uint8Array(100_003);
     let at = 0;
-    const source = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (at >= value.length) return controller.close();
-        const part = value.subarray(at, at + reused.length);
-        reused.set(part);
-        controller.enqueue(reused.subarray(0, part.length));
-        at += part.length;
+    const source = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (at >= value.length) return controller.close();
+          const part = value.subarray(at, at + reused.length);
+          reused.set(part);
+          controller.enqueue(reused.subarray(0, part.length));
+          at += part.length;
+        },
       },
-    }, { highWaterMark: 0 });
+      { highWaterMark: 0 },
+    );
     await store.put("big", source);
     expect(same(await store.get("big", { serialization: "raw" } as never), value)).toBe(true);
     await store.put("small", utf8("s"));
@@ -257,7 +284,10 @@ describe("sql driver: sqlite specifics", () => {
     const raw = createClient({ url: `file:${file}` });
     const found = await raw.execute({ sql: "SELECT value FROM anystore WHERE key = ?", args: ["doc.txt"] });
     expect(new TextDecoder().decode(bytesOf(found.rows[0]![0]))).toBe("written by the driver");
-    await raw.execute({ sql: "INSERT INTO anystore (key, value) VALUES (?, ?)", args: ["plain.txt", new TextEncoder().encode("written by SQL")] });
+    await raw.execute({
+      sql: "INSERT INTO anystore (key, value) VALUES (?, ?)",
+      args: ["plain.txt", new TextEncoder().encode("written by SQL")],
+    });
     expect(await store.get("plain.txt")).toBe("written by SQL");
     raw.close();
     await store.close();
@@ -296,7 +326,10 @@ describe("sql driver: existing pg and mysql2 pools", () => {
     const table = tableName();
     pgTables.push(table);
     const store = createStore({ driver: sqlDriver({ client: pgPool, table }) });
-    await store.putMany([["a", 1], ["b", 2]]);
+    await store.putMany([
+      ["a", 1],
+      ["b", 2],
+    ]);
     await store.close();
     expect((await pgPool.query(`SELECT count(*)::int AS n FROM "${table}"`)).rows[0].n).toBe(2);
     const mytable = tableName();

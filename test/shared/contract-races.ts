@@ -23,8 +23,13 @@ function inTwoChunks(value: Uint8Array): ReadableStream<Uint8Array> {
 async function race(store: Store, create: (i: number) => Promise<void>): Promise<void> {
   const results = await Promise.allSettled(Array.from({ length: RACERS }, (_, i) => create(i)));
   const winners = results.flatMap((r, i) => (r.status === "fulfilled" ? [i] : []));
-  const refusals = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as { code?: string }).code ?? String(r.reason)] : []));
-  expect(refusals.filter((code) => code !== "ALREADY_EXISTS"), "every loser gets AlreadyExistsError").toEqual([]);
+  const refusals = results.flatMap((r) =>
+    r.status === "rejected" ? [(r.reason as { code?: string }).code ?? String(r.reason)] : [],
+  );
+  expect(
+    refusals.filter((code) => code !== "ALREADY_EXISTS"),
+    "every loser gets AlreadyExistsError",
+  ).toEqual([]);
   expect(winners, "exactly one winner").toHaveLength(1);
   expect(await store.get("race", { serialization: "raw" })).toEqual(racerBytes(winners[0]!));
   expect(await collectKeys(store.keys())).toEqual(["race"]);
@@ -32,12 +37,16 @@ async function race(store: Store, create: (i: number) => Promise<void>): Promise
 
 export function creates({ store: make }: Suite): void {
   describe("ifNotExists races", () => {
-    it(`${RACERS} concurrent creates of a fresh key, as bytes: exactly one wins, its value intact`, { timeout: 60_000 }, async () => {
+    it(`${RACERS} concurrent creates of a fresh key, as bytes: exactly one wins, its value intact`, {
+      timeout: 60_000,
+    }, async () => {
       const store = await make();
       await race(store, (i) => store.put("race", racerBytes(i), { ifNotExists: true }));
     });
 
-    it(`${RACERS} concurrent creates of a fresh key, as streams: exactly one wins, its value intact`, { timeout: 60_000 }, async () => {
+    it(`${RACERS} concurrent creates of a fresh key, as streams: exactly one wins, its value intact`, {
+      timeout: 60_000,
+    }, async () => {
       const store = await make();
       await race(store, (i) => store.put("race", inTwoChunks(racerBytes(i)), { ifNotExists: true }));
     });

@@ -6,19 +6,24 @@
  * the first call beyond get, put, delete and exists, whose part is in hot-path.ts.
  */
 
+import { UnsupportedError } from "../errors.js";
+import { bytesToStream, sliceBytes } from "../streams/from-bytes.js";
+import { mapLimit } from "../streams/map-limit.js";
+import { sliceStream } from "../streams/slice-stream.js";
+import { concat } from "../streams/to-bytes.js";
 import type { ByteRange, Driver, DriverCapabilities, DriverInfo, WriteOptions } from "./contract.js";
 import { NO_CAPABILITIES } from "./contract.js";
 import type { HotDriver } from "./hot-path.js";
 import { hotDriver, needsTtlEmulation } from "./hot-path.js";
 import { withSidecarTtl } from "./sidecar-ttl.js";
-import { UnsupportedError } from "../errors.js";
-import { mapLimit } from "../streams/map-limit.js";
-import { sliceStream } from "../streams/slice-stream.js";
-import { concat } from "../streams/to-bytes.js";
-import { bytesToStream, sliceBytes } from "../streams/from-bytes.js";
 
 export type CompleteDriver = HotDriver &
-  Required<Pick<Driver, "name" | "list" | "info" | "read" | "write" | "getMany" | "putMany" | "deleteMany" | "sweep" | "close" | "url">> &
+  Required<
+    Pick<
+      Driver,
+      "name" | "list" | "info" | "read" | "write" | "getMany" | "putMany" | "deleteMany" | "sweep" | "close" | "url"
+    >
+  > &
   Pick<Driver, "checksum"> & { readonly capabilities: DriverCapabilities };
 
 /** Parallel calls used by the batch emulations. */

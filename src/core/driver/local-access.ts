@@ -5,9 +5,9 @@
  * Behaviour is the same as through `get`/`put`; only the work differs.
  */
 
-import type { Driver, WriteOptions } from "./contract.js";
 import type { Codec } from "../serialize.js";
 import { decodeStoredText, decodeValue, isWellFormed, utf8 } from "../serialize.js";
+import type { Driver, WriteOptions } from "./contract.js";
 
 /** A stored value as an in-process driver keeps it. */
 export interface StoredValue {

@@ -22,9 +22,13 @@ export function withSidecarTtl(driver: Driver): Driver {
     return true;
   };
   const setExpiry = (key: string, opts: WriteOptions) =>
-    opts.ttl ? driver.put(ttlKey(key), new TextEncoder().encode(String(Date.now() + opts.ttl * 1000)), {}) : driver.delete(ttlKey(key));
+    opts.ttl
+      ? driver.put(ttlKey(key), new TextEncoder().encode(String(Date.now() + opts.ttl * 1000)), {})
+      : driver.delete(ttlKey(key));
   const alive = <A extends unknown[], R>(fn: ((key: string, ...rest: A) => Promise<R | null>) | undefined) =>
-    fn && (async (key: string, ...rest: A): Promise<R | null> => ((await expired(key)) ? null : fn.call(driver, key, ...rest)));
+    fn &&
+    (async (key: string, ...rest: A): Promise<R | null> =>
+      (await expired(key)) ? null : fn.call(driver, key, ...rest));
   const wrapped: Driver = {
     ...driver,
     name: driver.name,

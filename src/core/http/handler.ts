@@ -5,12 +5,12 @@
  */
 
 import { InvalidArgumentError } from "../errors.js";
-import { publicError } from "./public-error.js";
-import { EXPOSED_HEADERS, H, METHODS, parseRange, weakEtag } from "./protocol.js";
-import { normalizeKey } from "../keys.js";
 import { isHashAlgorithm } from "../hashing.js";
+import { normalizeKey } from "../keys.js";
 import type { Info, Store } from "../types.js";
 import { URI_SCHEME } from "../uri.js";
+import { EXPOSED_HEADERS, H, METHODS, parseRange, weakEtag } from "./protocol.js";
+import { publicError } from "./public-error.js";
 
 export interface HandlerOptions {
   /**
@@ -96,7 +96,9 @@ export function isUnsafePath(path: string): boolean {
 /** The key (or listing prefix) a URL path names, decoded once per segment. */
 function keyOf(pathname: string): string {
   if (isUnsafePath(pathname)) {
-    throw new Refusal(400, `InvalidKeyError: unsafe path ${JSON.stringify(pathname.slice(0, 200))}`, { [H.error]: "INVALID_KEY" });
+    throw new Refusal(400, `InvalidKeyError: unsafe path ${JSON.stringify(pathname.slice(0, 200))}`, {
+      [H.error]: "INVALID_KEY",
+    });
   }
   return pathname
     .split("/")
@@ -119,7 +121,8 @@ function publicUri(uri: string): string {
   const scheme = URI_SCHEME.exec(uri)?.[0];
   const rest = scheme ? uri.slice(scheme.length) : uri;
   // A local path (`/srv/data`, `sqlite:///srv/app.db`) tells where the server keeps its files: only its last name goes out.
-  if (!scheme || rest.startsWith("/") || /^[A-Za-z]:[\\/]/.test(rest)) return `${scheme ?? ""}${rest.split(/[\\/]/).filter(Boolean).pop() ?? ""}`;
+  if (!scheme || rest.startsWith("/") || /^[A-Za-z]:[\\/]/.test(rest))
+    return `${scheme ?? ""}${rest.split(/[\\/]/).filter(Boolean).pop() ?? ""}`;
   return `${scheme}${rest.replace(/^[^/@]*@/, "")}`;
 }
 
@@ -129,7 +132,8 @@ function infoHeaders(info: Info, storeUri: string): Headers {
     "content-type": info.contentType,
     "content-length": String(info.size),
     "accept-ranges": "bytes",
-    etag: info.etag === undefined ? weakEtag(info.size, time) : /^(W\/)?"/.test(info.etag) ? info.etag : `"${info.etag}"`,
+    etag:
+      info.etag === undefined ? weakEtag(info.size, time) : /^(W\/)?"/.test(info.etag) ? info.etag : `"${info.etag}"`,
     [H.key]: encodeURI(info.key),
     [H.name]: encodeURI(info.name),
     [H.size]: String(info.size),
@@ -217,7 +221,8 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
   const { token, readonly = false, maxBodyBytes = DEFAULT_MAX_BODY_BYTES, onError } = options;
   const { cors } = options;
   const origins = new Set(typeof cors === "string" ? [cors] : Array.isArray(cors) ? cors : []);
-  const allowed = (origin: string) => (typeof cors === "function" ? cors(origin) : origins.has(origin) || origins.has("*"));
+  const allowed = (origin: string) =>
+    typeof cors === "function" ? cors(origin) : origins.has(origin) || origins.has("*");
   const storeUri = publicUri(store.uri);
   const report = (error: unknown) => {
     try {
@@ -246,13 +251,16 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
       const given = /^Bearer\s+(.+)$/i.exec(auth)?.[1]?.trim() ?? "";
       tokenDigest ??= crypto.subtle.digest("SHA-256", encoder.encode(token));
       if (!(await sameSecret(given, tokenDigest))) {
-        throw new Refusal(401, "unauthorized: a bearer token is required", { "www-authenticate": 'Bearer realm="anystore"' });
+        throw new Refusal(401, "unauthorized: a bearer token is required", {
+          "www-authenticate": 'Bearer realm="anystore"',
+        });
       }
     }
     const path = keyOf(url.pathname);
     const isListing = url.pathname.endsWith("/");
     if (isListing) {
-      if (method !== "GET" && method !== "HEAD") throw new Refusal(405, `${method} needs a key, not a folder`, { allow: "GET, HEAD" });
+      if (method !== "GET" && method !== "HEAD")
+        throw new Refusal(405, `${method} needs a key, not a folder`, { allow: "GET, HEAD" });
       return list(url, path, method === "HEAD");
     }
     const key = normalizeKey(path);
@@ -265,7 +273,8 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
         return write(req, key);
       case "DELETE":
         writable();
-        if (!(await store.exists(key))) throw new Refusal(404, `NotFoundError: key does not exist: ${key}`, { [H.error]: "NOT_FOUND" });
+        if (!(await store.exists(key)))
+          throw new Refusal(404, `NotFoundError: key does not exist: ${key}`, { [H.error]: "NOT_FOUND" });
         await store.delete(key);
         return new Response(null, { status: 204 });
       case "PATCH": {
@@ -312,7 +321,8 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     if (head) {
       if (url.searchParams.get("checksum") === "true") {
         const algorithm = url.searchParams.get("algorithm") ?? "sha1"; // Python's default
-        if (!isHashAlgorithm(algorithm)) throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}`);
+        if (!isHashAlgorithm(algorithm))
+          throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}`);
         headers.set(H.checksum, await store.checksum(key, algorithm));
       }
       return new Response(null, { status: 200, headers });
@@ -329,9 +339,12 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     if (rangeText === null) return new Response(await store.open(key, "r"), { status: 200, headers });
     const range = parseRange(rangeText, info.size);
     if (range === "invalid") {
-      throw new Refusal(400, `InvalidArgumentError: invalid range ${JSON.stringify(rangeText.slice(0, 100))}`, { [H.error]: "INVALID_ARGUMENT" });
+      throw new Refusal(400, `InvalidArgumentError: invalid range ${JSON.stringify(rangeText.slice(0, 100))}`, {
+        [H.error]: "INVALID_ARGUMENT",
+      });
     }
-    if (range === "unsatisfiable") throw new Refusal(416, "range not satisfiable", { "content-range": `bytes */${info.size}` });
+    if (range === "unsatisfiable")
+      throw new Refusal(416, "range not satisfiable", { "content-range": `bytes */${info.size}` });
     headers.set("content-range", `bytes ${range.start}-${range.end - 1}/${info.size}`);
     headers.set("content-length", String(range.end - range.start));
     return new Response(await store.open(key, "r", range), { status: 206, headers });
@@ -339,10 +352,12 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
 
   async function write(req: Request, key: string): Promise<Response> {
     const length = req.headers.get("content-length");
-    if (length !== null && Number(length) > maxBodyBytes) throw new Refusal(413, `request body over ${maxBodyBytes} bytes`);
+    if (length !== null && Number(length) > maxBodyBytes)
+      throw new Refusal(413, `request body over ${maxBodyBytes} bytes`);
     const ttlText = req.headers.get(H.ttl);
     const ttl = ttlText === null || ttlText === "" ? undefined : Number(ttlText);
-    if (ttl !== undefined && !(Number.isFinite(ttl) && ttl >= 0)) throw new InvalidArgumentError(`invalid ${H.ttl}: ${ttlText}`);
+    if (ttl !== undefined && !(Number.isFinite(ttl) && ttl >= 0))
+      throw new InvalidArgumentError(`invalid ${H.ttl}: ${ttlText}`);
     const contentType = req.headers.get("content-type")?.split(";")[0]?.trim();
     const watch = watchBody(req.body ?? new Blob([]).stream(), maxBodyBytes);
     try {

@@ -164,7 +164,12 @@ export class HttpError extends AnystoreError {
 }
 
 /** Rebuilds the server's error from an error response: by `x-anystore-error` when present, else by status. */
-export function errorFromResponse(status: number, headers: Headers, body: string, details: ErrorDetails): AnystoreError {
+export function errorFromResponse(
+  status: number,
+  headers: Headers,
+  body: string,
+  details: ErrorDetails,
+): AnystoreError {
   const line = body.split("\n", 1)[0]!.trim().slice(0, 500);
   const message = line.replace(/^[A-Za-z]+Error: /, "") || `HTTP ${status}`;
   const code = headers.get(H.error) as ErrorCode | null;
@@ -172,7 +177,12 @@ export function errorFromResponse(status: number, headers: Headers, body: string
   if (Class) return new Class(message, details);
   if (status === 404) return new NotFoundError(message, details);
   if (status === 412) return new AlreadyExistsError(message, details);
-  if (status === 401) return new HttpError(`unauthorized (401): the server wants a bearer token (option "token"): ${message}`, 401, details);
+  if (status === 401)
+    return new HttpError(
+      `unauthorized (401): the server wants a bearer token (option "token"): ${message}`,
+      401,
+      details,
+    );
   if (status === 403) return new HttpError(`forbidden (403): ${message}`, 403, details);
   return new HttpError(`HTTP ${status}: ${message}`, status, details);
 }

@@ -28,20 +28,26 @@ function causedBy(error: unknown, code: string): boolean {
   return false;
 }
 
-const forKey = (error: AnystoreError) => (error.key === undefined ? "" : ` on key ${JSON.stringify(error.key.slice(0, 200))}`);
+const forKey = (error: AnystoreError) =>
+  error.key === undefined ? "" : ` on key ${JSON.stringify(error.key.slice(0, 200))}`;
 
 /** The status and the one line an error response may carry. */
 export function publicError(error: unknown): PublicError {
   if (!isAnystoreError(error)) {
     // A malformed percent-encoding in a key is the client's fault; anything else is ours.
-    if (error instanceof URIError) return { status: 400, line: "InvalidKeyError: malformed percent-encoding in the path", code: "INVALID_KEY" };
+    if (error instanceof URIError)
+      return { status: 400, line: "InvalidKeyError: malformed percent-encoding in the path", code: "INVALID_KEY" };
     return { status: 500, line: "AnystoreError: internal server error" };
   }
   switch (error.code) {
     case "IO":
       // A file system refusing a long name: the key's fault, not the server's.
       if (causedBy(error, "ENAMETOOLONG")) {
-        return { status: 400, line: `InvalidKeyError: key or one of its segments is too long for this store${forKey(error)}`, code: "INVALID_KEY" };
+        return {
+          status: 400,
+          line: `InvalidKeyError: key or one of its segments is too long for this store${forKey(error)}`,
+          code: "INVALID_KEY",
+        };
       }
       return { status: 500, line: `AnystoreError: the store failed${forKey(error)}`, code: "IO" };
     case "CONNECTION":

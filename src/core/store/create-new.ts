@@ -7,9 +7,9 @@
  * atomic create never come here.
  */
 
+import { alreadyExists } from "../already-exists.js";
 import type { WriteOptions } from "../driver/contract.js";
 import type { HotDriver } from "../driver/hot-path.js";
-import { alreadyExists } from "../already-exists.js";
 import type { Shared, StoreContext } from "./state.js";
 
 /** Per store state: the last create queued for each key. */
@@ -37,7 +37,14 @@ function oneAtATime<R>(shared: Shared, k: string, step: () => Promise<R>): Promi
  * `ifNotExists` dropped, as the driver does not take it). The previous create of the key has
  * settled before the check.
  */
-export function createNew(c: StoreContext<unknown>, d: HotDriver, key: string, k: string, opts: WriteOptions, write: (opts: WriteOptions) => Promise<void>): Promise<void> {
+export function createNew(
+  c: StoreContext<unknown>,
+  d: HotDriver,
+  key: string,
+  k: string,
+  opts: WriteOptions,
+  write: (opts: WriteOptions) => Promise<void>,
+): Promise<void> {
   const { ifNotExists: _, ...rest } = opts;
   return oneAtATime(c.shared, k, async () => {
     if (await d.has(k)) throw alreadyExists(key, { store: c.uri });

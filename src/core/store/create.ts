@@ -2,11 +2,11 @@ import type { Driver } from "../driver/contract.js";
 import { InvalidArgumentError } from "../errors.js";
 import { normalizePrefix } from "../keys.js";
 import type { Runtime } from "../runtime-interface.js";
+import type { CreateStoreOptions, Store, StoreOptions } from "../types.js";
 import { loaderFor } from "../uri.js";
-import { AnyStore } from "./store.js";
 import { requireLazyOps } from "./lazy-loader.js";
 import { sharedState } from "./state.js";
-import type { CreateStoreOptions, Store, StoreOptions } from "../types.js";
+import { AnyStore } from "./store.js";
 
 /** `createStore` for one runtime: parses the arguments, picks the driver, does no I/O. */
 export function createStoreWith<T>(

@@ -6,7 +6,7 @@
  */
 
 import type { CompleteDriver } from "../driver/complete.js";
-import { completed, completeDriver } from "../driver/complete.js";
+import { completeDriver, completed } from "../driver/complete.js";
 import type { ByteRange, DriverCapabilities, WriteOptions } from "../driver/contract.js";
 import type { HotDriver } from "../driver/hot-path.js";
 import { decodeStored, storable } from "../driver/local-access.js";
@@ -64,7 +64,13 @@ export function capabilities(c: Context): Promise<DriverCapabilities> {
  * `put` of a stream or Blob. `ifNotExists` reaches a driver that creates atomically (its
  * `write` refuses an existing key on close, writing nothing); others get the emulation.
  */
-export function putStream(c: Context, key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
+export function putStream(
+  c: Context,
+  key: string,
+  k: string,
+  value: ReadableStream<Uint8Array> | Blob,
+  write: WriteOptions,
+): Promise<void> {
   return withComplete(c, async (d) => {
     const source = value instanceof ReadableStream ? value : value.stream();
     const pipe = async (opts: WriteOptions) => source.pipeTo(await d.write(k, opts));
@@ -79,7 +85,13 @@ export function putStream(c: Context, key: string, k: string, value: ReadableStr
 }
 
 /** `put` of encoded bytes with `ifNotExists`, on a driver without an atomic create. */
-export function putNew(c: Context, key: string, k: string, encoded: string | Uint8Array, write: WriteOptions): Promise<void> {
+export function putNew(
+  c: Context,
+  key: string,
+  k: string,
+  encoded: string | Uint8Array,
+  write: WriteOptions,
+): Promise<void> {
   return withDriver(c, (d) => {
     const save = async (opts: WriteOptions) => {
       // As put does: the side door copies what it keeps, `encoded` may be the caller's own bytes.
@@ -130,10 +142,14 @@ export async function info(c: Context, key: string): Promise<Info> {
 
 export async function checksum(c: Context, key: string, algorithm: HashAlgorithm): Promise<string> {
   if (!isHashAlgorithm(algorithm)) {
-    throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}: use ${HASH_ALGORITHMS.slice(0, -1).join(", ")} or ${HASH_ALGORITHMS.at(-1)}`);
+    throw new InvalidArgumentError(
+      `unknown checksum algorithm ${JSON.stringify(algorithm)}: use ${HASH_ALGORITHMS.slice(0, -1).join(", ")} or ${HASH_ALGORITHMS.at(-1)}`,
+    );
   }
   // Where the bytes are, when the driver can (undefined: it cannot, null: the key is missing).
-  const sum = await withComplete(c, (d) => d.checksum?.(fullKey(c, key), algorithm).catch((error) => fail(c, error, key)));
+  const sum = await withComplete(c, (d) =>
+    d.checksum?.(fullKey(c, key), algorithm).catch((error) => fail(c, error, key)),
+  );
   if (sum === null) throw notFound(key, c.uri);
   if (sum !== undefined) return sum;
   const hasher = await c.shared.runtime.createHasher(algorithm);
@@ -181,7 +197,12 @@ export async function lines(c: Context, key: string): Promise<ReadableStreamDefa
   return (await c.store.open(key, "r")).pipeThrough(lineSplitter()).getReader();
 }
 
-export async function open(c: Context, key: string, mode: string, arg: object | undefined): Promise<ReadableStream<Uint8Array> | WritableStream<Uint8Array>> {
+export async function open(
+  c: Context,
+  key: string,
+  mode: string,
+  arg: object | undefined,
+): Promise<ReadableStream<Uint8Array> | WritableStream<Uint8Array>> {
   if (mode === "r" || mode === "rb") {
     const range = checkRange(arg);
     const k = fullKey(c, key);
@@ -208,12 +229,18 @@ function checkRange(range: ByteRange | undefined): ByteRange | undefined {
   const { start = 0, end } = range;
   const bad = (n: number) => !Number.isInteger(n) || n < 0;
   if (bad(start) || (end !== undefined && (bad(end) || end < start))) {
-    throw new InvalidArgumentError(`invalid byte range ${JSON.stringify(range)}: use 0 <= start <= end (end exclusive)`);
+    throw new InvalidArgumentError(
+      `invalid byte range ${JSON.stringify(range)}: use 0 <= start <= end (end exclusive)`,
+    );
   }
   return end === undefined ? { start } : { start, end };
 }
 
-export async function getMany<T>(c: Context, keys: string[], opts: CodecOptions<T> | undefined): Promise<Map<string, T>> {
+export async function getMany<T>(
+  c: Context,
+  keys: string[],
+  opts: CodecOptions<T> | undefined,
+): Promise<Map<string, T>> {
   const full = keys.map((key) => fullKey(c, key));
   return withDriver(c, async (core) => {
     const codec = codecOf(c, opts);
@@ -222,20 +249,32 @@ export async function getMany<T>(c: Context, keys: string[], opts: CodecOptions<
     if (local) {
       full.forEach((k, i) => {
         const found = local.peek(k);
-        if (found !== undefined) result.set(keys[i]!, attempt(c, () => decodeStored(found, codec) as T, keys[i]!));
+        if (found !== undefined)
+          result.set(
+            keys[i]!,
+            attempt(c, () => decodeStored(found, codec) as T, keys[i]!),
+          );
       });
       return result;
     }
     const d = completed(c.shared, core);
     const found = await d.getMany(full).catch((error) => fail(c, error));
     found.forEach((bytes, i) => {
-      if (bytes !== null) result.set(keys[i]!, attempt(c, () => decodeValue(bytes, codec, d.sharesBuffers) as T, keys[i]!));
+      if (bytes !== null)
+        result.set(
+          keys[i]!,
+          attempt(c, () => decodeValue(bytes, codec, d.sharesBuffers) as T, keys[i]!),
+        );
     });
     return result;
   });
 }
 
-export async function putMany<T>(c: Context, entries: Iterable<[string, T]>, opts: PutOptions<T> | undefined): Promise<void> {
+export async function putMany<T>(
+  c: Context,
+  entries: Iterable<[string, T]>,
+  opts: PutOptions<T> | undefined,
+): Promise<void> {
   checkWritable(c);
   const codec = codecOf(c, opts);
   const skipNull = c.shared.options.storeNullValues === false;
@@ -262,7 +301,10 @@ export async function putMany<T>(c: Context, entries: Iterable<[string, T]>, opt
       }
       return;
     }
-    const bytes = encoded.map(([k, value]): [string, Uint8Array] => [k, typeof value === "string" ? utf8(value) : value]);
+    const bytes = encoded.map(([k, value]): [string, Uint8Array] => [
+      k,
+      typeof value === "string" ? utf8(value) : value,
+    ]);
     return completed(c.shared, core)
       .putMany(bytes, write)
       .catch((error) => fail(c, error));

@@ -1,8 +1,8 @@
 import { completed } from "../driver/complete.js";
 import { isReservedKey, joinKey, normalizePrefix } from "../keys.js";
+import type { ListOptions } from "../types.js";
 import type { StoreContext } from "./state.js";
 import { fail, loadDriver } from "./state.js";
-import type { ListOptions } from "../types.js";
 
 type Matcher = (key: string) => boolean;
 
@@ -41,7 +41,9 @@ export function listKeys(c: StoreContext<unknown>, opts: ListOptions): AsyncIter
       if (match && !match(key.slice(globCut))) return undefined;
       return key;
     };
-    inner = completed(c.shared, await loadDriver(c.shared)).list(listPrefix)[Symbol.asyncIterator]();
+    inner = completed(c.shared, await loadDriver(c.shared))
+      .list(listPrefix)
+      [Symbol.asyncIterator]();
   };
 
   const step = (result: IteratorResult<string>): IteratorResult<string> | Promise<IteratorResult<string>> => {

@@ -59,7 +59,13 @@ export function checkTtl(ttl: unknown): number {
   return ttl;
 }
 
-export function sharedState(uri: string, runtime: Runtime, options: StoreOptions, makeDriver: () => Promise<Driver>, lazy: LazyHalf): Shared {
+export function sharedState(
+  uri: string,
+  runtime: Runtime,
+  options: StoreOptions,
+  makeDriver: () => Promise<Driver>,
+  lazy: LazyHalf,
+): Shared {
   checkTtl(options.defaultTtl);
   return {
     uri,
@@ -193,7 +199,13 @@ export function missing<T>(c: StoreContext<unknown>, key: string, opts: GetOptio
 }
 
 /** `get` from an in-process driver: no promise hop, and text is decoded from the string it came as. */
-export function getLocal<T>(c: StoreContext<unknown>, local: LocalAccess, key: string, k: string, opts: GetOptions<T> | undefined): T {
+export function getLocal<T>(
+  c: StoreContext<unknown>,
+  local: LocalAccess,
+  key: string,
+  k: string,
+  opts: GetOptions<T> | undefined,
+): T {
   // try/catch rather than attempt(): no closure on the fastest path there is.
   let found: StoredValue | undefined;
   try {

@@ -1,10 +1,11 @@
-import { deferredIterator } from "../streams/deferred-iterator.js";
 import type { DriverCapabilities, WriteOptions } from "../driver/contract.js";
-import { InvalidArgumentError } from "../errors.js";
-import { joinKey, normalizePrefix } from "../keys.js";
 import { storable } from "../driver/local-access.js";
+import { InvalidArgumentError } from "../errors.js";
 import type { HashAlgorithm } from "../hashing.js";
+import { joinKey, normalizePrefix } from "../keys.js";
 import { decodeValue, encodeTextOrBytes, isStreamLike, utf8 } from "../serialize.js";
+import { deferredIterator } from "../streams/deferred-iterator.js";
+import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions, Store } from "../types.js";
 import type { LazyOps } from "./lazy-loader.js";
 import { lazyOps, requireLazyOps } from "./lazy-loader.js";
 import type { Shared, StoreContext } from "./state.js";
@@ -22,7 +23,6 @@ import {
   waitForLazyHalf,
   writeOptionsOf,
 } from "./state.js";
-import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions, Store } from "../types.js";
 
 /**
  * The store. The hot paths (get, put, delete, exists) live here and, once the driver is
@@ -167,8 +167,16 @@ export class AnyStore<T = unknown> implements Store<T> {
   }
 
   open(key: string, mode?: "r" | "rb", range?: { start?: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
-  open(key: string, mode: "w" | "wb", opts?: { ttl?: number; contentType?: string }): Promise<WritableStream<Uint8Array>>;
-  open(key: string, mode: string = "r", arg?: object): Promise<ReadableStream<Uint8Array> | WritableStream<Uint8Array>> {
+  open(
+    key: string,
+    mode: "w" | "wb",
+    opts?: { ttl?: number; contentType?: string },
+  ): Promise<WritableStream<Uint8Array>>;
+  open(
+    key: string,
+    mode: string = "r",
+    arg?: object,
+  ): Promise<ReadableStream<Uint8Array> | WritableStream<Uint8Array>> {
     return this.#lazy((m, c) => m.open(c, key, mode, arg));
   }
 

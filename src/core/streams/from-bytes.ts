@@ -23,5 +23,8 @@ export function bytesToStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
 /** The slice of `bytes` a range names, clamped like `Blob.slice`. */
 export function sliceBytes(bytes: Uint8Array, range: ByteRange | undefined): Uint8Array {
   if (!range) return bytes;
-  return bytes.subarray(Math.min(range.start ?? 0, bytes.byteLength), Math.min(range.end ?? bytes.byteLength, bytes.byteLength));
+  return bytes.subarray(
+    Math.min(range.start ?? 0, bytes.byteLength),
+    Math.min(range.end ?? bytes.byteLength, bytes.byteLength),
+  );
 }

@@ -44,7 +44,14 @@ export function anycache<A extends unknown[], R>(
   fn: (...args: A) => R | Promise<R>,
   options: AnycacheOptions<A, R>,
 ): (...args: A) => Promise<Awaited<R>> {
-  const { store, key = makeSignatureKey as (...args: A) => string, ttl, schema, serialization, useCache = true } = options;
+  const {
+    store,
+    key = makeSignatureKey as (...args: A) => string,
+    ttl,
+    schema,
+    serialization,
+    useCache = true,
+  } = options;
   const codec = { ...(schema !== undefined && { schema }), ...(serialization !== undefined && { serialization }) };
   const inflight = new Map<string, Promise<Awaited<R>>>();
 

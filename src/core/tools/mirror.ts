@@ -56,7 +56,11 @@ const MAX_ERRORS = 100;
  * const result = await mirror(createStore("./data"), createStore("s3://bucket/backup"), { concurrency: 16 });
  * console.log(`${result.mirrored} copied, ${result.skipped} already there`);
  */
-export async function mirror(source: Store<any>, target: Store<any>, options: MirrorOptions = {}): Promise<MirrorResult> {
+export async function mirror(
+  source: Store<any>,
+  target: Store<any>,
+  options: MirrorOptions = {},
+): Promise<MirrorResult> {
   const { overwrite = false, concurrency = 8, signal, onProgress, prefix, excludePrefix, glob } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new InvalidArgumentError(`concurrency must be a whole number >= 1, got ${String(concurrency)}`);
@@ -129,7 +133,11 @@ export async function mirror(source: Store<any>, target: Store<any>, options: Mi
   };
 
   /** Copies a value that spans several chunks through `open("w")`, starting with the chunks already read. */
-  const streamRest = async (key: string, reader: ReadableStreamDefaultReader<Uint8Array>, head: Uint8Array[]): Promise<void> => {
+  const streamRest = async (
+    key: string,
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    head: Uint8Array[],
+  ): Promise<void> => {
     let writable: WritableStream<Uint8Array>;
     try {
       writable = await target.open(key, "w");

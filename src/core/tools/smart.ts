@@ -5,8 +5,8 @@
  */
 
 import { InvalidArgumentError } from "../errors.js";
-import { lineSplitter } from "../streams/lines.js";
 import { checkSerialization, encodeValue, isStreamLike } from "../serialize.js";
+import { lineSplitter } from "../streams/lines.js";
 import { collect } from "../streams/to-bytes.js";
 import type { Store, StoreOptions } from "../types.js";
 import { URI_SCHEME } from "../uri.js";
@@ -52,7 +52,12 @@ export function splitUri(uri: string): { store: string; key: string } {
   return { store: uri.slice(0, cut) || "/", key };
 }
 
-async function withStore<R>(ctx: SmartContext, uri: string, options: StoreOptions | undefined, use: (store: Store, key: string) => Promise<R>): Promise<R> {
+async function withStore<R>(
+  ctx: SmartContext,
+  uri: string,
+  options: StoreOptions | undefined,
+  use: (store: Store, key: string) => Promise<R>,
+): Promise<R> {
   const { store: storeUri, key } = splitUri(uri);
   const store = ctx.createStore(storeUri, options);
   try {
@@ -71,7 +76,12 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /** The whole value at `uri`: bytes (`rb`, the default) or text (`r`). */
-export async function smartReadWith(ctx: SmartContext, uri: string, mode: ReadMode = "rb", options?: StoreOptions): Promise<Uint8Array | string> {
+export async function smartReadWith(
+  ctx: SmartContext,
+  uri: string,
+  mode: ReadMode = "rb",
+  options?: StoreOptions,
+): Promise<Uint8Array | string> {
   checkReadMode(mode);
   const bytes =
     uri === "-"
@@ -84,7 +94,12 @@ export async function smartReadWith(ctx: SmartContext, uri: string, mode: ReadMo
  * Writes `data` at `uri`: bytes, strings, Blobs and streams as they are; other values
  * serialized by the store options (`auto`: JSON).
  */
-export async function smartWriteWith(ctx: SmartContext, uri: string, data: unknown, options?: StoreOptions): Promise<void> {
+export async function smartWriteWith(
+  ctx: SmartContext,
+  uri: string,
+  data: unknown,
+  options?: StoreOptions,
+): Promise<void> {
   if (uri === "-") {
     const stdout = stdio(ctx).stdout();
     if (isStreamLike(data)) return (data instanceof ReadableStream ? data : data.stream()).pipeTo(stdout);
@@ -97,12 +112,19 @@ export async function smartWriteWith(ctx: SmartContext, uri: string, data: unkno
 }
 
 /** The value at `uri` line by line (without line endings): `Uint8Array` lines (`rb`) or strings (`r`). */
-export function smartStreamWith(ctx: SmartContext, uri: string, mode: ReadMode = "rb", options?: StoreOptions): ReadableStream<Uint8Array | string> {
+export function smartStreamWith(
+  ctx: SmartContext,
+  uri: string,
+  mode: ReadMode = "rb",
+  options?: StoreOptions,
+): ReadableStream<Uint8Array | string> {
   checkReadMode(mode);
   let lines: ReadableStreamDefaultReader<Uint8Array> | undefined;
   return new ReadableStream<Uint8Array | string>({
     async pull(controller) {
-      lines ??= ((await smartOpenWith(ctx, uri, "rb", options)) as ReadableStream<Uint8Array>).pipeThrough(lineSplitter()).getReader();
+      lines ??= ((await smartOpenWith(ctx, uri, "rb", options)) as ReadableStream<Uint8Array>)
+        .pipeThrough(lineSplitter())
+        .getReader();
       const { done, value } = await lines!.read();
       if (done) return controller.close();
       controller.enqueue(mode === "r" ? decoder.decode(value) : value);
@@ -115,7 +137,12 @@ export function smartStreamWith(ctx: SmartContext, uri: string, mode: ReadMode =
  * A stream over the value at `uri`: readable for `rb` (bytes) and `r` (text), writable for `wb`
  * (bytes) and `w` (text or bytes). A written value appears atomically when the stream closes.
  */
-export async function smartOpenWith(ctx: SmartContext, uri: string, mode: ReadMode | WriteMode = "rb", options?: StoreOptions): Promise<ReadableStream<any> | WritableStream<any>> {
+export async function smartOpenWith(
+  ctx: SmartContext,
+  uri: string,
+  mode: ReadMode | WriteMode = "rb",
+  options?: StoreOptions,
+): Promise<ReadableStream<any> | WritableStream<any>> {
   if (mode === "rb" || mode === "r") {
     let bytes: ReadableStream<Uint8Array>;
     if (uri === "-") bytes = stdio(ctx).stdin();
@@ -129,7 +156,9 @@ export async function smartOpenWith(ctx: SmartContext, uri: string, mode: ReadMo
         throw error;
       }
     }
-    return mode === "r" ? bytes.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>) : bytes;
+    return mode === "r"
+      ? bytes.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>)
+      : bytes;
   }
   if (mode === "wb" || mode === "w") {
     let sink: WritableStream<Uint8Array>;
@@ -157,7 +186,8 @@ export async function smartOpenWith(ctx: SmartContext, uri: string, mode: ReadMo
 }
 
 function checkReadMode(mode: string): void {
-  if (mode !== "rb" && mode !== "r") throw new InvalidArgumentError(`unknown mode ${JSON.stringify(mode)}: use "rb" or "r"`);
+  if (mode !== "rb" && mode !== "r")
+    throw new InvalidArgumentError(`unknown mode ${JSON.stringify(mode)}: use "rb" or "r"`);
 }
 
 /** The same bytes; `done` runs once when the stream ends, fails or is cancelled. */
@@ -230,4 +260,3 @@ export interface SmartOpen {
   (uri: string, mode: "wb", options?: StoreOptions): Promise<WritableStream<Uint8Array>>;
   (uri: string, mode: "w", options?: StoreOptions): Promise<WritableStream<string | Uint8Array>>;
 }
-

@@ -166,7 +166,11 @@ export function fromUnstorage(storageOrDriver: UnstorageDriverLike, options: Fro
         if (u.setItemRaw) return await u.setItemRaw(k, value.slice(), opts);
         if (u.setItem) return await u.setItem(k, BASE64 + toBase64(value), opts);
       } catch (error) {
-        if (paths && CLASH.has(errno(error) ?? "")) throw new ConflictError(`cannot write ${key}: it clashes with a key or folder of the same name`, { key, cause: error });
+        if (paths && CLASH.has(errno(error) ?? ""))
+          throw new ConflictError(`cannot write ${key}: it clashes with a key or folder of the same name`, {
+            key,
+            cause: error,
+          });
         throw error;
       }
       throw new UnsupportedError(`the unstorage driver ${label} cannot write`, { key });
@@ -259,7 +263,12 @@ export function toUnstorage(store: Store<any>): UnstorageDriver {
     async getMeta(k) {
       try {
         const info = await store.info(key(k));
-        return { size: info.size, mtime: info.updatedAt ?? undefined, birthtime: info.createdAt ?? undefined, type: info.contentType };
+        return {
+          size: info.size,
+          mtime: info.updatedAt ?? undefined,
+          birthtime: info.createdAt ?? undefined,
+          type: info.contentType,
+        };
       } catch (error) {
         if (isAnystoreError(error, "NOT_FOUND")) return {};
         throw error;

@@ -1,5 +1,5 @@
-import type { Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
 import { alreadyExists } from "../../core/already-exists.js";
+import type { Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
 import type { LocalDriver, StoredValue } from "../../core/driver/local-access.js";
 import { utf8 } from "../../core/serialize.js";
 
@@ -133,7 +133,7 @@ function nameOf(uri: string | undefined): string | undefined {
  * const store = createStore({ driver: memoryDriver() });
  */
 export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
-  const state = opts.name ? named.get(opts.name) ?? new MemoryState() : new MemoryState();
+  const state = opts.name ? (named.get(opts.name) ?? new MemoryState()) : new MemoryState();
   if (opts.name) named.set(opts.name, state);
   /** Driver-level puts get bytes the store made or copied for this driver (sharesBuffers): kept as they are. */
   const write = (key: string, value: Uint8Array, o: WriteOptions) => state.write(key, value, o, false);

@@ -20,7 +20,8 @@ function streamedRequest(url: URL, init: RequestInit, body: ReadableStream<Uint8
   const signal = init.signal ?? undefined;
   return new Promise<Response>((resolve, reject) => {
     // As fetch does: the signal's reason on abort, a TypeError for network failures.
-    const fail = (error: unknown) => reject(signal?.aborted ? signal.reason : new TypeError("fetch failed", { cause: error }));
+    const fail = (error: unknown) =>
+      reject(signal?.aborted ? signal.reason : new TypeError("fetch failed", { cause: error }));
     if (signal?.aborted) return fail(signal.reason);
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     const headers: Record<string, string> = {};

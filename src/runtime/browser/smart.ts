@@ -2,8 +2,8 @@
 
 import { createStoreWith } from "../../core/store/create.js";
 import type { SmartContext, SmartOpen, SmartRead, SmartStream, SmartWrite } from "../../core/tools/smart.js";
-import type { StoreOptions } from "../../core/types.js";
 import { smartOpenWith, smartReadWith, smartStreamWith, smartWriteWith } from "../../core/tools/smart.js";
+import type { StoreOptions } from "../../core/types.js";
 import { browserRuntime } from "./runtime.js";
 
 const ctx: SmartContext = {
@@ -17,7 +17,8 @@ const ctx: SmartContext = {
  * const bytes = await smartRead("https://example.org/reports/2026.pdf");
  * const text = await smartRead("opfs://notes/today.txt", "r");
  */
-export const smartRead: SmartRead = ((uri: string, mode?: "rb" | "r", options?: StoreOptions) => smartReadWith(ctx, uri, mode, options)) as SmartRead;
+export const smartRead: SmartRead = ((uri: string, mode?: "rb" | "r", options?: StoreOptions) =>
+  smartReadWith(ctx, uri, mode, options)) as SmartRead;
 
 /**
  * Writes a value at a uri: bytes, strings, Blobs and streams as they are, anything else as
@@ -33,7 +34,8 @@ export const smartWrite: SmartWrite = (uri, data, options) => smartWriteWith(ctx
  * @example
  * for await (const line of smartStream("https://example.org/data.jsonl", "r")) console.log(JSON.parse(line));
  */
-export const smartStream: SmartStream = ((uri: string, mode?: "rb" | "r", options?: StoreOptions) => smartStreamWith(ctx, uri, mode, options)) as SmartStream;
+export const smartStream: SmartStream = ((uri: string, mode?: "rb" | "r", options?: StoreOptions) =>
+  smartStreamWith(ctx, uri, mode, options)) as SmartStream;
 
 /**
  * Opens a uri as a web stream: `rb`/`r` readable, `wb`/`w` writable (visible atomically on close).
@@ -41,4 +43,5 @@ export const smartStream: SmartStream = ((uri: string, mode?: "rb" | "r", option
  * const out = await smartOpen("opfs://copies/big.bin", "wb");
  * await (await smartOpen("https://example.org/big.bin")).pipeTo(out);
  */
-export const smartOpen: SmartOpen = ((uri: string, mode?: "rb" | "r" | "wb" | "w", options?: StoreOptions) => smartOpenWith(ctx, uri, mode, options)) as SmartOpen;
+export const smartOpen: SmartOpen = ((uri: string, mode?: "rb" | "r" | "wb" | "w", options?: StoreOptions) =>
+  smartOpenWith(ctx, uri, mode, options)) as SmartOpen;

@@ -28,4 +28,9 @@ export const webSchemes: Record<string, () => Promise<DriverFactory>> = {
 };
 
 /** Every driver a browser has. Its keys are `browserRuntime.schemes` (a test checks). */
-export const browserSchemes: Record<string, () => Promise<DriverFactory>> = { ...webSchemes, idb: indexeddb, indexeddb, opfs };
+export const browserSchemes: Record<string, () => Promise<DriverFactory>> = {
+  ...webSchemes,
+  idb: indexeddb,
+  indexeddb,
+  opfs,
+};

@@ -31,7 +31,12 @@ const nodeSchemes: Record<string, () => Promise<DriverFactory>> = {
   postgres: sql,
   postgresql: sql,
   mysql: sql,
-  ...Object.fromEntries(["redis", "rediss", "redis+cluster"].map((s) => [s, () => import("../../drivers/node/redis/redis.js").then((m) => m.redisDriverFromUri)])),
+  ...Object.fromEntries(
+    ["redis", "rediss", "redis+cluster"].map((s) => [
+      s,
+      () => import("../../drivers/node/redis/redis.js").then((m) => m.redisDriverFromUri),
+    ]),
+  ),
 };
 
 export const nodeRuntime: Runtime = {

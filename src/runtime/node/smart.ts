@@ -2,8 +2,8 @@
 
 import { createStoreWith } from "../../core/store/create.js";
 import type { SmartContext, SmartOpen, SmartRead, SmartStream, SmartWrite } from "../../core/tools/smart.js";
-import type { StoreOptions } from "../../core/types.js";
 import { smartOpenWith, smartReadWith, smartStreamWith, smartWriteWith } from "../../core/tools/smart.js";
+import type { StoreOptions } from "../../core/types.js";
 import { nodeRuntime } from "./runtime.js";
 import { stdin, stdout } from "./stdio.js";
 
@@ -19,7 +19,8 @@ const ctx: SmartContext = {
  * const bytes = await smartRead("s3://bucket/reports/2026.pdf");
  * const text = await smartRead("./data/notes.txt", "r");
  */
-export const smartRead: SmartRead = ((uri: string, mode?: "rb" | "r", options?: StoreOptions) => smartReadWith(ctx, uri, mode, options)) as SmartRead;
+export const smartRead: SmartRead = ((uri: string, mode?: "rb" | "r", options?: StoreOptions) =>
+  smartReadWith(ctx, uri, mode, options)) as SmartRead;
 
 /**
  * Writes a value at a uri: bytes, strings, Blobs and streams as they are, anything else as
@@ -35,7 +36,8 @@ export const smartWrite: SmartWrite = (uri, data, options) => smartWriteWith(ctx
  * @example
  * for await (const line of smartStream("s3://bucket/data.jsonl", "r")) console.log(JSON.parse(line));
  */
-export const smartStream: SmartStream = ((uri: string, mode?: "rb" | "r", options?: StoreOptions) => smartStreamWith(ctx, uri, mode, options)) as SmartStream;
+export const smartStream: SmartStream = ((uri: string, mode?: "rb" | "r", options?: StoreOptions) =>
+  smartStreamWith(ctx, uri, mode, options)) as SmartStream;
 
 /**
  * Opens a uri as a web stream: `rb`/`r` readable, `wb`/`w` writable (visible atomically on close).
@@ -44,4 +46,5 @@ export const smartStream: SmartStream = ((uri: string, mode?: "rb" | "r", option
  * const out = await smartOpen("./copy/big.bin", "wb");
  * await (await smartOpen("https://example.org/big.bin")).pipeTo(out);
  */
-export const smartOpen: SmartOpen = ((uri: string, mode?: "rb" | "r" | "wb" | "w", options?: StoreOptions) => smartOpenWith(ctx, uri, mode, options)) as SmartOpen;
+export const smartOpen: SmartOpen = ((uri: string, mode?: "rb" | "r" | "wb" | "w", options?: StoreOptions) =>
+  smartOpenWith(ctx, uri, mode, options)) as SmartOpen;

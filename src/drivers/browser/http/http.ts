@@ -1,12 +1,12 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import type { NeverExpiringDriver } from "../../../core/driver/hot-path.js";
 import { InvalidArgumentError, UnsupportedError } from "../../../core/errors.js";
-import { H, encodeKey, errorFromResponse, infoFromHeaders, rangeHeader } from "../../../core/http/protocol.js";
+import { encodeKey, errorFromResponse, H, infoFromHeaders, rangeHeader } from "../../../core/http/protocol.js";
+import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import { sliceStream } from "../../../core/streams/slice-stream.js";
 import { concat } from "../../../core/streams/to-bytes.js";
-import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import { blobGatherer } from "../blob-gatherer.js";
-import { Watchdog, bodyFeed, countBytes, drainSmall, putBlob, requester, shortText } from "./transport.js";
+import { bodyFeed, countBytes, drainSmall, putBlob, requester, shortText, Watchdog } from "./transport.js";
 
 export { HttpError } from "../../../core/http/protocol.js";
 
@@ -79,7 +79,10 @@ export interface HttpDriverOptions {
  */
 function parseUrl(url: string): { basePath: string; origin: string; prefix: string; protocol: boolean } {
   const match = /^(anystore\+)?(https?):\/\/(.*)$/i.exec(url);
-  if (!match) throw new InvalidArgumentError(`the http driver needs an http(s):// or anystore+http(s):// url, got ${JSON.stringify(url)}`);
+  if (!match)
+    throw new InvalidArgumentError(
+      `the http driver needs an http(s):// or anystore+http(s):// url, got ${JSON.stringify(url)}`,
+    );
   const parsed = new URL(`${match[2]!.toLowerCase()}://${match[3]}`);
   const path = parsed.pathname.replace(/\/+$/, "");
   const prefix = path
@@ -102,10 +105,15 @@ function parseUrl(url: string): { basePath: string; origin: string; prefix: stri
 export function httpDriver(opts: HttpDriverOptions): Driver {
   const { basePath, origin, prefix, protocol } = parseUrl(opts.url);
   const timeout = opts.timeout ?? 5_000;
-  const common: Record<string, string> = { ...opts.headers, ...(opts.token && { authorization: `Bearer ${opts.token}` }) };
+  const common: Record<string, string> = {
+    ...opts.headers,
+    ...(opts.token && { authorization: `Bearer ${opts.token}` }),
+  };
   const request = requester(origin, { fetch: opts.fetch, timeout, headers: common });
   const base = origin + basePath;
-  const streamUploads = opts.streamUploads ?? typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+  const streamUploads =
+    opts.streamUploads ??
+    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
   const url = (key: string) => `${basePath}/${encodeKey(key)}`;
   const details = (key: string | undefined) => ({ key, store: opts.url });
 
@@ -120,7 +128,9 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
   }
 
   const readOnly = (what: string) => async (): Promise<never> => {
-    throw new UnsupportedError(`${what} needs an anystore server: ${opts.url} is a plain web server (read-only); use anystore+${opts.url}`);
+    throw new UnsupportedError(
+      `${what} needs an anystore server: ${opts.url} is a plain web server (read-only); use anystore+${opts.url}`,
+    );
   };
 
   async function get(key: string): Promise<Uint8Array | null> {
@@ -139,7 +149,8 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       }
     }
     const chunks: Uint8Array[] = [];
-    for await (const chunk of watchdog.watch(res.body, base) as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    for await (const chunk of watchdog.watch(res.body, base) as unknown as AsyncIterable<Uint8Array>)
+      chunks.push(chunk);
     return concat(chunks);
   }
 
@@ -208,7 +219,11 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       for (let at = 0; at < value.byteLength; at += LARGE) await writer.write(value.subarray(at, at + LARGE));
       return writer.close();
     }
-    const { res, watchdog } = await request(url(key), { method: "PUT", body: value as BodyInit, signal: o.signal ?? null }, writeHeaders(o));
+    const { res, watchdog } = await request(
+      url(key),
+      { method: "PUT", body: value as BodyInit, signal: o.signal ?? null },
+      writeHeaders(o),
+    );
     watchdog.stop();
     if (!res.ok) return fail(res, key, watchdog);
     await drainSmall(res);
@@ -265,7 +280,11 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       async close() {
         const blob = gather.done(o.contentType);
         if (typeof XMLHttpRequest === "undefined") {
-          const { res, watchdog } = await request(url(key), { method: "PUT", body: blob, signal: o.signal ?? null }, writeHeaders(o));
+          const { res, watchdog } = await request(
+            url(key),
+            { method: "PUT", body: blob, signal: o.signal ?? null },
+            writeHeaders(o),
+          );
           watchdog.stop();
           if (!res.ok) return fail(res, key);
           await drainSmall(res);
@@ -289,7 +308,15 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
 
   return {
     name: DRIVER_NAME,
-    capabilities: { write: true, list: true, ttl: true, ifNotExists: true, streams: true, ranges: true, createdAt: true },
+    capabilities: {
+      write: true,
+      list: true,
+      ttl: true,
+      ifNotExists: true,
+      streams: true,
+      ranges: true,
+      createdAt: true,
+    },
     get,
     info,
     read,
@@ -347,7 +374,8 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
   };
 }
 
-const knowsSize = (headers: Headers) => headers.has(H.size) || headers.has("content-length") || headers.has("content-range");
+const knowsSize = (headers: Headers) =>
+  headers.has(H.size) || headers.has("content-length") || headers.has("content-range");
 
 async function discard(res: Response, watchdog: Watchdog): Promise<null> {
   watchdog.stop();

@@ -29,7 +29,11 @@ function liveness(origin: string, doFetch: typeof fetch, headers: Record<string,
     const timer = setTimeout(() => controller.abort(), ms);
     (timer as { unref?: () => void }).unref?.();
     try {
-      const res = await doFetch(`${origin}/`, { method: "HEAD", ...(headers && { headers }), signal: controller.signal });
+      const res = await doFetch(`${origin}/`, {
+        method: "HEAD",
+        ...(headers && { headers }),
+        signal: controller.signal,
+      });
       await res.body?.cancel().catch(() => {});
       heard();
       return true;
@@ -41,7 +45,8 @@ function liveness(origin: string, doFetch: typeof fetch, headers: Record<string,
   };
   return {
     heard,
-    check: (ms) => (Date.now() - last < ms ? Promise.resolve(true) : (asking ??= ask(ms).finally(() => (asking = undefined)))),
+    check: (ms) =>
+      Date.now() - last < ms ? Promise.resolve(true) : (asking ??= ask(ms).finally(() => (asking = undefined))),
   };
 }
 
@@ -117,8 +122,10 @@ export class Watchdog {
 
   /** The error to throw for a failed fetch or body read: network failures and timeouts are `ConnectionError`. */
   explain(error: unknown, where: string): unknown {
-    if (this.#timedOut) return new ConnectionError(`${where} went silent: nothing for ${this.#ms} ms`, { cause: error });
-    if (error instanceof TypeError) return new ConnectionError(`cannot reach ${where}: ${error.message}`, { cause: error });
+    if (this.#timedOut)
+      return new ConnectionError(`${where} went silent: nothing for ${this.#ms} ms`, { cause: error });
+    if (error instanceof TypeError)
+      return new ConnectionError(`cannot reach ${where}: ${error.message}`, { cause: error });
     return error;
   }
 
@@ -163,7 +170,10 @@ export type Request = ((
  * A `fetch` against one origin with common headers, a silence deadline (see `Watchdog`) and
  * `ConnectionError` for network failures.
  */
-export function requester(origin: string, o: { fetch?: typeof fetch; timeout: number; headers: Record<string, string> }): Request {
+export function requester(
+  origin: string,
+  o: { fetch?: typeof fetch; timeout: number; headers: Record<string, string> },
+): Request {
   const doFetch = o.fetch ?? globalThis.fetch.bind(globalThis);
   // No headers at all is cheaper for fetch than an empty object.
   const common = Object.keys(o.headers).length > 0 ? o.headers : undefined;

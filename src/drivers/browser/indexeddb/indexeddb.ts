@@ -13,9 +13,9 @@
  * A prefix listing is one contiguous key range read in pages of keys, never values.
  */
 
-import { deferredIterator } from "../../../core/streams/deferred-iterator.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import { ConnectionError, UnsupportedError } from "../../../core/errors.js";
+import { deferredIterator } from "../../../core/streams/deferred-iterator.js";
 import { batcher } from "./batch.js";
 import type { Page } from "./list.js";
 import type { Entry, Record_ } from "./record.js";
@@ -72,7 +72,8 @@ function getAll(store: IDBObjectStore, keys: string[]): Promise<Array<Record_ | 
  * await store.put("user/1", { name: "Ada" });
  */
 export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
-  if (typeof indexedDB === "undefined") throw new UnsupportedError("IndexedDB is not available here: use memory:// or opfs://");
+  if (typeof indexedDB === "undefined")
+    throw new UnsupportedError("IndexedDB is not available here: use memory:// or opfs://");
   const dbName = opts.name || "anystore";
   const base = opts.prefix ? `${opts.prefix.replace(/^\/+|\/+$/g, "")}/` : "";
   const threshold = opts.blobThreshold ?? 64 * 1024;
@@ -90,22 +91,24 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     txs.seal();
   };
   const connect = (): Promise<IDBDatabase> =>
-    (db ??= import("./lazy.js").then(
-      (m) => (more = m).connectStore(dbName, gone, timeout),
-      (error) => {
-        throw new ConnectionError("the indexeddb driver's code did not load", { cause: error });
-      },
-    ).then(
-      (opened) => {
-        current = opened;
-        scheduleSweep(Date.now() + 1000);
-        return opened;
-      },
-      (error) => {
-        db = undefined;
-        throw error;
-      },
-    ));
+    (db ??= import("./lazy.js")
+      .then(
+        (m) => (more = m).connectStore(dbName, gone, timeout),
+        (error) => {
+          throw new ConnectionError("the indexeddb driver's code did not load", { cause: error });
+        },
+      )
+      .then(
+        (opened) => {
+          current = opened;
+          scheduleSweep(Date.now() + 1000);
+          return opened;
+        },
+        (error) => {
+          db = undefined;
+          throw error;
+        },
+      ));
 
   /**
    * Runs `fn` on the open database (at once when it is open: no await before the requests go
@@ -135,16 +138,22 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     if (at >= sweepAt || closed) return;
     if (sweepTimer !== undefined) clearTimeout(sweepTimer);
     sweepAt = at;
-    sweepTimer = setTimeout(() => {
-      sweepTimer = undefined;
-      sweepAt = Infinity;
-      if (current) more!.sweepExpired(txs, current).catch(() => {});
-    }, Math.max(at - Date.now(), 0) + 10);
+    sweepTimer = setTimeout(
+      () => {
+        sweepTimer = undefined;
+        sweepAt = Infinity;
+        if (current) more!.sweepExpired(txs, current).catch(() => {});
+      },
+      Math.max(at - Date.now(), 0) + 10,
+    );
   };
 
   /** The live record of one key (full key), joining the open read batch; null for missing or expired (which also goes). */
   const readOne = async (k: string): Promise<Record_ | null> => {
-    const r = await run((d) => txs.read(d, (batch) => batch.read<Record_ | undefined>(batch.store.get(k))), k.slice(base.length));
+    const r = await run(
+      (d) => txs.read(d, (batch) => batch.read<Record_ | undefined>(batch.store.get(k))),
+      k.slice(base.length),
+    );
     if (r === undefined) return null;
     if (!expired(r)) return r;
     await run((d) => more!.dropExpired(txs, d, k));
@@ -189,10 +198,12 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   /** One page of keys (never values) and the expired keys to hide, read in one transaction. */
   const fetchPage = async (range: IDBKeyRange | undefined, count: number): Promise<Page> => {
     const [keys, gone] = await run((d) =>
-      txs.read(d, ({ store }) => Promise.all([
-        request(store.getAllKeys(range, count)) as Promise<string[]>,
-        request(store.index(EXPIRES).getAllKeys(IDBKeyRange.upperBound(Date.now()))) as Promise<string[]>,
-      ])),
+      txs.read(d, ({ store }) =>
+        Promise.all([
+          request(store.getAllKeys(range, count)) as Promise<string[]>,
+          request(store.index(EXPIRES).getAllKeys(IDBKeyRange.upperBound(Date.now()))) as Promise<string[]>,
+        ]),
+      ),
     );
     if (gone.length === 0) return { keys, hidden: undefined };
     scheduleSweep(Date.now());
@@ -218,7 +229,10 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       if (r.contentType) info.contentType = r.contentType;
       return info;
     },
-    list: (prefix) => (more ? more.pagedKeys(fetchPage, base, prefix) : deferredIterator(connect().then(() => more!.pagedKeys(fetchPage, base, prefix)))),
+    list: (prefix) =>
+      more
+        ? more.pagedKeys(fetchPage, base, prefix)
+        : deferredIterator(connect().then(() => more!.pagedKeys(fetchPage, base, prefix))),
     async read(key, range?: ByteRange) {
       const value = (await readOne(base + key))?.value;
       if (!value) return null;
@@ -229,15 +243,27 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     async write(key, o) {
       // The value becomes visible in one transaction on close; until then chunks gather into a Blob.
       if (!more) await connect();
-      return more!.blobWriter(async (blob) => writeAll([[base + key, blob.size > threshold ? blob : new Uint8Array(await blob.arrayBuffer()), blob.size]], o, key));
+      return more!.blobWriter(async (blob) =>
+        writeAll(
+          [[base + key, blob.size > threshold ? blob : new Uint8Array(await blob.arrayBuffer()), blob.size]],
+          o,
+          key,
+        ),
+      );
     },
     async getMany(keys) {
       const found = await readAll(keys.map((k) => base + k));
       // Only Blobs (large values) need an await.
       const blobs = found.some((r) => r?.value instanceof Blob);
-      return blobs ? Promise.all(found.map((r) => r && toBytes(r.value))) : found.map((r) => r && (r.value as Uint8Array));
+      return blobs
+        ? Promise.all(found.map((r) => r && toBytes(r.value)))
+        : found.map((r) => r && (r.value as Uint8Array));
     },
-    putMany: (entries, o) => writeAll(entries.map(([k, v]) => [base + k, toStored(v, threshold), v.byteLength]), o),
+    putMany: (entries, o) =>
+      writeAll(
+        entries.map(([k, v]) => [base + k, toStored(v, threshold), v.byteLength]),
+        o,
+      ),
     deleteMany: (keys) => removeAll(keys.map((k) => base + k)),
     sweep: () => run((d) => more!.sweepExpired(txs, d)),
     async close() {

@@ -37,7 +37,10 @@ export function pagedKeys(fetchPage: FetchPage, base: string, prefix: string): A
       keys = keys.slice(0, size);
       const last = keys[size - 1]!;
       size = Math.min(size * 2, LAST_PAGE);
-      next = fetchPage(upper ? IDBKeyRange.bound(last, upper.upper, true, true) : IDBKeyRange.lowerBound(last, true), size + 1);
+      next = fetchPage(
+        upper ? IDBKeyRange.bound(last, upper.upper, true, true) : IDBKeyRange.lowerBound(last, true),
+        size + 1,
+      );
       next.catch(() => {});
     }
     const shown = hidden ? keys.filter((k) => !hidden.has(k)) : keys;

@@ -52,9 +52,15 @@ export async function openStore(name: string, onGone: () => void): Promise<IDBDa
 /** `openStore` within `timeout` ms (another tab can block an upgrade); failures are a `ConnectionError` saying why. */
 export function connectStore(name: string, onGone: () => void, timeout: number): Promise<IDBDatabase> {
   return new Promise<IDBDatabase>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new ConnectionError(`IndexedDB "${name}" did not open within ${timeout} ms (blocked by another tab?)`)), timeout);
+    const timer = setTimeout(
+      () =>
+        reject(new ConnectionError(`IndexedDB "${name}" did not open within ${timeout} ms (blocked by another tab?)`)),
+      timeout,
+    );
     openStore(name, onGone)
-      .then(resolve, (error) => reject(new ConnectionError(`cannot open IndexedDB "${name}": ${error?.message ?? error}`, { cause: error })))
+      .then(resolve, (error) =>
+        reject(new ConnectionError(`cannot open IndexedDB "${name}": ${error?.message ?? error}`, { cause: error })),
+      )
       .finally(() => clearTimeout(timer));
   });
 }

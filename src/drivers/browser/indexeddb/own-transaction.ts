@@ -4,8 +4,8 @@
  * lazy.ts), so an app's first chunk carries only the batched paths.
  */
 
-import type { WriteOptions } from "../../../core/driver/contract.js";
 import { alreadyExists } from "../../../core/already-exists.js";
+import type { WriteOptions } from "../../../core/driver/contract.js";
 import type { Batcher } from "./batch.js";
 import { commit, finished } from "./batch.js";
 import type { Entry, Record_ } from "./record.js";

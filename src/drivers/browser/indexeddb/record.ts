@@ -10,7 +10,6 @@ import { AnystoreError } from "../../../core/errors.js";
 export const RECORDS = "records";
 export const EXPIRES = "expiresAt";
 
-
 export interface Record_ {
   /** Bytes, or a Blob above the driver's `blobThreshold`. */
   value: Uint8Array | Blob;
@@ -36,12 +35,18 @@ export function recordOf(value: Uint8Array | Blob, size: number, now: number, o:
 }
 
 /** True for the errors of a connection the browser (or another tab) closed: reopen and retry once. */
-export const isClosing = (error: unknown) => /^(InvalidStateError|TransactionInactiveError|UnknownError)$/.test((error as DOMException)?.name);
+export const isClosing = (error: unknown) =>
+  /^(InvalidStateError|TransactionInactiveError|UnknownError)$/.test((error as DOMException)?.name);
 
 export function wrapError(error: unknown, key?: string): unknown {
   if (error instanceof AnystoreError || !(error instanceof Error)) return error;
   const quota = error.name === "QuotaExceededError";
-  return new AnystoreError(quota ? "IndexedDB quota exceeded (free space, or ask navigator.storage.persist())" : `IndexedDB failed: ${error.message}`, { key, cause: error });
+  return new AnystoreError(
+    quota
+      ? "IndexedDB quota exceeded (free space, or ask navigator.storage.persist())"
+      : `IndexedDB failed: ${error.message}`,
+    { key, cause: error },
+  );
 }
 
 /** A request's result as a promise. */

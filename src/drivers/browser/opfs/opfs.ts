@@ -15,9 +15,9 @@
  * false and the store emulates.
  */
 
+import { alreadyExists } from "../../../core/already-exists.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import { AnystoreError, ConflictError, UnsupportedError } from "../../../core/errors.js";
-import { alreadyExists } from "../../../core/already-exists.js";
 import { RESERVED } from "../../../core/keys.js";
 import { type FileHandle, isLocked, readWhole, streamFile } from "./sync-handles.js";
 import { ttlSidecars, withTtl } from "./ttl.js";
@@ -38,13 +38,17 @@ const errorName = (error: unknown) => (error as DOMException)?.name;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isMissing = (error: unknown) => errorName(error) === "NotFoundError" || errorName(error) === "TypeMismatchError";
 let tempCounter = 0;
-const tempName = () => `${TEMP}${Date.now().toString(36)}-${(tempCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+const tempName = () =>
+  `${TEMP}${Date.now().toString(36)}-${(tempCounter++).toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 
 function wrap(error: unknown, key?: string): unknown {
   if (error instanceof AnystoreError) return error;
   const name = errorName(error);
   const message = error instanceof Error ? error.message : String(error);
-  const why = name === "QuotaExceededError" ? "OPFS quota exceeded (free space or ask navigator.storage.persist())" : `OPFS failed: ${message}`;
+  const why =
+    name === "QuotaExceededError"
+      ? "OPFS quota exceeded (free space or ask navigator.storage.persist())"
+      : `OPFS failed: ${message}`;
   return new AnystoreError(why, { key, cause: error });
 }
 
@@ -96,7 +100,9 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
   }
   const dirParts = (opts.dir ?? "").split("/").filter((s) => s !== "" && s !== ".");
   const sync =
-    (opts.syncAccess ?? true) && typeof FileSystemFileHandle !== "undefined" && "createSyncAccessHandle" in FileSystemFileHandle.prototype;
+    (opts.syncAccess ?? true) &&
+    typeof FileSystemFileHandle !== "undefined" &&
+    "createSyncAccessHandle" in FileSystemFileHandle.prototype;
   let rootPromise: Promise<DirHandle> | undefined;
   const root = () =>
     (rootPromise ??= (async () => {
@@ -113,7 +119,12 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
    * Moves a written temp file onto the key (`commit`) holding the key's lock (see the top):
    * for a create, only if the key is absent (an expired value counts as absent).
    */
-  const place = (key: string, commit: () => Promise<void>, discard: () => Promise<void>, o: WriteOptions | undefined) => {
+  const place = (
+    key: string,
+    commit: () => Promise<void>,
+    discard: () => Promise<void>,
+    o: WriteOptions | undefined,
+  ) => {
     const create = !!o?.ifNotExists;
     const step = async () => {
       if (create && !(await ttl.expired(key)) && (await fileOf(key))) {
@@ -158,7 +169,10 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
    * A fresh temp file in the key's directory, and `commit` to move it onto the key (or `discard`).
    * A folder named like the key is a ConflictError, unless it is empty (then it is replaced).
    */
-  const prepare = async (key: string, again = false): Promise<{ temp: FileHandle; commit: () => Promise<void>; discard: () => Promise<void> }> => {
+  const prepare = async (
+    key: string,
+    again = false,
+  ): Promise<{ temp: FileHandle; commit: () => Promise<void>; discard: () => Promise<void> }> => {
     const { parents, name } = split(key);
     const chain = (await walk(await root(), parents, true, key))!;
     const dir = chain[chain.length - 1]!;
@@ -235,7 +249,9 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       if (sync) {
         const handle = await fileOf(key);
         if (!handle) return null;
-        const bytes = await readWhole(handle).catch((error) => (isMissing(error) ? null : Promise.reject(wrap(error, key))));
+        const bytes = await readWhole(handle).catch((error) =>
+          isMissing(error) ? null : Promise.reject(wrap(error, key)),
+        );
         if (bytes !== undefined) return bytes;
       }
       const file = await fileData(key);
@@ -303,7 +319,9 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       if (sync) {
         const handle = await fileOf(key);
         if (!handle) return null;
-        const stream = await streamFile(handle, range?.start, range?.end).catch((error) => (isMissing(error) ? null : Promise.reject(wrap(error, key))));
+        const stream = await streamFile(handle, range?.start, range?.end).catch((error) =>
+          isMissing(error) ? null : Promise.reject(wrap(error, key)),
+        );
         if (stream !== undefined) return stream;
       }
       const file = await fileData(key);

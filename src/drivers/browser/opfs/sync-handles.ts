@@ -56,7 +56,11 @@ export async function readWhole(handle: FileHandle): Promise<Uint8Array | undefi
  * undefined when locked. Between handles the file must stay the same version (size and
  * lastModified): a value replaced mid-read errors the stream, as `File.stream()` does.
  */
-export async function streamFile(handle: FileHandle, start = 0, end?: number): Promise<ReadableStream<Uint8Array> | undefined> {
+export async function streamFile(
+  handle: FileHandle,
+  start = 0,
+  end?: number,
+): Promise<ReadableStream<Uint8Array> | undefined> {
   let h = await openReadOnly(handle);
   if (!h) return undefined;
   let version: File;

@@ -74,7 +74,10 @@ export function ttlSidecars(base: TtlBase) {
 }
 
 /** `driver` with ttl enforced through sidecars: reads check the expiry, writes set or clear it. */
-export function withTtl(driver: Driver & Required<Pick<Driver, "list" | "has" | "info" | "read" | "write">>, ttl: ReturnType<typeof ttlSidecars>): Driver {
+export function withTtl(
+  driver: Driver & Required<Pick<Driver, "list" | "has" | "info" | "read" | "write">>,
+  ttl: ReturnType<typeof ttlSidecars>,
+): Driver {
   const alive =
     <A extends unknown[], R>(fn: (key: string, ...rest: A) => Promise<R | null>) =>
     async (key: string, ...rest: A): Promise<R | null> =>

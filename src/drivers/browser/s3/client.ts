@@ -112,21 +112,36 @@ export class S3Client {
     const onAbort = () => timeout.abort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      return await fetch(init.url, { method, headers: init.headers, ...bodyInit(opts.body, init.headers), signal: timeout.signal });
+      return await fetch(init.url, {
+        method,
+        headers: init.headers,
+        ...bodyInit(opts.body, init.headers),
+        signal: timeout.signal,
+      });
     } catch (error) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       const where = `${method} ${this.#host}`;
       if (timeout.signal.aborted) {
-        throw new ConnectionError(`S3 endpoint ${this.config.endpoint} sent no response within ${Math.round(wait)} ms (${where})`, { key: opts.key, cause: error });
+        throw new ConnectionError(
+          `S3 endpoint ${this.config.endpoint} sent no response within ${Math.round(wait)} ms (${where})`,
+          { key: opts.key, cause: error },
+        );
       }
-      throw new ConnectionError(`S3 endpoint ${this.config.endpoint} is unreachable (${where}): ${reason(error)}`, { key: opts.key, cause: error });
+      throw new ConnectionError(`S3 endpoint ${this.config.endpoint} is unreachable (${where}): ${reason(error)}`, {
+        key: opts.key,
+        cause: error,
+      });
     } finally {
       clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
     }
   }
 
-  async #sign(method: string, url: string, headers: Record<string, string>): Promise<{ url: string; headers: Headers }> {
+  async #sign(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+  ): Promise<{ url: string; headers: Headers }> {
     const signer = this.#signer({ method, url, headers });
     if (!signer) return { url, headers: new Headers(headers) };
     const signed = await signer.sign();
@@ -142,7 +157,12 @@ export class S3Client {
   }
 
   /** A SigV4 signer with this client's credentials, region and key cache; none without credentials. */
-  #signer(request: { method: string; url: string; headers?: Record<string, string>; signQuery?: boolean }): AwsV4Signer | undefined {
+  #signer(request: {
+    method: string;
+    url: string;
+    headers?: Record<string, string>;
+    signQuery?: boolean;
+  }): AwsV4Signer | undefined {
     const creds = this.config.credentials;
     if (!creds) return undefined;
     return new AwsV4Signer({
@@ -177,7 +197,8 @@ export function errorFrom(status: number, body: string, headers: Headers, what: 
 }
 
 const STREAM_FROM = 1024 * 1024;
-const streamsBodies = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
+const streamsBodies =
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === "string";
 
 /**
  * The body for fetch. Fetch copies a Uint8Array body (as the spec says), which for multipart
@@ -204,7 +225,9 @@ function bodyInit(body: Uint8Array | undefined, headers: Headers): RequestInit {
 
 function queryString(query: Record<string, string> | undefined): string {
   if (!query) return "";
-  const parts = Object.entries(query).map(([k, v]) => (v === "" ? encodeRfc3986(k) : `${encodeRfc3986(k)}=${encodeRfc3986(v)}`));
+  const parts = Object.entries(query).map(([k, v]) =>
+    v === "" ? encodeRfc3986(k) : `${encodeRfc3986(k)}=${encodeRfc3986(v)}`,
+  );
   return parts.length ? `?${parts.join("&")}` : "";
 }
 

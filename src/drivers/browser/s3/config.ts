@@ -55,7 +55,9 @@ export function clientConfig(opts: S3DriverOptions): S3ClientConfig {
   const accessKeyId = opts.accessKeyId ?? env("AWS_ACCESS_KEY_ID");
   const secretAccessKey = opts.secretAccessKey ?? env("AWS_SECRET_ACCESS_KEY");
   if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
-    throw new InvalidArgumentError("S3 credentials need both accessKeyId and secretAccessKey (or neither, for unsigned requests)");
+    throw new InvalidArgumentError(
+      "S3 credentials need both accessKeyId and secretAccessKey (or neither, for unsigned requests)",
+    );
   }
   const sessionToken = opts.sessionToken ?? (opts.accessKeyId === undefined ? env("AWS_SESSION_TOKEN") : undefined);
   return {
@@ -76,7 +78,9 @@ export function isAws(endpoint: string): boolean {
 export function positive(name: string, value: unknown, fallback: number, zeroOk = false): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isInteger(value) || value < (zeroOk ? 0 : 1)) {
-    throw new InvalidArgumentError(`S3 option ${name} must be a whole number${zeroOk ? " >= 0" : " > 0"}, got ${String(value)}`);
+    throw new InvalidArgumentError(
+      `S3 option ${name} must be a whole number${zeroOk ? " >= 0" : " > 0"}, got ${String(value)}`,
+    );
   }
   return value;
 }

@@ -50,7 +50,10 @@ export function multipartWritable(t: MultipartTarget): WritableStream<Uint8Array
 
   const initiate = async (): Promise<string> => {
     // Not cancellable: an upload created server-side must be known, so it can be aborted.
-    const response = await client.request("POST", client.objectUrl(fullKey, { uploads: "" }), { headers: t.headers, key });
+    const response = await client.request("POST", client.objectUrl(fullKey, { uploads: "" }), {
+      headers: t.headers,
+      key,
+    });
     if (!response.ok) throw await client.failure(response, "CreateMultipartUpload", key);
     const uploadId = text(await response.text(), "UploadId");
     if (!uploadId) throw new AnystoreError(`S3 CreateMultipartUpload returned no UploadId`, { key });
@@ -72,7 +75,10 @@ export function multipartWritable(t: MultipartTarget): WritableStream<Uint8Array
   const launch = (bytes: Uint8Array, owner: Uint8Array) => {
     const n = ++partCount;
     if (n > MAX_PARTS) {
-      throw new AnystoreError(`value too large for S3 parts of ${t.partSize} bytes (at most ${MAX_PARTS} parts): raise partSize`, { key });
+      throw new AnystoreError(
+        `value too large for S3 parts of ${t.partSize} bytes (at most ${MAX_PARTS} parts): raise partSize`,
+        { key },
+      );
     }
     const job: Promise<void> = uploadPart(n, bytes, owner)
       .catch((error) => void (failure ??= error))
@@ -94,7 +100,9 @@ export function multipartWritable(t: MultipartTarget): WritableStream<Uint8Array
       await settle();
       const uploadId = await starting?.catch(() => undefined);
       if (uploadId === undefined) return;
-      const response = await client.request("DELETE", client.objectUrl(fullKey, { uploadId }), { key }).catch(() => null);
+      const response = await client
+        .request("DELETE", client.objectUrl(fullKey, { uploadId }), { key })
+        .catch(() => null);
       await response?.body?.cancel().catch(() => {});
     })());
 
@@ -110,14 +118,22 @@ export function multipartWritable(t: MultipartTarget): WritableStream<Uint8Array
 
   const complete = async () => {
     const uploadId = await starting!;
-    const parts = etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${xmlEncode(etag)}</ETag></Part>`);
+    const parts = etags.map(
+      (etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${xmlEncode(etag)}</ETag></Part>`,
+    );
     const body = `<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${parts.join("")}</CompleteMultipartUpload>`;
     const headers = { "Content-Type": "application/xml", ...t.commitHeaders };
-    const response = await client.request("POST", client.objectUrl(fullKey, { uploadId }), { body: new TextEncoder().encode(body), headers, key });
-    if (!response.ok) throw (await t.commitError(response)) ?? (await client.failure(response, "CompleteMultipartUpload", key));
+    const response = await client.request("POST", client.objectUrl(fullKey, { uploadId }), {
+      body: new TextEncoder().encode(body),
+      headers,
+      key,
+    });
+    if (!response.ok)
+      throw (await t.commitError(response)) ?? (await client.failure(response, "CompleteMultipartUpload", key));
     // S3 may answer 200 and report the failure in the body.
     const answer = await response.text();
-    if (/<Error[\s>]/.test(answer)) throw errorFrom(response.status, answer, response.headers, "CompleteMultipartUpload", key);
+    if (/<Error[\s>]/.test(answer))
+      throw errorFrom(response.status, answer, response.headers, "CompleteMultipartUpload", key);
   };
 
   return new WritableStream<Uint8Array>({

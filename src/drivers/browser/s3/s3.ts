@@ -2,18 +2,19 @@
  * The S3 driver: any S3-compatible object store (AWS, MinIO, R2, s3rver...), signed with
  * aws4fetch over `fetch`. Web APIs only, so it runs in Node, browsers and workers alike.
  */
+
+import { alreadyExists } from "../../../core/already-exists.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import { AlreadyExistsError, AnystoreError, InvalidArgumentError } from "../../../core/errors.js";
-import { alreadyExists } from "../../../core/already-exists.js";
 import { isReservedKey } from "../../../core/keys.js";
-import { mapLimit } from "../../../core/streams/map-limit.js";
 import { guessContentType } from "../../../core/mime.js";
+import { mapLimit } from "../../../core/streams/map-limit.js";
 import { sliceStream } from "../../../core/streams/slice-stream.js";
 import { S3Client } from "./client.js";
 import type { S3DriverOptions } from "./config.js";
 import { clientConfig, isAws, positive } from "./config.js";
 import { multipartWritable } from "./multipart.js";
-import { EXPIRES_HEADER, TTL_ROOT, expiresOf, markerKey, parseMarker, slotStart } from "./ttl.js";
+import { EXPIRES_HEADER, expiresOf, markerKey, parseMarker, slotStart, TTL_ROOT } from "./ttl.js";
 import { elements, text, xmlEncode, xmlSafe } from "./xml.js";
 
 export type { S3DriverOptions };
@@ -40,7 +41,8 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
   const client = new S3Client(config);
   const root = rootOf(opts.prefix);
   const partSize = positive("partSize", opts.partSize, 8 * MiB);
-  if (partSize < 5 * MiB || partSize > 5 * 1024 * MiB) throw new InvalidArgumentError(`partSize must be between 5 MiB and 5 GiB, got ${partSize}`);
+  if (partSize < 5 * MiB || partSize > 5 * 1024 * MiB)
+    throw new InvalidArgumentError(`partSize must be between 5 MiB and 5 GiB, got ${partSize}`);
   const concurrency = positive("uploadConcurrency", opts.uploadConcurrency, 2);
   const pageSize = Math.min(positive("pageSize", opts.pageSize, 1000), 1000);
   const conditional = opts.conditionalWrites ?? isAws(config.endpoint);
@@ -66,7 +68,11 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
   };
 
   /** GET or HEAD of a live object; null when missing or expired. */
-  const fetchObject = async (method: "GET" | "HEAD", key: string, headers?: Record<string, string>): Promise<Response | null> => {
+  const fetchObject = async (
+    method: "GET" | "HEAD",
+    key: string,
+    headers?: Record<string, string>,
+  ): Promise<Response | null> => {
     const response = await client.request(method, client.objectUrl(full(key)), { key, ...(headers && { headers }) });
     if (response.status === 404) {
       const error = await client.failure(response, `${method} object`, key);
@@ -107,7 +113,8 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
     throw (await conflict(response, key)) ?? (await client.failure(response, "PUT object", key));
   };
 
-  const putMarker = (key: string, at: number | null) => (at === null ? undefined : putObject(markerKey(key, at), new Uint8Array(0), {}));
+  const putMarker = (key: string, at: number | null) =>
+    at === null ? undefined : putObject(markerKey(key, at), new Uint8Array(0), {});
 
   /**
    * After a create refused at its commit (412): removes the ttl marker it wrote, unless the
@@ -117,7 +124,8 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
     if (at === null) return;
     const response = await client.request("HEAD", client.objectUrl(full(key)), { key }).catch(() => null);
     if (response) await drop(response);
-    if (!response?.ok || expiresOf(response.headers) !== at) await removeFull(full(markerKey(key, at)), key).catch(() => {});
+    if (!response?.ok || expiresOf(response.headers) !== at)
+      await removeFull(full(markerKey(key, at)), key).catch(() => {});
   };
 
   /** Maps a commit's error; a refused create first forgets its marker. */
@@ -131,7 +139,12 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
     let token: string | undefined;
     let after: string | undefined;
     do {
-      const query: Record<string, string> = { "list-type": "2", prefix, "max-keys": String(pageSize), "encoding-type": "url" };
+      const query: Record<string, string> = {
+        "list-type": "2",
+        prefix,
+        "max-keys": String(pageSize),
+        "encoding-type": "url",
+      };
       if (delimiter) query.delimiter = delimiter;
       if (token) query["continuation-token"] = token;
       else if (after) query["start-after"] = after;
@@ -148,7 +161,8 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
       token = truncated ? text(xml, "NextContinuationToken") : undefined;
       // A truncated page without a token (some S3 look-alikes): carry on after its last entry.
       const next = truncated && !token ? [...keys, ...folders].sort().pop() : undefined;
-      if (next !== undefined && next === after) throw new AnystoreError(`S3 ListObjectsV2 does not advance past ${next}`);
+      if (next !== undefined && next === after)
+        throw new AnystoreError(`S3 ListObjectsV2 does not advance past ${next}`);
       after = next;
     } while (token || after);
   }
@@ -190,7 +204,9 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
     );
     for (let i = 0; i < plain.length; i += 1000) {
       const objects = plain.slice(i, i + 1000).map((k) => `<Object><Key>${xmlEncode(k)}</Key></Object>`);
-      const body = new TextEncoder().encode(`<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>${objects.join("")}</Delete>`);
+      const body = new TextEncoder().encode(
+        `<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>${objects.join("")}</Delete>`,
+      );
       const headers = { "Content-Type": "application/xml", "Content-MD5": await md5Base64(body) };
       const response = await client.request("POST", client.bucketUrl({ delete: "" }), { body, headers });
       if (!response.ok) throw await client.failure(response, "DeleteObjects");
@@ -198,14 +214,24 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
       const errors = elements(answer, "Error");
       if (errors.length > 0) {
         const first = errors[0]!;
-        throw new AnystoreError(`S3 DeleteObjects failed for ${errors.length} key(s), first ${text(first, "Key")}: ${text(first, "Code")} ${text(first, "Message") ?? ""}`.trim());
+        throw new AnystoreError(
+          `S3 DeleteObjects failed for ${errors.length} key(s), first ${text(first, "Key")}: ${text(first, "Code")} ${text(first, "Message") ?? ""}`.trim(),
+        );
       }
     }
   };
 
   const driver = {
     name: DRIVER_NAME,
-    capabilities: { ttl: true, ifNotExists: conditional, streams: true, ranges: true, batch: false, paths: false, createdAt: false },
+    capabilities: {
+      ttl: true,
+      ifNotExists: conditional,
+      streams: true,
+      ranges: true,
+      batch: false,
+      paths: false,
+      createdAt: false,
+    },
 
     async get(key: string): Promise<Uint8Array | null> {
       const response = await fetchObject("GET", key);
@@ -216,7 +242,9 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
       const at = o.ttl ? Date.now() + o.ttl * 1000 : null;
       const condition = await refuseExisting(key, o);
       await putMarker(key, at);
-      await putObject(key, value, { ...writeHeaders(key, o, at), ...condition }).catch((error) => refused(error, key, at));
+      await putObject(key, value, { ...writeHeaders(key, o, at), ...condition }).catch((error) =>
+        refused(error, key, at),
+      );
     },
 
     delete: (key: string) => removeFull(full(key), key),
@@ -231,7 +259,11 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
       if (!response) return null;
       const h = response.headers;
       const modified = h.get("last-modified");
-      const info: DriverInfo = { size: Number(h.get("content-length") ?? 0), createdAt: null, updatedAt: modified ? new Date(modified) : null };
+      const info: DriverInfo = {
+        size: Number(h.get("content-length") ?? 0),
+        createdAt: null,
+        updatedAt: modified ? new Date(modified) : null,
+      };
       const type = h.get("content-type");
       if (type) info.contentType = type;
       const etag = h.get("etag");
@@ -268,7 +300,8 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
         concurrency,
         signal: o.signal,
         beforeCommit: async () => void (await putMarker(key, at)),
-        putSmall: (bytes) => putObject(key, bytes, { ...headers, ...condition }).catch((error) => refused(error, key, at)),
+        putSmall: (bytes) =>
+          putObject(key, bytes, { ...headers, ...condition }).catch((error) => refused(error, key, at)),
         commitError: async (response) => {
           const error = await conflict(response, key);
           if (error instanceof AlreadyExistsError) await forgetMarker(key, at);
@@ -295,7 +328,9 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
     /** A presigned GET URL for the key, valid for `expires` seconds (no I/O; a missing key gives 404 when fetched). */
     async url(key: string, { expires }: S3UrlOptions): Promise<string> {
       if (!Number.isInteger(expires) || expires < 1 || expires > 604_800) {
-        throw new InvalidArgumentError(`expires must be whole seconds between 1 and 604800 (7 days), got ${expires}`, { key });
+        throw new InvalidArgumentError(`expires must be whole seconds between 1 and 604800 (7 days), got ${expires}`, {
+          key,
+        });
       }
       return client.presign(client.objectUrl(full(key)), expires);
     },
@@ -306,9 +341,11 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
 /** `s3://bucket[/prefix]`; the store's options carry endpoint, region, credentials and the rest. */
 export function s3DriverFromUri(uri: string, options: Record<string, unknown>): Driver {
   const match = /^s3:\/\/([^/?#]+)\/*([^?#]*)$/i.exec(uri);
-  if (!match) throw new InvalidArgumentError(`bad s3 uri ${JSON.stringify(uri)}: use s3://bucket or s3://bucket/prefix`);
+  if (!match)
+    throw new InvalidArgumentError(`bad s3 uri ${JSON.stringify(uri)}: use s3://bucket or s3://bucket/prefix`);
   const pick: Partial<S3DriverOptions> = {};
-  for (const name of OPTION_NAMES) if (options[name] !== undefined) (pick as Record<string, unknown>)[name] = options[name];
+  for (const name of OPTION_NAMES)
+    if (options[name] !== undefined) (pick as Record<string, unknown>)[name] = options[name];
   return s3Driver({ ...pick, bucket: match[1]!, prefix: match[2]! });
 }
 

@@ -7,5 +7,7 @@ export type { FsDriverOptions };
 export const DRIVER_NAME = "fs";
 
 export function fsDriver(_opts?: FsDriverOptions): Driver {
-  throw new UnsupportedError("the fs driver needs Node.js; in a browser use opfs:// or idb://, or reach a server's files through `anystore serve`");
+  throw new UnsupportedError(
+    "the fs driver needs Node.js; in a browser use opfs:// or idb://, or reach a server's files through `anystore serve`",
+  );
 }

@@ -1,9 +1,9 @@
 import type { Stats } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { alreadyExists } from "../../../core/already-exists.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import { AnystoreError, ConflictError } from "../../../core/errors.js";
-import { alreadyExists } from "../../../core/already-exists.js";
 import { sliceBytes } from "../../../core/streams/from-bytes.js";
 import * as io from "./io.js";
 import { Jail, type Pin, splitKey } from "./jail.js";
@@ -48,7 +48,11 @@ const LINK_RETRIES = 20;
  * const store = createStore({ driver: fsDriver({ root: "./data" }) });
  */
 export function fsDriver(opts: FsDriverOptions = {}): Driver {
-  const jail = new Jail(rootOf(opts.root ?? ".anystore"), opts.followSymlinks ?? false, (opts as { procfs?: false }).procfs);
+  const jail = new Jail(
+    rootOf(opts.root ?? ".anystore"),
+    opts.followSymlinks ?? false,
+    (opts as { procfs?: false }).procfs,
+  );
   const sidecars = new Sidecars(jail);
   const tempMaxAge = (opts.tempMaxAge ?? 3600) * 1000;
 
@@ -89,7 +93,9 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
    */
   const removeExpired = async (key: string, judged: Stats): Promise<boolean> => {
     const [relDir, name] = splitKey(key);
-    const removed = await jail.inPin(relDir, key, (at) => reap(jail, at, name, judged, () => sidecars.dropIfExpired(key)));
+    const removed = await jail.inPin(relDir, key, (at) =>
+      reap(jail, at, name, judged, () => sidecars.dropIfExpired(key)),
+    );
     if (removed) await jail.prune(relDir);
     return removed === true;
   };
@@ -188,7 +194,10 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     const { pin, temp, value: fd } = await createTemp(key, (path) => io.writeNew(path, value, mode));
     try {
       // The bytes are written: the rename need not wait for the close.
-      await Promise.all([io.close(fd).catch((error) => Promise.reject(io.wrap(error, key))), commit(pin, temp, key, o)]);
+      await Promise.all([
+        io.close(fd).catch((error) => Promise.reject(io.wrap(error, key))),
+        commit(pin, temp, key, o),
+      ]);
     } finally {
       pin.release();
     }
@@ -198,7 +207,9 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
   const remove = async (key: string) => {
     const [relDir, name] = splitKey(key);
     const existed = await jail.inPin(relDir, key, async (at) => {
-      const stats = await io.lstat(join(at, name)).catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
+      const stats = await io
+        .lstat(join(at, name))
+        .catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
       if (!stats || stats.isDirectory()) return null;
       if (stats.mode & TTL_MARK) await sidecars.drop(key);
       return io.unlinkQuiet(join(at, name));
@@ -243,7 +254,9 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     async get(key) {
       const file = await openFile(key);
       if (!file) return null;
-      return file.bytes ?? io.readRange(file.fd, 0, file.stats.size).catch((error) => Promise.reject(io.wrap(error, key)));
+      return (
+        file.bytes ?? io.readRange(file.fd, 0, file.stats.size).catch((error) => Promise.reject(io.wrap(error, key)))
+      );
     },
     put,
     async delete(key) {
@@ -267,7 +280,13 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
       const mode = o.ttl ? 0o666 | TTL_MARK : 0o666;
       const { pin, temp, value: fd } = await createTemp(key, (path) => io.createFile(path, mode));
       const wrap = (error: unknown) => io.wrap(error, key);
-      return io.writableFile(fd, join(pin.at, temp), () => commit(pin, temp, key, o), wrap, () => pin.release());
+      return io.writableFile(
+        fd,
+        join(pin.at, temp),
+        () => commit(pin, temp, key, o),
+        wrap,
+        () => pin.release(),
+      );
     },
     async *list(prefix) {
       const start = prefix.replace(/\/$/, "");

@@ -2,8 +2,9 @@
  * Low-level file helpers for the fs driver. They use node:fs's callback API: its promise
  * API allocates a FileHandle per open, which costs measurably on small values.
  */
-import * as fs from "node:fs";
+
 import type { Stats } from "node:fs";
+import * as fs from "node:fs";
 import { promisify } from "node:util";
 import { AnystoreError, InvalidKeyError } from "../../../core/errors.js";
 
@@ -21,9 +22,13 @@ export const rmdir = promisify(fs.rmdir) as (path: string) => Promise<void>;
 const unlink = promisify(fs.unlink);
 // Not promisify: it resolves fs.read and fs.write to { bytesRead, buffer } objects, not counts.
 const read = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) =>
-  new Promise<number>((resolve, reject) => fs.read(fd, buffer, offset, length, position, (error, n) => (error ? reject(error) : resolve(n))));
+  new Promise<number>((resolve, reject) =>
+    fs.read(fd, buffer, offset, length, position, (error, n) => (error ? reject(error) : resolve(n))),
+  );
 const write = (fd: number, buffer: Uint8Array, offset: number, length: number) =>
-  new Promise<number>((resolve, reject) => fs.write(fd, buffer, offset, length, null, (error, n) => (error ? reject(error) : resolve(n))));
+  new Promise<number>((resolve, reject) =>
+    fs.write(fd, buffer, offset, length, null, (error, n) => (error ? reject(error) : resolve(n))),
+  );
 const fchmod = promisify(fs.fchmod);
 
 export function codeOf(error: unknown): string | undefined {
@@ -39,13 +44,22 @@ export function isMissing(error: unknown): boolean {
 export function wrap(error: unknown, key: string): AnystoreError {
   if (error instanceof AnystoreError) return error;
   if (codeOf(error) === "ENAMETOOLONG") {
-    return new InvalidKeyError(`key ${JSON.stringify(key.slice(0, 64))}... is too long for this file system (a segment over 255 bytes or a path over 4096)`, { key, cause: error });
+    return new InvalidKeyError(
+      `key ${JSON.stringify(key.slice(0, 64))}... is too long for this file system (a segment over 255 bytes or a path over 4096)`,
+      { key, cause: error },
+    );
   }
   return new AnystoreError(`${codeOf(error) ?? "error"}: ${(error as Error)?.message ?? error}`, { key, cause: error });
 }
 
 /** Reads `size` bytes from `position` on into `buffer` from `offset` on; a short file ends early. Resolves to the bytes read. */
-async function readInto(fd: number, buffer: Uint8Array, offset: number, size: number, position: number): Promise<number> {
+async function readInto(
+  fd: number,
+  buffer: Uint8Array,
+  offset: number,
+  size: number,
+  position: number,
+): Promise<number> {
   let filled = 0;
   while (filled < size) {
     const n = await read(fd, buffer, offset + filled, size - filled, position + filled);

@@ -16,8 +16,8 @@
  * leaves the root.
  */
 import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
 import type { Stats } from "node:fs";
+import * as fs from "node:fs";
 import { join, sep } from "node:path";
 import { ConflictError, InvalidKeyError } from "../../../core/errors.js";
 import { RESERVED } from "../../../core/keys.js";
@@ -91,7 +91,8 @@ export class Jail {
   }
 
   #check(real: string, root: string, key: string): void {
-    if (!this.#inside(real, root)) throw new InvalidKeyError(`key ${JSON.stringify(key)} leads outside the store through a symlink`, { key });
+    if (!this.#inside(real, root))
+      throw new InvalidKeyError(`key ${JSON.stringify(key)} leads outside the store through a symlink`, { key });
   }
 
   /**
@@ -141,10 +142,13 @@ export class Jail {
       const parent = pin;
       expected = join(expected, name);
       try {
-        await io.mkdir(join(parent.at, name)).catch((error) => (io.codeOf(error) === "EEXIST" ? undefined : Promise.reject(error)));
+        await io
+          .mkdir(join(parent.at, name))
+          .catch((error) => (io.codeOf(error) === "EEXIST" ? undefined : Promise.reject(error)));
         pin = await this.#pinPath(join(parent.at, name), expected, root, key);
       } catch (error) {
-        if (io.codeOf(error) === "ENOTDIR") throw new ConflictError(`cannot write ${key}: a parent of it is a key`, { key, cause: error });
+        if (io.codeOf(error) === "ENOTDIR")
+          throw new ConflictError(`cannot write ${key}: a parent of it is a key`, { key, cause: error });
         throw error;
       } finally {
         parent.release();
@@ -158,7 +162,11 @@ export class Jail {
    * while a concurrent delete removes the emptied folder between the pin and the create. The
    * caller releases `pin` once done with the file.
    */
-  async createIn<T>(relDir: string, key: string, create: (path: string) => Promise<T>): Promise<{ pin: Pin; temp: string; value: T }> {
+  async createIn<T>(
+    relDir: string,
+    key: string,
+    create: (path: string) => Promise<T>,
+  ): Promise<{ pin: Pin; temp: string; value: T }> {
     for (let attempt = 0; ; attempt++) {
       const pin = attempt === 0 ? await this.pin(relDir, key) : await this.#pinRetrying(relDir, key, attempt);
       if (pin === null) continue;
@@ -167,7 +175,8 @@ export class Jail {
         return { pin, temp, value: await create(join(pin.at, temp)) };
       } catch (error) {
         pin.release();
-        if (io.codeOf(error) === "ENOTDIR") throw new ConflictError(`cannot write ${key}: a parent of it is a key`, { key, cause: error });
+        if (io.codeOf(error) === "ENOTDIR")
+          throw new ConflictError(`cannot write ${key}: a parent of it is a key`, { key, cause: error });
         if (io.codeOf(error) !== "ENOENT" || attempt >= FOLDER_RETRIES) throw error;
       }
     }
@@ -236,7 +245,9 @@ export class Jail {
   /** A file's lstat through its pinned folder; null when missing. */
   async lstat(rel: string, key: string): Promise<Stats | null> {
     const [relDir, name] = splitKey(rel);
-    return this.inPin(relDir, key, (at) => io.lstat(join(at, name)).catch((error) => (io.isMissing(error) ? null : Promise.reject(error))));
+    return this.inPin(relDir, key, (at) =>
+      io.lstat(join(at, name)).catch((error) => (io.isMissing(error) ? null : Promise.reject(error))),
+    );
   }
 
   /** Runs `fn` with an existing folder pinned; null when it is missing. */
@@ -257,7 +268,12 @@ export class Jail {
   async prune(relDir: string, stop = ""): Promise<void> {
     while (relDir !== stop && relDir !== "") {
       const [parent, name] = splitKey(relDir);
-      const removed = await this.inPin(parent, relDir, (at) => io.rmdir(join(at, name)).then(() => true, () => null)).catch(() => null);
+      const removed = await this.inPin(parent, relDir, (at) =>
+        io.rmdir(join(at, name)).then(
+          () => true,
+          () => null,
+        ),
+      ).catch(() => null);
       if (!removed) return;
       relDir = parent;
     }
@@ -272,7 +288,9 @@ export class Jail {
     if (root === null) return null;
     const path = relDir === "" ? root : join(root, relDir);
     if (this.follow) return path;
-    const real = await fs.promises.realpath(path).catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
+    const real = await fs.promises
+      .realpath(path)
+      .catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
     return real !== null && this.#inside(real, root) ? real : null;
   }
 

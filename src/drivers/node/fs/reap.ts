@@ -23,7 +23,13 @@ function sameFile(a: Stats, b: Stats): boolean {
  * first: a key linked right after the value goes must never meet the old, passed expiry.
  * False when another reader is at it or the value was replaced.
  */
-export async function reap(jail: Jail, at: string, name: string, judged: Stats, dropSidecar: () => Promise<void>): Promise<boolean> {
+export async function reap(
+  jail: Jail,
+  at: string,
+  name: string,
+  judged: Stats,
+  dropSidecar: () => Promise<void>,
+): Promise<boolean> {
   const lock = join(at, `${TEMP_PREFIX}reap-${createHash("sha1").update(name).digest("hex").slice(0, 20)}`);
   if (!(await takeLock(lock))) return false;
   try {
@@ -51,7 +57,11 @@ export async function removeIfSame(jail: Jail, at: string, name: string, judged:
     return true;
   }
   if (stats.isDirectory()) await io.rename(aside, target).catch(() => {});
-  else await io.link(aside, target).then(() => io.unlinkQuiet(aside), () => io.unlinkQuiet(aside));
+  else
+    await io.link(aside, target).then(
+      () => io.unlinkQuiet(aside),
+      () => io.unlinkQuiet(aside),
+    );
   return false;
 }
 

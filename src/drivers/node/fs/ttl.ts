@@ -66,7 +66,11 @@ export class Sidecars {
   async #write(key: string, expiresAt: number): Promise<void> {
     const [relDir, name] = splitKey(key);
     const bytes = new TextEncoder().encode(String(expiresAt));
-    const { pin, temp, value: fd } = await this.jail.createIn(ttlDirOf(relDir), key, (path) => io.writeNew(path, bytes, 0o666));
+    const {
+      pin,
+      temp,
+      value: fd,
+    } = await this.jail.createIn(ttlDirOf(relDir), key, (path) => io.writeNew(path, bytes, 0o666));
     try {
       await io.close(fd);
       await io.rename(join(pin.at, temp), join(pin.at, name));
@@ -116,7 +120,10 @@ export class Sidecars {
       if (!moved) return null;
       const expiresAt = parse(await fsp.readFile(aside, "utf8").catch(() => ""));
       const live = expiresAt !== null && expiresAt > Date.now();
-      if (live) await io.link(aside, join(at, name)).catch((error) => (io.codeOf(error) === "EEXIST" ? undefined : Promise.reject(error)));
+      if (live)
+        await io
+          .link(aside, join(at, name))
+          .catch((error) => (io.codeOf(error) === "EEXIST" ? undefined : Promise.reject(error)));
       await io.unlinkQuiet(aside);
       return !live;
     });

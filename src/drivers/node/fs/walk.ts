@@ -23,7 +23,12 @@ export interface WalkEntry {
  * yields temp files with `temps`. A folder renamed or swapped for a symlink while the walk
  * goes is skipped, never followed (see `Jail.pinListing`).
  */
-export async function* walk(jail: Jail, base: string, start: string, opts: { temps?: boolean } = {}): AsyncGenerator<WalkEntry> {
+export async function* walk(
+  jail: Jail,
+  base: string,
+  start: string,
+  opts: { temps?: boolean } = {},
+): AsyncGenerator<WalkEntry> {
   // The start may be a symlink within the root (followed once, here); below it, only real folders.
   const startReal = await jail.realDir(base === "" ? start : start === "" ? base : `${base}/${start}`);
   if (startReal === null) return;
@@ -66,7 +71,8 @@ export async function* walk(jail: Jail, base: string, start: string, opts: { tem
         if (stopped) break;
         const key = dir === "" ? dirent.name : `${dir}/${dirent.name}`;
         if (dirent.name.startsWith(RESERVED)) {
-          if (opts.temps && dirent.name.startsWith(TEMP_PREFIX) && dirent.isFile()) await push({ key, symlink: false, temp: true });
+          if (opts.temps && dirent.name.startsWith(TEMP_PREFIX) && dirent.isFile())
+            await push({ key, symlink: false, temp: true });
           continue;
         }
         if (dirent.isDirectory()) pendingDirs.push([key, join(real, dirent.name)]);

@@ -38,7 +38,8 @@ export function parseRedisUri(uri: string): RedisTarget {
   const match = URI.exec(uri);
   if (!match) throw new InvalidArgumentError(`not a redis uri: ${uri} (use redis://host[:port][/db][/prefix])`);
   const [, scheme = "", authority = "", path = "", rest] = match;
-  if (rest) throw new InvalidArgumentError(`redis uris take no query or fragment: ${uri}; percent-encode ? and # in a prefix`);
+  if (rest)
+    throw new InvalidArgumentError(`redis uris take no query or fragment: ${uri}; percent-encode ? and # in a prefix`);
   const cluster = scheme.toLowerCase().endsWith("+cluster");
   const at = authority.lastIndexOf("@");
   const hosts = at === -1 ? authority : authority.slice(at + 1);
@@ -56,7 +57,10 @@ export function parseRedisUri(uri: string): RedisTarget {
     if (user !== "") target.username = user;
     if (colon !== -1) target.password = decodeURIComponent(userinfo.slice(colon + 1));
   }
-  const segments = path.split("/").filter((s) => s !== "").map((s) => decodeURIComponent(s));
+  const segments = path
+    .split("/")
+    .filter((s) => s !== "")
+    .map((s) => decodeURIComponent(s));
   if (!cluster && segments.length > 0 && /^\d+$/.test(segments[0]!)) target.db = Number(segments.shift());
   target.prefix = checkPrefix(segments.join("/"), uri);
   return target;
@@ -121,7 +125,13 @@ export async function createClient(target: RedisTarget, opts: ConnectOptions): P
     client = new Cluster(target.nodes, options);
   } else {
     const node = target.nodes[0]!;
-    client = new Redis({ ...common, host: node.host, port: node.port, db: target.db, ...(opts.ioredis as RedisOptions) });
+    client = new Redis({
+      ...common,
+      host: node.host,
+      port: node.port,
+      db: target.db,
+      ...(opts.ioredis as RedisOptions),
+    });
   }
   // Connection errors surface through the commands that fail; without a listener ioredis would log each one.
   client.on("error", () => {});
@@ -140,10 +150,16 @@ export function toStoreError(error: unknown, where: string, key?: string): Anyst
   const message = e?.message ?? String(error);
   const details = { key, cause: error };
   if (e?.name === "ReplyError" || e?.name === "ClusterReplyError") {
-    if (UNAVAILABLE.test(message)) return new ConnectionError(`redis at ${where} is not available: ${message}`, details);
+    if (UNAVAILABLE.test(message))
+      return new ConnectionError(`redis at ${where} is not available: ${message}`, details);
     return new AnystoreError(`redis at ${where}: ${message}`, details);
   }
-  if (e?.name === "MaxRetriesPerRequestError" || e?.name === "ClusterAllFailedError" || UNREACHABLE.test(message) || UNREACHABLE.test(e?.code ?? "")) {
+  if (
+    e?.name === "MaxRetriesPerRequestError" ||
+    e?.name === "ClusterAllFailedError" ||
+    UNREACHABLE.test(message) ||
+    UNREACHABLE.test(e?.code ?? "")
+  ) {
     return new ConnectionError(`redis at ${where} is unreachable: ${message}`, details);
   }
   return new AnystoreError(`redis at ${where}: ${message}`, details);
@@ -155,7 +171,9 @@ export function toStoreError(error: unknown, where: string, key?: string): Anyst
  * it is written.
  */
 const unsent = (stream: { writableLength: number } | undefined | null): number =>
-  (stream as { _handle?: { writeQueueSize?: number } } | undefined)?._handle?.writeQueueSize ?? stream?.writableLength ?? 0;
+  (stream as { _handle?: { writeQueueSize?: number } } | undefined)?._handle?.writeQueueSize ??
+  stream?.writableLength ??
+  0;
 
 /**
  * Follows the commands in flight on one client, for two jobs:
@@ -181,7 +199,13 @@ export class CommandTracker {
   };
 
   start(client: RedisClient): void {
-    if (this.#inflight++ === 0 || this.#corked !== undefined || client.status !== "ready" || (client as Cluster).isCluster) return;
+    if (
+      this.#inflight++ === 0 ||
+      this.#corked !== undefined ||
+      client.status !== "ready" ||
+      (client as Cluster).isCluster
+    )
+      return;
     const stream = (client as Redis).stream;
     if (!stream || typeof stream.cork !== "function") return;
     stream.cork();
@@ -203,7 +227,11 @@ export class CommandTracker {
       const now = Date.now();
       const { stream } = client;
       const state = { done: this.#done, read: stream?.bytesRead ?? 0, buffered: unsent(stream), stream };
-      const moved = state.done !== seen.done || state.read !== seen.read || state.buffered !== seen.buffered || state.stream !== seen.stream;
+      const moved =
+        state.done !== seen.done ||
+        state.read !== seen.read ||
+        state.buffered !== seen.buffered ||
+        state.stream !== seen.stream;
       seen = state;
       if (this.#inflight === 0 || moved) {
         heard = now;

@@ -6,7 +6,8 @@ import type { RedisDriverOptions } from "./redis.js";
 export type { RedisDriverOptions };
 export const DRIVER_NAME = "redis";
 
-const advice = "the redis driver needs Node.js; in a browser reach Redis through `anystore serve` and an anystore+http(s):// store";
+const advice =
+  "the redis driver needs Node.js; in a browser reach Redis through `anystore serve` and an anystore+http(s):// store";
 
 /** Throws `UnsupportedError`: Redis speaks TCP, which browsers cannot. */
 export function redisDriver(_opts?: RedisDriverOptions): Driver {

@@ -1,10 +1,10 @@
 import { isUtf8 } from "node:buffer";
 import type { Cluster } from "ioredis";
+import { alreadyExists } from "../../../core/already-exists.js";
 import type { Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import { ConnectionError, InvalidArgumentError } from "../../../core/errors.js";
-import { alreadyExists } from "../../../core/already-exists.js";
 import type { RedisClient, RedisNode, RedisTarget } from "./client.js";
-import { checkPrefix, CommandTracker, createClient, parseRedisUri, Script, toStoreError } from "./client.js";
+import { CommandTracker, checkPrefix, createClient, parseRedisUri, Script, toStoreError } from "./client.js";
 import { escapeGlob, keySlot, ownerOf, sideKey, TEMPORARY, TIMESTAMPS } from "./keys.js";
 import { readStream, writeStream } from "./streams.js";
 
@@ -79,10 +79,12 @@ const asArg = (bytes: Uint8Array): string | Buffer => {
   const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return buffer.byteLength <= 65536 && isUtf8(buffer) ? buffer.toString("utf8") : buffer;
 };
-const toBytes = (b: Buffer | null): Uint8Array | null => (b === null ? null : new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+const toBytes = (b: Buffer | null): Uint8Array | null =>
+  b === null ? null : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 const ttlMs = (ttl: number | undefined) => (ttl ? Math.max(1, Math.ceil(ttl * 1000)) : 0);
 /** The timestamp side key's value: `epochMs:size[:contentType]`; the size tells a stale stamp (value replaced by another client). */
-const stampOf = (size: number, contentType: string | undefined) => `${Date.now()}:${size}${contentType ? `:${contentType}` : ""}`;
+const stampOf = (size: number, contentType: string | undefined) =>
+  `${Date.now()}:${size}${contentType ? `:${contentType}` : ""}`;
 
 /** The target a set of options names: the uri, with `cluster`, `db` and `prefix` applied on top. */
 function resolveTarget(opts: RedisDriverOptions): RedisTarget {
@@ -93,7 +95,8 @@ function resolveTarget(opts: RedisDriverOptions): RedisTarget {
   }
   if (opts.cluster) target.cluster = true;
   if (opts.db !== undefined) {
-    if (!Number.isInteger(opts.db) || opts.db < 0) throw new InvalidArgumentError(`redis db must be an integer >= 0, got ${opts.db}`);
+    if (!Number.isInteger(opts.db) || opts.db < 0)
+      throw new InvalidArgumentError(`redis db must be an integer >= 0, got ${opts.db}`);
     target.db = opts.db;
   }
   if (target.cluster && target.db !== 0) throw new InvalidArgumentError("a Redis Cluster has only db 0");
@@ -120,7 +123,11 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   const nodes = target.nodes.map((n) => `${n.host}:${n.port}`).join(",");
   const given = (opts.client as { options?: { host?: string; port?: number; db?: number } } | undefined)?.options;
   // A given client has its own host and db; the uri then only names the prefix.
-  const where = target.cluster ? `cluster ${nodes}` : given?.host ? `${given.host}:${given.port}/${given.db ?? 0}` : `${nodes}/${target.db}`;
+  const where = target.cluster
+    ? `cluster ${nodes}`
+    : given?.host
+      ? `${given.host}:${given.port}/${given.db ?? 0}`
+      : `${nodes}/${target.db}`;
   const stamps = opts.timestamps ?? false;
   const connectTimeout = opts.connectTimeout ?? 5000;
   const commandTimeout = opts.commandTimeout ?? 5000;
@@ -128,9 +135,11 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   let client: RedisClient | undefined = opts.client;
   let connecting: Promise<RedisClient> | undefined;
 
-  const raiser = (key?: string) => (error: unknown): never => {
-    throw toStoreError(error, where, key);
-  };
+  const raiser =
+    (key?: string) =>
+    (error: unknown): never => {
+      throw toStoreError(error, where, key);
+    };
   const raise = raiser();
   const connect = (): Promise<RedisClient> =>
     (connecting ??= createClient(target, { connectTimeout, commandTimeout, ioredis: opts.ioredis }).then((c) => {
@@ -148,7 +157,10 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
     const ms = connectTimeout + commandTimeout;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new ConnectionError(`redis at ${where} is unreachable: no answer within ${ms} ms`)), ms);
+      timer = setTimeout(
+        () => reject(new ConnectionError(`redis at ${where} is unreachable: no answer within ${ms} ms`)),
+        ms,
+      );
     });
     return Promise.race([p, late]).finally(() => clearTimeout(timer));
   };
@@ -173,7 +185,8 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   const groups = (c: RedisClient, keys: string[]): number[][] => {
     const out: number[][] = [];
     if (!isCluster(c)) {
-      for (let i = 0; i < keys.length; i += BATCH) out.push(Array.from({ length: Math.min(BATCH, keys.length - i) }, (_, j) => i + j));
+      for (let i = 0; i < keys.length; i += BATCH)
+        out.push(Array.from({ length: Math.min(BATCH, keys.length - i) }, (_, j) => i + j));
       return out;
     }
     const bySlot = new Map<number, number[]>();
@@ -199,7 +212,8 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
       let page = node.scan("0", "MATCH", pattern, "COUNT", SCAN_COUNT, "TYPE", "string");
       for (;;) {
         const [cursor, keys] = await page.catch(raise);
-        if (cursor !== "0") (page = node.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT, "TYPE", "string")).catch(() => {});
+        if (cursor !== "0")
+          (page = node.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT, "TYPE", "string")).catch(() => {});
         yield keys;
         if (cursor === "0") break;
       }
@@ -211,7 +225,10 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
     const v = asArg(value);
     if (!o.ttl && !o.ifNotExists) {
       // The hot path: one plain command, value and timestamp side key together (same hash slot).
-      return run((c) => (stamps ? c.mset(k, v, stampKey(k), stampOf(value.byteLength, o.contentType)) : c.set(k, v)), key) as Promise<never>;
+      return run(
+        (c) => (stamps ? c.mset(k, v, stampKey(k), stampOf(value.byteLength, o.contentType)) : c.set(k, v)),
+        key,
+      ) as Promise<never>;
     }
     const args = [v, ttlMs(o.ttl), stamps ? stampOf(value.byteLength, o.contentType) : "", o.ifNotExists ? "1" : ""];
     return run((c) => PUT.run(c, [k, stampKey(k)], args), key).then((done) => {
@@ -221,7 +238,17 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
 
   const driver: Driver = {
     name: DRIVER_NAME,
-    capabilities: { write: true, list: true, ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, paths: false, createdAt: false },
+    capabilities: {
+      write: true,
+      list: true,
+      ttl: true,
+      ifNotExists: true,
+      streams: true,
+      ranges: true,
+      batch: true,
+      paths: false,
+      createdAt: false,
+    },
 
     get(key) {
       const c = client;
@@ -267,9 +294,17 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
     async write(key, o) {
       const k = full(key);
       const temp = sideKey(`${TEMPORARY}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 10)}/`, k);
-      const stamp = stamps ? (size: number): [string, string] => [stampKey(k), stampOf(size, o.contentType)] : undefined;
+      const stamp = stamps
+        ? (size: number): [string, string] => [stampKey(k), stampOf(size, o.contentType)]
+        : undefined;
       const exists = () => alreadyExists(key);
-      return writeStream((fn) => run(fn, key), k, temp, { ttlMs: ttlMs(o.ttl), ifNotExists: !!o.ifNotExists, stamp }, exists);
+      return writeStream(
+        (fn) => run(fn, key),
+        k,
+        temp,
+        { ttlMs: ttlMs(o.ttl), ifNotExists: !!o.ifNotExists, stamp },
+        exists,
+      );
     },
 
     async getMany(keys) {
@@ -318,7 +353,9 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
       if (keys.length === 0) return;
       const c = await run(async (c) => c);
       const ks = keys.map(full);
-      await Promise.all(groups(c, ks).map((group) => run((c) => c.del(group.flatMap((i) => [ks[i]!, stampKey(ks[i]!)])))));
+      await Promise.all(
+        groups(c, ks).map((group) => run((c) => c.del(group.flatMap((i) => [ks[i]!, stampKey(ks[i]!)])))),
+      );
     },
 
     async *list(prefix) {
@@ -361,7 +398,8 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
 const pick = <T>(options: Record<string, unknown>, name: string, type: string): T | undefined => {
   const value = options[name];
   if (value === undefined) return undefined;
-  if (typeof value !== type) throw new InvalidArgumentError(`redis option ${name} must be a ${type}, got ${typeof value}`);
+  if (typeof value !== type)
+    throw new InvalidArgumentError(`redis option ${name} must be a ${type}, got ${typeof value}`);
   return value as T;
 };
 
@@ -394,4 +432,3 @@ export function redisDriverFromUri(uri: string, options: Record<string, unknown>
   if (ioredis !== undefined) opts.ioredis = ioredis;
   return redisDriver(opts);
 }
-

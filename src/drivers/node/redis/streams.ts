@@ -62,10 +62,16 @@ const owned = (client: RedisClient, data: Buffer): Buffer =>
   client.status === "ready" && (client as { isCluster?: boolean }).isCluster !== true ? data : Buffer.from(data);
 
 /** A stream of a key's bytes (or a range), or null when the key is missing. */
-export async function readStream(exec: Exec, key: string, range: ByteRange | undefined): Promise<ReadableStream<Uint8Array> | null> {
+export async function readStream(
+  exec: Exec,
+  key: string,
+  range: ByteRange | undefined,
+): Promise<ReadableStream<Uint8Array> | null> {
   const start = range?.start ?? 0;
   const wanted = range?.end ?? Infinity;
-  const head = (await exec((c) => HEAD.runBuffer(c, [key], [start, Math.min(wanted, start + CHUNK)]))) as [number, Buffer] | null;
+  const head = (await exec((c) => HEAD.runBuffer(c, [key], [start, Math.min(wanted, start + CHUNK)]))) as
+    | [number, Buffer]
+    | null;
   if (head === null) return null;
   const [size, first] = head;
   const end = Math.min(wanted, size);
@@ -78,7 +84,8 @@ export async function readStream(exec: Exec, key: string, range: ByteRange | und
     return handled(
       exec((c) => c.getrangeBuffer(key, from, to - 1)).then((chunk) => {
         // A value replaced or deleted mid-read: fail rather than hand out a mix of two values.
-        if (chunk.byteLength !== to - from) throw new AnystoreError(`the value changed while it was being read`, { key });
+        if (chunk.byteLength !== to - from)
+          throw new AnystoreError(`the value changed while it was being read`, { key });
         return chunk;
       }),
     );
@@ -118,7 +125,13 @@ export interface CommitOptions {
  * Abort or failure deletes the temporary key and leaves the old value. At most two chunks
  * are held: one filling, one on the wire.
  */
-export function writeStream(exec: Exec, key: string, temp: string, opts: CommitOptions, exists: () => AnystoreError): WritableStream<Uint8Array> {
+export function writeStream(
+  exec: Exec,
+  key: string,
+  temp: string,
+  opts: CommitOptions,
+  exists: () => AnystoreError,
+): WritableStream<Uint8Array> {
   let parts: Buffer[] = [];
   let partBytes = 0;
   let length = 0;
@@ -152,7 +165,8 @@ export function writeStream(exec: Exec, key: string, temp: string, opts: CommitO
       const refresh = now - refreshedAt > TEMP_TTL_MS / 4 ? exec((c) => c.pexpire(temp, TEMP_TTL_MS)) : undefined;
       if (refresh) refreshedAt = now;
       sent = Promise.all([exec((c) => c.append(temp, arg(c))), refresh]).then(([n]) => {
-        if (n !== expected) throw new AnystoreError("the temporary key of a streamed write was changed by someone else", { key });
+        if (n !== expected)
+          throw new AnystoreError("the temporary key of a streamed write was changed by someone else", { key });
       });
     }
     inflight = handled(sent);
@@ -187,7 +201,9 @@ export function writeStream(exec: Exec, key: string, temp: string, opts: CommitO
         await flush();
         await inflight;
         const [side, stamp] = opts.stamp?.(length) ?? [temp, ""];
-        const done = await exec((c) => COMMIT.run(c, [temp, key, side], [length, opts.ttlMs, stamp, opts.ifNotExists ? "1" : ""]));
+        const done = await exec((c) =>
+          COMMIT.run(c, [temp, key, side], [length, opts.ttlMs, stamp, opts.ifNotExists ? "1" : ""]),
+        );
         if (done === 0) throw exists();
       } catch (error) {
         await discard();

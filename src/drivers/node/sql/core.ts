@@ -11,9 +11,10 @@
  * - Listing pages in key order with `key > last` and prefix bounds (`key < successor`), so
  *   it walks the primary key index and never holds more than one page.
  */
+
+import { alreadyExists } from "../../../core/already-exists.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import { AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
-import { alreadyExists } from "../../../core/already-exists.js";
 import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import type { ValueLimit } from "./large-values.js";
 import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
@@ -103,7 +104,6 @@ const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
 const KEYS_PER_STATEMENT = 500;
 const MAX_INT = 2_147_483_647;
 
-
 const nothing = (): void => undefined;
 
 /** Integer seconds for the `ttl` column, or null for none (the column is Python's INTEGER). */
@@ -124,7 +124,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   const stampValue = dialect.stampValue;
   /** Parameters per row: key, value, [timestamp,] ttl. */
   const W = stampValue ? 4 : 3;
-  const rowSql = (n: number) => `(${P(n)}, ${P(n + 1)}, ${stampValue ? `${P(n + 2)}, ${P(n + 3)}` : `${dialect.stamp}, ${P(n + 2)}`})`;
+  const rowSql = (n: number) =>
+    `(${P(n)}, ${P(n + 1)}, ${stampValue ? `${P(n + 2)}, ${P(n + 3)}` : `${dialect.stamp}, ${P(n + 2)}`})`;
   const row = (key: string, value: Uint8Array, ttl: number | null): unknown[] =>
     stampValue ? [key, value, stampValue(), ttl] : [key, value, ttl];
   const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => P(from + i)).join(", ");
@@ -153,8 +154,13 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   const cached = new Map<string, string>();
   const memo = (id: string, make: () => string) => cached.get(id) ?? (cached.set(id, make()), cached.get(id)!);
   const upsertMany = (n: number) =>
-    memo(`u${n}`, () => `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + W * i)).join(", ")}${dialect.upsertTail}`);
-  const getMany = (n: number) => memo(`g${n}`, () => `SELECT ${value}, ${K} FROM ${T} WHERE ${K} IN (${placeholders(n)}) AND ${alive}`);
+    memo(
+      `u${n}`,
+      () =>
+        `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + W * i)).join(", ")}${dialect.upsertTail}`,
+    );
+  const getMany = (n: number) =>
+    memo(`g${n}`, () => `SELECT ${value}, ${K} FROM ${T} WHERE ${K} IN (${placeholders(n)}) AND ${alive}`);
   const deleteMany = (n: number) => memo(`d${n}`, () => `DELETE FROM ${T} WHERE ${K} IN (${placeholders(n)})`);
   const list = (bounded: boolean) =>
     memo(`l${bounded}`, () => {
@@ -176,7 +182,10 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       return new ConnectionError(`${dialect.name} is unreachable: ${message}`, { key, cause: error });
     }
     if (dialect.isKeyTooLong?.(error)) {
-      return new InvalidKeyError(`key is too long for the ${dialect.name} primary key index: ${message}`, { key, cause: error });
+      return new InvalidKeyError(`key is too long for the ${dialect.name} primary key index: ${message}`, {
+        key,
+        cause: error,
+      });
     }
     return new AnystoreError(`${dialect.name}: ${message}`, { key, cause: error });
   };
@@ -190,9 +199,11 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       },
     ));
 
-  const failing = (key?: string) => (error: unknown): never => {
-    throw fail(error, key);
-  };
+  const failing =
+    (key?: string) =>
+    (error: unknown): never => {
+      throw fail(error, key);
+    };
   /**
    * Runs one statement; the connection is opened on first use. Plain promise chaining rather
    * than an async function: the hot paths (get, put) feel every extra promise.
@@ -213,7 +224,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     if (statements.length === 1) return void (await run(...statements[0]!));
     const c = conn ?? (await open());
     try {
-      await c.transaction(statements).catch((error) => (dialect.isRetryable?.(error) ? c.transaction(statements) : Promise.reject(error)));
+      await c
+        .transaction(statements)
+        .catch((error) => (dialect.isRetryable?.(error) ? c.transaction(statements) : Promise.reject(error)));
     } catch (error) {
       throw fail(error);
     }
@@ -222,7 +235,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   const checkKey = (key: string) => {
     const max = dialect.maxKeyLength;
     if (max !== undefined && key.length > max && [...key].length > max) {
-      throw new InvalidKeyError(`key is longer than ${max} characters, the most the ${dialect.name} key column holds`, { key });
+      throw new InvalidKeyError(`key is longer than ${max} characters, the most the ${dialect.name} key column holds`, {
+        key,
+      });
     }
   };
 
@@ -238,7 +253,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   };
 
   /** The value of a row selected with `value`: its bytes, or undefined when it is too large for one row and must be read in chunks. */
-  const valueOf = (row: unknown[]): Uint8Array | undefined => (chunk && row[0] === null && Number(row[1]) > chunk ? undefined : toBytes(row[0]));
+  const valueOf = (row: unknown[]): Uint8Array | undefined =>
+    chunk && row[0] === null && Number(row[1]) > chunk ? undefined : toBytes(row[0]);
 
   /** A value larger than one chunk, read a chunk at a time into one buffer (see `readLarge`). */
   const getLarge = (key: string): Promise<Uint8Array | null> =>
@@ -246,7 +262,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       key,
       chunk!,
       async () => (await run(sql.head, [1, chunk, key], key)).rows[0],
-      async (from, length, size, stamp) => (await run(sql.chunk, [from + 1, length, key, size, stamp], key)).rows[0]?.[0],
+      async (from, length, size, stamp) =>
+        (await run(sql.chunk, [from + 1, length, key, size, stamp], key)).rows[0]?.[0],
     );
   const { maxValue, tooLarge, check: checkSize } = valueSizes(dialect.name, () => dialect.valueLimit());
 
@@ -275,9 +292,19 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
 
   const driver: Driver = {
     name: "sql",
-    capabilities: { ttl: true, ifNotExists: true, ranges: true, batch: true, streams: false, paths: false, createdAt: false },
+    capabilities: {
+      ttl: true,
+      ifNotExists: true,
+      ranges: true,
+      batch: true,
+      streams: false,
+      paths: false,
+      createdAt: false,
+    },
     get(key) {
-      return run(sql.get, [key], key).then(({ rows }) => (rows.length === 0 ? null : (valueOf(rows[0]!) ?? getLarge(key))));
+      return run(sql.get, [key], key).then(({ rows }) =>
+        rows.length === 0 ? null : (valueOf(rows[0]!) ?? getLarge(key)),
+      );
     },
     put(key, value, o) {
       try {
@@ -306,7 +333,11 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     async write(key, o) {
       checkKey(key);
       if (!conn) await open();
-      return gatheringWritable(maxValue(key), (size) => tooLarge(key, size), (bytes) => driver.put(key, bytes, o));
+      return gatheringWritable(
+        maxValue(key),
+        (size) => tooLarge(key, size),
+        (bytes) => driver.put(key, bytes, o),
+      );
     },
     async read(key, range?: ByteRange) {
       if (!chunk && !range) {
@@ -316,7 +347,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       }
       const start = Math.min(range?.start ?? 0, MAX_INT - 1);
       const wanted = range?.end === undefined ? MAX_INT : Math.max(start, Math.min(range.end, MAX_INT));
-      const head = (await run(sql.head, [start + 1, Math.min(wanted - start, dialect.readChunk ?? MAX_INT), key], key)).rows[0];
+      const head = (await run(sql.head, [start + 1, Math.min(wanted - start, dialect.readChunk ?? MAX_INT), key], key))
+        .rows[0];
       if (!head) return null;
       const [size, stamp] = [Number(head[0] ?? 0), head[1]];
       const first = toBytes(head[2]);
@@ -325,7 +357,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       return chunkedStream(first, start + first.byteLength, end, (from, length) =>
         run(sql.chunk, [from + 1, length, key, size, stamp], key).then(({ rows }) => {
           const chunk = rows.length === 0 ? undefined : toBytes(rows[0]![0]);
-          if (chunk?.byteLength !== length) throw new AnystoreError("the value changed while it was being read", { key });
+          if (chunk?.byteLength !== length)
+            throw new AnystoreError("the value changed while it was being read", { key });
           return chunk;
         }),
       );
@@ -375,7 +408,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
         bytes = 0;
       };
       for (const [key, value] of rows) {
-        if (part.length / W >= ROWS_PER_STATEMENT || (bytes > 0 && bytes + value.byteLength > BYTES_PER_STATEMENT)) flush();
+        if (part.length / W >= ROWS_PER_STATEMENT || (bytes > 0 && bytes + value.byteLength > BYTES_PER_STATEMENT))
+          flush();
         part.push(...row(key, value, ttl));
         bytes += value.byteLength + key.length;
       }

@@ -81,7 +81,9 @@ export function dialectOfUri(uri: string): SqlDialectName {
   if (scheme === "sqlite" || scheme === "libsql") return "sqlite";
   if (scheme === "postgres" || scheme === "postgresql") return "postgres";
   if (scheme === "mysql" || scheme === "mariadb") return "mysql";
-  throw new UnsupportedError(`the sql driver does not know ${JSON.stringify(uri)}: use sqlite://, libsql://, postgresql:// or mysql://`);
+  throw new UnsupportedError(
+    `the sql driver does not know ${JSON.stringify(uri)}: use sqlite://, libsql://, postgresql:// or mysql://`,
+  );
 }
 
 /** The dialect of a client by its shape: libsql has `batch`, mysql2 `execute`, pg `query`. */
@@ -90,7 +92,9 @@ function dialectOfClient(client: unknown): SqlDialectName {
   if (typeof c?.batch === "function" && typeof c?.execute === "function") return "sqlite";
   if (typeof c?.execute === "function" || typeof c?.promise === "function") return "mysql";
   if (typeof c?.query === "function") return "postgres";
-  throw new InvalidArgumentError("the sql driver's `client` must be a @libsql/client Client, a pg Pool/Client or a mysql2 Pool/Connection");
+  throw new InvalidArgumentError(
+    "the sql driver's `client` must be a @libsql/client Client, a pg Pool/Client or a mysql2 Pool/Connection",
+  );
 }
 
 /** Drops SQLAlchemy's `+driver` from a scheme (`postgresql+psycopg2://` -> `postgresql://`). */
@@ -123,9 +127,12 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 export function sqlDriver(opts: SqlDriverOptions): Driver {
   const table = opts.table ?? "anystore";
   if (!TABLE.test(table)) {
-    throw new InvalidArgumentError(`sql table must be letters, digits and _ (optionally schema.table), got ${JSON.stringify(table)}`);
+    throw new InvalidArgumentError(
+      `sql table must be letters, digits and _ (optionally schema.table), got ${JSON.stringify(table)}`,
+    );
   }
-  if (opts.uri === undefined && opts.client === undefined) throw new InvalidArgumentError("the sql driver needs a uri or a client");
+  if (opts.uri === undefined && opts.client === undefined)
+    throw new InvalidArgumentError("the sql driver needs a uri or a client");
   const uri = opts.uri === undefined ? undefined : plainUri(opts.uri);
   const name = opts.dialect ?? (opts.client !== undefined ? dialectOfClient(opts.client) : dialectOfUri(uri!));
   const connectTimeout = positive("connectTimeout", opts.connectTimeout, 5000);
@@ -139,9 +146,21 @@ export function sqlDriver(opts: SqlDriverOptions): Driver {
       busyTimeout: connectTimeout,
     });
   } else if (name === "postgres") {
-    dialect = postgresDialect({ url: uri, client: opts.client as PgClientLike | undefined, connectTimeout, queryTimeout, poolSize });
+    dialect = postgresDialect({
+      url: uri,
+      client: opts.client as PgClientLike | undefined,
+      connectTimeout,
+      queryTimeout,
+      poolSize,
+    });
   } else {
-    dialect = mysqlDialect({ url: uri, client: opts.client as MysqlClientLike | undefined, connectTimeout, queryTimeout, poolSize });
+    dialect = mysqlDialect({
+      url: uri,
+      client: opts.client as MysqlClientLike | undefined,
+      connectTimeout,
+      queryTimeout,
+      poolSize,
+    });
   }
   return sqlCore(dialect, { table, sweepInterval: positive("sweepInterval", opts.sweepInterval, 60_000) });
 }

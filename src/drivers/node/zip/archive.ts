@@ -113,7 +113,12 @@ export class ArchiveCache {
       } catch (error) {
         const saved = isAnystoreError(error) ? await readJournal(this.path, fileId(s)) : null;
         if (!saved) throw error;
-        return generation(await loadDirectory(fh, saved.size, this.path, readAsSaved(fh, saved, this.path)), fh, s, true);
+        return generation(
+          await loadDirectory(fh, saved.size, this.path, readAsSaved(fh, saved, this.path)),
+          fh,
+          s,
+          true,
+        );
       }
     } catch (error) {
       await fh.close().catch(() => {});

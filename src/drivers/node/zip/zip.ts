@@ -1,9 +1,15 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { AnystoreError, ConflictError, InvalidArgumentError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
 import { alreadyExists } from "../../../core/already-exists.js";
+import type { Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
+import {
+  AnystoreError,
+  ConflictError,
+  InvalidArgumentError,
+  InvalidKeyError,
+  isAnystoreError,
+} from "../../../core/errors.js";
 import type { Archive } from "./archive.js";
 import { ArchiveCache, stampOf } from "./archive.js";
 import type { Directory } from "./directory.js";
@@ -66,7 +72,8 @@ const TEMP_MAX_AGE = 60 * 60 * 1000;
 
 function limitOption(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== "number" || !(value >= 0)) throw new InvalidArgumentError(`${name} must be a number >= 0, got ${String(value)}`);
+  if (typeof value !== "number" || !(value >= 0))
+    throw new InvalidArgumentError(`${name} must be a number >= 0, got ${String(value)}`);
   return value;
 }
 
@@ -109,7 +116,8 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
   };
   const lock = new ArchiveLock(path, limitOption("lockTimeout", opts.lockTimeout, DEFAULTS.lockTimeout));
   const level = opts.level ?? 6;
-  if (!Number.isInteger(level) || level < 0 || level > 9) throw new InvalidArgumentError(`level must be an integer 0-9, got ${opts.level}`);
+  if (!Number.isInteger(level) || level < 0 || level > 9)
+    throw new InvalidArgumentError(`level must be an integer 0-9, got ${opts.level}`);
 
   const cache = new ArchiveCache(path, wrap);
   const current = () => cache.current();
@@ -159,14 +167,16 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
       const parent = key.slice(0, i);
       folders.push(parent);
       const e = dir.files.get(parent);
-      if (alive(e, now) || batch.keys.has(parent)) throw new ConflictError(`cannot write ${key}: ${parent} is a key`, { key });
+      if (alive(e, now) || batch.keys.has(parent))
+        throw new ConflictError(`cannot write ${key}: ${parent} is a key`, { key });
       if (e) dropAll(dir, parent, drop);
     }
     if (batch.folders.has(key)) throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
     if (dir.folders.has(key)) {
       for (const e of dir.entries) {
         if (e.kind === "other" || !(e.key.startsWith(`${key}/`) || (e.kind === "dir" && e.key === key))) continue;
-        if (e.kind === "dir" || alive(e, now)) throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
+        if (e.kind === "dir" || alive(e, now))
+          throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
         drop.add(e);
       }
     }
@@ -218,7 +228,12 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     await cache.written(dir, fh);
   };
 
-  const pending = (key: string, o: WriteOptions, v: { method: number; crc: number; size: number; csize: number }, payload: Pending["payload"]): Pending => {
+  const pending = (
+    key: string,
+    o: WriteOptions,
+    v: { method: number; crc: number; size: number; csize: number },
+    payload: Pending["payload"],
+  ): Pending => {
     const mtime = new Date();
     const expiresAt = o.ttl ? mtime.getTime() + o.ttl * 1000 : 0;
     return { entry: newEntry(key, { ...v, mtime, expiresAt }), payload };
@@ -272,7 +287,15 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
 
   const driver: Driver = {
     name: DRIVER_NAME,
-    capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, paths: true, createdAt: true },
+    capabilities: {
+      ttl: true,
+      ifNotExists: true,
+      streams: true,
+      ranges: true,
+      batch: true,
+      paths: true,
+      createdAt: true,
+    },
     get: (key) => withEntry(key, (a, e) => entryBytes(source(a), e, limits)),
     async getMany(keys) {
       const a = cache.hold(await current());
@@ -313,7 +336,12 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
       const found = await live(key);
       if (!found) return null;
       const { e } = found;
-      return { size: e.size, createdAt: e.createdAt, updatedAt: e.mtime, etag: `"${e.crc.toString(16).padStart(8, "0")}-${e.size.toString(16)}"` };
+      return {
+        size: e.size,
+        createdAt: e.createdAt,
+        updatedAt: e.mtime,
+        etag: `"${e.crc.toString(16).padStart(8, "0")}-${e.size.toString(16)}"`,
+      };
     },
     async read(key, range) {
       const found = await live(key);
@@ -389,5 +417,12 @@ function wrap(error: unknown): AnystoreError {
 export function zipDriverFromUri(uri: string, options: Record<string, unknown>): Driver {
   // Given values of any type reach zipDriver, which rejects bad ones with InvalidArgumentError.
   const pick = (name: string) => (options[name] === undefined ? {} : { [name]: options[name] as number });
-  return zipDriver({ path: uri, ...pick("maxEntrySize"), ...pick("maxGetSize"), ...pick("maxRatio"), ...pick("lockTimeout"), ...pick("level") });
+  return zipDriver({
+    path: uri,
+    ...pick("maxEntrySize"),
+    ...pick("maxGetSize"),
+    ...pick("maxRatio"),
+    ...pick("lockTimeout"),
+    ...pick("level"),
+  });
 }
