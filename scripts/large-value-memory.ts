@@ -58,7 +58,7 @@ async function child(uri: string, phase: Phase, size: number): Promise<void> {
     if (n !== size) throw new Error(`read ${n} bytes`);
   }
   const extra = Math.max(peak(), before) - base;
-  process.stdout.write(JSON.stringify({ extra, before: before - base }) + "\n");
+  process.stdout.write(`${JSON.stringify({ extra, before: before - base })}\n`);
   await store.close();
 }
 

@@ -5,7 +5,7 @@
  * unstorage / keyv doing the same copy where they have the backend. (s3, zip and http mirror in
  * their own suites.) A backend that is unreachable gets a "failed" table; the others go on.
  */
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import KeyvRedis from "@keyv/redis";
 import { createClient } from "@libsql/client";

@@ -31,7 +31,10 @@ async function startS3rver(dir) {
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("s3rver did not start within 20 s")), 20_000);
     child.once("exit", (code) => reject(new Error(`s3rver exited with ${code}`)));
-    child.stdout.once("data", (data) => (clearTimeout(timer), resolve(JSON.parse(String(data)).port)));
+    child.stdout.once("data", (data) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(String(data)).port);
+    });
   });
   return { child, endpoint: `http://127.0.0.1:${port}` };
 }

@@ -33,7 +33,7 @@ const BIG = 256 * MiB;
 const encoder = new TextEncoder();
 const texts = Array.from({ length: 1000 }, (_, i) => value1k(i));
 const values = texts.map((t) => encoder.encode(t));
-const valueOf = (i) => values[i % values.length];
+const valueAt = (i) => values[i % values.length];
 const tiny = encoder.encode("v");
 
 /** Collects garbage between measurements, so no implementation pays for another's. */
@@ -98,13 +98,13 @@ async function table(impls, { ops, syncedOps = ops, cpuRows = false }) {
     ["get 1 KiB, 32 in flight", 32, "get", ops],
   ]) {
     // gets read 100 of the keys every implementation's sequential puts wrote
-    const make = (impl) => (i) => impl[op](`k/${i % 100}`, valueOf(i), i);
+    const make = (impl) => (i) => impl[op](`k/${i % 100}`, valueAt(i), i);
     const results = await interleaved(impls, op, make, { ops: n, concurrency });
     rows.push({ workload, unit: "ops/s", results: results.wall });
     if (concurrency === 1)
       cpu.push({ workload: `${workload}, per CPU second`, unit: "ops/s (CPU)", results: results.cpu });
   }
-  const batch = Array.from({ length: 1000 }, (_, i) => [`k/${String(i).padStart(4, "0")}`, valueOf(i)]);
+  const batch = Array.from({ length: 1000 }, (_, i) => [`k/${String(i).padStart(4, "0")}`, valueAt(i)]);
   const keys = batch.map(([k]) => k);
   const perKey = (r) => Object.fromEntries(Object.entries(r.wall).map(([name, v]) => [name, v * 1000]));
   const batchOpts = { ops: 6, concurrency: 1, warmup: 1 };
@@ -223,7 +223,7 @@ function statements(dialect, t) {
   };
 }
 
-const successor = (prefix) => prefix.slice(0, -1) + "0";
+const successor = (prefix) => `${prefix.slice(0, -1)}0`;
 const sqliteNow = () => {
   const iso = new Date().toISOString();
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;

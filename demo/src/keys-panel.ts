@@ -18,7 +18,10 @@ export class KeysPanel {
   ) {
     const select = h("select", {
       testid: "keys-store",
-      onchange: (e) => ((this.#selected = Number((e.target as HTMLSelectElement).value)), void this.refresh()),
+      onchange: (e) => {
+        this.#selected = Number((e.target as HTMLSelectElement).value);
+        void this.refresh();
+      },
     });
     select.append(...stores.map((s, i) => h("option", { value: String(i) }, s.label)));
     root.append(

@@ -58,9 +58,13 @@ export async function sync(local: Store, remote: Store): Promise<SyncReport> {
       continue;
     }
     if (mine && other && mine.updatedAt === other.updatedAt) moved = mine;
-    else if (mine && (!other || !otherChanged)) report.pushed.push((moved = mine));
-    else if (other && (!mine || !mineChanged)) report.pulled.push((moved = other));
-    else {
+    else if (mine && (!other || !otherChanged)) {
+      moved = mine;
+      report.pushed.push(moved);
+    } else if (other && (!mine || !mineChanged)) {
+      moved = other;
+      report.pulled.push(moved);
+    } else {
       moved = winnerOf(mine!, other!);
       const copy = conflictCopy(moved === mine ? other! : mine!, moved);
       (moved === mine ? report.pushed : report.pulled).push(moved);

@@ -41,7 +41,10 @@ function pacer(
     timer = setTimeout(() => (bytes < pace.minBytes ? onSlow() : arm()), pace.windowMs);
     timer.unref();
   };
-  return { flowing: arm, paused: stop, received: (n) => void (bytes += n) };
+  const received = (n: number) => {
+    bytes += n;
+  };
+  return { flowing: arm, paused: stop, received };
 }
 
 /**
@@ -147,7 +150,9 @@ export async function send(response: Response, res: ServerResponse, req: Incomin
   const body = response.body;
   if (res.destroyed) return void (await body?.cancel().catch(() => {}));
   const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
   // No body: say so, or Node falls back to chunked encoding for an empty answer.
   if (!body && response.status !== 204 && response.status !== 304 && headers["content-length"] === undefined) {
     headers["content-length"] = "0";

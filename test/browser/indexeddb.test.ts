@@ -37,7 +37,10 @@ describe("indexeddb driver", () => {
       request.addEventListener("success", () => opened.push(request.result));
       return request;
     } as IDBFactory["open"];
-    return { opened, restore: () => void (indexedDB.open = original) };
+    const restore = () => {
+      indexedDB.open = original;
+    };
+    return { opened, restore };
   };
 
   it("reopens and retries once when the browser closes the connection underneath", async () => {

@@ -167,9 +167,18 @@ describe("opfs driver", () => {
     new Promise<string[]>((resolve, reject) => {
       const worker = new Worker(new URL("./opfs-race-worker.ts", import.meta.url), { type: "module" });
       const timer = setTimeout(() => reject(new Error("the worker did not answer within 50 s")), 50_000);
-      const done = () => (clearTimeout(timer), worker.terminate());
-      worker.onmessage = (event) => (done(), resolve(event.data));
-      worker.onerror = (event) => (done(), reject(new Error(`worker error: ${event.message}`)));
+      const done = () => {
+        clearTimeout(timer);
+        worker.terminate();
+      };
+      worker.onmessage = (event) => {
+        done();
+        resolve(event.data);
+      };
+      worker.onerror = (event) => {
+        done();
+        reject(new Error(`worker error: ${event.message}`));
+      };
       worker.postMessage({ dir, key, racers, streamed });
     });
 

@@ -25,7 +25,11 @@ function startWriter(root: string, seed: number) {
     child.on("exit", (code, signal) => reject(new Error(`writer exited early: ${code ?? signal}`)));
   });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  return { ready, kill: () => (child.kill("SIGKILL"), exited) };
+  const kill = () => {
+    child.kill("SIGKILL");
+    return exited;
+  };
+  return { ready, kill };
 }
 
 async function tempFiles(root: string): Promise<string[]> {

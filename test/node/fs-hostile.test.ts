@@ -187,7 +187,10 @@ function startSwapper(dir: string, target: string) {
   let output = "";
   let swaps = 0;
   const ready = new Promise<void>((resolve) =>
-    child.stdout.on("data", (chunk: Buffer) => ((output += chunk), output.includes("ready") && resolve())),
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes("ready")) resolve();
+    }),
   );
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   return {
@@ -317,7 +320,7 @@ describe("fs driver: races on one key", () => {
 });
 
 /** Runs test/node/fs-worker.ts to the end and resolves to what it printed. */
-export function runWorker(args: string[]): Promise<string> {
+function runWorker(args: string[]): Promise<string> {
   const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk));

@@ -8,7 +8,10 @@ export function checkedValue(id: string, length: number): Uint8Array {
   const head = new TextEncoder().encode(`${id}:${length}:`);
   const body = new Uint8Array(length);
   let x = length + 1;
-  for (let i = 0; i < length; i++) body[i] = (x = (x * 48271) % 2147483647) & 255;
+  for (let i = 0; i < length; i++) {
+    x = (x * 48271) % 2147483647;
+    body[i] = x & 255;
+  }
   const value = new Uint8Array(head.byteLength + length + 32);
   value.set(head);
   value.set(body, head.byteLength);

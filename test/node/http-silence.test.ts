@@ -51,7 +51,10 @@ async function mute(): Promise<string> {
   const sockets: Socket[] = [];
   const server: NetServer = createNetServer((socket) => void sockets.push(socket.on("error", () => {})));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  closers.push(() => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))));
+  closers.push(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise((resolve) => server.close(() => resolve()));
+  });
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
@@ -190,7 +193,10 @@ describe("a busy server and moving transfers are never cut", () => {
       res.end();
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    closers.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+    closers.push(() => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    });
     const store = createStore(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { timeout: 1000 });
     const value = (await store.get("slow", { serialization: "raw" })) as Uint8Array;
     expect(value.byteLength).toBe(chunks * 1000);

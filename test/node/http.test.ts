@@ -22,9 +22,11 @@ async function start(store: Store, options: Parameters<typeof serve>[1] = {}): P
 
 afterAll(async () => {
   await Promise.all(
-    servers.map((s) =>
-      "url" in s ? s.close() : new Promise<void>((resolve) => (s.closeAllConnections(), s.close(() => resolve()))),
-    ),
+    servers.map((s) => {
+      if ("url" in s) return s.close();
+      s.closeAllConnections();
+      return new Promise<void>((resolve) => s.close(() => resolve()));
+    }),
   );
 });
 
@@ -71,9 +73,10 @@ function spying(): { driver: Driver; seen: string[] } {
   for (const name of ["get", "put", "delete", "has", "info", "read", "write"] as const) {
     const fn = inner[name] as ((key: string, ...rest: unknown[]) => unknown) | undefined;
     if (fn)
-      (driver as unknown as Record<string, unknown>)[name] = (key: string, ...rest: unknown[]) => (
-        seen.push(key), fn(key, ...rest)
-      );
+      (driver as unknown as Record<string, unknown>)[name] = (key: string, ...rest: unknown[]) => {
+        seen.push(key);
+        return fn(key, ...rest);
+      };
   }
   return { driver, seen };
 }
@@ -434,9 +437,10 @@ describe("anystore+http driver", () => {
   it("asks the server for checksums (one HEAD) and reads its metadata", async () => {
     const served = await start(createStore("memory://"));
     const requests: string[] = [];
-    const spy: typeof fetch = (input, init) => (
-      requests.push(`${init?.method ?? "GET"} ${String(input).slice(served.url.length)}`), fetch(input, init)
-    );
+    const spy: typeof fetch = (input, init) => {
+      requests.push(`${init?.method ?? "GET"} ${String(input).slice(served.url.length)}`);
+      return fetch(input, init);
+    };
     const remote = createStore(`anystore+${served.url}`, { fetch: spy });
     await remote.put("f.txt", "abcdef");
     requests.length = 0;
@@ -484,9 +488,10 @@ describe("plain http:// driver (read-only)", () => {
 
   it("reports no ttl, truthfully, and still reads with one request (no TTL emulation)", async () => {
     const requests: string[] = [];
-    const spy: typeof fetch = (input, init) => (
-      requests.push(`${init?.method ?? "GET"} ${String(input).slice(base.length)}`), fetch(input, init)
-    );
+    const spy: typeof fetch = (input, init) => {
+      requests.push(`${init?.method ?? "GET"} ${String(input).slice(base.length)}`);
+      return fetch(input, init);
+    };
     const store = createStore(base, { fetch: spy });
     expect((await store.capabilities()).ttl).toBe(false);
     requests.length = 0;

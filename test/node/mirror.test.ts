@@ -37,10 +37,12 @@ const asBytes = (v: Uint8Array | string) => (typeof v === "string" ? new TextEnc
 const sameBytes = (a: unknown, b: Uint8Array) => a instanceof Uint8Array && Buffer.from(a).equals(Buffer.from(b));
 const TOTAL = ENTRIES.reduce((n, [, v]) => n + asBytes(v).byteLength, 0);
 
+// biome-ignore lint/suspicious/noExplicitAny: stores of any value type
 async function fill(store: Store<any>): Promise<void> {
   for (const [key, value] of ENTRIES) await store.put(key, asBytes(value));
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: stores of any value type
 async function expectSameBytes(target: Store<any>, keys = ENTRIES.map(([k]) => k)): Promise<void> {
   for (const key of keys) {
     const value = ENTRIES.find(([k]) => k === key)![1];
@@ -48,6 +50,7 @@ async function expectSameBytes(target: Store<any>, keys = ENTRIES.map(([k]) => k
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: stores of any value type
 async function allKeys(store: Store<any>): Promise<string[]> {
   const keys: string[] = [];
   for await (const key of store.keys()) keys.push(key);

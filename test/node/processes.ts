@@ -28,12 +28,12 @@ export function startWorker(args: Array<string | number>): Worker {
     const parts = buffered.split("\n");
     buffered = parts.pop()!;
     lines.push(...parts);
-    waiters.splice(0).forEach((wake) => wake());
+    for (const wake of waiters.splice(0)) wake();
   });
   child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
     child.once("close", (code, signal) => {
-      waiters.splice(0).forEach((wake) => wake());
+      for (const wake of waiters.splice(0)) wake();
       resolve({ code, signal, stderr });
     }),
   );

@@ -51,7 +51,10 @@ async function main(): Promise<void> {
   const answer = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
   const prepare = async (command: Prepare) => {
     let store = stores.get(command.uri);
-    if (!store) stores.set(command.uri, (store = createStore(command.uri, command.options)));
+    if (!store) {
+      store = createStore(command.uri, command.options);
+      stores.set(command.uri, store);
+    }
     // Connects and loads the lazy half of the store, so the creates start together on "go".
     await store.capabilities();
     await store.exists(command.key);

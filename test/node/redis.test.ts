@@ -251,7 +251,10 @@ async function slowLink(
       timer ??= setInterval(tick, tickMs);
     });
     from.on("error", () => {});
-    from.on("close", () => (clearInterval(timer), to.destroy()));
+    from.on("close", () => {
+      clearInterval(timer);
+      to.destroy();
+    });
   };
   const server = createServer((client) => {
     const upstream = connect(port, "127.0.0.1");
@@ -262,7 +265,10 @@ async function slowLink(
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 
@@ -349,7 +355,10 @@ describe("redis driver: server outages", () => {
     try {
       const block = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7) & 255);
       const value = new Uint8Array(32 << 20);
-      for (let mib = 0; mib < 32; mib++) value.set(block, mib << 20), (value[mib << 20] = mib); // each MiB told apart
+      for (let mib = 0; mib < 32; mib++) {
+        value.set(block, mib << 20);
+        value[mib << 20] = mib; // each MiB told apart
+      }
       await store.put("big", value); // one SET: several seconds through the link
       const back = (await store.get("big")) as Uint8Array;
       expect(back.byteLength).toBe(value.byteLength);

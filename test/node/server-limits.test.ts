@@ -44,7 +44,12 @@ async function start(store: Store, options: ServeOptions): Promise<number> {
 function slowWrites(store: Store, ms: number): Store {
   return new Proxy(store, {
     get(target, name) {
-      if (name === "put") return async (...args: Parameters<Store["put"]>) => (await sleep(ms), target.put(...args));
+      if (name === "put") {
+        return async (...args: Parameters<Store["put"]>) => {
+          await sleep(ms);
+          return target.put(...args);
+        };
+      }
       const value = Reflect.get(target, name) as unknown;
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -55,7 +60,12 @@ function slowWrites(store: Store, ms: number): Store {
 function slowInfo(store: Store, ms: number): Store {
   return new Proxy(store, {
     get(target, name) {
-      if (name === "info") return async (...args: Parameters<Store["info"]>) => (await sleep(ms), target.info(...args));
+      if (name === "info") {
+        return async (...args: Parameters<Store["info"]>) => {
+          await sleep(ms);
+          return target.info(...args);
+        };
+      }
       const value = Reflect.get(target, name) as unknown;
       return typeof value === "function" ? value.bind(target) : value;
     },

@@ -34,9 +34,10 @@ afterAll(async () => {
   rmSync(SCRATCH, { recursive: true, force: true });
 });
 
-const myStore = (options?: StoreOptions, table = tableName()) => (
-  myTables.push(table), createStore(MYSQL_URL, { ...options, table })
-);
+const myStore = (options?: StoreOptions, table = tableName()) => {
+  myTables.push(table);
+  return createStore(MYSQL_URL, { ...options, table });
+};
 
 describe("sql driver: values over the backend's limit", () => {
   it("mariadb: a value just over max_allowed_packet is refused up front, naming the limit; the connection stays usable", async () => {

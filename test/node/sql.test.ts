@@ -39,12 +39,14 @@ afterAll(async () => {
   rmSync(SCRATCH, { recursive: true, force: true });
 });
 
-const pgStore = (options?: StoreOptions, table = tableName()) => (
-  pgTables.push(table), createStore(PG_URL, { ...options, table })
-);
-const myStore = (options?: StoreOptions, table = tableName()) => (
-  myTables.push(table), createStore(MYSQL_URL, { ...options, table })
-);
+const pgStore = (options?: StoreOptions, table = tableName()) => {
+  pgTables.push(table);
+  return createStore(PG_URL, { ...options, table });
+};
+const myStore = (options?: StoreOptions, table = tableName()) => {
+  myTables.push(table);
+  return createStore(MYSQL_URL, { ...options, table });
+};
 
 contractSuite({ name: "sql: sqlite file", make: (options) => createStore(`sqlite:///${sqliteFile()}`, options) });
 contractSuite({ name: "sql: sqlite :memory:", make: (options) => createStore("sqlite:///:memory:", options) });
@@ -171,16 +173,16 @@ describe.each(backends)("sql driver on $name", (backend) => {
 
   it("long keys work up to the backend's index limit, then fail with InvalidKeyError", async () => {
     const store = backend.make(tableName());
-    const long = "k/" + "é".repeat(700);
+    const long = `k/${"é".repeat(700)}`;
     await store.put(long, 1);
     expect(await store.get(long)).toBe(1);
     if (backend.name === "sqlite") {
-      const huge = "k/" + "x".repeat(100_000);
+      const huge = `k/${"x".repeat(100_000)}`;
       await store.put(huge, 2);
       expect(await store.get(huge)).toBe(2);
     } else {
       // random text does not compress below PostgreSQL's ~2.7 kB btree limit; MySQL holds 768 characters
-      const huge = "k/" + Array.from({ length: 4_000 }, () => Math.random().toString(36).slice(2, 3)).join("");
+      const huge = `k/${Array.from({ length: 4_000 }, () => Math.random().toString(36).slice(2, 3)).join("")}`;
       await rejectsWith(store.put(huge, 2), "INVALID_KEY");
       await rejectsWith(store.putMany([[huge, 2]]), "INVALID_KEY");
     }

@@ -11,7 +11,7 @@ import { bytesToStream, sliceBytes } from "../streams/from-bytes.js";
 import { mapLimit } from "../streams/map-limit.js";
 import { sliceStream } from "../streams/slice-stream.js";
 import { concat } from "../streams/to-bytes.js";
-import type { ByteRange, Driver, DriverCapabilities, DriverInfo, WriteOptions } from "./contract.js";
+import type { ByteRange, Driver, DriverCapabilities, DriverInfo } from "./contract.js";
 import { NO_CAPABILITIES } from "./contract.js";
 import type { HotDriver } from "./hot-path.js";
 import { hotDriver, needsTtlEmulation } from "./hot-path.js";
@@ -78,7 +78,9 @@ export function completeDriver(driver: Driver): CompleteDriver {
  */
 export function completed(shared: { complete?: CompleteDriver | undefined }, core: HotDriver): CompleteDriver {
   const done = shared.complete;
-  return done?.raw === core.raw ? done : (shared.complete = completeDriver(core.raw));
+  if (done?.raw === core.raw) return done;
+  shared.complete = completeDriver(core.raw);
+  return shared.complete;
 }
 
 /** A writable that gathers everything and hands it over once, on close: streamed writes for drivers without them. */

@@ -331,7 +331,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     // If-None-Match compares weakly: W/"x" matches "x".
     const opaque = (tag: string) => tag.trim().replace(/^W\//, "");
     const etag = opaque(headers.get("etag")!);
-    if (match && match.split(",").some((tag) => opaque(tag) === etag || tag.trim() === "*")) {
+    if (match?.split(",").some((tag) => opaque(tag) === etag || tag.trim() === "*")) {
       headers.delete("content-length");
       return new Response(null, { status: 304, headers });
     }

@@ -18,7 +18,10 @@ const queues = new WeakMap<Shared, Map<string, Promise<unknown>>>();
 /** Runs `step` after every create of the same key queued before it, in this state. */
 function oneAtATime<R>(shared: Shared, k: string, step: () => Promise<R>): Promise<R> {
   let queue = queues.get(shared);
-  if (!queue) queues.set(shared, (queue = new Map()));
+  if (!queue) {
+    queue = new Map();
+    queues.set(shared, queue);
+  }
   const run = (queue.get(k) ?? Promise.resolve()).then(step);
   const settled = run.then(
     () => {},

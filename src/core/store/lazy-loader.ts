@@ -12,13 +12,16 @@ let loading: Promise<LazyOps> | undefined;
 
 /** lazy-ops.ts, loaded if needed; rejects when it cannot be (and the next call tries again). */
 export function requireLazyOps(): Promise<LazyOps> {
-  return lazyOps
-    ? Promise.resolve(lazyOps)
-    : (loading ??= import("./lazy-ops.js").then(
-        (m) => (lazyOps = m),
-        (error) => {
-          loading = undefined;
-          throw error;
-        },
-      ));
+  if (lazyOps) return Promise.resolve(lazyOps);
+  loading ??= import("./lazy-ops.js").then(
+    (m) => {
+      lazyOps = m;
+      return m;
+    },
+    (error) => {
+      loading = undefined;
+      throw error;
+    },
+  );
+  return loading;
 }

@@ -53,7 +53,10 @@ export function listKeys(c: StoreContext<unknown>, opts: ListOptions): AsyncIter
   };
 
   const pull = (): Promise<IteratorResult<string>> => {
-    if (inner === undefined) return (starting ??= start()).then(pull, mapError);
+    if (inner === undefined) {
+      starting ??= start();
+      return starting.then(pull, mapError);
+    }
     return inner.next().then(step).catch(mapError);
   };
   // Drivers' iterators need not take concurrent next() calls (paged ones would fetch a page

@@ -111,16 +111,23 @@ export function loadDriver(shared: Shared): Promise<HotDriver> {
  * it); others only when a call needs more than the hot path (hot-path.ts).
  */
 function connect(shared: Shared): Promise<HotDriver> {
-  return (shared.loading = shared
+  shared.loading = shared
     .makeDriver()
     .then(async (driver) => {
-      if (!needsTtlEmulation(driver)) return (shared.driver = hotDriver(driver));
-      return (shared.driver = shared.complete = (await shared.lazy()).completeDriver(driver));
+      if (!needsTtlEmulation(driver)) {
+        shared.driver = hotDriver(driver);
+        return shared.driver;
+      }
+      const complete = (await shared.lazy()).completeDriver(driver);
+      shared.complete = complete;
+      shared.driver = complete;
+      return complete;
     })
     .catch((error) => {
       shared.loading = undefined;
       throw withContext(error, undefined, shared.uri);
-    }));
+    });
+  return shared.loading;
 }
 
 /** Makes the calls on this state wait for the lazy half as well as for the driver (see above). */
@@ -140,7 +147,8 @@ export function waitForLazyHalf(shared: Shared): Promise<HotDriver> {
       throw error;
     },
   );
-  return (shared.waiting = waiting);
+  shared.waiting = waiting;
+  return waiting;
 }
 
 /** The full key: normalized, under the store's prefix. `InvalidKeyError` for a bad key. */

@@ -10,6 +10,7 @@ import type { Store } from "../types.js";
 
 export interface AnycacheOptions<A extends unknown[], R> {
   /** Where results live. */
+  // biome-ignore lint/suspicious/noExplicitAny: a store of any value type (Store<T> uses T both ways, so Store<unknown> would refuse a Store<Note>)
   store: Store<any>;
   /**
    * The cache key for a call; `null` or `undefined` skips the cache for that call (fn runs, nothing is stored).

@@ -57,7 +57,9 @@ const MAX_ERRORS = 100;
  * console.log(`${result.mirrored} copied, ${result.skipped} already there`);
  */
 export async function mirror(
+  // biome-ignore lint/suspicious/noExplicitAny: a store of any value type (Store<T> uses T both ways, so Store<unknown> would refuse a Store<Note>)
   source: Store<any>,
+  // biome-ignore lint/suspicious/noExplicitAny: a store of any value type (Store<T> uses T both ways, so Store<unknown> would refuse a Store<Note>)
   target: Store<any>,
   options: MirrorOptions = {},
 ): Promise<MirrorResult> {
@@ -77,7 +79,9 @@ export async function mirror(
   // One abort listener for the whole run stops every copy in flight (a listener per copy
   // would trip Node's max-listeners warning at concurrency > 10).
   const inFlight = new Set<(reason: unknown) => void>();
-  const onAbort = () => inFlight.forEach((stop) => stop(signal?.reason));
+  const onAbort = () => {
+    for (const stop of inFlight) stop(signal?.reason);
+  };
   signal?.addEventListener("abort", onAbort, { once: true });
 
   const report = (key: string, status: MirrorProgress["status"], error?: unknown) => {

@@ -142,7 +142,7 @@ export async function smartOpenWith(
   uri: string,
   mode: ReadMode | WriteMode = "rb",
   options?: StoreOptions,
-): Promise<ReadableStream<any> | WritableStream<any>> {
+): Promise<ReadableStream<Uint8Array | string> | WritableStream<Uint8Array | string>> {
   if (mode === "rb" || mode === "r") {
     let bytes: ReadableStream<Uint8Array>;
     if (uri === "-") bytes = stdio(ctx).stdin();

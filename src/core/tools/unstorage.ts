@@ -19,6 +19,7 @@ export interface UnstorageDriverLike {
   getItem(key: string, opts: Opts): Awaitable<unknown>;
   getItemRaw?(key: string, opts: Opts): Awaitable<unknown>;
   setItem?(key: string, value: string, opts: Opts): Awaitable<void>;
+  // biome-ignore lint/suspicious/noExplicitAny: as unstorage declares it (raw values are whatever its drivers take)
   setItemRaw?(key: string, value: any, opts: Opts): Awaitable<void>;
   removeItem?(key: string, opts: Opts): Awaitable<void>;
   getMeta?(key: string, opts: Opts): Awaitable<Record<string, unknown> | null | undefined>;
@@ -29,6 +30,7 @@ export interface UnstorageDriverLike {
 /** What `toUnstorage` returns: an unstorage driver, ready for `createStorage({ driver })` or `storage.mount()`. */
 export interface UnstorageDriver {
   name: string;
+  // biome-ignore lint/suspicious/noExplicitAny: a store of any value type (Store<T> uses T both ways, so Store<unknown> would refuse a Store<Note>)
   options: { store: Store<any> };
   hasItem(key: string, opts?: Opts): Promise<boolean>;
   getItem(key: string, opts?: Opts): Promise<string | null>;
@@ -225,6 +227,7 @@ export function fromUnstorage(storageOrDriver: UnstorageDriverLike, options: Fro
  * storage.mount("files", toUnstorage(createStore("s3://bucket")));
  * await storage.setItem("files:reports:2026.json", { total: 3 }); // s3://bucket/reports/2026.json
  */
+// biome-ignore lint/suspicious/noExplicitAny: a store of any value type (Store<T> uses T both ways, so Store<unknown> would refuse a Store<Note>)
 export function toUnstorage(store: Store<any>): UnstorageDriver {
   const key = (k: string) => toSlash(k);
   const readBytes = async (k: string): Promise<Uint8Array | null> => {

@@ -116,7 +116,8 @@ function keep(bytes: Uint8Array, copy: boolean, replaced: Uint8Array | undefined
 }
 
 function bytesOf(entry: Entry): Uint8Array {
-  return (entry.bytes ??= utf8(entry.text!));
+  entry.bytes ??= utf8(entry.text!);
+  return entry.bytes;
 }
 
 /** The name in `memory://NAME`, or undefined for a private map. */

@@ -25,7 +25,9 @@ function streamedRequest(url: URL, init: RequestInit, body: ReadableStream<Uint8
     if (signal?.aborted) return fail(signal.reason);
     const send = url.protocol === "https:" ? httpsRequest : httpRequest;
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+    new Headers(init.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
     const req = send(url, { method: init.method ?? "POST", headers, ...(signal && { signal }) });
     const reader = body.getReader();
     req.once("response", (res) => resolve(toResponse(res, init.method)));

@@ -23,7 +23,9 @@ export interface Liveness {
 function liveness(origin: string, doFetch: typeof fetch, headers: Record<string, string> | undefined): Liveness {
   let last = 0;
   let asking: Promise<boolean> | undefined;
-  const heard = () => void (last = Date.now());
+  const heard = () => {
+    last = Date.now();
+  };
   const ask = async (ms: number) => {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), ms);
@@ -45,8 +47,13 @@ function liveness(origin: string, doFetch: typeof fetch, headers: Record<string,
   };
   return {
     heard,
-    check: (ms) =>
-      Date.now() - last < ms ? Promise.resolve(true) : (asking ??= ask(ms).finally(() => (asking = undefined))),
+    check(ms) {
+      if (Date.now() - last < ms) return Promise.resolve(true);
+      asking ??= ask(ms).finally(() => {
+        asking = undefined;
+      });
+      return asking;
+    },
   };
 }
 
@@ -265,7 +272,9 @@ export function bodyFeed(highWaterMark = 4 * 1024 * 1024): {
   let gone: unknown;
   const body = new ReadableStream<Uint8Array>(
     {
-      start: (c) => void (controller = c),
+      start: (c) => {
+        controller = c;
+      },
       pull: () => {
         wake?.();
         wake = undefined;

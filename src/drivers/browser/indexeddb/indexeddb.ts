@@ -93,7 +93,10 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   const connect = (): Promise<IDBDatabase> =>
     (db ??= import("./lazy.js")
       .then(
-        (m) => (more = m).connectStore(dbName, gone, timeout),
+        (m) => {
+          more = m;
+          return m.connectStore(dbName, gone, timeout);
+        },
         (error) => {
           throw new ConnectionError("the indexeddb driver's code did not load", { cause: error });
         },

@@ -226,7 +226,9 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       const handle = await temp.createSyncAccessHandle();
       let at = 0;
       return {
-        write: async (chunk: Uint8Array) => void (at += handle.write(chunk, { at })),
+        write: async (chunk: Uint8Array) => {
+          at += handle.write(chunk, { at });
+        },
         close: async () => {
           handle.flush();
           handle.close();

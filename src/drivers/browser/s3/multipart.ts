@@ -61,7 +61,8 @@ export function multipartWritable(t: MultipartTarget): WritableStream<Uint8Array
   };
 
   const uploadPart = async (n: number, bytes: Uint8Array, owner: Uint8Array) => {
-    const uploadId = await (starting ??= initiate());
+    starting ??= initiate();
+    const uploadId = await starting;
     const url = client.objectUrl(fullKey, { partNumber: String(n), uploadId });
     const response = await client.request("PUT", url, { body: bytes, key, signal: cancelParts.signal });
     if (!response.ok) throw await client.failure(response, `UploadPart ${n}`, key);
@@ -81,7 +82,9 @@ export function multipartWritable(t: MultipartTarget): WritableStream<Uint8Array
       );
     }
     const job: Promise<void> = uploadPart(n, bytes, owner)
-      .catch((error) => void (failure ??= error))
+      .catch((error) => {
+        failure ??= error;
+      })
       .finally(() => inflight.delete(job));
     inflight.add(job);
   };

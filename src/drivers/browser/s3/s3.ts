@@ -280,7 +280,10 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
       const response = await fetchObject("GET", key, headers);
       if (!response) return null;
       // 416: the range starts past the end; Blob.slice semantics make that empty.
-      if (response.status === 416) return (await drop(response), (await head(key)) ? emptyStream() : null);
+      if (response.status === 416) {
+        await drop(response);
+        return (await head(key)) ? emptyStream() : null;
+      }
       const body = response.body ?? emptyStream();
       // A server that ignores Range answers 200 with everything: cut it here.
       return ranged && response.status === 200 ? sliceStream(body, { start, ...(end !== undefined && { end }) }) : body;

@@ -65,7 +65,7 @@ export function keep(path: string, fd: number): Pin {
   if (entries.size >= MAX_OPEN) drop(entries.values().next().value!);
   const entry: Entry = { fd, path, users: 1, lastUsed: Date.now(), dropped: false, closed: false };
   entries.set(path, entry);
-  sweeper ??= setTimeout(dropIdle, IDLE_MS).unref();
+  if (sweeper === undefined) sweeper = setTimeout(dropIdle, IDLE_MS).unref();
   return { at, release: releaser(entry) };
 }
 

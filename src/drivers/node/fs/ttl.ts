@@ -32,7 +32,8 @@ export class Sidecars {
    */
   async any(): Promise<boolean> {
     if (this.#seen) return true;
-    this.#seen = await (this.#looked ??= this.exists());
+    this.#looked ??= this.exists();
+    this.#seen = await this.#looked;
     return this.#seen;
   }
 

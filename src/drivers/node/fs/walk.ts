@@ -1,3 +1,4 @@
+import type { Dir } from "node:fs";
 import { opendir } from "node:fs/promises";
 import { join } from "node:path";
 import { RESERVED } from "../../../core/keys.js";
@@ -52,7 +53,7 @@ export async function* walk(
   };
 
   const readDir = async ([dir, real]: [string, string]) => {
-    let handle;
+    let handle: Dir;
     try {
       const pin = await jail.pinListing(real);
       if (pin === null) return;

@@ -144,7 +144,8 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   const connect = (): Promise<RedisClient> =>
     (connecting ??= createClient(target, { connectTimeout, commandTimeout, ioredis: opts.ioredis }).then((c) => {
       if (!isCluster(c)) tracker.watch(c, commandTimeout);
-      return (client = c);
+      client = c;
+      return c;
     }));
   const isCluster = (c: RedisClient): c is Cluster => (c as Cluster).isCluster === true;
 
@@ -166,8 +167,14 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   };
   const tracker = new CommandTracker();
   /** Runs `fn` on the client (connecting first if needed), bounded, with errors mapped. */
-  const settled = <T>(value: T): T => (tracker.end(), value);
-  const gotBytes = (b: Buffer | null) => (tracker.end(), toBytes(b));
+  const settled = <T>(value: T): T => {
+    tracker.end();
+    return value;
+  };
+  const gotBytes = (b: Buffer | null) => {
+    tracker.end();
+    return toBytes(b);
+  };
   const run = <T>(fn: (c: RedisClient) => Promise<T>, key?: string): Promise<T> => {
     const c = client;
     if (!c) return connect().then(() => run(fn, key), raiser(key));
@@ -193,7 +200,11 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
     keys.forEach((k, i) => {
       const slot = keySlot(k);
       let group = bySlot.get(slot);
-      if (!group || group.length >= BATCH) bySlot.set(slot, (group = [])), out.push(group);
+      if (!group || group.length >= BATCH) {
+        group = [];
+        bySlot.set(slot, group);
+        out.push(group);
+      }
       group.push(i);
     });
     return out;
@@ -212,8 +223,10 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
       let page = node.scan("0", "MATCH", pattern, "COUNT", SCAN_COUNT, "TYPE", "string");
       for (;;) {
         const [cursor, keys] = await page.catch(raise);
-        if (cursor !== "0")
-          (page = node.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT, "TYPE", "string")).catch(() => {});
+        if (cursor !== "0") {
+          page = node.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT, "TYPE", "string");
+          page.catch(() => {}); // a failure surfaces on the next turn's await
+        }
         yield keys;
         if (cursor === "0") break;
       }
@@ -314,7 +327,9 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
       await Promise.all(
         groups(c, ks).map(async (group) => {
           const values = await run((c) => c.mgetBuffer(group.map((i) => ks[i]!)));
-          group.forEach((i, j) => (out[i] = toBytes(values[j] ?? null)));
+          group.forEach((i, j) => {
+            out[i] = toBytes(values[j] ?? null);
+          });
         }),
       );
       return out;

@@ -51,7 +51,10 @@ return 1`);
 export type Exec = <T>(fn: (client: RedisClient) => Promise<T>) => Promise<T>;
 
 const view = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-const handled = <T>(p: Promise<T>): Promise<T> => (p.catch(() => {}), p);
+const handled = <T>(p: Promise<T>): Promise<T> => {
+  p.catch(() => {});
+  return p;
+};
 
 /**
  * A buffer ioredis may keep. A ready standalone client copies a command's Buffer arguments into
@@ -147,7 +150,8 @@ export function writeStream(
     parts = [];
     partBytes = 0;
     await inflight;
-    const expected = (length += data.byteLength);
+    length += data.byteLength;
+    const expected = length;
     const now = Date.now();
     let issued = false;
     const arg = (c: RedisClient) => {

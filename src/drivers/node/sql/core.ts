@@ -152,7 +152,14 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     sweep: dialect.sweep(T, expired, SWEEP_LIMIT),
   };
   const cached = new Map<string, string>();
-  const memo = (id: string, make: () => string) => cached.get(id) ?? (cached.set(id, make()), cached.get(id)!);
+  const memo = (id: string, make: () => string) => {
+    let sql = cached.get(id);
+    if (sql === undefined) {
+      sql = make();
+      cached.set(id, sql);
+    }
+    return sql;
+  };
   const upsertMany = (n: number) =>
     memo(
       `u${n}`,
@@ -253,7 +260,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   };
 
   /** The value of a row selected with `value`: its bytes, or undefined when it is too large for one row and must be read in chunks. */
-  const valueOf = (row: unknown[]): Uint8Array | undefined =>
+  const rowValue = (row: unknown[]): Uint8Array | undefined =>
     chunk && row[0] === null && Number(row[1]) > chunk ? undefined : toBytes(row[0]);
 
   /** A value larger than one chunk, read a chunk at a time into one buffer (see `readLarge`). */
@@ -303,7 +310,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     },
     get(key) {
       return run(sql.get, [key], key).then(({ rows }) =>
-        rows.length === 0 ? null : (valueOf(rows[0]!) ?? getLarge(key)),
+        rows.length === 0 ? null : (rowValue(rows[0]!) ?? getLarge(key)),
       );
     },
     put(key, value, o) {
@@ -379,7 +386,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       for (const { rows } of await Promise.all(parts.map((part) => run(getMany(part.length), part)))) {
         for (const row of rows) {
           const key = String(row[row.length - 1]);
-          const bytes = valueOf(row);
+          const bytes = rowValue(row);
           if (bytes) found.set(key, bytes);
           else large.push(key);
         }
@@ -394,9 +401,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       // Last value wins for a repeated key (one statement may not touch a row twice in
       // PostgreSQL); key order gives concurrent batches the same lock order.
       const rows = [...new Map(entries)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      rows.forEach(([key]) => checkKey(key));
+      for (const [key] of rows) checkKey(key);
       if (!conn) await open();
-      rows.forEach(([key, value]) => checkSize(key, value.byteLength));
+      for (const [key, value] of rows) checkSize(key, value.byteLength);
       maybeSweep();
       const ttl = ttlOf(o);
       const statements: Statement[] = [];

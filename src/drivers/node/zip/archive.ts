@@ -52,7 +52,11 @@ export class ArchiveCache {
       const promise = this.#load(stamp).then((a) => this.install(a));
       const loading = { stamp, promise };
       this.#loading = loading;
-      void promise.finally(() => this.#loading === loading && (this.#loading = null)).catch(() => {});
+      void promise
+        .finally(() => {
+          if (this.#loading === loading) this.#loading = null;
+        })
+        .catch(() => {});
     }
     return this.#loading!.promise;
   }

@@ -352,6 +352,7 @@ export function newEntry(
   v: { method: number; crc: number; size: number; csize: number; mtime: Date; expiresAt: number },
 ): Entry {
   const nameBytes = encoder.encode(key);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range, control characters included, is meant
   const ascii = !/[^\x00-\x7f]/.test(key);
   return {
     name: key,

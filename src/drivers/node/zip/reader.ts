@@ -265,7 +265,9 @@ export function entryStream(
   const whole = start === 0 && end === e.size;
   let ended = false;
   const done = () => {
-    if (!ended) (ended = true), onEnd();
+    if (ended) return;
+    ended = true;
+    onEnd();
   };
   let dataStart = -1;
   let read = 0; // compressed bytes read so far

@@ -92,7 +92,8 @@ class Output {
 
 /** An entry's central record, cached on it: an append re-encodes only the new entries. */
 function central(e: Entry): Uint8Array {
-  return (e.record ??= encodeCentral(e));
+  e.record ??= encodeCentral(e);
+  return e.record;
 }
 
 async function writeNew(out: Output, item: Pending): Promise<Entry> {
