@@ -10,9 +10,8 @@ export type LazyOps = typeof import("./lazy-ops.js");
 export let lazyOps: LazyOps | undefined;
 let loading: Promise<LazyOps> | undefined;
 
-/** lazy-ops.ts, loaded if needed; rejects when it cannot be (and the next call tries again). */
+/** lazy-ops.ts, loaded once; rejects when it cannot be (and the next call tries again). */
 export function requireLazyOps(): Promise<LazyOps> {
-  if (lazyOps) return Promise.resolve(lazyOps);
   loading ??= import("./lazy-ops.js").then(
     (m) => {
       lazyOps = m;

@@ -114,14 +114,10 @@ function connect(shared: Shared): Promise<HotDriver> {
   shared.loading = shared
     .makeDriver()
     .then(async (driver) => {
-      if (!needsTtlEmulation(driver)) {
-        shared.driver = hotDriver(driver);
-        return shared.driver;
-      }
-      const complete = (await shared.lazy()).completeDriver(driver);
+      const complete = needsTtlEmulation(driver) ? (await shared.lazy()).completeDriver(driver) : undefined;
       shared.complete = complete;
-      shared.driver = complete;
-      return complete;
+      shared.driver = complete ?? hotDriver(driver);
+      return shared.driver;
     })
     .catch((error) => {
       shared.loading = undefined;
