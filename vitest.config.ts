@@ -29,7 +29,6 @@ export default defineConfig({
               client: {
                 include: [
                   "idb",
-                  "idb-keyval",
                   "zod",
                   "aws4fetch",
                   "@noble/hashes/sha2.js",
