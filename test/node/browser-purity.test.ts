@@ -70,7 +70,7 @@ describe("browser purity", () => {
   it("finds the sources", () => {
     expect(files).toContain("src/core/store/store.ts");
     expect(files).toContain("src/runtime/browser/runtime.ts");
-    expect(files).toContain("src/drivers/browser/indexeddb.ts");
+    expect(files).toContain("src/drivers/browser/indexeddb/indexeddb.ts");
   });
 
   it("imports only browser code and browser-safe packages", () => {
