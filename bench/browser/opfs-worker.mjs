@@ -152,41 +152,28 @@ async function bigRows(store, raw) {
     },
     rounds,
   );
-  const streamed = await interleaved(
-    {
-      "anystore in": mbps(BIG, async () => {
-        const writer = (await store.open("stream.bin", "w")).getWriter();
-        for (let at = 0; at < BIG; at += CHUNK) await writer.write(chunk);
-        await writer.close();
-      }),
-      "raw in": mbps(BIG, () => raw.putChunks("raw-stream.bin", chunk, BIG)),
-      "anystore out": mbps(BIG, async () => {
-        let n = 0;
-        for await (const part of await store.open("stream.bin")) n += part.byteLength;
-        check(n, BIG);
-      }),
-      "raw out": mbps(BIG, async () => check(await raw.getChunks("raw-stream.bin"), BIG)),
-    },
-    rounds,
-  );
+  /** Streams `size` bytes into a key and back out, anystore and raw taking turns. */
+  const streamBoth = (size, name, turns) =>
+    interleaved(
+      {
+        "anystore in": mbps(size, async () => {
+          const writer = (await store.open(`${name}.bin`, "w")).getWriter();
+          for (let at = 0; at < size; at += CHUNK) await writer.write(chunk);
+          await writer.close();
+        }),
+        "raw in": mbps(size, () => raw.putChunks(`raw-${name}.bin`, chunk, size)),
+        "anystore out": mbps(size, async () => {
+          let n = 0;
+          for await (const part of await store.open(`${name}.bin`)) n += part.byteLength;
+          check(n, size);
+        }),
+        "raw out": mbps(size, async () => check(await raw.getChunks(`raw-${name}.bin`), size)),
+      },
+      turns,
+    );
+  const streamed = await streamBoth(BIG, "stream", rounds);
   // 256 MiB once each way: the throughput of a file far larger than one chunk (bounded memory is test/browser/opfs.test.ts's job).
-  const huge = await interleaved(
-    {
-      "anystore in": mbps(HUGE, async () => {
-        const writer = (await store.open("huge.bin", "w")).getWriter();
-        for (let at = 0; at < HUGE; at += CHUNK) await writer.write(chunk);
-        await writer.close();
-      }),
-      "raw in": mbps(HUGE, () => raw.putChunks("raw-huge.bin", chunk, HUGE)),
-      "anystore out": mbps(HUGE, async () => {
-        let n = 0;
-        for await (const part of await store.open("huge.bin")) n += part.byteLength;
-        check(n, HUGE);
-      }),
-      "raw out": mbps(HUGE, async () => check(await raw.getChunks("raw-huge.bin"), HUGE)),
-    },
-    1,
-  );
+  const huge = await streamBoth(HUGE, "huge", 1);
   await store.delete("huge.bin");
   const row = (workload, figures, ours, theirs) => ({
     workload,

@@ -4,6 +4,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { drained } from "../runtime/node/drained.js";
 
 /** How long the rest of a refused upload is read and dropped before the connection is cut. */
 const LINGER_MS = 5000;
@@ -130,19 +131,6 @@ export function refuse(res: ServerResponse, status: number, text: string, header
     ...headers,
   });
   res.end(body);
-}
-
-/** Resolves on the next `drain` or `close` of the response. */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 }
 
 /** Writes a web response to Node's, honouring backpressure and a client that goes away. */

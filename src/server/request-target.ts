@@ -4,8 +4,8 @@
  * parsing would resolve `/a/../b` away before the key checks could see it.
  */
 
-import { isUnsafePath } from "../core/http/handler.js";
 import { METHODS } from "../core/http/protocol.js";
+import { isUnsafePath } from "../core/http/request.js";
 import { URI_SCHEME } from "../core/uri.js";
 
 /** The methods the anystore protocol answers; Node's parser lets others through (TRACE, PROPFIND, ...). */

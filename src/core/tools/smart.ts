@@ -144,35 +144,19 @@ export async function smartOpenWith(
   options?: StoreOptions,
 ): Promise<ReadableStream<Uint8Array | string> | WritableStream<Uint8Array | string>> {
   if (mode === "rb" || mode === "r") {
-    let bytes: ReadableStream<Uint8Array>;
-    if (uri === "-") bytes = stdio(ctx).stdin();
-    else {
-      const { store: storeUri, key } = splitUri(uri);
-      const store = ctx.createStore(storeUri, options);
-      try {
-        bytes = closingReadable(await store.open(key, "r"), () => store.close());
-      } catch (error) {
-        await store.close();
-        throw error;
-      }
-    }
+    const bytes =
+      uri === "-"
+        ? stdio(ctx).stdin()
+        : await openClosing(ctx, uri, options, (store, key) => store.open(key, "r"), closingReadable);
     return mode === "r"
       ? bytes.pipeThrough(new TextDecoderStream() as unknown as TransformStream<Uint8Array, string>)
       : bytes;
   }
   if (mode === "wb" || mode === "w") {
-    let sink: WritableStream<Uint8Array>;
-    if (uri === "-") sink = stdio(ctx).stdout();
-    else {
-      const { store: storeUri, key } = splitUri(uri);
-      const store = ctx.createStore(storeUri, options);
-      try {
-        sink = closingWritable(await store.open(key, "w"), () => store.close());
-      } catch (error) {
-        await store.close();
-        throw error;
-      }
-    }
+    const sink =
+      uri === "-"
+        ? stdio(ctx).stdout()
+        : await openClosing(ctx, uri, options, (store, key) => store.open(key, "w"), closingWritable);
     if (mode === "wb") return sink;
     // Not a TransformStream: its close would resolve before the bytes reached the store.
     const writer = sink.getWriter();
@@ -191,6 +175,24 @@ function checkReadMode(mode: string): void {
 }
 
 /** The same bytes; `done` runs once when the stream ends, fails or is cancelled. */
+/** A stream of the key a uri names; its store closes when the stream ends (at once if opening fails). */
+async function openClosing<S>(
+  ctx: SmartContext,
+  uri: string,
+  options: StoreOptions | undefined,
+  open: (store: Store, key: string) => Promise<S>,
+  closing: (stream: S, done: () => Promise<void>) => S,
+): Promise<S> {
+  const { store: storeUri, key } = splitUri(uri);
+  const store = ctx.createStore(storeUri, options);
+  try {
+    return closing(await open(store, key), () => store.close());
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
 function closingReadable(stream: ReadableStream<Uint8Array>, done: () => Promise<void>): ReadableStream<Uint8Array> {
   const reader = stream.getReader();
   let finished = false;

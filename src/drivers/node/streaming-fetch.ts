@@ -8,6 +8,7 @@ import type { ClientRequest, IncomingMessage } from "node:http";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Readable } from "node:stream";
+import { drained } from "../../runtime/node/drained.js";
 
 /** A drop-in `fetch`: stream bodies take node:http(s), the rest the global fetch. */
 export const streamingFetch = ((input: string | URL | Request, init?: RequestInit) => {
@@ -47,19 +48,6 @@ async function pump(req: ClientRequest, reader: ReadableStreamDefaultReader<Uint
     if (done) return void req.end();
     if (!req.write(value)) await drained(req);
   }
-}
-
-/** Resolves on the next `drain` (or `close`), removing both listeners. */
-function drained(req: ClientRequest): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      req.off("drain", done);
-      req.off("close", done);
-      resolve();
-    };
-    req.on("drain", done);
-    req.on("close", done);
-  });
 }
 
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);

@@ -1,108 +1,22 @@
-import { isUtf8 } from "node:buffer";
 import type { Cluster } from "ioredis";
 import { alreadyExists } from "../../../core/already-exists.js";
 import type { Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { ConnectionError, InvalidArgumentError } from "../../../core/errors.js";
-import type { RedisClient, RedisNode, RedisTarget } from "./client.js";
-import { CommandTracker, checkPrefix, createClient, parseRedisUri, Script, toStoreError } from "./client.js";
+import { ConnectionError } from "../../../core/errors.js";
+import type { RedisClient, RedisNode } from "./client.js";
+import { CommandTracker, createClient, toStoreError } from "./client.js";
+import { asArg, INFO, PUT, stampOf, toBytes, ttlMs } from "./commands.js";
 import { escapeGlob, keySlot, ownerOf, sideKey, TEMPORARY, TIMESTAMPS } from "./keys.js";
+import type { RedisDriverOptions } from "./options.js";
+import { optionsFromUri, resolveTarget } from "./options.js";
 import { readStream, writeStream } from "./streams.js";
 
 export const DRIVER_NAME = "redis";
 
-export type { RedisClient, RedisNode };
+export type { RedisClient, RedisDriverOptions, RedisNode };
 
-export interface RedisDriverOptions {
-  /**
-   * `redis://[user:pass@]host[:port][/db][/prefix]`, `rediss://...` (TLS) or
-   * `redis+cluster://h1:p1,h2:p2[/prefix]`.
-   * @default "redis://127.0.0.1:6379"
-   */
-  uri?: string;
-  /** An existing ioredis `Redis` or `Cluster` to use (its own host, db and options apply; the uri then names only the prefix); the driver never closes it. @default undefined */
-  client?: RedisClient;
-  /** A Redis Cluster: `true` takes the uri's hosts as startup nodes, or give the nodes (`"host:port"` or `{ host, port }`). @default false */
-  cluster?: boolean | Array<string | RedisNode>;
-  /** The database number (standalone servers only). @default the uri's, else 0 */
-  db?: number;
-  /** Key prefix: the value of key `k` is the Redis string `prefix/k` (Python anystore's layout). @default the uri's path, else none */
-  prefix?: string;
-  /** Milliseconds to establish a connection before the attempt counts as failed. @default 5000 */
-  connectTimeout?: number;
-  /**
-   * Milliseconds the server may stay silent (no reply, no bytes moving either way) while calls
-   * wait; then they fail with `ConnectionError`. A large value that keeps moving never times out.
-   * On a cluster it bounds each command whole, so there it must cover the largest value read or
-   * written whole (streams move 1 MiB per command).
-   * @default 5000
-   */
-  commandTimeout?: number;
-  /**
-   * Keep each value's write time (and content type) in a hidden side key `.anystore/t/{key}`, so
-   * `info` reports `updatedAt`. Costs a second key per value (each put writes two keys, and a
-   * listing SCANs twice as many); off, puts are plain `SET`s as in Python anystore.
-   * @default false
-   */
-  timestamps?: boolean;
-  /** Extra ioredis options (`RedisOptions`, or `ClusterOptions` for a cluster), applied last. @default undefined */
-  ioredis?: Record<string, unknown>;
-}
-
-const DEFAULT_URI = "redis://127.0.0.1:6379";
 /** Keys per MGET/MSET/DEL: bounded commands, bounded replies. */
 const BATCH = 1000;
 const SCAN_COUNT = 1000;
-
-/** nil for a missing key, else `{size}` or `{size, stamp}`: info without reading the value. */
-const INFO = new Script(`if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local stamp = redis.call('GET', KEYS[2])
-if stamp then return {redis.call('STRLEN', KEYS[1]), stamp} end
-return {redis.call('STRLEN', KEYS[1])}`);
-
-/** SET with ttl (ARGV[2] ms, 0 for none) and/or NX (ARGV[4] = '1'), and its timestamp side key (ARGV[3], skipped when empty). */
-const PUT = new Script(`local ttl = tonumber(ARGV[2])
-local args = {'SET', KEYS[1], ARGV[1]}
-if ttl > 0 then args[4] = 'PX' args[5] = ttl end
-if ARGV[4] == '1' then args[#args + 1] = 'NX' end
-if not redis.call(unpack(args)) then return 0 end
-if ARGV[3] ~= '' then
-  if ttl > 0 then redis.call('SET', KEYS[2], ARGV[3], 'PX', ttl) else redis.call('SET', KEYS[2], ARGV[3]) end
-end
-return 1`);
-
-/**
- * A value as an ioredis argument. Small valid UTF-8 values go as strings: a single Buffer argument
- * switches ioredis to its slower buffer encoding, and valid
- * UTF-8 decodes and re-encodes to the very same bytes. Binary or large values stay Buffers.
- */
-const asArg = (bytes: Uint8Array): string | Buffer => {
-  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buffer.byteLength <= 65536 && isUtf8(buffer) ? buffer.toString("utf8") : buffer;
-};
-const toBytes = (b: Buffer | null): Uint8Array | null =>
-  b === null ? null : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-const ttlMs = (ttl: number | undefined) => (ttl ? Math.max(1, Math.ceil(ttl * 1000)) : 0);
-/** The timestamp side key's value: `epochMs:size[:contentType]`; the size tells a stale stamp (value replaced by another client). */
-const stampOf = (size: number, contentType: string | undefined) =>
-  `${Date.now()}:${size}${contentType ? `:${contentType}` : ""}`;
-
-/** The target a set of options names: the uri, with `cluster`, `db` and `prefix` applied on top. */
-function resolveTarget(opts: RedisDriverOptions): RedisTarget {
-  const target = parseRedisUri(opts.uri ?? DEFAULT_URI);
-  if (Array.isArray(opts.cluster)) {
-    const uri = `redis+cluster://${opts.cluster.map((n) => (typeof n === "string" ? n : `${n.host}:${n.port}`)).join(",")}`;
-    target.nodes = parseRedisUri(uri).nodes;
-  }
-  if (opts.cluster) target.cluster = true;
-  if (opts.db !== undefined) {
-    if (!Number.isInteger(opts.db) || opts.db < 0)
-      throw new InvalidArgumentError(`redis db must be an integer >= 0, got ${opts.db}`);
-    target.db = opts.db;
-  }
-  if (target.cluster && target.db !== 0) throw new InvalidArgumentError("a Redis Cluster has only db 0");
-  if (opts.prefix !== undefined) target.prefix = checkPrefix(opts.prefix, opts.uri ?? DEFAULT_URI);
-  return target;
-}
 
 /**
  * Stores each value as a Redis string: key `k` is `prefix/k` in the uri's DB, Python anystore's
@@ -410,14 +324,6 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   return driver;
 }
 
-const pick = <T>(options: Record<string, unknown>, name: string, type: string): T | undefined => {
-  const value = options[name];
-  if (value === undefined) return undefined;
-  if (typeof value !== type)
-    throw new InvalidArgumentError(`redis option ${name} must be a ${type}, got ${typeof value}`);
-  return value as T;
-};
-
 /**
  * The factory the uri registry calls for `redis://`, `rediss://` and `redis+cluster://`. Reads the
  * driver options `client`, `cluster`, `connectTimeout`, `commandTimeout`, `timestamps` and `ioredis`
@@ -426,24 +332,5 @@ const pick = <T>(options: Record<string, unknown>, name: string, type: string): 
  * createStore("redis://localhost:6379/1/cache", { commandTimeout: 2000 });
  */
 export function redisDriverFromUri(uri: string, options: Record<string, unknown>): Driver {
-  const cluster = options.cluster;
-  if (cluster !== undefined && typeof cluster !== "boolean" && !Array.isArray(cluster)) {
-    throw new InvalidArgumentError("redis option cluster must be true or a list of nodes");
-  }
-  const client = options.client;
-  if (client !== undefined && typeof (client as { getBuffer?: unknown })?.getBuffer !== "function") {
-    throw new InvalidArgumentError("redis option client must be an ioredis Redis or Cluster");
-  }
-  const opts: RedisDriverOptions = { uri };
-  if (client !== undefined) opts.client = client as RedisClient;
-  if (cluster !== undefined) opts.cluster = cluster as RedisDriverOptions["cluster"];
-  const connectTimeout = pick<number>(options, "connectTimeout", "number");
-  const commandTimeout = pick<number>(options, "commandTimeout", "number");
-  const timestamps = pick<boolean>(options, "timestamps", "boolean");
-  const ioredis = pick<Record<string, unknown>>(options, "ioredis", "object");
-  if (connectTimeout !== undefined) opts.connectTimeout = connectTimeout;
-  if (commandTimeout !== undefined) opts.commandTimeout = commandTimeout;
-  if (timestamps !== undefined) opts.timestamps = timestamps;
-  if (ioredis !== undefined) opts.ioredis = ioredis;
-  return redisDriver(opts);
+  return redisDriver(optionsFromUri(uri, options));
 }

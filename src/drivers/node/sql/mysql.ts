@@ -6,7 +6,8 @@
  * Timestamps are `DATETIME(6)` in UTC, as Python's `datetime.utcnow()` compares them.
  */
 import { Buffer } from "node:buffer";
-import type { Dialect, SqlConnection, SqlResult, Statement, ValueLimit } from "./core.js";
+import type { Dialect, SqlConnection, SqlResult, Statement, ValueLimit } from "./dialect.js";
+import { SOCKET_ERRORS } from "./dialect.js";
 
 type Executed = [unknown, unknown];
 interface MysqlExecutor {
@@ -39,15 +40,8 @@ export interface MysqlTarget {
 }
 
 export const MYSQL_MAX_KEY = 768;
-const NETWORK = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EPIPE",
-  "EAI_AGAIN",
+const NETWORK = new Set<string>([
+  ...SOCKET_ERRORS,
   "PROTOCOL_CONNECTION_LOST",
   "PROTOCOL_SEQUENCE_TIMEOUT",
   "ER_SERVER_SHUTDOWN",

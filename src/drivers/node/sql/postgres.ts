@@ -2,7 +2,8 @@
  * PostgreSQL through `pg` (imported lazily). A `pg.Pool` reconnects by itself after an
  * outage; its idle clients' errors are absorbed so a server restart never crashes the process.
  */
-import type { Dialect, SqlConnection, SqlResult, Statement } from "./core.js";
+import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
+import { SOCKET_ERRORS } from "./dialect.js";
 
 interface PgResult {
   rows: unknown[][];
@@ -30,16 +31,7 @@ export interface PostgresTarget {
   poolSize: number;
 }
 
-const NETWORK = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EPIPE",
-  "EAI_AGAIN",
-]);
+const NETWORK = new Set<string>(SOCKET_ERRORS);
 /** SQLSTATEs that mean the server is not there (class 08) or going away / starting up. */
 const GONE = /^(08...|57P0[1-4]|53300)$/;
 const GONE_MESSAGES =

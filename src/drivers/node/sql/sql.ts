@@ -5,8 +5,8 @@
  */
 import type { Driver } from "../../../core/driver/contract.js";
 import { InvalidArgumentError, UnsupportedError } from "../../../core/errors.js";
-import type { Dialect } from "./core.js";
 import { sqlCore } from "./core.js";
+import type { Dialect } from "./dialect.js";
 import type { MysqlClientLike } from "./mysql.js";
 import { mysqlDialect } from "./mysql.js";
 import type { PgClientLike } from "./postgres.js";
@@ -145,22 +145,13 @@ export function sqlDriver(opts: SqlDriverOptions): Driver {
       authToken: opts.authToken,
       busyTimeout: connectTimeout,
     });
-  } else if (name === "postgres") {
-    dialect = postgresDialect({
-      url: uri,
-      client: opts.client as PgClientLike | undefined,
-      connectTimeout,
-      queryTimeout,
-      poolSize,
-    });
   } else {
-    dialect = mysqlDialect({
-      url: uri,
-      client: opts.client as MysqlClientLike | undefined,
-      connectTimeout,
-      queryTimeout,
-      poolSize,
-    });
+    // The two server databases take the same connection settings.
+    const server = { url: uri, connectTimeout, queryTimeout, poolSize };
+    dialect =
+      name === "postgres"
+        ? postgresDialect({ ...server, client: opts.client as PgClientLike | undefined })
+        : mysqlDialect({ ...server, client: opts.client as MysqlClientLike | undefined });
   }
   return sqlCore(dialect, { table, sweepInterval: positive("sweepInterval", opts.sweepInterval, 60_000) });
 }

@@ -11,7 +11,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import type { Dialect, SqlConnection, SqlResult, Statement } from "./core.js";
+import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
 
 /** The parts of a `@libsql/client` Client this driver uses. */
 export interface LibsqlClientLike {

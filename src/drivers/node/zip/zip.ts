@@ -1,24 +1,16 @@
 import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { alreadyExists } from "../../../core/already-exists.js";
 import type { Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import {
-  AnystoreError,
-  ConflictError,
-  InvalidArgumentError,
-  InvalidKeyError,
-  isAnystoreError,
-} from "../../../core/errors.js";
+import { AnystoreError, InvalidArgumentError, isAnystoreError } from "../../../core/errors.js";
 import type { Archive } from "./archive.js";
 import { ArchiveCache, stampOf } from "./archive.js";
-import type { Directory } from "./directory.js";
 import { Window } from "./directory.js";
 import type { Entry } from "./format.js";
 import { newEntry } from "./format.js";
 import { recover } from "./journal.js";
 import { ArchiveLock } from "./lock.js";
-import { isSafeKey } from "./names.js";
+import { alive, dropAll, keepCreated, mostlyExpired, newBatch, plan } from "./plan.js";
 import type { ReadLimits, Source } from "./reader.js";
 import { entryBytes, entryStream } from "./reader.js";
 import type { Pending } from "./writer.js";
@@ -147,58 +139,10 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
   };
 
   const source = (a: Archive): Source => ({ fh: a.fh!, path, dataEnd: a.dir.cdStart });
-  const alive = (e: Entry | undefined, now = Date.now()): e is Entry => !!e && (e.expiresAt === 0 || e.expiresAt > now);
   const live = async (key: string) => {
     const a = await current();
     const e = a.dir.files.get(key);
     return alive(e) ? { a, e } : null;
-  };
-
-  /**
-   * Checks that `key` can be written (SPEC 5: a key is never also a folder), also against the
-   * other keys of its batch; collects the entries the write replaces (same key, or expired keys
-   * in the way), which force a rewrite. Returns the creation time an overwrite keeps.
-   */
-  const plan = (dir: Directory, key: string, o: WriteOptions, drop: Set<Entry>, batch = newBatch()) => {
-    if (!isSafeKey(key)) throw new InvalidKeyError(`key ${JSON.stringify(key)} cannot be a zip entry name`, { key });
-    const now = Date.now();
-    const folders: string[] = [];
-    for (let i = key.indexOf("/"); i > 0; i = key.indexOf("/", i + 1)) {
-      const parent = key.slice(0, i);
-      folders.push(parent);
-      const e = dir.files.get(parent);
-      if (alive(e, now) || batch.keys.has(parent))
-        throw new ConflictError(`cannot write ${key}: ${parent} is a key`, { key });
-      if (e) dropAll(dir, parent, drop);
-    }
-    if (batch.folders.has(key)) throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
-    if (dir.folders.has(key)) {
-      for (const e of dir.entries) {
-        if (e.kind === "other" || !(e.key.startsWith(`${key}/`) || (e.kind === "dir" && e.key === key))) continue;
-        if (e.kind === "dir" || alive(e, now))
-          throw new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key });
-        drop.add(e);
-      }
-    }
-    const existing = dir.files.get(key);
-    if (o.ifNotExists && alive(existing, now)) throw alreadyExists(key);
-    if (existing) dropAll(dir, key, drop);
-    batch.keys.add(key);
-    for (const folder of folders) batch.folders.add(folder);
-    return alive(existing, now) ? existing.createdAt : null;
-  };
-  const newBatch = () => ({ keys: new Set<string>(), folders: new Set<string>() });
-
-  /** An overwrite keeps the key's creation time. */
-  const keepCreated = (item: Pending, createdAt: Date | null) => {
-    if (createdAt) item.entry.createdAt = createdAt;
-  };
-
-  /** Every record of a key (an archive may hold duplicates; all go). */
-  const dropAll = (dir: Directory, key: string, drop: Set<Entry>) => {
-    const last = dir.files.get(key);
-    if (last) drop.add(last);
-    if (dir.duplicates) for (const e of dir.entries) if (e.kind === "file" && e.key === key) drop.add(e);
   };
 
   /** Writes new entries, appending when nothing is replaced, else rewriting. Runs inside the queue. */
@@ -209,14 +153,6 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
       return;
     }
     await replace(a, items, drop);
-  };
-
-  /** Expired entries hold over a quarter of the archive (and 1 MiB): the next write compacts it. */
-  const mostlyExpired = (dir: Directory) => {
-    const now = Date.now();
-    let dead = 0;
-    for (const e of dir.entries) if (e.expiresAt && e.expiresAt <= now) dead += e.csize + 30 + e.nameBytes.length;
-    return dead > 1 << 20 && dead > dir.cdStart / 4;
   };
 
   /** Rewrites the archive without `drop` and expired entries, plus `items`. */
