@@ -118,8 +118,10 @@ export async function machine() {
   const os = await readFile("/etc/os-release", "utf8")
     .then((t) => t.match(/PRETTY_NAME="?([^"\n]*)/)?.[1])
     .catch(() => undefined);
-  const pkg = async (name) =>
-    JSON.parse(await readFile(join(root, "node_modules", name, "package.json"), "utf8").catch(() => "{}")).version;
+  // The peers are bench/'s own dependencies; the rest come from the root.
+  const versionIn = async (dir, name) =>
+    JSON.parse(await readFile(join(dir, "node_modules", name, "package.json"), "utf8").catch(() => "{}")).version;
+  const pkg = async (name) => (await versionIn(join(root, "bench"), name)) ?? (await versionIn(root, name));
   const compared = [
     "unstorage",
     "keyv",

@@ -25,9 +25,10 @@ const KB = 1000; // kB as bundle-size tools (size-limit, bundlejs) count them
 
 /**
  * Budgets, min+gzip, initial chunk: the browser entry with each browser driver imported directly.
- * They sit ~5% above what the code weighs today, so growth is a decision, not an accident; with
- * IndexedDB the budget is issue 5's 7 kB. Issue 5 also aims at 5 kB with memory: 5.5 kB today,
- * the rest would cost behaviour (see the README's "Bundle size").
+ * They sit a little above what the code weighs when they were set, so growth is a decision, not an
+ * accident; with IndexedDB the budget is issue 5's 7 kB. Issue 5 also aims at 5 kB with memory,
+ * which the hot/lazy split alone does not reach: the rest would cost behaviour (README, "How it is
+ * built"; ARCHITECTURE.md).
  */
 const withDriver = (name, factory, budget) => ({
   name: `anystore + ${name} driver`,
