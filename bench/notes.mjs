@@ -11,13 +11,13 @@ export default {
   "zip / mirror 10,000 x 1 KiB":
     "Each mirrored key is a write of its own: the entry is appended and the whole central directory (one record per key so far) written again after it, so copying n keys writes O(n²) bytes of directory and the rate falls as the archive grows; fflate builds the archive once in memory with `zipSync`. `putMany` writes 1,000 keys with one directory.",
   "s3 / putMany 1,000 x 1 KiB":
-    "S3 has no batch put: anystore's batch fallback (src/core/complete.ts, BATCH_CONCURRENCY) keeps 16 requests in flight; the raw loop keeps 32.",
+    "S3 has no batch put: anystore's batch fallback (src/core/driver/complete.ts, BATCH_CONCURRENCY) keeps 16 requests in flight; the raw loop keeps 32.",
   "s3 / getMany 1,000 x 1 KiB":
-    "S3 has no batch get: anystore's batch fallback (src/core/complete.ts, BATCH_CONCURRENCY) keeps 16 requests in flight; the raw loop keeps 32.",
+    "S3 has no batch get: anystore's batch fallback (src/core/driver/complete.ts, BATCH_CONCURRENCY) keeps 16 requests in flight; the raw loop keeps 32.",
   "http / putMany 1,000 x 1 KiB":
-    "The HTTP protocol has no batch put: anystore's batch fallback (src/core/complete.ts, BATCH_CONCURRENCY) keeps 16 requests in flight; the raw loop keeps 32.",
+    "The HTTP protocol has no batch put: anystore's batch fallback (src/core/driver/complete.ts, BATCH_CONCURRENCY) keeps 16 requests in flight; the raw loop keeps 32.",
   "http / getMany 1,000 x 1 KiB":
-    "The HTTP protocol has no batch get: anystore's batch fallback (src/core/complete.ts, BATCH_CONCURRENCY) keeps 16 requests in flight; the raw loop keeps 32.",
+    "The HTTP protocol has no batch get: anystore's batch fallback (src/core/driver/complete.ts, BATCH_CONCURRENCY) keeps 16 requests in flight; the raw loop keeps 32.",
   "s3 / stream 256 MiB in":
     "anystore uploads in parts (multipart, 8 MiB parts, 2 in flight), which resumes and goes past S3's 5 GiB single-PUT limit; s3rver stores every part and then copies them into the object on CompleteMultipartUpload (and hashes it again), so it writes the value twice. The raw baseline is one streamed PUT.",
   "s3 / put 1 KiB, sequential":

@@ -1,14 +1,14 @@
 /**
  * Calls issued together reach the driver in the order they were made (IndexedDB shares one
  * transaction among them and relies on it): before the driver is loaded, after, and while the
- * store's less used half (store-more.ts, which pop and the batches need) is still loading.
+ * store's less used half (lazy-ops.ts, which pop and the batches need) is still loading.
  */
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { Driver, Store } from "../../src/index.node.js";
 
 type Recorded = "get" | "put" | "delete" | "has" | "getMany" | "putMany" | "deleteMany";
 
-/** Fresh copies of the modules, so store-more.ts is not loaded yet. */
+/** Fresh copies of the modules, so lazy-ops.ts is not loaded yet. */
 async function fresh() {
   vi.resetModules();
   const { createStore } = await import("../../src/index.node.js");

@@ -16,6 +16,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Store, StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
+import { inTwoChunks } from "../shared/streams.js";
 
 /** Racer i's value: bytes no other racer writes. */
 export const racerValue = (i: number): Uint8Array<ArrayBuffer> =>
@@ -30,17 +31,6 @@ export interface Prepare {
   key: string;
   kind: Kind;
   ids: number[];
-}
-
-function inTwoChunks(value: Uint8Array): ReadableStream<Uint8Array> {
-  const half = value.byteLength >> 1;
-  return new ReadableStream({
-    start(controller) {
-      controller.enqueue(value.slice(0, half));
-      controller.enqueue(value.slice(half));
-      controller.close();
-    },
-  });
 }
 
 const outcomeOf = (error: unknown): string => (error as { code?: string })?.code ?? String(error);

@@ -40,30 +40,17 @@ async function start(store: Store, options: ServeOptions): Promise<number> {
   return Number(new URL(server.url).port);
 }
 
-/** The store with `put` waiting `ms` before it reads anything (a slow backend applying backpressure). */
-function slowWrites(store: Store, ms: number): Store {
+/**
+ * The store with one method waiting `ms` before it starts: `put` as a slow backend applying
+ * backpressure (nothing read meanwhile), `info` as a server busy before it can answer.
+ */
+function slowed(store: Store, method: "put" | "info", ms: number): Store {
   return new Proxy(store, {
     get(target, name) {
-      if (name === "put") {
-        return async (...args: Parameters<Store["put"]>) => {
+      if (name === method) {
+        return async (...args: unknown[]) => {
           await sleep(ms);
-          return target.put(...args);
-        };
-      }
-      const value = Reflect.get(target, name) as unknown;
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-/** The store with `info` taking `ms` (a server busy before it can answer). */
-function slowInfo(store: Store, ms: number): Store {
-  return new Proxy(store, {
-    get(target, name) {
-      if (name === "info") {
-        return async (...args: Parameters<Store["info"]>) => {
-          await sleep(ms);
-          return target.info(...args);
+          return (target[method] as (...a: unknown[]) => Promise<unknown>)(...args);
         };
       }
       const value = Reflect.get(target, name) as unknown;
@@ -127,7 +114,7 @@ describe("serve deadlines", () => {
 
   it("does not count the server's own backpressure against the client", async () => {
     const store = createStore("memory://");
-    const port = await start(slowWrites(store, 1500), TIGHT);
+    const port = await start(slowed(store, "put", 1500), TIGHT);
     const body = "z".repeat(2 * 2 ** 20); // more than the server buffers before the store reads
     const reply = await exchange(port, rawRequest("PUT", "/big", [], body), { waitMs: 20_000 });
     expect(reply.status).toBe(201);
@@ -148,7 +135,7 @@ describe("serve deadlines", () => {
     const size = 32 * 2 ** 20;
     await store.put("big", new Uint8Array(size));
     await store.put("k", "v");
-    const port = await start(slowInfo(store, 1500), TIGHT);
+    const port = await start(slowed(store, "info", 1500), TIGHT);
     // Busy for 1.5 s before the first byte, well past idleTimeout: still answered.
     const busy = await exchange(port, rawRequest("GET", "/k"), { waitMs: 15_000 });
     expect(busy.status).toBe(200);

@@ -6,38 +6,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
-import mysql from "mysql2/promise";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
-import type { StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
 import { readAll, rejectsWith, sleep } from "../shared/contract.js";
+import { raceStreamedCreates } from "../shared/contract-races.js";
+import { MYSQL_URL, PG_URL, serverTables } from "./sql-tables.js";
 
 const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-hardening-"));
-const PG_URL = process.env.PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
-const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 let counter = 0;
-const tableName = () => `anystore_h${process.pid}_${++counter}`;
 const sqliteFile = () => join(SCRATCH, `sql-${++counter}.db`);
 
-const pgPool = new pg.Pool({ connectionString: PG_URL, max: 2 });
-const myPool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2 });
-const pgTables: string[] = [];
-const myTables: string[] = [];
+const { myPool, pgTables, myTables, tableName, myStore, dropTables } = serverTables("h");
 
 afterAll(async () => {
-  for (const t of pgTables) await pgPool.query(`DROP TABLE IF EXISTS "${t}"`);
-  for (const t of myTables) await myPool.query(`DROP TABLE IF EXISTS \`${t}\``);
-  await pgPool.end();
-  await myPool.end();
+  await dropTables();
   rmSync(SCRATCH, { recursive: true, force: true });
 });
-
-const myStore = (options?: StoreOptions, table = tableName()) => {
-  myTables.push(table);
-  return createStore(MYSQL_URL, { ...options, table });
-};
 
 describe("sql driver: values over the backend's limit", () => {
   it("mariadb: a value just over max_allowed_packet is refused up front, naming the limit; the connection stays usable", async () => {
@@ -132,20 +117,7 @@ describe.each([
     const table = tableName();
     tables?.push(table);
     const driver = sqlDriver({ uri: uri(), table });
-    const attempt = async (i: number) => {
-      const writer = (await driver.write!("once", { ifNotExists: true })).getWriter();
-      await writer.write(new TextEncoder().encode(`writer ${i} `));
-      await writer.write(new TextEncoder().encode("done"));
-      await writer.close();
-      return i;
-    };
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => attempt(i)));
-    const winners = results.filter((r): r is PromiseFulfilledResult<number> => r.status === "fulfilled");
-    expect(winners.length).toBe(1);
-    for (const r of results)
-      if (r.status === "rejected") expect((r.reason as { code: string }).code).toBe("ALREADY_EXISTS");
-    const stored = new TextDecoder().decode((await driver.get("once"))!);
-    expect(stored).toBe(`writer ${winners[0]!.value} done`);
+    const stored = await raceStreamedCreates(driver);
     // An existing value is left as it was, and a streamed create over it is refused.
     const late = (await driver.write!("once", { ifNotExists: true })).getWriter();
     await late.write(new TextEncoder().encode("late"));

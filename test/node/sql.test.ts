@@ -2,15 +2,14 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
-import mysql from "mysql2/promise";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
-import type { Store, StoreOptions } from "../../src/index.node.js";
+import type { Store } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, sleep, utf8 } from "../shared/contract.js";
 import type { Server } from "./sql-servers.js";
 import { startMariadb, startPostgres } from "./sql-servers.js";
+import { serverTables } from "./sql-tables.js";
 
 const TMP = join(process.cwd(), "test/.tmp");
 /**
@@ -19,34 +18,16 @@ const TMP = join(process.cwd(), "test/.tmp");
  */
 const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-"));
 chmodSync(SCRATCH, 0o755); // the PostgreSQL cluster runs as the postgres user
-const PG_URL = process.env.PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
-const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 let counter = 0;
-const tableName = () => `anystore_t${process.pid}_${++counter}`;
 const sqliteFile = () => join(SCRATCH, `sql-${++counter}.db`);
 
-/** Raw clients for checking the table by hand, and for dropping every table the tests made. */
-const pgPool = new pg.Pool({ connectionString: PG_URL, max: 2 });
-const myPool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2 });
-const pgTables: string[] = [];
-const myTables: string[] = [];
+/** Stores on fresh tables, raw pools for checking a table by hand, every table dropped at the end. */
+const { pgPool, myPool, pgTables, myTables, tableName, pgStore, myStore, dropTables } = serverTables("t");
 
 afterAll(async () => {
-  for (const t of pgTables) await pgPool.query(`DROP TABLE IF EXISTS "${t}"`);
-  for (const t of myTables) await myPool.query(`DROP TABLE IF EXISTS \`${t}\``);
-  await pgPool.end();
-  await myPool.end();
+  await dropTables();
   rmSync(SCRATCH, { recursive: true, force: true });
 });
-
-const pgStore = (options?: StoreOptions, table = tableName()) => {
-  pgTables.push(table);
-  return createStore(PG_URL, { ...options, table });
-};
-const myStore = (options?: StoreOptions, table = tableName()) => {
-  myTables.push(table);
-  return createStore(MYSQL_URL, { ...options, table });
-};
 
 contractSuite({ name: "sql: sqlite file", make: (options) => createStore(`sqlite:///${sqliteFile()}`, options) });
 contractSuite({ name: "sql: sqlite :memory:", make: (options) => createStore("sqlite:///:memory:", options) });

@@ -15,6 +15,7 @@ import { append } from "../../src/drivers/node/zip/writer.js";
 import { zipDriver } from "../../src/drivers/node/zip/zip.js";
 import { createStore } from "../../src/index.node.js";
 import { collectKeys, readAll, rejectsWith, text } from "../shared/contract.js";
+import { raceStreamedCreates } from "../shared/contract-races.js";
 import { TMP } from "./tmp.js";
 
 const MiB = 1024 * 1024;
@@ -169,20 +170,7 @@ describe("zip driver: streamed creates", () => {
   it("write() with ifNotExists: one of many racing writers wins, the rest get AlreadyExistsError and change nothing", async () => {
     const path = freshArchive();
     const driver = zipDriver({ path });
-    const attempt = async (i: number) => {
-      const writer = (await driver.write!("once", { ifNotExists: true })).getWriter();
-      await writer.write(new TextEncoder().encode(`writer ${i} `));
-      await writer.write(new TextEncoder().encode("done"));
-      await writer.close();
-      return i;
-    };
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => attempt(i)));
-    const winners = results.filter((r): r is PromiseFulfilledResult<number> => r.status === "fulfilled");
-    expect(winners.length).toBe(1);
-    for (const r of results)
-      if (r.status === "rejected") expect((r.reason as { code: string }).code).toBe("ALREADY_EXISTS");
-    const stored = new TextDecoder().decode((await driver.get("once"))!);
-    expect(stored).toBe(`writer ${winners[0]!.value} done`);
+    await raceStreamedCreates(driver);
     await rejectsWith(driver.write!("once", { ifNotExists: true }), "ALREADY_EXISTS");
     await driver.close!();
     expect(await leftovers(path)).toEqual([]);
