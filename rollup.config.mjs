@@ -1,16 +1,23 @@
+import { readFileSync, rmSync } from "node:fs";
 import typescript from "@rollup/plugin-typescript";
-import { readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
 
-/** Every source file is its own output module (preserveModules), so subpath exports and lazy driver chunks line up. */
-const entries = ["src/index.node.ts", "src/index.browser.ts"];
-for (const dir of ["src/drivers/browser", "src/drivers/node", "src/cli"]) {
-  try {
-    for (const file of readdirSync(dir)) if (file.endsWith(".ts")) entries.push(join(dir, file));
-  } catch {
-    // the folder does not exist yet
-  }
-}
+/**
+ * The entries are what package.json publishes (every `exports` target and the `bin`), read from
+ * there so the two never disagree. Every source file they reach is its own output module
+ * (preserveModules), so subpath exports and lazy driver chunks line up.
+ */
+const pkg = JSON.parse(readFileSync("package.json", "utf8"));
+const targets = [
+  ...Object.values(pkg.exports).flatMap((entry) => (typeof entry === "string" ? [] : Object.values(entry))),
+  ...Object.values(pkg.bin),
+];
+const entries = [
+  ...new Set(
+    targets
+      .filter((t) => t.startsWith("./dist/") && t.endsWith(".js"))
+      .map((t) => t.replace(/^\.\/dist\//, "src/").replace(/\.js$/, ".ts")),
+  ),
+];
 
 /** Starts from an empty dist/, so files of moved or deleted modules are never shipped. */
 const clean = { name: "clean-dist", buildStart: () => rmSync("dist", { recursive: true, force: true }) };
@@ -19,5 +26,14 @@ export default {
   input: entries,
   output: { dir: "dist", format: "es", preserveModules: true, preserveModulesRoot: "src", sourcemap: true },
   external: (id) => !id.startsWith(".") && !id.startsWith("/") && !id.startsWith("\0") && !/^[A-Za-z]:/.test(id),
-  plugins: [clean, typescript({ tsconfig: "./tsconfig.json", declaration: true, declarationDir: "dist", outDir: "dist", noEmitOnError: !process.env.LOOSE_BUILD })],
+  plugins: [
+    clean,
+    typescript({
+      tsconfig: "./tsconfig.json",
+      declaration: true,
+      declarationDir: "dist",
+      outDir: "dist",
+      noEmitOnError: !process.env.LOOSE_BUILD,
+    }),
+  ],
 };

@@ -24,7 +24,20 @@ export default defineConfig({
           include: ["test/browser/**/*.test.ts"],
           globalSetup: ["test/browser/global-setup.ts"],
           // Pre-bundled up front: a dependency found mid-run makes Vite reload the page and fail the file.
-          deps: { optimizer: { client: { include: ["idb", "idb-keyval", "zod", "aws4fetch", "@noble/hashes/sha2.js", "@noble/hashes/legacy.js", "@noble/hashes/utils.js"] } } },
+          deps: {
+            optimizer: {
+              client: {
+                include: [
+                  "idb",
+                  "zod",
+                  "aws4fetch",
+                  "@noble/hashes/sha2.js",
+                  "@noble/hashes/legacy.js",
+                  "@noble/hashes/utils.js",
+                ],
+              },
+            },
+          },
           testTimeout: 30_000,
           hookTimeout: 60_000,
           browser: {

@@ -3,8 +3,9 @@
  * standard workload (extra RSS aside: it is MiB, not a rate); a bar from 1.0x to anystore / raw
  * client, and a dot per peer (anystore / peer), on a log scale clamped to [1/16, 16].
  */
-import { byDriver, columns, driverLabel, ratio } from "./report.mjs";
+
 import { W, WORKLOADS } from "./lib.mjs";
+import { byDriver, columns, driverLabel, ratio } from "./report.mjs";
 
 const MIN = 1 / 16;
 const MAX = 16;
@@ -30,7 +31,9 @@ function layout(run) {
       .map((w) => {
         const { row } = rows.get(w);
         const c = columns(row);
-        const peers = c.peers.map(([name, v]) => ({ name, r: ratio(c.ours, v, row.unit) })).filter((p) => p.r !== undefined);
+        const peers = c.peers
+          .map(([name, v]) => ({ name, r: ratio(c.ours, v, row.unit) }))
+          .filter((p) => p.r !== undefined);
         return { workload: w, raw: ratio(c.ours, c.raw, row.unit), rawName: c.rawName, peers };
       })
       .filter((item) => item.raw !== undefined || item.peers.length > 0);
@@ -57,7 +60,9 @@ export function chart(run) {
     out.push(`<text x="${x}" y="${height - 16}" text-anchor="middle" fill="#555">${tickLabel(t)}x</text>`);
   }
   const x09 = xOf(0.9).toFixed(1);
-  out.push(`<line x1="${x09}" y1="${top - 6}" x2="${x09}" y2="${height - 30}" stroke="#c0392b" stroke-dasharray="3,3"/>`);
+  out.push(
+    `<line x1="${x09}" y1="${top - 6}" x2="${x09}" y2="${height - 30}" stroke="#c0392b" stroke-dasharray="3,3"/>`,
+  );
   out.push(`<text x="${x09}" y="${top - 9}" text-anchor="end" fill="#c0392b">0.9x</text>`);
   items.forEach((item, i) => {
     const y = top + i * ROW;
@@ -70,12 +75,16 @@ export function chart(run) {
     if (item.raw !== undefined) {
       const [a, b] = [xOf(1), xOf(item.raw)].sort((p, q) => p - q);
       const color = item.raw < 0.9 ? "#c0392b" : "#2f6db5";
-      out.push(`<rect x="${a.toFixed(1)}" y="${y + 3}" width="${Math.max(1, b - a).toFixed(1)}" height="${ROW - 6}" fill="${color}" opacity="0.85"><title>${esc(`${item.raw.toFixed(2)}x ${item.rawName}`)}</title></rect>`);
+      out.push(
+        `<rect x="${a.toFixed(1)}" y="${y + 3}" width="${Math.max(1, b - a).toFixed(1)}" height="${ROW - 6}" fill="${color}" opacity="0.85"><title>${esc(`${item.raw.toFixed(2)}x ${item.rawName}`)}</title></rect>`,
+      );
       const clipped = item.raw > MAX || item.raw < MIN ? "›" : "";
       out.push(`<text x="${LEFT + PLOT + 8}" y="${y + 12}" fill="${color}">${item.raw.toFixed(2)}x${clipped}</text>`);
     }
     for (const peer of item.peers) {
-      out.push(`<circle cx="${xOf(peer.r).toFixed(1)}" cy="${y + ROW / 2}" r="4" fill="${peerColor(peer.name)}" stroke="#fff"><title>${esc(`${peer.r.toFixed(2)}x ${peer.name}`)}</title></circle>`);
+      out.push(
+        `<circle cx="${xOf(peer.r).toFixed(1)}" cy="${y + ROW / 2}" r="4" fill="${peerColor(peer.name)}" stroke="#fff"><title>${esc(`${peer.r.toFixed(2)}x ${peer.name}`)}</title></circle>`,
+      );
     }
   });
   out.push("</svg>");
@@ -89,7 +98,9 @@ function legend(y) {
   ];
   let x = 250;
   for (const [name, color] of Object.entries(PEER_COLORS)) {
-    parts.push(`<circle cx="${x + 5}" cy="${y + 5}" r="4" fill="${color}"/><text x="${x + 14}" y="${y + 9}">vs ${name}</text>`);
+    parts.push(
+      `<circle cx="${x + 5}" cy="${y + 5}" r="4" fill="${color}"/><text x="${x + 14}" y="${y + 9}">vs ${name}</text>`,
+    );
     x += 100;
   }
   return parts.join("");

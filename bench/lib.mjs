@@ -165,7 +165,8 @@ export async function putGetRows(impls, { ops = 1000, rounds = 3 } = {}) {
 }
 
 /** The 1,000 entries of a batch: `b/0000` ... `b/0999`, 1 KiB each. */
-export const batchEntries = () => Array.from({ length: BATCH }, (_, i) => [`b/${String(i).padStart(4, "0")}`, value1k(i)]);
+export const batchEntries = () =>
+  Array.from({ length: BATCH }, (_, i) => [`b/${String(i).padStart(4, "0")}`, value1k(i)]);
 
 /**
  * putMany and getMany of 1,000 keys of 1 KiB, in keys/s. `impls`: name -> { putMany(entries),
@@ -176,7 +177,10 @@ export async function batchRows(impls, { rounds = 3, batches = 3 } = {}) {
   const keys = entries.map(([k]) => k);
   const rate = (fn) => opsPerSec(fn, { ops: batches, warmup: 1 }).then((perSec) => perSec * BATCH);
   return [
-    rowOf(W.putMany, await takingTurns(impls, (impl) => (impl.putMany ? rate(() => impl.putMany(entries)) : undefined), rounds)),
+    rowOf(
+      W.putMany,
+      await takingTurns(impls, (impl) => (impl.putMany ? rate(() => impl.putMany(entries)) : undefined), rounds),
+    ),
     rowOf(
       W.getMany,
       await takingTurns(
@@ -202,7 +206,12 @@ export async function batchRows(impls, { rounds = 3, batches = 3 } = {}) {
  */
 export async function seedForListing(putMany, { batch = 1000, concurrency = 2, value = "v" } = {}) {
   const starts = Array.from({ length: Math.ceil(LIST_TOTAL / batch) }, (_, i) => i * batch);
-  await pool(starts, (start) => putMany(Array.from({ length: Math.min(batch, LIST_TOTAL - start) }, (_, j) => [listKey(start + j), value])), concurrency);
+  await pool(
+    starts,
+    (start) =>
+      putMany(Array.from({ length: Math.min(batch, LIST_TOTAL - start) }, (_, j) => [listKey(start + j), value])),
+    concurrency,
+  );
 }
 
 /** Counts what an (async) iterable yields. */
@@ -304,7 +313,8 @@ export async function streamRows(impls) {
     }
     await impl.cleanup?.()?.catch?.(() => {});
   }
-  const row = (workload, figures) => rowOf(workload, Object.defineProperty(figures, "failed", { value: failed, enumerable: false }));
+  const row = (workload, figures) =>
+    rowOf(workload, Object.defineProperty(figures, "failed", { value: failed, enumerable: false }));
   return [row(W.streamIn, results.in), row(W.streamOut, results.out), row(W.rss, results.rss)];
 }
 
@@ -357,8 +367,12 @@ export async function mirrorRow(impls) {
     }
     const seconds = (performance.now() - started) / 1000;
     const copied = typeof outcome === "number" ? outcome : outcome.copied;
-    if (typeof outcome === "number" && copied !== MIRROR_KEYS) throw new Error(`${name} copied ${copied} keys, expected ${MIRROR_KEYS}`);
-    if (typeof outcome !== "number") notes.push(`${name} ${outcome.stopped}: ${copied.toLocaleString("en-US")} keys in ${seconds.toFixed(0)} s, the rate is over those.`);
+    if (typeof outcome === "number" && copied !== MIRROR_KEYS)
+      throw new Error(`${name} copied ${copied} keys, expected ${MIRROR_KEYS}`);
+    if (typeof outcome !== "number")
+      notes.push(
+        `${name} ${outcome.stopped}: ${copied.toLocaleString("en-US")} keys in ${seconds.toFixed(0)} s, the rate is over those.`,
+      );
     results[name] = copied / seconds;
   }
   return { workload: W.mirror, unit: UNITS[W.mirror], results, ...(notes.length > 0 && { note: notes.join(" ") }) };
@@ -370,10 +384,16 @@ export async function mirrorRow(impls) {
  */
 export async function mirrorWithin(mirror, source, target, budgetSeconds = Infinity) {
   const controller = new AbortController();
-  const timer = Number.isFinite(budgetSeconds) ? setTimeout(() => controller.abort(new Error("budget")), budgetSeconds * 1000) : undefined;
+  const timer = Number.isFinite(budgetSeconds)
+    ? setTimeout(() => controller.abort(new Error("budget")), budgetSeconds * 1000)
+    : undefined;
   let mirrored = 0;
   try {
-    const result = await mirror(source, target, { concurrency: MIRROR_IN_FLIGHT, signal: controller.signal, onProgress: (p) => (mirrored = p.mirrored) });
+    const result = await mirror(source, target, {
+      concurrency: MIRROR_IN_FLIGHT,
+      signal: controller.signal,
+      onProgress: (p) => (mirrored = p.mirrored),
+    });
     if (result.failed > 0) throw result.errors[0].error;
     return result.mirrored;
   } catch (error) {

@@ -9,8 +9,8 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { W, WORKLOADS } from "./lib.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -86,7 +86,13 @@ export function byDriver(run) {
 }
 
 export const fmt = (n) =>
-  n === undefined || Number.isNaN(n) ? "" : n >= 100 ? Math.round(n).toLocaleString("en-US") : n >= 10 ? n.toFixed(1) : n.toFixed(2);
+  n === undefined || Number.isNaN(n)
+    ? ""
+    : n >= 100
+      ? Math.round(n).toLocaleString("en-US")
+      : n >= 10
+        ? n.toFixed(1)
+        : n.toFixed(2);
 const x = (r) => (r === undefined ? "" : `${r.toFixed(2)}x`);
 const flag = (r) => (r !== undefined && r < LOW ? ` **${x(r)}**` : ` ${x(r)}`).trim();
 
@@ -109,9 +115,29 @@ export async function machine() {
       return undefined;
     }
   };
-  const os = await readFile("/etc/os-release", "utf8").then((t) => t.match(/PRETTY_NAME="?([^"\n]*)/)?.[1]).catch(() => undefined);
-  const pkg = async (name) => JSON.parse(await readFile(join(root, "node_modules", name, "package.json"), "utf8").catch(() => "{}")).version;
-  const compared = ["unstorage", "keyv", "@keyv/sqlite", "@keyv/redis", "idb-keyval", "ioredis", "pg", "mysql2", "@libsql/client", "aws4fetch", "fflate", "s3rver", "h3", "playwright"];
+  const os = await readFile("/etc/os-release", "utf8")
+    .then((t) => t.match(/PRETTY_NAME="?([^"\n]*)/)?.[1])
+    .catch(() => undefined);
+  // The peers are bench/'s own dependencies; the rest come from the root.
+  const versionIn = async (dir, name) =>
+    JSON.parse(await readFile(join(dir, "node_modules", name, "package.json"), "utf8").catch(() => "{}")).version;
+  const pkg = async (name) => (await versionIn(join(root, "bench"), name)) ?? (await versionIn(root, name));
+  const compared = [
+    "unstorage",
+    "keyv",
+    "@keyv/sqlite",
+    "@keyv/redis",
+    "idb-keyval",
+    "ioredis",
+    "pg",
+    "mysql2",
+    "@libsql/client",
+    "aws4fetch",
+    "fflate",
+    "s3rver",
+    "h3",
+    "playwright",
+  ];
   const packages = { anystore: JSON.parse(await readFile(join(root, "package.json"), "utf8")).version };
   for (const name of compared) packages[name] = await pkg(name);
   const commit = await version("git", ["-C", root, "rev-parse", "--short", "HEAD"], /(\w+)/);
@@ -128,7 +154,9 @@ export async function machine() {
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       os,
       node: process.version,
-      loadAverage: loadavg().map((l) => l.toFixed(2)).join(", "),
+      loadAverage: loadavg()
+        .map((l) => l.toFixed(2))
+        .join(", "),
     },
     packages: { ...packages, "anystore commit": commit },
     servers,
@@ -175,7 +203,8 @@ function summary(drivers) {
     const rawName = columns(any.row).rawName ?? "";
     const putGet = [W.putSeq, W.getSeq, W.put32, W.get32].map((w) => rows.get(w)).filter(Boolean);
     const peerNames = [...new Set(putGet.flatMap((e) => columns(e.row).peers.map(([n]) => n)))];
-    const perPeer = (op) => peerNames.map((p) => pair(rows, op, (c) => c.peers.find(([n]) => n === p)?.[1])).join("<br>");
+    const perPeer = (op) =>
+      peerNames.map((p) => pair(rows, op, (c) => c.peers.find(([n]) => n === p)?.[1])).join("<br>");
     lines.push(
       `| ${driverLabel(id)} | ${rawName} | ${pair(rows, "put", (c) => c.raw)} | ${pair(rows, "get", (c) => c.raw)} | ${peerNames.join("<br>")} | ${perPeer("put")} | ${perPeer("get")} |`,
     );
@@ -193,8 +222,16 @@ function lowFigures(drivers, notes) {
       if (r === undefined || r >= LOW) continue;
       // extra RSS is flagged only past 64 MiB (a few MiB either way is sampling noise)
       if (workload === W.rss && c.ours <= RSS_BUDGET_MIB) continue;
-      const why = notes[`${id} / ${workload}`] ?? meta.notes?.[workload] ?? notes[id] ?? notes[`* / ${workload}`] ?? row.note ?? "<!-- notes -->";
-      lines.push(`- **${driverLabel(id)}, ${workload}: ${x(r)}** ${c.rawName} (${fmt(c.ours)} vs ${fmt(c.raw)} ${row.unit}). ${why}`);
+      const why =
+        notes[`${id} / ${workload}`] ??
+        meta.notes?.[workload] ??
+        notes[id] ??
+        notes[`* / ${workload}`] ??
+        row.note ??
+        "<!-- notes -->";
+      lines.push(
+        `- **${driverLabel(id)}, ${workload}: ${x(r)}** ${c.rawName} (${fmt(c.ours)} vs ${fmt(c.raw)} ${row.unit}). ${why}`,
+      );
     }
   }
   return lines;
@@ -203,7 +240,10 @@ function lowFigures(drivers, notes) {
 /** Drivers x standard workloads; `cell(entry)` gives the text. */
 function matrix(drivers, cell, { skip = [] } = {}) {
   const workloads = WORKLOADS.filter((w) => !skip.includes(w) && [...drivers.values()].some((rows) => rows.has(w)));
-  const lines = [`| driver | ${workloads.map((w) => SHORT[w]).join(" | ")} |`, `|---|${workloads.map(() => "---:").join("|")}|`];
+  const lines = [
+    `| driver | ${workloads.map((w) => SHORT[w]).join(" | ")} |`,
+    `|---|${workloads.map(() => "---:").join("|")}|`,
+  ];
   for (const [id, rows] of drivers) {
     const cells = workloads.map((w) => (rows.has(w) ? cell(rows.get(w).row, w) : ""));
     if (cells.every((c) => c === "")) continue;
@@ -214,7 +254,8 @@ function matrix(drivers, cell, { skip = [] } = {}) {
 
 function vsRawCell(row, workload) {
   const c = columns(row);
-  if (workload === W.rss) return c.ours === undefined ? "" : `${fmt(c.ours)}${c.raw === undefined ? "" : ` (raw ${fmt(c.raw)})`}`;
+  if (workload === W.rss)
+    return c.ours === undefined ? "" : `${fmt(c.ours)}${c.raw === undefined ? "" : ` (raw ${fmt(c.raw)})`}`;
   return flag(ratio(c.ours, c.raw, row.unit));
 }
 
@@ -228,7 +269,12 @@ function vsPeerCell(peer) {
 }
 
 function detail(suite) {
-  const lines = [`### ${suite.title}`, "", `Suite \`bench/suites/${suite.name}.mjs\`, ${Math.round(suite.seconds)} s.`, ""];
+  const lines = [
+    `### ${suite.title}`,
+    "",
+    `Suite \`bench/suites/${suite.name}.mjs\`, ${Math.round(suite.seconds)} s.`,
+    "",
+  ];
   if (suite.error) lines.push(`**failed: ${suite.error}**`, "");
   for (const { title, rows, meta = {} } of suite.tables) {
     if (meta.error) lines.push(`#### ${title}`, "", `**failed: ${meta.error}**`, "");
@@ -245,7 +291,10 @@ function detail(suite) {
       lines.push(`| ${row.workload} | ${row.unit} | ${cells.join(" | ")} | ${ratios.join(" | ")} |`);
     }
     lines.push("");
-    const noteLines = [...rows.filter((r) => r.note).map((r) => `- ${r.workload}: ${r.note}`), ...(typeof meta.notes === "string" ? [meta.notes] : [])];
+    const noteLines = [
+      ...rows.filter((r) => r.note).map((r) => `- ${r.workload}: ${r.note}`),
+      ...(typeof meta.notes === "string" ? [meta.notes] : []),
+    ];
     if (noteLines.length > 0) lines.push(...noteLines, "");
   }
   return lines;
@@ -256,9 +305,15 @@ export function markdown(run, notes = {}, { chart } = {}) {
   const m = run.machine ?? {};
   const failed = [
     ...run.suites.filter((s) => s.error).map((s) => `- ${s.name}: failed: ${s.error}`),
-    ...run.suites.flatMap((s) => s.tables.filter((t) => t.meta?.error).map((t) => `- ${s.name}, ${t.title}: failed: ${t.meta.error}`)),
+    ...run.suites.flatMap((s) =>
+      s.tables.filter((t) => t.meta?.error).map((t) => `- ${s.name}, ${t.title}: failed: ${t.meta.error}`),
+    ),
   ];
-  const peers = ["unstorage", "keyv", "idb-keyval"].filter((p) => [...drivers.values()].some((rows) => [...rows.values()].some((e) => columns(e.row).peers.some(([n]) => n.toLowerCase().startsWith(p)))));
+  const peers = ["unstorage", "keyv", "idb-keyval"].filter((p) =>
+    [...drivers.values()].some((rows) =>
+      [...rows.values()].some((e) => columns(e.row).peers.some(([n]) => n.toLowerCase().startsWith(p))),
+    ),
+  );
   const low = lowFigures(drivers, notes);
   const lines = [
     "# Benchmarks",
@@ -281,11 +336,32 @@ export function markdown(run, notes = {}, { chart } = {}) {
     "",
   ];
   if (failed.length > 0) lines.push("### Failed", "", ...failed, "");
-  if (chart) lines.push("## Chart", "", `![anystore / raw client and anystore / peers, per driver and workload (log scale)](${chart})`, "");
-  lines.push("## anystore vs the raw client, every workload", "", "The extra RSS column is in MiB (raw client's in brackets), not a ratio.", "");
+  if (chart)
+    lines.push(
+      "## Chart",
+      "",
+      `![anystore / raw client and anystore / peers, per driver and workload (log scale)](${chart})`,
+      "",
+    );
+  lines.push(
+    "## anystore vs the raw client, every workload",
+    "",
+    "The extra RSS column is in MiB (raw client's in brackets), not a ratio.",
+    "",
+  );
   lines.push(...matrix(drivers, vsRawCell), "");
   for (const peer of peers) {
-    lines.push(`## anystore vs ${peer}`, "", "The extra RSS column is in MiB (the peer's in brackets).", "", ...matrix(new Map([...drivers].filter(([, rows]) => [...rows.values()].some((e) => vsPeerCell(peer)(e.row, "") !== ""))), vsPeerCell(peer)), "");
+    lines.push(
+      `## anystore vs ${peer}`,
+      "",
+      "The extra RSS column is in MiB (the peer's in brackets).",
+      "",
+      ...matrix(
+        new Map([...drivers].filter(([, rows]) => [...rows.values()].some((e) => vsPeerCell(peer)(e.row, "") !== ""))),
+        vsPeerCell(peer),
+      ),
+      "",
+    );
   }
   lines.push(
     "## Workloads",

@@ -76,7 +76,8 @@ function runSuite(name) {
     }, timeoutSeconds * 1000);
     proc.on("message", (message) => {
       if (message.type === "title") result.title = message.title;
-      if (message.type === "table") result.tables.push({ title: message.title, rows: message.rows, meta: message.meta });
+      if (message.type === "table")
+        result.tables.push({ title: message.title, rows: message.rows, meta: message.meta });
       if (message.type === "error") result.error = message.error;
     });
     proc.on("exit", (code, signal) => {
@@ -111,8 +112,20 @@ async function main(only) {
   if (only.length === 0) return render(run, true);
   if (!process.env.BENCH_WRITE) return render(run, false);
   const previous = JSON.parse(await readFile(RESULTS, "utf8").catch(() => '{"suites":[]}'));
-  const merged = previous.suites.filter((s) => !only.includes(s.name)).concat(suites).sort((a, b) => a.name.localeCompare(b.name));
-  await render({ ...previous, ...context, suites: merged, date: previous.date ?? run.date, partial: [...new Set([...(previous.partial ?? []), ...only])] }, true);
+  const merged = previous.suites
+    .filter((s) => !only.includes(s.name))
+    .concat(suites)
+    .sort((a, b) => a.name.localeCompare(b.name));
+  await render(
+    {
+      ...previous,
+      ...context,
+      suites: merged,
+      date: previous.date ?? run.date,
+      partial: [...new Set([...(previous.partial ?? []), ...only])],
+    },
+    true,
+  );
 }
 
 /** Writes BENCHMARKS.md + chart + results.json, or (a partial run) bench/.last-run.md only. */

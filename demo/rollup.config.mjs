@@ -3,12 +3,13 @@
  * file, demo/dist/app.js: one file is all the service worker has to keep for offline use.
  * TypeScript is transpiled only (fast); `npx tsc -p demo` type-checks.
  */
-import commonjs from "@rollup/plugin-commonjs";
-import { nodeResolve } from "@rollup/plugin-node-resolve";
-import terser from "@rollup/plugin-terser";
+
 import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import commonjs from "@rollup/plugin-commonjs";
+import { nodeResolve } from "@rollup/plugin-node-resolve";
+import terser from "@rollup/plugin-terser";
 import ts from "typescript";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,7 +27,12 @@ function transpileTypeScript() {
       if (!id.endsWith(".ts")) return null;
       const out = ts.transpileModule(code, {
         fileName: id,
-        compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, sourceMap: true, verbatimModuleSyntax: true },
+        compilerOptions: {
+          target: ts.ScriptTarget.ES2022,
+          module: ts.ModuleKind.ESNext,
+          sourceMap: true,
+          verbatimModuleSyntax: true,
+        },
       });
       return { code: out.outputText, map: JSON.parse(out.sourceMapText ?? "null") };
     },
@@ -38,7 +44,12 @@ export function demoConfig({ minify = true } = {}) {
   return {
     input: resolve(here, "src/main.ts"),
     output: { file: resolve(here, "dist/app.js"), format: "es", sourcemap: true, inlineDynamicImports: true },
-    plugins: [transpileTypeScript(), nodeResolve({ browser: true, exportConditions: ["browser"] }), commonjs(), minify && terser()],
+    plugins: [
+      transpileTypeScript(),
+      nodeResolve({ browser: true, exportConditions: ["browser"] }),
+      commonjs(),
+      minify && terser(),
+    ],
     onwarn(warning, warn) {
       if (warning.code !== "CIRCULAR_DEPENDENCY") warn(warning);
     },

@@ -39,9 +39,16 @@ function isApi(url) {
 
 async function sendAsset(path, res) {
   const asset = ASSETS[path];
-  const size = asset && (await stat(asset[0]).then((s) => s.size, () => null));
+  const size =
+    asset &&
+    (await stat(asset[0]).then(
+      (s) => s.size,
+      () => null,
+    ));
   if (size === null || size === undefined) {
-    res.writeHead(404, { "content-type": "text/plain; charset=utf-8" }).end(asset ? "not built: run `npm start`\n" : "not found\n");
+    res
+      .writeHead(404, { "content-type": "text/plain; charset=utf-8" })
+      .end(asset ? "not built: run `npm start`\n" : "not found\n");
     return;
   }
   // no-cache: revalidate every time, so a rebuilt page is picked up (the service worker keeps an offline copy).

@@ -17,7 +17,9 @@ const server = await startDemoServer({ createStore, createHandler }, { db, port 
 });
 
 console.log(`anystore notebook demo: ${server.url}/`);
-console.log(`  API: anystore+${server.url}/${NAMESPACE}  (try: npx anystore --store anystore+${server.url}/${NAMESPACE} keys --info)`);
+console.log(
+  `  API: anystore+${server.url}/${NAMESPACE}  (try: npx anystore --store anystore+${server.url}/${NAMESPACE} keys --info)`,
+);
 console.log(`  data: ${db}`);
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.once(signal, () => void server.close().then(() => process.exit(0)));

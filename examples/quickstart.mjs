@@ -21,7 +21,7 @@ console.log(`sha256: ${await store.checksum("notes/readme.txt")}`);
 
 // Streams in and out: the value never sits whole in memory.
 const writer = (await store.open("logs/events.jsonl", "w")).getWriter();
-for (let i = 0; i < 3; i++) await writer.write(new TextEncoder().encode(JSON.stringify({ event: i }) + "\n"));
+for (let i = 0; i < 3; i++) await writer.write(new TextEncoder().encode(`${JSON.stringify({ event: i })}\n`));
 await writer.close();
 for await (const event of store.stream("logs/events.jsonl")) console.log("line", event);
 

@@ -58,17 +58,22 @@ async function child(uri: string, phase: Phase, size: number): Promise<void> {
     if (n !== size) throw new Error(`read ${n} bytes`);
   }
   const extra = Math.max(peak(), before) - base;
-  process.stdout.write(JSON.stringify({ extra, before: before - base }) + "\n");
+  process.stdout.write(`${JSON.stringify({ extra, before: before - base })}\n`);
   await store.close();
 }
 
 function measure(uri: string, phase: Phase, size: number): string {
-  const run = spawnSync(process.execPath, ["--import", "tsx", "--expose-gc", import.meta.filename, "--child", uri, phase, String(size)], {
-    encoding: "utf8",
-    maxBuffer: 1 << 20,
-  });
+  const run = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "--expose-gc", import.meta.filename, "--child", uri, phase, String(size)],
+    {
+      encoding: "utf8",
+      maxBuffer: 1 << 20,
+    },
+  );
   const line = run.stdout.trim().split("\n").pop() ?? "";
-  if (run.status !== 0 || !line.startsWith("{")) return `failed: ${(run.stderr || run.stdout).trim().split("\n").slice(0, 3).join(" ")}`;
+  if (run.status !== 0 || !line.startsWith("{"))
+    return `failed: ${(run.stderr || run.stdout).trim().split("\n").slice(0, 3).join(" ")}`;
   const { extra } = JSON.parse(line) as { extra: number };
   return `+${Math.round(extra / MiB)} MiB`;
 }

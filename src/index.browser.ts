@@ -1,9 +1,9 @@
-import { createStoreWith } from "./core/create.js";
+import { createStoreWith } from "./core/store/create.js";
 import type { CreateStoreOptions, Store, StoreOptions } from "./core/types.js";
-import { browserRuntime } from "./runtime/browser.js";
+import { browserRuntime } from "./runtime/browser/runtime.js";
 
 export * from "./index.common.js";
-export { smartOpen, smartRead, smartStream, smartWrite } from "./browser/smart.js";
+export { smartOpen, smartRead, smartStream, smartWrite } from "./runtime/browser/smart.js";
 
 /**
  * Creates a store from a uri (or options). Synchronous, no I/O: the driver connects on first use.
@@ -14,6 +14,9 @@ export { smartOpen, smartRead, smartStream, smartWrite } from "./browser/smart.j
  */
 export function createStore<T = unknown>(uri?: string, options?: StoreOptions<T>): Store<T>;
 export function createStore<T = unknown>(options: CreateStoreOptions<T>): Store<T>;
-export function createStore<T = unknown>(uriOrOptions?: string | CreateStoreOptions<T>, options?: StoreOptions<T>): Store<T> {
+export function createStore<T = unknown>(
+  uriOrOptions?: string | CreateStoreOptions<T>,
+  options?: StoreOptions<T>,
+): Store<T> {
   return createStoreWith<T>(browserRuntime, uriOrOptions, options);
 }

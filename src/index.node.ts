@@ -1,11 +1,11 @@
-import { createStoreWith } from "./core/create.js";
+import { createStoreWith } from "./core/store/create.js";
 import type { CreateStoreOptions, Store, StoreOptions } from "./core/types.js";
-import { nodeRuntime } from "./runtime/node.js";
+import { nodeRuntime } from "./runtime/node/runtime.js";
 
 export * from "./index.common.js";
-export { smartOpen, smartRead, smartStream, smartWrite } from "./node/smart.js";
-export { serve } from "./server/serve.js";
+export { smartOpen, smartRead, smartStream, smartWrite } from "./runtime/node/smart.js";
 export type { RunningServer, ServeOptions } from "./server/serve.js";
+export { serve } from "./server/serve.js";
 
 /**
  * Creates a store from a uri (or options). Synchronous, no I/O: the driver connects on first use.
@@ -16,6 +16,9 @@ export type { RunningServer, ServeOptions } from "./server/serve.js";
  */
 export function createStore<T = unknown>(uri?: string, options?: StoreOptions<T>): Store<T>;
 export function createStore<T = unknown>(options: CreateStoreOptions<T>): Store<T>;
-export function createStore<T = unknown>(uriOrOptions?: string | CreateStoreOptions<T>, options?: StoreOptions<T>): Store<T> {
+export function createStore<T = unknown>(
+  uriOrOptions?: string | CreateStoreOptions<T>,
+  options?: StoreOptions<T>,
+): Store<T> {
   return createStoreWith<T>(nodeRuntime, uriOrOptions, options);
 }

@@ -83,42 +83,55 @@ async function smallRows(store, raw) {
   const key = (i) => `k/${i % 200}`;
   const bytes = (i) => encoder.encode(JSON.stringify(value1k(i)));
   const rows = [];
-  for (const [label, concurrency, ops] of [["sequential", 1, 40], ["32 in flight", 32, 128]]) {
+  for (const [label, concurrency, ops] of [
+    ["sequential", 1, 40],
+    ["32 in flight", 32, 128],
+  ]) {
     rows.push({
       workload: `put 1 KiB, ${label}`,
       unit: "ops/s",
-      results: await interleaved({
-        anystore: opsRate((i) => store.put(key(i), value1k(i)), ops, concurrency),
-        "raw OPFS sync handle": opsRate((i) => raw.put(key(i), bytes(i)), ops, concurrency),
-      }, 5),
+      results: await interleaved(
+        {
+          anystore: opsRate((i) => store.put(key(i), value1k(i)), ops, concurrency),
+          "raw OPFS sync handle": opsRate((i) => raw.put(key(i), bytes(i)), ops, concurrency),
+        },
+        5,
+      ),
     });
     rows.push({
       workload: `get 1 KiB, ${label}`,
       unit: "ops/s",
-      results: await interleaved({
-        anystore: opsRate((i) => store.get(key(i)), ops * 2, concurrency),
-        "raw OPFS sync handle": opsRate((i) => raw.get(key(i)), ops * 2, concurrency),
-      }, 5),
+      results: await interleaved(
+        {
+          anystore: opsRate((i) => store.get(key(i)), ops * 2, concurrency),
+          "raw OPFS sync handle": opsRate((i) => raw.get(key(i)), ops * 2, concurrency),
+        },
+        5,
+      ),
     });
   }
   // 2,000 files in 4 folders: anystore lists the one folder it is asked for; raw iterates it.
   const seed = Array.from({ length: 2000 }, (_, i) => [`list/p${i % 4}/${String(i).padStart(5, "0")}`, "v"]);
   await store.putMany(seed);
   const lists = 10;
-  const measure = (count) => batchRate(async () => {
-    for (let i = 0; i < lists; i++) check(await count(), 500);
-  }, lists);
+  const measure = (count) =>
+    batchRate(async () => {
+      for (let i = 0; i < lists; i++) check(await count(), 500);
+    }, lists);
   rows.push({
     workload: "list a prefix among 2,000 keys",
     unit: "lists/s",
-    results: await interleaved({
-      anystore: measure(async () => {
-        let n = 0;
-        for await (const _ of store.keys({ prefix: "list/p1" })) n++;
-        return n;
-      }),
-      "raw OPFS sync handle": measure(async () => (await raw.list("bench-opfs/list/p1")).length),
-    }, 5),
+    results: await interleaved(
+      {
+        anystore: measure(async () => {
+          let n = 0;
+          for await (const _ of store.keys({ prefix: "list/p1" })) n++;
+          return n;
+        }),
+        "raw OPFS sync handle": measure(async () => (await raw.list("bench-opfs/list/p1")).length),
+      },
+      5,
+    ),
   });
   return rows;
 }
@@ -128,41 +141,39 @@ async function bigRows(store, raw) {
   const data = new Uint8Array(BIG).fill(7);
   const chunk = new Uint8Array(CHUNK).fill(3);
   const rounds = 6;
-  const whole = await interleaved({
-    "anystore put": mbps(BIG, () => store.put("big.bin", data)),
-    "raw put": mbps(BIG, () => raw.put("raw-big.bin", data)),
-    "anystore get": mbps(BIG, async () => check((await store.get("big.bin", { serialization: "raw" })).byteLength, BIG)),
-    "raw get": mbps(BIG, async () => check((await raw.get("raw-big.bin")).byteLength, BIG)),
-  }, rounds);
-  const streamed = await interleaved({
-    "anystore in": mbps(BIG, async () => {
-      const writer = (await store.open("stream.bin", "w")).getWriter();
-      for (let at = 0; at < BIG; at += CHUNK) await writer.write(chunk);
-      await writer.close();
-    }),
-    "raw in": mbps(BIG, () => raw.putChunks("raw-stream.bin", chunk, BIG)),
-    "anystore out": mbps(BIG, async () => {
-      let n = 0;
-      for await (const part of await store.open("stream.bin")) n += part.byteLength;
-      check(n, BIG);
-    }),
-    "raw out": mbps(BIG, async () => check(await raw.getChunks("raw-stream.bin"), BIG)),
-  }, rounds);
+  const whole = await interleaved(
+    {
+      "anystore put": mbps(BIG, () => store.put("big.bin", data)),
+      "raw put": mbps(BIG, () => raw.put("raw-big.bin", data)),
+      "anystore get": mbps(BIG, async () =>
+        check((await store.get("big.bin", { serialization: "raw" })).byteLength, BIG),
+      ),
+      "raw get": mbps(BIG, async () => check((await raw.get("raw-big.bin")).byteLength, BIG)),
+    },
+    rounds,
+  );
+  /** Streams `size` bytes into a key and back out, anystore and raw taking turns. */
+  const streamBoth = (size, name, turns) =>
+    interleaved(
+      {
+        "anystore in": mbps(size, async () => {
+          const writer = (await store.open(`${name}.bin`, "w")).getWriter();
+          for (let at = 0; at < size; at += CHUNK) await writer.write(chunk);
+          await writer.close();
+        }),
+        "raw in": mbps(size, () => raw.putChunks(`raw-${name}.bin`, chunk, size)),
+        "anystore out": mbps(size, async () => {
+          let n = 0;
+          for await (const part of await store.open(`${name}.bin`)) n += part.byteLength;
+          check(n, size);
+        }),
+        "raw out": mbps(size, async () => check(await raw.getChunks(`raw-${name}.bin`), size)),
+      },
+      turns,
+    );
+  const streamed = await streamBoth(BIG, "stream", rounds);
   // 256 MiB once each way: the throughput of a file far larger than one chunk (bounded memory is test/browser/opfs.test.ts's job).
-  const huge = await interleaved({
-    "anystore in": mbps(HUGE, async () => {
-      const writer = (await store.open("huge.bin", "w")).getWriter();
-      for (let at = 0; at < HUGE; at += CHUNK) await writer.write(chunk);
-      await writer.close();
-    }),
-    "raw in": mbps(HUGE, () => raw.putChunks("raw-huge.bin", chunk, HUGE)),
-    "anystore out": mbps(HUGE, async () => {
-      let n = 0;
-      for await (const part of await store.open("huge.bin")) n += part.byteLength;
-      check(n, HUGE);
-    }),
-    "raw out": mbps(HUGE, async () => check(await raw.getChunks("raw-huge.bin"), HUGE)),
-  }, 1);
+  const huge = await streamBoth(HUGE, "huge", 1);
   await store.delete("huge.bin");
   const row = (workload, figures, ours, theirs) => ({
     workload,
@@ -182,7 +193,8 @@ async function bigRows(store, raw) {
 self.onmessage = async () => {
   try {
     const root = await navigator.storage.getDirectory();
-    for (const name of ["bench-opfs", "bench-opfs-raw"]) await root.removeEntry(name, { recursive: true }).catch(() => {});
+    for (const name of ["bench-opfs", "bench-opfs-raw"])
+      await root.removeEntry(name, { recursive: true }).catch(() => {});
     const store = createStore("opfs://bench-opfs");
     const raw = await rawOpfs("bench-opfs-raw");
     const rows = [...(await smallRows(store, raw)), ...(await bigRows(store, raw))];

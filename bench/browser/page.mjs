@@ -3,7 +3,14 @@
  * on-disk profile. `window.bench.indexeddb()` runs the IndexedDB rows; `window.bench.opfs()` runs
  * the OPFS rows in a dedicated worker (bench/browser/opfs-worker.mjs).
  */
-import { createStore as kvStore, getMany as kvGetMany, get as kvGet, keys as kvKeys, set as kvSet, setMany as kvSetMany } from "idb-keyval";
+import {
+  get as kvGet,
+  getMany as kvGetMany,
+  keys as kvKeys,
+  set as kvSet,
+  setMany as kvSetMany,
+  createStore as kvStore,
+} from "idb-keyval";
 import { createStorage } from "unstorage";
 import { createStore } from "../../dist/index.browser.js";
 import { batchRate, done, interleaved, opsRate, result, value1k } from "./measure.mjs";
@@ -73,26 +80,35 @@ async function singlesAndBatches() {
   const { store, raw, kv, un, close } = await implementations("ops");
   const key = (i) => `k/${i % 1000}`;
   const rows = [];
-  for (const [label, concurrency, ops] of [["sequential", 1, 50], ["32 in flight", 32, 256]]) {
+  for (const [label, concurrency, ops] of [
+    ["sequential", 1, 50],
+    ["32 in flight", 32, 256],
+  ]) {
     rows.push({
       workload: `put 1 KiB, ${label}`,
       unit: "ops/s",
-      results: await interleaved({
-        anystore: opsRate((i) => store.put(key(i), value1k(i)), ops, concurrency),
-        "raw IndexedDB": opsRate((i) => raw.put(key(i), value1k(i)), ops, concurrency),
-        "idb-keyval": opsRate((i) => kvSet(key(i), value1k(i), kv), ops, concurrency),
-        unstorage: un && opsRate((i) => un.setItem(colon(key(i)), value1k(i)), ops, concurrency),
-      }, ROUNDS),
+      results: await interleaved(
+        {
+          anystore: opsRate((i) => store.put(key(i), value1k(i)), ops, concurrency),
+          "raw IndexedDB": opsRate((i) => raw.put(key(i), value1k(i)), ops, concurrency),
+          "idb-keyval": opsRate((i) => kvSet(key(i), value1k(i), kv), ops, concurrency),
+          unstorage: un && opsRate((i) => un.setItem(colon(key(i)), value1k(i)), ops, concurrency),
+        },
+        ROUNDS,
+      ),
     });
     rows.push({
       workload: `get 1 KiB, ${label}`,
       unit: "ops/s",
-      results: await interleaved({
-        anystore: opsRate((i) => store.get(key(i)), ops * 2, concurrency),
-        "raw IndexedDB": opsRate((i) => raw.get(key(i)), ops * 2, concurrency),
-        "idb-keyval": opsRate((i) => kvGet(key(i), kv), ops * 2, concurrency),
-        unstorage: un && opsRate((i) => un.getItem(colon(key(i))), ops * 2, concurrency),
-      }, ROUNDS),
+      results: await interleaved(
+        {
+          anystore: opsRate((i) => store.get(key(i)), ops * 2, concurrency),
+          "raw IndexedDB": opsRate((i) => raw.get(key(i)), ops * 2, concurrency),
+          "idb-keyval": opsRate((i) => kvGet(key(i), kv), ops * 2, concurrency),
+          unstorage: un && opsRate((i) => un.getItem(colon(key(i))), ops * 2, concurrency),
+        },
+        ROUNDS,
+      ),
     });
   }
   const batch = (round) => Array.from({ length: N }, (_, i) => [`batch/${round}/${i}`, value1k(i)]);
@@ -100,22 +116,29 @@ async function singlesAndBatches() {
   rows.push({
     workload: "putMany 1,000 x 1 KiB",
     unit: "ops/s",
-    results: await interleaved({
-      anystore: batchRate((round) => store.putMany(batch(round)), N),
-      "raw IndexedDB": batchRate((round) => raw.putMany(batch(round)), N),
-      "idb-keyval": batchRate((round) => kvSetMany(batch(round), kv), N),
-      unstorage: un && batchRate((round) => un.setItems(batch(round).map(([k, value]) => ({ key: colon(k), value }))), N),
-    }, BATCH_ROUNDS),
+    results: await interleaved(
+      {
+        anystore: batchRate((round) => store.putMany(batch(round)), N),
+        "raw IndexedDB": batchRate((round) => raw.putMany(batch(round)), N),
+        "idb-keyval": batchRate((round) => kvSetMany(batch(round), kv), N),
+        unstorage:
+          un && batchRate((round) => un.setItems(batch(round).map(([k, value]) => ({ key: colon(k), value }))), N),
+      },
+      BATCH_ROUNDS,
+    ),
   });
   rows.push({
     workload: "getMany 1,000 x 1 KiB",
     unit: "ops/s",
-    results: await interleaved({
-      anystore: batchRate(async (round) => check((await store.getMany(keys(round))).size), N),
-      "raw IndexedDB": batchRate(async (round) => check((await raw.getMany(keys(round))).length), N),
-      "idb-keyval": batchRate(async (round) => check((await kvGetMany(keys(round), kv)).length), N),
-      unstorage: un && batchRate(async (round) => check((await un.getItems(keys(round).map(colon))).length), N),
-    }, BATCH_ROUNDS),
+    results: await interleaved(
+      {
+        anystore: batchRate(async (round) => check((await store.getMany(keys(round))).size), N),
+        "raw IndexedDB": batchRate(async (round) => check((await raw.getMany(keys(round))).length), N),
+        "idb-keyval": batchRate(async (round) => check((await kvGetMany(keys(round), kv)).length), N),
+        unstorage: un && batchRate(async (round) => check((await un.getItems(keys(round).map(colon))).length), N),
+      },
+      BATCH_ROUNDS,
+    ),
   });
   await close();
   return rows;
@@ -137,22 +160,29 @@ async function listing(total, inPrefix, rounds, lists) {
   await raw.putMany(seed);
   await kvSetMany(seed, kv);
   // unstorage's driver is idb-keyval under its own database: seeded the same way (its setItems is one transaction per key).
-  if (un) await kvSetMany(seed.map(([k, v]) => [colon(k), v]), kvStore(`bench-list${total}-unstorage`, "kv"));
+  if (un)
+    await kvSetMany(
+      seed.map(([k, v]) => [colon(k), v]),
+      kvStore(`bench-list${total}-unstorage`, "kv"),
+    );
   const measure = (count) => async () => {
     const started = performance.now();
     for (let i = 0; i < lists; i++) check(await count(), inPrefix);
     return lists / ((performance.now() - started) / 1000);
   };
-  const results = await interleaved({
-    anystore: measure(async () => {
-      let n = 0;
-      for await (const _ of store.keys({ prefix: "p1" })) n++;
-      return n;
-    }),
-    "raw IndexedDB": measure(async () => (await raw.listPrefix("p1/")).length),
-    "idb-keyval": measure(async () => (await kvKeys(kv)).filter((k) => k.startsWith("p1/")).length),
-    unstorage: un && measure(async () => (await un.getKeys("p1")).length),
-  }, rounds);
+  const results = await interleaved(
+    {
+      anystore: measure(async () => {
+        let n = 0;
+        for await (const _ of store.keys({ prefix: "p1" })) n++;
+        return n;
+      }),
+      "raw IndexedDB": measure(async () => (await raw.listPrefix("p1/")).length),
+      "idb-keyval": measure(async () => (await kvKeys(kv)).filter((k) => k.startsWith("p1/")).length),
+      unstorage: un && measure(async () => (await un.getKeys("p1")).length),
+    },
+    rounds,
+  );
   await close();
   return { workload: `list a prefix among ${total.toLocaleString("en-US")} keys`, unit: "lists/s", results };
 }

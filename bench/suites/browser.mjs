@@ -4,12 +4,13 @@
  * dist with rollup, served on loopback, and run in Debian's Chromium with a persistent on-disk
  * profile: an incognito context keeps IndexedDB and OPFS in memory and measures something else.
  */
-import nodeResolve from "@rollup/plugin-node-resolve";
-import { createServer } from "node:http";
+
 import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
+import nodeResolve from "@rollup/plugin-node-resolve";
 import { chromium } from "playwright";
 import { rollup } from "rollup";
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../chromium.config.mjs";
@@ -31,7 +32,9 @@ async function bundle() {
   ]) {
     const build = await rollup({
       input: join(here, input),
-      plugins: [nodeResolve({ browser: true, exportConditions: ["browser", "import", "default"], preferBuiltins: false })],
+      plugins: [
+        nodeResolve({ browser: true, exportConditions: ["browser", "import", "default"], preferBuiltins: false }),
+      ],
       onwarn: (warning, warn) => (warning.code === "CIRCULAR_DEPENDENCY" ? undefined : warn(warning)),
     });
     await build.write({ dir: OUT, format: "es", entryFileNames: name, chunkFileNames: "[name]-[hash].js" });
@@ -64,7 +67,11 @@ export async function withBenchPage(use) {
   await bundle();
   const server = await serve();
   const profile = await mkdtemp(join(tmpdir(), "anystore-bench-profile-"));
-  const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+  });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     page.on("pageerror", (error) => console.error(`page error: ${error.message}`));

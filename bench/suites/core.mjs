@@ -5,12 +5,12 @@
  * workload runs its implementations in turn, round after round, keeping each one's best
  * round: the machine is shared, and interleaving spreads its noise evenly.
  */
-import { mkdir, open, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createStorage } from "unstorage";
-import unstorageMemory from "unstorage/drivers/memory";
-import unstorageFs from "unstorage/drivers/fs";
 import Keyv from "keyv";
+import { createStorage } from "unstorage";
+import unstorageFs from "unstorage/drivers/fs";
+import unstorageMemory from "unstorage/drivers/memory";
 import { createStore } from "../../dist/index.node.js";
 import {
   BATCH,
@@ -50,7 +50,8 @@ async function putGetRows(impls, n, rounds) {
     [W.put32, "put", IN_FLIGHT],
     [W.get32, "get", IN_FLIGHT],
   ]) {
-    const measure = (impl) => impl[op] && opsPerSec((i) => impl[op](i % n), { ops: n, concurrency, warmup: Math.min(n, 500) });
+    const measure = (impl) =>
+      impl[op] && opsPerSec((i) => impl[op](i % n), { ops: n, concurrency, warmup: Math.min(n, 500) });
     rows.push(rowOf(workload, await takingTurns(impls, measure, rounds)));
   }
   return rows;
@@ -89,7 +90,10 @@ async function memoryTables(report) {
       // keyv cannot list the keys of its Map store.
     },
   };
-  const stringRows = [...(await putGetRows(stringImpls, n, rounds)), ...(await batchRows(stringImpls, { rounds, batches: 5 }))];
+  const stringRows = [
+    ...(await putGetRows(stringImpls, n, rounds)),
+    ...(await batchRows(stringImpls, { rounds, batches: 5 })),
+  ];
   await seedForListing((entries) => strings.putMany(entries));
   await seedForListing((entries) => uStrings.setItems(entries.map(([key, value]) => ({ key, value }))));
   stringRows.push(await listRow(stringImpls, { rounds }));
@@ -120,7 +124,10 @@ async function memoryTables(report) {
       getMany: async () => check(await Promise.all(batchKeys.map((key) => uBytes.getItemRaw(key)))),
     },
   };
-  const bytesRows = [...(await putGetRows(bytesImpls, n, rounds)), ...(await batchRows(bytesImpls, { rounds, batches: 5 }))];
+  const bytesRows = [
+    ...(await putGetRows(bytesImpls, n, rounds)),
+    ...(await batchRows(bytesImpls, { rounds, batches: 5 })),
+  ];
   report.table("memory, 1 KiB Uint8Arrays (raw serialization)", bytesRows);
 }
 
@@ -130,7 +137,12 @@ async function fsTable(root) {
   const keys = keysOf(n);
   const texts = Array.from({ length: n }, (_, i) => text1k(i));
   const rounds = ROUNDS.fs;
-  const dirs = { anystore: join(root, "anystore"), raw: join(root, "raw"), atomic: join(root, "atomic"), unstorage: join(root, "unstorage") };
+  const dirs = {
+    anystore: join(root, "anystore"),
+    raw: join(root, "raw"),
+    atomic: join(root, "atomic"),
+    unstorage: join(root, "unstorage"),
+  };
   for (const dir of Object.values(dirs)) {
     await mkdir(join(dir, "k"), { recursive: true });
     await mkdir(join(dir, "b"), { recursive: true });
@@ -211,7 +223,9 @@ async function fsStreamRows(root) {
   // The larger figure of the two rounds: the best rate, and the worst (largest) RSS.
   return first.map((row, i) => {
     const names = Object.keys(impls).filter((name) => name in row.results || name in second[i].results);
-    const results = Object.fromEntries(names.map((name) => [name, Math.max(row.results[name] ?? 0, second[i].results[name] ?? 0)]));
+    const results = Object.fromEntries(
+      names.map((name) => [name, Math.max(row.results[name] ?? 0, second[i].results[name] ?? 0)]),
+    );
     return { ...row, results };
   });
 }

@@ -40,7 +40,10 @@ const serverCode = (dir) => `
 `;
 
 function startServers(dir) {
-  const child = spawn(process.execPath, ["--input-type=module", "-e", serverCode(dir)], { stdio: ["pipe", "pipe", "inherit"], cwd: process.cwd() });
+  const child = spawn(process.execPath, ["--input-type=module", "-e", serverCode(dir)], {
+    stdio: ["pipe", "pipe", "inherit"],
+    cwd: process.cwd(),
+  });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (d) => {
@@ -57,7 +60,8 @@ async function ok(response, what) {
 }
 
 function rawFetch(base) {
-  const put = async (k, v) => void (await (await ok(await fetch(`${base}/${k}`, { method: "PUT", body: v }), "PUT")).arrayBuffer());
+  const put = async (k, v) =>
+    void (await (await ok(await fetch(`${base}/${k}`, { method: "PUT", body: v }), "PUT")).arrayBuffer());
   const get = async (k) => (await ok(await fetch(`${base}/${k}`), "GET")).text();
   return {
     put,
@@ -69,13 +73,19 @@ function rawFetch(base) {
       await lib.pool(keys, async (k) => values.push(await get(k)));
       return values;
     },
-    list: async () => (await (await ok(await fetch(`${base}/${lib.LIST_PREFIX}/`), "list")).text()).split("\n").filter(Boolean).length,
+    list: async () =>
+      (await (await ok(await fetch(`${base}/${lib.LIST_PREFIX}/`), "list")).text()).split("\n").filter(Boolean).length,
   };
 }
 
 export default async function run(report) {
   const dir = await lib.tempDir("http");
-  const { child, mem, dir: dirUrl, unstorage } = await lib.timed("servers and seeding", () => startServers(join(dir, "served")));
+  const {
+    child,
+    mem,
+    dir: dirUrl,
+    unstorage,
+  } = await lib.timed("servers and seeding", () => startServers(join(dir, "served")));
   try {
     const store = createStore(`anystore+${mem}`);
     const storage = createStorage({ driver: unstorageHttp({ base: unstorage }) });
@@ -120,14 +130,22 @@ function bigImpls(base) {
   const store = createStore(`anystore+${base}`);
   const storage = createStorage({ driver: unstorageHttp({ base }) });
   return {
-    anystore: { write: (stream) => store.put("big-a.bin", stream), read: () => store.open("big-a.bin"), cleanup: () => store.delete("big-a.bin") },
+    anystore: {
+      write: (stream) => store.put("big-a.bin", stream),
+      read: () => store.open("big-a.bin"),
+      cleanup: () => store.delete("big-a.bin"),
+    },
     [RAW]: {
-      write: async (stream) => void (await (await ok(await fetch(`${base}/big-b.bin`, { method: "PUT", body: stream, duplex: "half" }), "PUT")).arrayBuffer()),
+      write: async (stream) =>
+        void (await (
+          await ok(await fetch(`${base}/big-b.bin`, { method: "PUT", body: stream, duplex: "half" }), "PUT")
+        ).arrayBuffer()),
       read: async () => (await ok(await fetch(`${base}/big-b.bin`), "GET")).body,
       cleanup: () => fetch(`${base}/big-b.bin`, { method: "DELETE" }).then((r) => r.arrayBuffer()),
     },
     "unstorage (whole value)": {
-      write: async (stream) => storage.setItemRaw("big-c.bin", new Uint8Array(await new Response(stream).arrayBuffer())),
+      write: async (stream) =>
+        storage.setItemRaw("big-c.bin", new Uint8Array(await new Response(stream).arrayBuffer())),
       read: async () => (await storage.getItemRaw("big-c.bin")).byteLength,
       cleanup: () => fetch(`${base}/big-c.bin`, { method: "DELETE" }).then((r) => r.arrayBuffer()),
     },
@@ -145,7 +163,11 @@ async function mirrorRow(mem, unstorage) {
     return await lib.mirrorRow({
       anystore: () => lib.mirrorWithin(mirror, source, createStore(`anystore+${mem}/m-a`), 30),
       [RAW]: async () => {
-        await lib.pool(fixture.files, async (file) => put(file, await readFile(join(fixture.dir, file))), lib.MIRROR_IN_FLIGHT);
+        await lib.pool(
+          fixture.files,
+          async (file) => put(file, await readFile(join(fixture.dir, file))),
+          lib.MIRROR_IN_FLIGHT,
+        );
         return fixture.files.length;
       },
       [UNSTORAGE]: async () => {

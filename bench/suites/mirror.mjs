@@ -5,10 +5,10 @@
  * unstorage / keyv doing the same copy where they have the backend. (s3, zip and http mirror in
  * their own suites.) A backend that is unreachable gets a "failed" table; the others go on.
  */
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { createClient } from "@libsql/client";
 import KeyvRedis from "@keyv/redis";
+import { createClient } from "@libsql/client";
 import Redis from "ioredis";
 import Keyv from "keyv";
 import mysql from "mysql2/promise";
@@ -29,7 +29,11 @@ const TABLE = `bench_mirror_${process.pid}`;
 
 /** The raw loop: read each file, hand its bytes to `write(key, bytes)`, 16 in flight. */
 const rawCopy = (fixture, write) => async () => {
-  await lib.pool(fixture.files, async (file) => write(file, await readFile(join(fixture.dir, file))), lib.MIRROR_IN_FLIGHT);
+  await lib.pool(
+    fixture.files,
+    async (file) => write(file, await readFile(join(fixture.dir, file))),
+    lib.MIRROR_IN_FLIGHT,
+  );
   return fixture.files.length;
 };
 
@@ -62,7 +66,10 @@ const TARGETS = {
         await mkdir(dirname(target), { recursive: true });
         await writeFile(target, v);
       }),
-      unstorage: unstorageCopy(fixture.unstorage, createStorage({ driver: unstorageFs({ base: join(fixture.root, "u") }) })),
+      unstorage: unstorageCopy(
+        fixture.unstorage,
+        createStorage({ driver: unstorageFs({ base: join(fixture.root, "u") }) }),
+      ),
     },
   }),
   sqlite: async (fixture) => {
@@ -91,7 +98,10 @@ const TARGETS = {
     await pool.query(`CREATE TABLE ${TABLE}_raw (key TEXT PRIMARY KEY, value BYTEA)`);
     const upsert = `INSERT INTO ${TABLE}_raw (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
     return {
-      impls: { anystore: anystoreMirror(fixture, target), "raw pg (pool of 10)": rawCopy(fixture, (k, v) => pool.query(upsert, [k, v])) },
+      impls: {
+        anystore: anystoreMirror(fixture, target),
+        "raw pg (pool of 10)": rawCopy(fixture, (k, v) => pool.query(upsert, [k, v])),
+      },
       cleanup: async () => {
         await target.close();
         for (const t of [`${TABLE}_a`, `${TABLE}_raw`]) await pool.query(`DROP TABLE IF EXISTS ${t}`);
@@ -107,7 +117,10 @@ const TARGETS = {
     await pool.query(`CREATE TABLE ${TABLE}_raw (\`key\` VARCHAR(255) PRIMARY KEY, value LONGBLOB)`);
     const upsert = `INSERT INTO ${TABLE}_raw (\`key\`, value) VALUES (?, ?) ON DUPLICATE KEY UPDATE value = VALUES(value)`;
     return {
-      impls: { anystore: anystoreMirror(fixture, target), "raw mysql2 (pool of 10)": rawCopy(fixture, (k, v) => pool.execute(upsert, [k, v])) },
+      impls: {
+        anystore: anystoreMirror(fixture, target),
+        "raw mysql2 (pool of 10)": rawCopy(fixture, (k, v) => pool.execute(upsert, [k, v])),
+      },
       cleanup: async () => {
         await target.close();
         for (const t of [`${TABLE}_a`, `${TABLE}_raw`]) await pool.query(`DROP TABLE IF EXISTS ${t}`);

@@ -90,20 +90,32 @@ async function smallValues(impls, store) {
     const ops = concurrency === 1 ? N : 4 * N;
     // Sequential loopback round trips are bimodal on a busy 2-core machine: more turns, so the best round of each client is a quiet one.
     const rounds = concurrency === 1 ? 9 : 3;
-    const results = await takingTurns(impls, (impl) => opsPerSec((i) => impl[op](`k/${i % N}`, value1k(i)), { ops, concurrency }), rounds);
+    const results = await takingTurns(
+      impls,
+      (impl) => opsPerSec((i) => impl[op](`k/${i % N}`, value1k(i)), { ops, concurrency }),
+      rounds,
+    );
     rows.push({ workload, unit: "ops/s", results });
   }
   const entries = Array.from({ length: 1000 }, (_, i) => [`many/${i}`, value1k(i)]);
   const keys = entries.map(([k]) => k);
   const perKey = async (fn) => 1000 * (await opsPerSec(fn, { ops: 10, warmup: 2 }));
-  rows.push({ workload: "putMany 1,000 x 1 KiB", unit: "keys/s", results: await takingTurns(impls, (impl) => perKey(() => impl.putMany(entries))) });
+  rows.push({
+    workload: "putMany 1,000 x 1 KiB",
+    unit: "keys/s",
+    results: await takingTurns(impls, (impl) => perKey(() => impl.putMany(entries))),
+  });
   const sequential = {
     anystore: () => store.putMany(entries),
     "anystore, 1,000 sequential puts": async () => {
       for (const [k, v] of entries) await store.put(k, v);
     },
   };
-  rows.push({ workload: "putMany 1,000 x 1 KiB vs 1,000 sequential puts", unit: "keys/s", results: await takingTurns(sequential, perKey) });
+  rows.push({
+    workload: "putMany 1,000 x 1 KiB vs 1,000 sequential puts",
+    unit: "keys/s",
+    results: await takingTurns(sequential, perKey),
+  });
   const getMany = await takingTurns(impls, (impl) =>
     perKey(async () => {
       const got = await impl.getMany(keys);
@@ -127,17 +139,29 @@ async function listing() {
   const storage = createStorage({ driver: unstorageRedis({ db: LIST_DBS.unstorage, base: RUN, scanCount: 1000 }) });
   const impls = {
     anystore: { fill: (e) => store.putMany(e), list: () => countKeys(store.keys({ prefix: "p37" })) },
-    "raw ioredis": { fill: (e) => raw.mset(e.flatMap(([k, v]) => [`${RUN}/${k}`, v])), list: () => scanCount(raw, `${RUN}/p37/*`) },
-    unstorage: { fill: (e) => storage.setItems(e.map(([key, value]) => ({ key, value }))), list: async () => (await storage.getKeys("p37")).length },
+    "raw ioredis": {
+      fill: (e) => raw.mset(e.flatMap(([k, v]) => [`${RUN}/${k}`, v])),
+      list: () => scanCount(raw, `${RUN}/p37/*`),
+    },
+    unstorage: {
+      fill: (e) => storage.setItems(e.map(([key, value]) => ({ key, value }))),
+      list: async () => (await storage.getKeys("p37")).length,
+    },
     "raw ioredis, SCAN of anystore's db": { list: () => scanCount(rawOnAnystore, `${RUN}/p37/*`) },
-    "anystore, timestamps: true": { fill: (e) => stamped.putMany(e), list: () => countKeys(stamped.keys({ prefix: "p37" })) },
+    "anystore, timestamps: true": {
+      fill: (e) => stamped.putMany(e),
+      list: () => countKeys(stamped.keys({ prefix: "p37" })),
+    },
   };
   try {
     for (const impl of Object.values(impls)) {
       if (!impl.fill) continue;
-      for (let p = 0; p < 100; p++) await impl.fill(Array.from({ length: LISTED / 100 }, (_, i) => [`p${p}/${i}`, "v"]));
+      for (let p = 0; p < 100; p++)
+        await impl.fill(Array.from({ length: LISTED / 100 }, (_, i) => [`p${p}/${i}`, "v"]));
     }
-    const results = await takingTurns(impls, (impl) => opsPerSec(async () => check(await impl.list()), { ops: 3, warmup: 1 }));
+    const results = await takingTurns(impls, (impl) =>
+      opsPerSec(async () => check(await impl.list()), { ops: 3, warmup: 1 }),
+    );
     return { workload: "list a prefix among 100,000 keys", unit: "lists/s", results };
   } finally {
     await Promise.all([store.close(), stamped.close(), storage.dispose()]);
@@ -149,7 +173,8 @@ async function listing() {
 /** Raw ioredis streaming by hand with the driver's commands: APPEND 1 MiB chunks in, GETRANGE 1 MiB chunks out. */
 async function rawStreamIn(raw, key) {
   await raw.unlink(key);
-  for await (const chunk of sourceStream(BIG, CHUNK)) await raw.append(key, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  for await (const chunk of sourceStream(BIG, CHUNK))
+    await raw.append(key, Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
 }
 async function rawStreamOut(raw, key) {
   let bytes = 0;
@@ -169,7 +194,11 @@ async function bigValue(store, raw, storage) {
       },
       done: () => store.delete("big.bin"),
     },
-    "raw ioredis": { in: () => rawStreamIn(raw, rawKey), out: () => rawStreamOut(raw, rawKey), done: () => raw.unlink(rawKey) },
+    "raw ioredis": {
+      in: () => rawStreamIn(raw, rawKey),
+      out: () => rawStreamOut(raw, rawKey),
+      done: () => raw.unlink(rawKey),
+    },
     // unstorage's redis driver has no streams: the whole value as one Buffer
     unstorage: {
       in: () => storage.setItemRaw("big", Buffer.alloc(BIG, 7)),
@@ -206,10 +235,19 @@ export default async function run(report) {
   const raw = new Redis({ db: DB });
   const store = createStore(`redis://127.0.0.1:6379/${DB}/${RUN}/a`);
   const storage = createStorage({ driver: unstorageRedis({ db: DB, base: `${RUN}u`, scanCount: 1000 }) });
-  const keyv = new Keyv({ store: new KeyvRedis(`redis://127.0.0.1:6379/${DB}`), namespace: `${RUN}k`, useKeyPrefix: false });
+  const keyv = new Keyv({
+    store: new KeyvRedis(`redis://127.0.0.1:6379/${DB}`),
+    namespace: `${RUN}k`,
+    useKeyPrefix: false,
+  });
   const rawKey = (k) => `${RUN}/raw/${k}`;
   const impls = {
-    anystore: { put: (k, v) => store.put(k, v), get: (k) => store.get(k), putMany: (e) => store.putMany(e), getMany: async (ks) => [...(await store.getMany(ks)).values()] },
+    anystore: {
+      put: (k, v) => store.put(k, v),
+      get: (k) => store.get(k),
+      putMany: (e) => store.putMany(e),
+      getMany: async (ks) => [...(await store.getMany(ks)).values()],
+    },
     "raw ioredis": {
       put: (k, v) => raw.set(rawKey(k), v),
       get: (k) => raw.get(rawKey(k)),
@@ -235,10 +273,14 @@ export default async function run(report) {
     const rows = await smallValues(impls, store);
     lap("small values");
     rows.push(await listing());
-    console.log("(keyv is not in the listing row: @keyv/redis lists only a whole namespace, SCAN without COUNT, fetching every value)");
+    console.log(
+      "(keyv is not in the listing row: @keyv/redis lists only a whole namespace, SCAN without COUNT, fetching every value)",
+    );
     lap("listing");
     rows.push(...(await bigValue(store, raw, storage)));
-    console.log("(keyv is not in the 256 MiB rows: it has no streams and JSON-serializes values; unstorage moves the value whole)");
+    console.log(
+      "(keyv is not in the 256 MiB rows: it has no streams and JSON-serializes values; unstorage moves the value whole)",
+    );
     lap("256 MiB");
     report.table(title, rows);
   } finally {

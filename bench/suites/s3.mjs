@@ -21,13 +21,20 @@ const RAW = "raw aws4fetch";
 const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
 
 async function startS3rver(dir) {
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", join(process.cwd(), "test/node/s3rver-server.mjs"), dir], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--openssl-legacy-provider", join(process.cwd(), "test/node/s3rver-server.mjs"), dir],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("s3rver did not start within 20 s")), 20_000);
     child.once("exit", (code) => reject(new Error(`s3rver exited with ${code}`)));
-    child.stdout.once("data", (data) => (clearTimeout(timer), resolve(JSON.parse(String(data)).port)));
+    child.stdout.once("data", (data) => {
+      clearTimeout(timer);
+      resolve(JSON.parse(String(data)).port);
+    });
   });
   return { child, endpoint: `http://127.0.0.1:${port}` };
 }
@@ -92,10 +99,16 @@ export default async function run(report) {
     await (await aws.fetch(`${endpoint}/${BUCKET}`, { method: "PUT" })).arrayBuffer();
     const options = { endpoint, ...credentials };
     const store = createStore(`s3://${BUCKET}/anystore`, options);
-    const unstorage = () => createStorage({ driver: unstorageS3({ ...credentials, endpoint, region: "us-east-1", bucket: BUCKET }) });
+    const unstorage = () =>
+      createStorage({ driver: unstorageS3({ ...credentials, endpoint, region: "us-east-1", bucket: BUCKET }) });
     const storage = unstorage();
     const impls = {
-      anystore: { put: (k, v) => store.put(k, v), get: (k) => store.get(k), putMany: (e) => store.putMany(e), getMany: (k) => store.getMany(k) },
+      anystore: {
+        put: (k, v) => store.put(k, v),
+        get: (k) => store.get(k),
+        putMany: (e) => store.putMany(e),
+        getMany: (k) => store.getMany(k),
+      },
       [RAW]: rawClient(aws, endpoint, "raw"),
       unstorage: {
         put: (k, v) => storage.setItem(`u/${k}`, v),
@@ -143,10 +156,19 @@ export default async function run(report) {
 function bigImpls(store, aws, endpoint, storage) {
   const url = `${endpoint}/${BUCKET}/raw/big.bin`;
   return {
-    anystore: { write: (stream) => store.put("big.bin", stream), read: () => store.open("big.bin"), cleanup: () => store.delete("big.bin") },
+    anystore: {
+      write: (stream) => store.put("big.bin", stream),
+      read: () => store.open("big.bin"),
+      cleanup: () => store.delete("big.bin"),
+    },
     [`${RAW} (one streamed PUT)`]: {
       write: async (stream) => {
-        const put = await aws.fetch(url, { method: "PUT", body: stream, duplex: "half", headers: { "Content-Length": String(lib.BIG) } });
+        const put = await aws.fetch(url, {
+          method: "PUT",
+          body: stream,
+          duplex: "half",
+          headers: { "Content-Length": String(lib.BIG) },
+        });
         if (!put.ok) throw new Error(`PUT ${put.status}: ${await put.text()}`);
         await put.arrayBuffer();
       },
@@ -154,7 +176,8 @@ function bigImpls(store, aws, endpoint, storage) {
       cleanup: () => aws.fetch(url, { method: "DELETE" }).then((r) => r.arrayBuffer()),
     },
     "unstorage (whole value)": {
-      write: async (stream) => storage.setItemRaw("u/big.bin", new Uint8Array(await new Response(stream).arrayBuffer())),
+      write: async (stream) =>
+        storage.setItemRaw("u/big.bin", new Uint8Array(await new Response(stream).arrayBuffer())),
       read: async () => (await storage.getItemRaw("u/big.bin")).byteLength,
       cleanup: () => storage.removeItem("u/big.bin"),
     },
@@ -169,14 +192,23 @@ async function mirrorRow(aws, endpoint, options, unstorage) {
     const from = createStorage({ driver: unstorageFs({ base: fixture.dir }) });
     const to = unstorage();
     return await lib.mirrorRow({
-      anystore: () => lib.mirrorWithin(mirror, createStore(fixture.dir), createStore(`s3://${BUCKET}/m-a`, options), 30),
+      anystore: () =>
+        lib.mirrorWithin(mirror, createStore(fixture.dir), createStore(`s3://${BUCKET}/m-a`, options), 30),
       [RAW]: async () => {
-        await lib.pool(fixture.files, async (file) => raw.put(file, await readFile(join(fixture.dir, file))), lib.MIRROR_IN_FLIGHT);
+        await lib.pool(
+          fixture.files,
+          async (file) => raw.put(file, await readFile(join(fixture.dir, file))),
+          lib.MIRROR_IN_FLIGHT,
+        );
         return fixture.files.length;
       },
       unstorage: async () => {
         const keys = await from.getKeys();
-        await lib.pool(keys, async (key) => to.setItemRaw(`m-u/${key}`, await from.getItemRaw(key)), lib.MIRROR_IN_FLIGHT);
+        await lib.pool(
+          keys,
+          async (key) => to.setItemRaw(`m-u/${key}`, await from.getItemRaw(key)),
+          lib.MIRROR_IN_FLIGHT,
+        );
         return keys.length;
       },
     });

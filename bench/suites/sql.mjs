@@ -33,7 +33,7 @@ const BIG = 256 * MiB;
 const encoder = new TextEncoder();
 const texts = Array.from({ length: 1000 }, (_, i) => value1k(i));
 const values = texts.map((t) => encoder.encode(t));
-const valueOf = (i) => values[i % values.length];
+const valueAt = (i) => values[i % values.length];
 const tiny = encoder.encode("v");
 
 /** Collects garbage between measurements, so no implementation pays for another's. */
@@ -98,21 +98,30 @@ async function table(impls, { ops, syncedOps = ops, cpuRows = false }) {
     ["get 1 KiB, 32 in flight", 32, "get", ops],
   ]) {
     // gets read 100 of the keys every implementation's sequential puts wrote
-    const make = (impl) => (i) => impl[op](`k/${i % 100}`, valueOf(i), i);
+    const make = (impl) => (i) => impl[op](`k/${i % 100}`, valueAt(i), i);
     const results = await interleaved(impls, op, make, { ops: n, concurrency });
     rows.push({ workload, unit: "ops/s", results: results.wall });
-    if (concurrency === 1) cpu.push({ workload: `${workload}, per CPU second`, unit: "ops/s (CPU)", results: results.cpu });
+    if (concurrency === 1)
+      cpu.push({ workload: `${workload}, per CPU second`, unit: "ops/s (CPU)", results: results.cpu });
   }
-  const batch = Array.from({ length: 1000 }, (_, i) => [`k/${String(i).padStart(4, "0")}`, valueOf(i)]);
+  const batch = Array.from({ length: 1000 }, (_, i) => [`k/${String(i).padStart(4, "0")}`, valueAt(i)]);
   const keys = batch.map(([k]) => k);
   const perKey = (r) => Object.fromEntries(Object.entries(r.wall).map(([name, v]) => [name, v * 1000]));
   const batchOpts = { ops: 6, concurrency: 1, warmup: 1 };
-  rows.push({ workload: "putMany 1,000 x 1 KiB", unit: "keys/s", results: perKey(await interleaved(impls, "putMany", (impl) => () => impl.putMany(batch), batchOpts)) });
+  rows.push({
+    workload: "putMany 1,000 x 1 KiB",
+    unit: "keys/s",
+    results: perKey(await interleaved(impls, "putMany", (impl) => () => impl.putMany(batch), batchOpts)),
+  });
   const getMany = async (impl, name) => {
     const n = await impl.getMany(keys);
     if (n !== keys.length) throw new Error(`${name}: getMany found ${n} of ${keys.length} keys`);
   };
-  rows.push({ workload: "getMany 1,000 x 1 KiB", unit: "keys/s", results: perKey(await interleaved(impls, "getMany", (impl, _, name) => () => getMany(impl, name), batchOpts)) });
+  rows.push({
+    workload: "getMany 1,000 x 1 KiB",
+    unit: "keys/s",
+    results: perKey(await interleaved(impls, "getMany", (impl, _, name) => () => getMany(impl, name), batchOpts)),
+  });
   rows.push(await listing(impls));
   rows.push(...(await bigValue(impls)));
   return cpuRows ? [...rows, ...cpu] : rows;
@@ -122,7 +131,8 @@ async function table(impls, { ops, syncedOps = ops, cpuRows = false }) {
 async function listing(impls) {
   for (const impl of Object.values(impls)) {
     if (!impl.list) continue;
-    for (let p = 0; p < 100; p++) await impl.putMany(Array.from({ length: LISTED / 100 }, (_, i) => [`p${p}/${i}`, tiny]));
+    for (let p = 0; p < 100; p++)
+      await impl.putMany(Array.from({ length: LISTED / 100 }, (_, i) => [`p${p}/${i}`, tiny]));
   }
   const list = async (impl) => {
     const n = await impl.list("p37/");
@@ -199,7 +209,8 @@ function statements(dialect, t) {
       ? ` ON DUPLICATE KEY UPDATE ${V} = VALUES(${V}), ${S} = VALUES(${S}), ${L} = VALUES(${L})`
       : ` ON CONFLICT (${K}) DO UPDATE SET ${V} = excluded.${V}, ${S} = excluded.${S}, ${L} = excluded.${L}`;
   // multi-row upserts, as the driver's putMany sends them (servers only: SQLite binds its stamp)
-  const rowsOf = (n) => Array.from({ length: n }, (_, i) => `(${p(3 * i + 1)}, ${p(3 * i + 2)}, ${stamp}, ${p(3 * i + 3)})`).join(", ");
+  const rowsOf = (n) =>
+    Array.from({ length: n }, (_, i) => `(${p(3 * i + 1)}, ${p(3 * i + 2)}, ${stamp}, ${p(3 * i + 3)})`).join(", ");
   const list = (n) => Array.from({ length: n }, (_, i) => p(i + 1)).join(", ");
   return {
     upsertRows: (n) => `INSERT INTO ${q(t)} (${K}, ${V}, ${S}, ${L}) VALUES ${rowsOf(n)}${tail}`,
@@ -212,7 +223,7 @@ function statements(dialect, t) {
   };
 }
 
-const successor = (prefix) => prefix.slice(0, -1) + "0";
+const successor = (prefix) => `${prefix.slice(0, -1)}0`;
 const sqliteNow = () => {
   const iso = new Date().toISOString();
   return `${iso.slice(0, 10)} ${iso.slice(11, 23)}000`;
@@ -244,7 +255,9 @@ async function loadKeyvSqlite() {
   try {
     return { KeyvSqlite: (await import("@keyv/sqlite")).default };
   } catch (error) {
-    return { reason: `@keyv/sqlite does not load (its native sqlite3 module: ${String(error?.message ?? error).split("\n")[0]})` };
+    return {
+      reason: `@keyv/sqlite does not load (its native sqlite3 module: ${String(error?.message ?? error).split("\n")[0]})`,
+    };
   }
 }
 
@@ -261,8 +274,13 @@ async function sqlite(report) {
   const rawImpl = {
     put: (k, v) => raw.execute(upsert(k, v)),
     get: async (k) => new Uint8Array((await raw.execute({ sql: s.get, args: [k] })).rows[0][0]),
-    putMany: (entries) => raw.batch(entries.map(([k, v]) => upsert(k, v)), "write"),
-    getMany: (keys) => inParts(keys, async (part) => (await raw.execute({ sql: s.getMany(part.length), args: part })).rows.length),
+    putMany: (entries) =>
+      raw.batch(
+        entries.map(([k, v]) => upsert(k, v)),
+        "write",
+      ),
+    getMany: (keys) =>
+      inParts(keys, async (part) => (await raw.execute({ sql: s.getMany(part.length), args: part })).rows.length),
     list: async (prefix) => (await raw.execute({ sql: s.list, args: [prefix, successor(prefix)] })).rows.length,
     bigIn: (k) => raw.execute(upsert(k, bigBytes())),
     // whole, as the driver reads SQLite (substr loads the whole blob: chunks would cost the square)
@@ -328,21 +346,36 @@ async function postgres(report) {
         await client.query("BEGIN");
         for (let i = 0; i < entries.length; i += 200) {
           const part = entries.slice(i, i + 200);
-          await client.query(s.upsertRows(part.length), part.flatMap(([k, v]) => [k, v, null]));
+          await client.query(
+            s.upsertRows(part.length),
+            part.flatMap(([k, v]) => [k, v, null]),
+          );
         }
         await client.query("COMMIT");
       } finally {
         client.release();
       }
     },
-    getMany: (keys) => inParts(keys, async (part) => (await pool.query({ text: s.getMany(part.length), values: part, rowMode: "array" })).rows.length),
-    list: async (prefix) => (await pool.query({ text: s.list, values: [prefix, successor(prefix)], rowMode: "array" })).rows.length,
+    getMany: (keys) =>
+      inParts(
+        keys,
+        async (part) =>
+          (await pool.query({ text: s.getMany(part.length), values: part, rowMode: "array" })).rows.length,
+      ),
+    list: async (prefix) =>
+      (await pool.query({ text: s.list, values: [prefix, successor(prefix)], rowMode: "array" })).rows.length,
     bigIn: (k) => pool.query(s.upsert, [k, bigBytes(), null]),
-    bigOut: (k) => readChunks(async (from, n) => (await pool.query({ text: s.range, values: [from, n, k], rowMode: "array" })).rows[0][0]),
+    bigOut: (k) =>
+      readChunks(
+        async (from, n) => (await pool.query({ text: s.range, values: [from, n, k], rowMode: "array" })).rows[0][0],
+      ),
     bigDone: (k) => pool.query(s.delete, [k]),
   };
   try {
-    report.table("PostgreSQL (pools of 10)", await table({ anystore: anystoreImpl(store), "raw pg": rawImpl }, { ops: 1000, syncedOps: 300 }));
+    report.table(
+      "PostgreSQL (pools of 10)",
+      await table({ anystore: anystoreImpl(store), "raw pg": rawImpl }, { ops: 1000, syncedOps: 300 }),
+    );
   } finally {
     await store.close();
     for (const name of [t, rawTable]) await pool.query(`DROP TABLE IF EXISTS "${name}"`);
@@ -366,21 +399,33 @@ async function mariadb(report) {
         await conn.beginTransaction();
         for (let i = 0; i < entries.length; i += 200) {
           const part = entries.slice(i, i + 200);
-          await conn.execute(s.upsertRows(part.length), part.flatMap(([k, v]) => [k, buf(v), null]));
+          await conn.execute(
+            s.upsertRows(part.length),
+            part.flatMap(([k, v]) => [k, buf(v), null]),
+          );
         }
         await conn.commit();
       } finally {
         conn.release();
       }
     },
-    getMany: (keys) => inParts(keys, async (part) => (await pool.execute({ sql: s.getMany(part.length), rowsAsArray: true }, part))[0].length),
-    list: async (prefix) => (await pool.execute({ sql: s.list, rowsAsArray: true }, [prefix, successor(prefix)]))[0].length,
+    getMany: (keys) =>
+      inParts(
+        keys,
+        async (part) => (await pool.execute({ sql: s.getMany(part.length), rowsAsArray: true }, part))[0].length,
+      ),
+    list: async (prefix) =>
+      (await pool.execute({ sql: s.list, rowsAsArray: true }, [prefix, successor(prefix)]))[0].length,
     bigIn: (k) => pool.execute(s.upsert, [k, buf(bigBytes()), null]),
-    bigOut: (k) => readChunks(async (from, n) => (await pool.execute({ sql: s.range, rowsAsArray: true }, [from, n, k]))[0][0][0]),
+    bigOut: (k) =>
+      readChunks(async (from, n) => (await pool.execute({ sql: s.range, rowsAsArray: true }, [from, n, k]))[0][0][0]),
     bigDone: (k) => pool.execute(s.delete, [k]),
   };
   try {
-    report.table("MariaDB (pools of 10)", await table({ anystore: anystoreImpl(store), "raw mysql2": rawImpl }, { ops: 1000, syncedOps: 300 }));
+    report.table(
+      "MariaDB (pools of 10)",
+      await table({ anystore: anystoreImpl(store), "raw mysql2": rawImpl }, { ops: 1000, syncedOps: 300 }),
+    );
   } finally {
     await store.close();
     for (const name of [t, rawTable]) await pool.query(`DROP TABLE IF EXISTS \`${name}\``);

@@ -19,7 +19,13 @@ self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim(
 
 self.addEventListener("fetch", (event) => {
   const url = new URL(event.request.url);
-  if (event.request.method !== "GET" || url.origin !== self.location.origin || url.search || !SHELL.includes(url.pathname)) return;
+  if (
+    event.request.method !== "GET" ||
+    url.origin !== self.location.origin ||
+    url.search ||
+    !SHELL.includes(url.pathname)
+  )
+    return;
   event.respondWith(
     fetch(event.request)
       .then((response) => {

@@ -57,7 +57,10 @@ export class FileShelf {
     const key = fileKey(file.name);
     const total = file.size;
     onProgress({ phase: "local", loaded: 0, total });
-    await this.local.put(key, file.stream().pipeThrough(counter((loaded) => onProgress({ phase: "local", loaded, total }))));
+    await this.local.put(
+      key,
+      file.stream().pipeThrough(counter((loaded) => onProgress({ phase: "local", loaded, total }))),
+    );
     onProgress({ phase: "hash", loaded: total, total });
     const sha256 = await this.local.checksum(key, "sha256");
     return this.upload(key, total, sha256, onProgress);

@@ -16,10 +16,21 @@ export class KeysPanel {
     readonly root: HTMLElement,
     readonly stores: NamedStore[],
   ) {
-    const select = h("select", { testid: "keys-store", onchange: (e) => ((this.#selected = Number((e.target as HTMLSelectElement).value)), void this.refresh()) });
+    const select = h("select", {
+      testid: "keys-store",
+      onchange: (e) => {
+        this.#selected = Number((e.target as HTMLSelectElement).value);
+        void this.refresh();
+      },
+    });
     select.append(...stores.map((s, i) => h("option", { value: String(i) }, s.label)));
     root.append(
-      h("div", { class: "keys-toolbar" }, select, h("button", { class: "ghost", testid: "keys-refresh", onclick: () => void this.refresh() }, "Refresh")),
+      h(
+        "div",
+        { class: "keys-toolbar" },
+        select,
+        h("button", { class: "ghost", testid: "keys-refresh", onclick: () => void this.refresh() }, "Refresh"),
+      ),
       h("div", { class: "keys-uri muted small", testid: "keys-uri" }),
       h("div", { class: "table-wrap" }, h("table", { testid: "keys-table" })),
     );
@@ -36,7 +47,12 @@ export class KeysPanel {
           h(
             "tr",
             { testid: "key-row" },
-            h("td", { class: "key", title: info.uri }, info.key, h("span", { class: "type" }, info.contentType.split(";")[0]!)),
+            h(
+              "td",
+              { class: "key", title: info.uri },
+              info.key,
+              h("span", { class: "type" }, info.contentType.split(";")[0]!),
+            ),
             h("td", { class: "num" }, formatBytes(info.size)),
             h("td", { class: "muted num", title: info.updatedAt?.toISOString() ?? "" }, formatTime(info.updatedAt)),
           ),
@@ -47,7 +63,13 @@ export class KeysPanel {
       table.replaceChildren(h("tr", {}, h("td", { class: "error" }, `Cannot list: ${(error as Error).message}`)));
       return;
     }
-    const head = h("tr", {}, h("th", {}, "key and type"), h("th", { class: "num" }, "size"), h("th", { class: "num" }, "updated"));
+    const head = h(
+      "tr",
+      {},
+      h("th", {}, "key and type"),
+      h("th", { class: "num" }, "size"),
+      h("th", { class: "num" }, "updated"),
+    );
     const empty = h("tr", {}, h("td", { class: "muted", colSpan: 3 }, "No keys."));
     table.replaceChildren(h("thead", {}, head), h("tbody", {}, ...(rows.length ? rows : [empty])));
   }

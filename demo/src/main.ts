@@ -82,11 +82,20 @@ async function setUpAuthor(): Promise<void> {
 }
 
 function describe(report: SyncReport): HTMLElement[] {
-  const line = (icon: string, cls: string, text: string) => h("li", { class: cls }, h("span", { class: "icon" }, icon), text);
+  const line = (icon: string, cls: string, text: string) =>
+    h("li", { class: cls }, h("span", { class: "icon" }, icon), text);
   const lines = [
     ...report.pushed.map((n) => line("↑", "pushed", `${n.deleted ? "deleted" : "sent"} "${titleOf(n)}"`)),
-    ...report.pulled.map((n) => line("↓", "pulled", `${n.deleted ? "deleted" : "got"} "${titleOf(n)}"${n.conflictOf ? " (a conflict copy)" : ""} by ${n.author}`)),
-    ...report.conflicts.map((c) => line("⚠", "conflict", `both edited "${titleOf(c.kept)}": kept the newer, saved the other as a copy`)),
+    ...report.pulled.map((n) =>
+      line(
+        "↓",
+        "pulled",
+        `${n.deleted ? "deleted" : "got"} "${titleOf(n)}"${n.conflictOf ? " (a conflict copy)" : ""} by ${n.author}`,
+      ),
+    ),
+    ...report.conflicts.map((c) =>
+      line("⚠", "conflict", `both edited "${titleOf(c.kept)}": kept the newer, saved the other as a copy`),
+    ),
   ];
   return [h("p", { testid: "sync-summary" }, summarize(report)), h("ul", { class: "moves" }, ...lines)];
 }
@@ -146,7 +155,11 @@ function fileResult(stored: StoredFile): HTMLElement {
     h("dt", {}, "key"),
     h("dd", { testid: "file-key" }, stored.key),
     h("dt", {}, "size"),
-    h("dd", { testid: "file-size", "data-bytes": stored.size }, `${formatBytes(stored.size)} (${stored.size.toLocaleString("en")} bytes)`),
+    h(
+      "dd",
+      { testid: "file-size", "data-bytes": stored.size },
+      `${formatBytes(stored.size)} (${stored.size.toLocaleString("en")} bytes)`,
+    ),
     h("dt", {}, "sha256"),
     h("dd", { class: "hash", testid: "file-sha256" }, stored.sha256),
     h("dt", {}, "server"),
@@ -166,7 +179,12 @@ async function addFile(file: File): Promise<void> {
   const step = h("p", { class: "muted small", testid: "file-step" });
   panel.replaceChildren(title, local.row, upload.row, step);
   panel.dataset.state = "working";
-  const steps = { local: "Saving into OPFS...", hash: "Computing the sha256 of the local copy...", upload: "Uploading...", verify: "The server checks its copy..." };
+  const steps = {
+    local: "Saving into OPFS...",
+    hash: "Computing the sha256 of the local copy...",
+    upload: "Uploading...",
+    verify: "The server checks its copy...",
+  };
   const onProgress = (p: FileProgress) => {
     step.textContent = steps[p.phase];
     if (p.phase === "local") local.update(p.loaded, p.total);

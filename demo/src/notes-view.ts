@@ -82,13 +82,30 @@ function cell(note: Note, state: NotesViewState, actions: NotesViewActions): HTM
       "header",
       {},
       h("span", { class: "author" }, note.author),
-      h("span", { class: "muted small", title: new Date(note.updatedAt).toISOString() }, `edited ${formatTime(note.updatedAt)}`),
-      note.conflictOf && h("span", { class: "badge conflict", title: "Both sides edited this note; the newer edit won, this one was kept as a copy" }, "conflict copy"),
-      h("span", { class: `badge ${unsynced ? "pending" : "synced"}`, testid: "note-state" }, unsynced ? "not synced" : "synced"),
+      h(
+        "span",
+        { class: "muted small", title: new Date(note.updatedAt).toISOString() },
+        `edited ${formatTime(note.updatedAt)}`,
+      ),
+      note.conflictOf &&
+        h(
+          "span",
+          {
+            class: "badge conflict",
+            title: "Both sides edited this note; the newer edit won, this one was kept as a copy",
+          },
+          "conflict copy",
+        ),
+      h(
+        "span",
+        { class: `badge ${unsynced ? "pending" : "synced"}`, testid: "note-state" },
+        unsynced ? "not synced" : "synced",
+      ),
       h("span", { class: "spacer" }),
       !editing &&
         h("button", { class: "ghost", testid: "edit", onclick: () => startEditing(note, state, actions) }, "Edit"),
-      !editing && h("button", { class: "ghost danger", testid: "delete", onclick: () => void actions.remove(note.id) }, "Delete"),
+      !editing &&
+        h("button", { class: "ghost danger", testid: "delete", onclick: () => void actions.remove(note.id) }, "Delete"),
     ),
     editing ? editor(note.id, state, actions) : body,
   );
@@ -97,10 +114,24 @@ function cell(note: Note, state: NotesViewState, actions: NotesViewActions): HTM
 export function renderNotes(container: HTMLElement, state: NotesViewState, actions: NotesViewActions): void {
   const cells = state.notes.map((note) => cell(note, state, actions));
   if (state.drafts.has(NEW)) {
-    cells.push(h("article", { class: "cell editing composer", testid: "composer" }, h("header", {}, h("span", { class: "author" }, "New note")), editor(NEW, state, actions)));
+    cells.push(
+      h(
+        "article",
+        { class: "cell editing composer", testid: "composer" },
+        h("header", {}, h("span", { class: "author" }, "New note")),
+        editor(NEW, state, actions),
+      ),
+    );
   }
   if (cells.length === 0) {
-    cells.push(h("div", { class: "empty" }, h("p", {}, "No notes here yet."), h("p", { class: "muted" }, "Write one with + New note, or press Sync to fetch the team's notebook.")));
+    cells.push(
+      h(
+        "div",
+        { class: "empty" },
+        h("p", {}, "No notes here yet."),
+        h("p", { class: "muted" }, "Write one with + New note, or press Sync to fetch the team's notebook."),
+      ),
+    );
   }
   container.replaceChildren(...cells);
 }

@@ -6,7 +6,7 @@
  *   note; an edit always beats a deletion.
  */
 import type { Store } from "../../src/index.browser.js";
-import { type Note, NOTES, baseKey, idOfKey, newId, noteKey } from "./notes.js";
+import { baseKey, idOfKey, NOTES, type Note, newId, noteKey } from "./notes.js";
 
 export interface SyncReport {
   pushed: Note[];
@@ -58,9 +58,13 @@ export async function sync(local: Store, remote: Store): Promise<SyncReport> {
       continue;
     }
     if (mine && other && mine.updatedAt === other.updatedAt) moved = mine;
-    else if (mine && (!other || !otherChanged)) report.pushed.push((moved = mine));
-    else if (other && (!mine || !mineChanged)) report.pulled.push((moved = other));
-    else {
+    else if (mine && (!other || !otherChanged)) {
+      moved = mine;
+      report.pushed.push(moved);
+    } else if (other && (!mine || !mineChanged)) {
+      moved = other;
+      report.pulled.push(moved);
+    } else {
       moved = winnerOf(mine!, other!);
       const copy = conflictCopy(moved === mine ? other! : mine!, moved);
       (moved === mine ? report.pushed : report.pulled).push(moved);

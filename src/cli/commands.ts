@@ -4,11 +4,10 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { Readable, Writable } from "node:stream";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "../core/errors.js";
-import type { HashAlgorithm, Info } from "../core/types.js";
-import { stdin, stdout } from "../node/stdio.js";
+import { HASH_ALGORITHMS, type HashAlgorithm } from "../core/hashing.js";
+import type { Info } from "../core/types.js";
+import { stdin, stdout } from "../runtime/node/stdio.js";
 import { print, withStore } from "./context.js";
-
-const ALGORITHMS = ["sha256", "sha1", "md5", "sha512"];
 
 const infoJson = (info: Info) => JSON.stringify(info);
 
@@ -53,26 +52,28 @@ export function registerKeyCommands(program: Command): void {
     .option("--exclude-prefix <prefix>", "drop keys starting with this string")
     .option("--glob <pattern>", "only keys matching this glob (relative to the prefix)")
     .option("--info", "print each key's info as JSON")
-    .action(async (opts: { prefix?: string; excludePrefix?: string; glob?: string; info?: boolean }, command: Command) => {
-      const list = {
-        ...(opts.prefix !== undefined && { prefix: opts.prefix }),
-        ...(opts.excludePrefix !== undefined && { excludePrefix: opts.excludePrefix }),
-        ...(opts.glob !== undefined && { glob: opts.glob }),
-      };
-      await withStore(command, async (store) => {
-        // Lines are batched: one write per key would make large listings crawl.
-        let batch = "";
-        const lines = opts.info ? mapIter(store.list(list), infoJson) : store.keys(list);
-        for await (const line of lines) {
-          batch += `${line}\n`;
-          if (batch.length > 64 * 1024) {
-            await print(batch);
-            batch = "";
+    .action(
+      async (opts: { prefix?: string; excludePrefix?: string; glob?: string; info?: boolean }, command: Command) => {
+        const list = {
+          ...(opts.prefix !== undefined && { prefix: opts.prefix }),
+          ...(opts.excludePrefix !== undefined && { excludePrefix: opts.excludePrefix }),
+          ...(opts.glob !== undefined && { glob: opts.glob }),
+        };
+        await withStore(command, async (store) => {
+          // Lines are batched: one write per key would make large listings crawl.
+          let batch = "";
+          const lines = opts.info ? mapIter(store.list(list), infoJson) : store.keys(list);
+          for await (const line of lines) {
+            batch += `${line}\n`;
+            if (batch.length > 64 * 1024) {
+              await print(batch);
+              batch = "";
+            }
           }
-        }
-        if (batch) await print(batch);
-      });
-    });
+          if (batch) await print(batch);
+        });
+      },
+    );
 
   program
     .command("delete")
@@ -94,9 +95,11 @@ export function registerKeyCommands(program: Command): void {
     .command("checksum")
     .description("print the hex checksum of KEY's bytes")
     .argument("<key>")
-    .option("-a, --algorithm <name>", `one of ${ALGORITHMS.join(", ")}`, "sha256")
+    .option("-a, --algorithm <name>", `one of ${HASH_ALGORITHMS.join(", ")}`, "sha256")
     .action(async (key: string, opts: { algorithm: string }, command: Command) => {
-      await withStore(command, async (store) => print(`${await store.checksum(key, opts.algorithm as HashAlgorithm)}\n`));
+      await withStore(command, async (store) =>
+        print(`${await store.checksum(key, opts.algorithm as HashAlgorithm)}\n`),
+      );
     });
 }
 

@@ -1,8 +1,8 @@
 /** What every command shares: the store from the global options, output, one-line errors. */
 
 import type { Command } from "commander";
-import { createStore } from "../index.node.js";
 import type { Store } from "../core/types.js";
+import { createStore } from "../index.node.js";
 
 export interface GlobalOptions {
   store?: string;

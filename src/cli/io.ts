@@ -1,9 +1,9 @@
 /** `anystore io`: copy one uri to another (`-` is stdin/stdout), streaming. */
 
 import type { Command } from "commander";
-import { smartOpenWith } from "../core/smart.js";
-import type { SmartContext } from "../core/smart.js";
-import { stdin, stdout } from "../node/stdio.js";
+import type { SmartContext } from "../core/tools/smart.js";
+import { smartOpenWith } from "../core/tools/smart.js";
+import { stdin, stdout } from "../runtime/node/stdio.js";
 import { openStore } from "./context.js";
 
 export function registerIo(program: Command): void {

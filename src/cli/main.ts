@@ -13,9 +13,14 @@ import { registerServe } from "./serve.js";
 
 function buildProgram(): Command {
   const program = new Command("anystore")
-    .description("read and write data by key in any store: a directory, sqlite://, redis://, s3://, anystore+http://, ...")
+    .description(
+      "read and write data by key in any store: a directory, sqlite://, redis://, s3://, anystore+http://, ...",
+    )
     .option("-s, --store <uri>", "the store (default: ANYSTORE_URI, else .anystore)")
-    .option("--token <token>", "bearer token: sent to anystore+http(s) stores; required of clients by serve (default: ANYSTORE_TOKEN)")
+    .option(
+      "--token <token>",
+      "bearer token: sent to anystore+http(s) stores; required of clients by serve (default: ANYSTORE_TOKEN)",
+    )
     .showHelpAfterError("(add --help for usage)");
   registerKeyCommands(program);
   registerIo(program);

@@ -3,8 +3,8 @@
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "../core/errors.js";
-import type { MirrorOptions, MirrorProgress, MirrorResult } from "../core/mirror.js";
-import { mirror } from "../core/mirror.js";
+import type { MirrorOptions, MirrorProgress, MirrorResult } from "../core/tools/mirror.js";
+import { mirror } from "../core/tools/mirror.js";
 import type { ListOptions, Store } from "../core/types.js";
 import { formatBytes, formatError, note, openStore } from "./context.js";
 
@@ -95,7 +95,8 @@ export function registerMirror(program: Command): void {
     .option("-c, --concurrency <n>", "keys copied at once", "8")
     .action(async (flags: MirrorFlags, command: Command) => {
       const concurrency = Number(flags.concurrency);
-      if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError(`--concurrency must be a whole number >= 1, got ${flags.concurrency}`);
+      if (!Number.isInteger(concurrency) || concurrency < 1)
+        throw new InvalidArgumentError(`--concurrency must be a whole number >= 1, got ${flags.concurrency}`);
       const list: ListOptions = {
         ...(flags.prefix !== undefined && { prefix: flags.prefix }),
         ...(flags.excludePrefix !== undefined && { excludePrefix: flags.excludePrefix }),
@@ -107,7 +108,13 @@ export function registerMirror(program: Command): void {
       const cancel = () => controller.abort(new Error("interrupted"));
       process.once("SIGINT", cancel);
       const reporter = process.stderr.isTTY ? barReporter(source, list) : lineReporter();
-      const options: MirrorOptions = { ...list, overwrite: !!flags.overwrite, concurrency, signal: controller.signal, onProgress: (p) => reporter.progress(p) };
+      const options: MirrorOptions = {
+        ...list,
+        overwrite: !!flags.overwrite,
+        concurrency,
+        signal: controller.signal,
+        onProgress: (p) => reporter.progress(p),
+      };
       try {
         const result = await mirror(source, target, options);
         reporter.stop();

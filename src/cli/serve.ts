@@ -43,29 +43,40 @@ export function registerServe(program: Command): void {
     .option("--cors <origin...>", "origins allowed from browsers (* for any)");
   for (const [flag, , help] of LIMITS) command.option(flag, help);
   command
-    .addHelpText("after", "\nWith --token (or ANYSTORE_TOKEN), every request must carry Authorization: Bearer TOKEN.\nServer errors (5xx) are logged on stderr; clients get one generic line.")
-    .action(async (opts: { host: string; port: string; readonly?: boolean; cors?: string[] } & Record<string, unknown>, command: Command) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError(`--port must be 0-65535, got ${opts.port}`);
-      const limits = limitsOf(opts);
-      const token = tokenOf(command);
-      const store = defaultStore(command);
-      const server = await serve(store, {
-        host: opts.host,
-        port,
-        ...(token && { token }),
-        ...(opts.readonly && { readonly: true }),
-        ...(opts.cors && { cors: opts.cors.length === 1 ? opts.cors[0]! : opts.cors }),
-        ...limits,
-        onError: (error) => note(`anystore serve: ${formatError(error)}`),
-      });
-      note(`anystore: serving ${store.uri} at ${server.url} (anystore+${server.url})${opts.readonly ? ", readonly" : ""}`);
-      await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
-      });
-      await server.close();
-      await store.close();
-    });
+    .addHelpText(
+      "after",
+      "\nWith --token (or ANYSTORE_TOKEN), every request must carry Authorization: Bearer TOKEN.\nServer errors (5xx) are logged on stderr; clients get one generic line.",
+    )
+    .action(
+      async (
+        opts: { host: string; port: string; readonly?: boolean; cors?: string[] } & Record<string, unknown>,
+        command: Command,
+      ) => {
+        const port = Number(opts.port);
+        if (!Number.isInteger(port) || port < 0 || port > 65535)
+          throw new InvalidArgumentError(`--port must be 0-65535, got ${opts.port}`);
+        const limits = limitsOf(opts);
+        const token = tokenOf(command);
+        const store = defaultStore(command);
+        const server = await serve(store, {
+          host: opts.host,
+          port,
+          ...(token && { token }),
+          ...(opts.readonly && { readonly: true }),
+          ...(opts.cors && { cors: opts.cors.length === 1 ? opts.cors[0]! : opts.cors }),
+          ...limits,
+          onError: (error) => note(`anystore serve: ${formatError(error)}`),
+        });
+        note(
+          `anystore: serving ${store.uri} at ${server.url} (anystore+${server.url})${opts.readonly ? ", readonly" : ""}`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once("SIGINT", stop);
+          process.once("SIGTERM", stop);
+        });
+        await server.close();
+        await store.close();
+      },
+    );
 }

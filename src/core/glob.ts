@@ -56,7 +56,8 @@ export interface GlobMatcher {
  */
 export function compileGlob(pattern: string): GlobMatcher {
   if (typeof pattern !== "string" || pattern === "") throw new InvalidArgumentError("glob must be a non-empty string");
-  if (pattern.length > MAX_GLOB_LENGTH) throw new InvalidArgumentError(`glob too long: ${pattern.length} characters (at most ${MAX_GLOB_LENGTH})`);
+  if (pattern.length > MAX_GLOB_LENGTH)
+    throw new InvalidArgumentError(`glob too long: ${pattern.length} characters (at most ${MAX_GLOB_LENGTH})`);
   const text = Array.from(pattern.startsWith("./") ? pattern.slice(2) : pattern, (c) => c.codePointAt(0)!);
   const items = new Parser(text, pattern).parse();
   return simulate(buildNfa(items));
@@ -140,13 +141,17 @@ class Parser {
         i = close;
       } else if (c === STAR) {
         let run = 1;
-        while (i + 1 < to && text[i + 1] === STAR) i++, run++;
+        for (; i + 1 < to && text[i + 1] === STAR; i++) run++;
         const next = i + 1 === to ? (atEnd ? -1 : 0) : text[i + 1];
         // `**` is any depth only as a whole segment; elsewhere (and `***`) it is `*`.
         if (run !== 2 || !boundaryBefore() || (next !== -1 && next !== SLASH)) items.push({ kind: "star" });
-        else if (next === SLASH) items.push({ kind: "dirs" }), i++;
-        else if (items[items.length - 1]?.kind === "char") items.pop(), items.push({ kind: "below" }); // that char is a `/`
-        else items.push({ kind: "anything" });
+        else if (next === SLASH) {
+          items.push({ kind: "dirs" });
+          i++;
+        } else if (items[items.length - 1]?.kind === "char") {
+          items.pop(); // that char is a `/`
+          items.push({ kind: "below" });
+        } else items.push({ kind: "anything" });
       } else items.push({ kind: "char", test: c });
     }
     return items;
@@ -219,7 +224,11 @@ function buildNfa(items: Item[]): Nfa {
       case "below":
         return add(undefined, -1, [add(SLASH, loop(ANY, follow)), follow]);
       case "alt":
-        return add(undefined, -1, it.alts.map((alt) => sequence(alt, follow)));
+        return add(
+          undefined,
+          -1,
+          it.alts.map((alt) => sequence(alt, follow)),
+        );
     }
   };
   const sequence = (seq: Item[], follow: number) => seq.reduceRight((next, it) => item(it, next), follow);
@@ -243,7 +252,9 @@ function simulate(nfa: Nfa): GlobMatcher {
   const seen = new Int32Array(tests.length); // generation in which each NFA state joined the set
   let generation = 0;
   const nextGeneration = () => {
-    if (++generation === 0x7fffffff) seen.fill(0), (generation = 1);
+    if (++generation < 0x7fffffff) return;
+    seen.fill(0);
+    generation = 1;
   };
   const stack: number[] = [];
   let steps = 0;
@@ -310,7 +321,10 @@ function simulate(nfa: Nfa): GlobMatcher {
         const from = sets;
         to = intern(advance(sets[state]!, c));
         // Record the transition unless interning dropped the cache (`state` is then stale).
-        if (sets === from) c < 128 ? (ascii[state]![c] = to) : wide.set(state * 0x110000 + c, to);
+        if (sets === from) {
+          if (c < 128) ascii[state]![c] = to;
+          else wide.set(state * 0x110000 + c, to);
+        }
       }
       if (sets[to]!.length === 0) return false;
       state = to;

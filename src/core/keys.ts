@@ -1,7 +1,6 @@
 import { InvalidKeyError } from "./errors.js";
+import { URI_SCHEME } from "./uri.js";
 
-/** Keys matching this carry a scheme (`s3://x`); other colons are literal. */
-const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 /** Segments starting with this are reserved for drivers' metadata and temporary files. */
 export const RESERVED = ".anystore";
 
@@ -41,7 +40,8 @@ function normalizeSlow(key: string, store?: string): string {
     throw new InvalidKeyError(`invalid key ${JSON.stringify(key)}: ${why}`, { key, store });
   };
   if (key.startsWith("/")) fail("absolute keys are not allowed");
-  if (SCHEME.test(key)) fail("a key cannot carry a scheme");
+  // Keys that start like a uri carry a scheme (`s3://x`); other colons are literal.
+  if (URI_SCHEME.test(key)) fail("a key cannot carry a scheme");
   if (key.includes("\0")) fail("NUL bytes are not allowed");
   if (key.includes("\\")) fail("backslashes are not allowed");
   // A lone surrogate would be written as U+FFFD on fs, zip and S3: another key's name.

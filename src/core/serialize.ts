@@ -85,7 +85,8 @@ export function encodeTextOrBytes(value: unknown, codec: Codec, copy: boolean): 
   }
   const bytes = asBytes(value);
   if (bytes) return copy ? bytes.slice() : bytes;
-  if (codec.serialization === "raw") throw new SerializationError(`raw serialization stores bytes or strings, got ${describe(value)}`);
+  if (codec.serialization === "raw")
+    throw new SerializationError(`raw serialization stores bytes or strings, got ${describe(value)}`);
   return toJson(value);
 }
 
@@ -129,7 +130,8 @@ export function decodeValue(bytes: Uint8Array, codec: Codec, shared = false): un
   try {
     text = decodeUtf8(bytes);
   } catch (cause) {
-    if (codec.schema || codec.serialization === "json") throw new SerializationError("stored value is not valid UTF-8", { cause });
+    if (codec.schema || codec.serialization === "json")
+      throw new SerializationError("stored value is not valid UTF-8", { cause });
     // auto: bytes that are not text are bytes
     return shared ? bytes.slice() : bytes;
   }

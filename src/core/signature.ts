@@ -30,26 +30,37 @@ export function makeSignatureKey(...args: unknown[]): string {
 
 type Sink = (bytes: Uint8Array) => void;
 
-function feed(value: unknown, sink: Sink, seen: Set<object>): void {
-  if (value === null || value === undefined) return;
+/** The text Python's `str()` gives a scalar (or a date), or undefined for bytes and containers. */
+function scalarText(value: unknown): string | undefined {
   switch (typeof value) {
     case "string":
-      return sink(encoder.encode(value));
+      return value;
     case "number":
-      return sink(encoder.encode(pyNumber(value)));
+      return pyNumber(value);
     case "bigint":
-      return sink(encoder.encode(value.toString()));
+      return value.toString();
     case "boolean":
-      return sink(encoder.encode(value ? "True" : "False"));
+      return value ? "True" : "False";
     case "function":
-      return sink(encoder.encode(value.name));
+      return value.name;
     case "symbol":
-      return sink(encoder.encode(String(value)));
+      return String(value);
+  }
+  return value instanceof Date ? pyIsoformat(value) : undefined;
+}
+
+function feed(value: unknown, sink: Sink, seen: Set<object>): void {
+  if (value === null || value === undefined) return;
+  const text = scalarText(value);
+  if (text !== undefined) {
+    sink(encoder.encode(text));
+    return;
   }
   const object = value as object;
-  if (object instanceof Uint8Array) return sink(object);
-  if (object instanceof ArrayBuffer) return sink(new Uint8Array(object));
-  if (object instanceof Date) return sink(encoder.encode(pyIsoformat(object)));
+  if (object instanceof Uint8Array || object instanceof ArrayBuffer) {
+    sink(object instanceof Uint8Array ? object : new Uint8Array(object));
+    return;
+  }
   if (seen.has(object)) throw new InvalidArgumentError("cannot make a cache key of a value with cycles");
   seen.add(object);
   try {
@@ -177,7 +188,10 @@ function pyEquals(a: unknown, b: unknown): boolean {
     case "bytes":
       return compareBytes(a as Uint8Array, b as Uint8Array) === 0;
     case "list":
-      return (a as unknown[]).length === (b as unknown[]).length && (a as unknown[]).every((x, i) => pyEquals(x, (b as unknown[])[i]));
+      return (
+        (a as unknown[]).length === (b as unknown[]).length &&
+        (a as unknown[]).every((x, i) => pyEquals(x, (b as unknown[])[i]))
+      );
     case "other":
       return isPlainObject(a) && isPlainObject(b) && objectsEqual(a, b);
     default:
@@ -216,4 +230,3 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
 }
-

@@ -1,8 +1,8 @@
-import type { Driver, DriverCapabilities } from "./driver.js";
-import type { HashAlgorithm } from "./runtime.js";
+import type { Driver, DriverCapabilities } from "./driver/contract.js";
+import type { HashAlgorithm } from "./hashing.js";
 import type { SchemaLike, Serialization } from "./serialize.js";
 
-export type { HashAlgorithm, Serialization, SchemaLike };
+export type { HashAlgorithm, SchemaLike, Serialization };
 
 /** What a store knows about a key (SPEC 3). */
 export interface Info {
@@ -88,7 +88,11 @@ export interface Store<T = unknown> extends AsyncDisposable {
   /** What the backend does natively; the store emulates the rest. Resolves once the driver is loaded. */
   capabilities(): Promise<DriverCapabilities>;
   get(key: string, opts?: GetOptions<T>): Promise<T>;
-  put(key: string, value: T | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array> | null | undefined, opts?: PutOptions<T>): Promise<void>;
+  put(
+    key: string,
+    value: T | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array> | null | undefined,
+    opts?: PutOptions<T>,
+  ): Promise<void>;
   pop(key: string, opts?: GetOptions<T>): Promise<T>;
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
@@ -100,7 +104,11 @@ export interface Store<T = unknown> extends AsyncDisposable {
   list(opts?: ListOptions): AsyncIterableIterator<Info>;
   stream(key: string, opts?: CodecOptions<T>): ReadableStream<T>;
   open(key: string, mode?: "r" | "rb", range?: { start?: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
-  open(key: string, mode: "w" | "wb", opts?: { ttl?: number; contentType?: string }): Promise<WritableStream<Uint8Array>>;
+  open(
+    key: string,
+    mode: "w" | "wb",
+    opts?: { ttl?: number; contentType?: string },
+  ): Promise<WritableStream<Uint8Array>>;
   getMany(keys: string[], opts?: CodecOptions<T>): Promise<Map<string, T>>;
   putMany(entries: Iterable<[string, T]>, opts?: PutOptions<T>): Promise<void>;
   deleteMany(keys: string[]): Promise<void>;

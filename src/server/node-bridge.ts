@@ -4,6 +4,7 @@
  */
 
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { drained } from "../runtime/node/drained.js";
 
 /** How long the rest of a refused upload is read and dropped before the connection is cut. */
 const LINGER_MS = 5000;
@@ -24,7 +25,10 @@ export class SlowBodyError extends Error {
  * backpressure (a slow store) is not the client's fault. A body that falls short in a window
  * calls `onSlow`.
  */
-function pacer(pace: BodyPace | undefined, onSlow: () => void): { flowing(): void; paused(): void; received(n: number): void } {
+function pacer(
+  pace: BodyPace | undefined,
+  onSlow: () => void,
+): { flowing(): void; paused(): void; received(n: number): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let bytes = 0;
   const stop = () => {
@@ -38,7 +42,10 @@ function pacer(pace: BodyPace | undefined, onSlow: () => void): { flowing(): voi
     timer = setTimeout(() => (bytes < pace.minBytes ? onSlow() : arm()), pace.windowMs);
     timer.unref();
   };
-  return { flowing: arm, paused: stop, received: (n) => void (bytes += n) };
+  const received = (n: number) => {
+    bytes += n;
+  };
+  return { flowing: arm, paused: stop, received };
 }
 
 /**
@@ -126,25 +133,14 @@ export function refuse(res: ServerResponse, status: number, text: string, header
   res.end(body);
 }
 
-/** Resolves on the next `drain` or `close` of the response. */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
-}
-
 /** Writes a web response to Node's, honouring backpressure and a client that goes away. */
 export async function send(response: Response, res: ServerResponse, req: IncomingMessage): Promise<void> {
   const body = response.body;
   if (res.destroyed) return void (await body?.cancel().catch(() => {}));
   const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
+  response.headers.forEach((value, name) => {
+    headers[name] = value;
+  });
   // No body: say so, or Node falls back to chunked encoding for an empty answer.
   if (!body && response.status !== 204 && response.status !== 304 && headers["content-length"] === undefined) {
     headers["content-length"] = "0";

@@ -4,10 +4,11 @@
  * parsing would resolve `/a/../b` away before the key checks could see it.
  */
 
-import { isUnsafePath } from "../core/http-handler.js";
+import { METHODS } from "../core/http/protocol.js";
+import { isUnsafePath } from "../core/http/request.js";
+import { URI_SCHEME } from "../core/uri.js";
 
 /** The methods the anystore protocol answers; Node's parser lets others through (TRACE, PROPFIND, ...). */
-export const METHODS = ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"] as const;
 const KNOWN = new Set<string>(METHODS);
 
 /** A refusal: the status and one line of text, with its headers. */
@@ -17,7 +18,8 @@ export interface Refused {
   headers?: Record<string, string>;
 }
 
-const ABSOLUTE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+/** A scheme and an authority: what absolute-form adds before the path. */
+const ABSOLUTE = new RegExp(`${URI_SCHEME.source}[^/?#]*`);
 
 /**
  * The origin-form target (`/path?query`) a request line stands for, or why it is refused.
@@ -28,11 +30,13 @@ export function originForm(method: string, target: string): string | Refused {
   if (!KNOWN.has(method)) {
     return { status: 405, text: `method ${method} is not allowed`, headers: { allow: METHODS.join(", ") } };
   }
-  if (target === "*") return method === "OPTIONS" ? "/" : { status: 400, text: "a request target of * is only for OPTIONS" };
+  if (target === "*")
+    return method === "OPTIONS" ? "/" : { status: 400, text: "a request target of * is only for OPTIONS" };
   let path = target;
   const absolute = ABSOLUTE.exec(target);
   if (absolute) {
-    if (!isParsable(target) || !/^https?:/i.test(target)) return { status: 400, text: "malformed absolute request target" };
+    if (!isParsable(target) || !/^https?:/i.test(target))
+      return { status: 400, text: "malformed absolute request target" };
     path = target.slice(absolute[0].length);
     if (!path.startsWith("/")) path = `/${path}`;
   }

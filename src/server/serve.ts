@@ -8,12 +8,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import type { Handler, HandlerOptions } from "../core/http-handler.js";
-import { createHandler } from "../core/http-handler.js";
+import type { Handler, HandlerOptions } from "../core/http/handler.js";
+import { createHandler } from "../core/http/handler.js";
+import { METHODS } from "../core/http/protocol.js";
 import type { Store } from "../core/types.js";
 import type { BodyPace } from "./node-bridge.js";
 import { bodyOf, linger, refuse, send } from "./node-bridge.js";
-import { METHODS, originForm } from "./request-target.js";
+import { originForm } from "./request-target.js";
 
 export interface ServeOptions extends HandlerOptions {
   /**
@@ -115,7 +116,13 @@ function crashed(res: ServerResponse, error: unknown, report: (error: unknown) =
 }
 
 /** One request through the handler: the request line is checked before any `URL` or `Request` is built. */
-async function dispatch(req: IncomingMessage, res: ServerResponse, handler: Handler, base: string, limits: Deadlines): Promise<void> {
+async function dispatch(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: Handler,
+  base: string,
+  limits: Deadlines,
+): Promise<void> {
   const method = req.method ?? "GET";
   const target = originForm(method, req.url ?? "/");
   if (typeof target !== "string") {
@@ -179,11 +186,19 @@ export async function serve(store: Store, options: ServeOptions = {}): Promise<R
   } = options;
   const handler = createHandler(store, handlerOptions);
   const report = reporter(handlerOptions.onError);
-  const limits: Deadlines = { pace: { windowMs: bodyTimeout, minBytes: (minBodyRate * bodyTimeout) / 1000 }, idleTimeout };
+  const limits: Deadlines = {
+    pace: { windowMs: bodyTimeout, minBytes: (minBodyRate * bodyTimeout) / 1000 },
+    idleTimeout,
+  };
   let base = "http://127.0.0.1";
   const server = createServer(
     // Node refuses a headersTimeout above a requestTimeout; with no request deadline, any header one goes.
-    { headersTimeout: requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval },
+    {
+      headersTimeout: requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout,
+      requestTimeout,
+      keepAliveTimeout,
+      connectionsCheckingInterval,
+    },
     (req, res) => {
       try {
         dispatch(req, res, handler, base, limits).catch((error: unknown) => crashed(res, error, report));
@@ -196,7 +211,9 @@ export async function serve(store: Store, options: ServeOptions = {}): Promise<R
   // CONNECT bypasses the request listener; without this Node just drops the socket.
   server.on("connect", (_req: IncomingMessage, socket: Socket) => {
     socket.on("error", () => {});
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: ${METHODS.join(", ")}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    socket.end(
+      `HTTP/1.1 405 Method Not Allowed\r\nAllow: ${METHODS.join(", ")}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

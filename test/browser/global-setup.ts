@@ -37,7 +37,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("s3Endpoint", s3.endpoint);
   project.provide("s3Bucket", s3Bucket);
   const open = await serve(createStore("memory://"), { cors: loopback });
-  const guarded = await serve(createStore("memory://"), { cors: loopback, token: "browser-token", maxBodyBytes: 64 * 2 ** 20 });
+  const guarded = await serve(createStore("memory://"), {
+    cors: loopback,
+    token: "browser-token",
+    maxBodyBytes: 64 * 2 ** 20,
+  });
   project.provide("anystoreHttpUrl", open.url);
   project.provide("anystoreHttpTokenUrl", guarded.url);
   return async () => {

@@ -8,7 +8,10 @@ const run = `b-${Date.now().toString(36)}`;
 let counter = 0;
 
 // Each store is a fresh key prefix on one memory store served by the browser project's globalSetup.
-contractSuite({ name: "anystore+http (chromium)", make: (options) => createStore(`anystore+${url}/${run}-${++counter}`, options) });
+contractSuite({
+  name: "anystore+http (chromium)",
+  make: (options) => createStore(`anystore+${url}/${run}-${++counter}`, options),
+});
 
 describe("anystore+http in Chromium", () => {
   it("sends the bearer token through CORS, and is refused without it", async () => {

@@ -37,7 +37,10 @@ describe("indexeddb driver", () => {
       request.addEventListener("success", () => opened.push(request.result));
       return request;
     } as IDBFactory["open"];
-    return { opened, restore: () => void (indexedDB.open = original) };
+    const restore = () => {
+      indexedDB.open = original;
+    };
+    return { opened, restore };
   };
 
   it("reopens and retries once when the browser closes the connection underneath", async () => {
@@ -50,7 +53,10 @@ describe("indexeddb driver", () => {
       for (const db of capture.opened) db.close(); // "The database connection is closing" on the next transaction
       expect(await store.get("a")).toEqual({ n: 1 });
       for (const db of capture.opened) db.close();
-      await store.putMany([["b", 2], ["c", 3]]);
+      await store.putMany([
+        ["b", 2],
+        ["c", 3],
+      ]);
       for (const db of capture.opened) db.close();
       expect([...(await store.getMany(["a", "b", "c"])).values()]).toEqual([{ n: 1 }, 2, 3]);
       for (const db of capture.opened) db.close();
@@ -136,7 +142,8 @@ describe("indexeddb driver", () => {
   it("hides expired keys from listings across pages and sweeps them without a read", async () => {
     const name = freshDb();
     const store = createStore(`idb://${name}`);
-    const entries = (from: number, n: number) => Array.from({ length: n }, (_, i) => [`k/${String(from + i).padStart(5, "0")}`, i] as [string, number]);
+    const entries = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) => [`k/${String(from + i).padStart(5, "0")}`, i] as [string, number]);
     await store.putMany(entries(0, 1500));
     const written = Date.now();
     await store.putMany(entries(1500, 1000), { ttl: 4 });
@@ -163,7 +170,10 @@ describe("indexeddb driver", () => {
       store.get("k"),
       store.put("k", 2),
       store.get("k"),
-      store.putMany([["k", 3], ["j", 4]]),
+      store.putMany([
+        ["k", 3],
+        ["j", 4],
+      ]),
       store.getMany(["k", "j"]).then((found) => [...found.values()]),
       store.delete("k"),
       store.exists("k"),
@@ -172,12 +182,15 @@ describe("indexeddb driver", () => {
     ]);
     expect(seen).toEqual([undefined, 1, undefined, 2, undefined, [3, 4], undefined, false, undefined, 5]);
     // A failing ifNotExists among plain puts fails alone.
-    const mixed = await Promise.allSettled([store.put("a", 1), store.put("k", 6, { ifNotExists: true }), store.put("b", 2)]);
+    const mixed = await Promise.allSettled([
+      store.put("a", 1),
+      store.put("k", 6, { ifNotExists: true }),
+      store.put("b", 2),
+    ]);
     expect(mixed.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect(await store.getMany(["a", "k", "b"]).then((found) => [...found.values()])).toEqual([1, 5, 2]);
     await store.close();
   });
-
 
   it("chains sequential reads onto one transaction, yet every read sees the writes before it", async () => {
     const name = freshDb();
@@ -215,11 +228,17 @@ describe("indexeddb driver", () => {
   it("lists before anything else has opened the database (a listing is a store's first call)", async () => {
     const name = freshDb();
     const writer = createStore(`idb://${name}`);
-    await writer.putMany([["a/1", 1], ["a/2", 2], ["b/1", 3]]);
+    await writer.putMany([
+      ["a/1", 1],
+      ["a/2", 2],
+      ["b/1", 3],
+    ]);
     await writer.close();
     // A fresh copy of the driver's module: nothing loaded yet, as on a page's first listing.
     // @ts-expect-error: a query string makes Vite load a separate module instance
-    const fresh: typeof import("../../src/drivers/browser/indexeddb.js") = await import("../../src/drivers/browser/indexeddb.ts?first-listing");
+    const fresh: typeof import("../../src/drivers/browser/indexeddb/indexeddb.js") = await import(
+      "../../src/drivers/browser/indexeddb/indexeddb.ts?first-listing"
+    );
     const reader = createStore({ driver: fresh.indexeddbDriver({ name }) });
     const listing = reader.keys({ prefix: "a" });
     const keys: string[] = [];
@@ -237,7 +256,10 @@ describe("indexeddb driver", () => {
     const store = createStore(`idb://${freshDb()}/p`);
     const all = Array.from({ length: 7500 }, (_, i) => `d/${String(i).padStart(5, "0")}`);
     await store.putMany(all.map((k) => [k, 0] as [string, number]));
-    await store.putMany([["e/after", 0], ["c/before", 0]]);
+    await store.putMany([
+      ["e/after", 0],
+      ["c/before", 0],
+    ]);
     const keys: string[] = [];
     for await (const key of store.keys({ prefix: "d" })) keys.push(key);
     expect(keys).toEqual(all);
@@ -258,7 +280,9 @@ describe("indexeddb driver", () => {
     });
     await store.put("stream.bin", source);
     expect((await store.info("stream.bin")).size).toBe(size);
-    const tail = new Uint8Array(await new Response(await store.open("stream.bin", "r", { start: size - 5 })).arrayBuffer());
+    const tail = new Uint8Array(
+      await new Response(await store.open("stream.bin", "r", { start: size - 5 })).arrayBuffer(),
+    );
     expect(tail).toEqual(new Uint8Array(5).fill(24));
     await store.close();
   });

@@ -27,14 +27,20 @@ self.onmessage = async (event: MessageEvent<{ dir: string }>) => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     await store.put("bin/three.bin", new Uint8Array(10).fill(4));
     const second = await reader.read(); // read ahead before the pause
-    const third = await reader.read().then(() => "no error", (e) => (e as Error).name);
+    const third = await reader.read().then(
+      () => "no error",
+      (e) => (e as Error).name,
+    );
     steps.changedMidRead = [first.value?.byteLength, second.value?.[0], third];
     steps.afterChange = ((await store.get("bin/three.bin", { serialization: "raw" })) as Uint8Array).byteLength;
     const aborted = (await store.open("stream.txt", "w")).getWriter();
     await aborted.write(new TextEncoder().encode("partial"));
     await aborted.abort("stop");
     steps.afterAbort = await store.get("stream.txt");
-    steps.conflict = await store.put("bin/big.bin/x", 1).then(() => "none", (e) => e.code);
+    steps.conflict = await store.put("bin/big.bin/x", 1).then(
+      () => "none",
+      (e) => e.code,
+    );
     const keys: string[] = [];
     for await (const key of store.keys()) keys.push(key);
     steps.keys = keys.sort();

@@ -76,7 +76,9 @@ describe("opfs driver", () => {
         read += part.byteLength;
       }
     });
-    console.log(`256 MiB: write ${(performance.now() - t) | 0} ms (+${writeGrowth | 0} MiB heap), read +${readGrowth | 0} MiB`);
+    console.log(
+      `256 MiB: write ${(performance.now() - t) | 0} ms (+${writeGrowth | 0} MiB heap), read +${readGrowth | 0} MiB`,
+    );
     expect(read).toBe(size);
     expect(actual.value()).toBe(expected.value());
     // A buffered implementation would grow by the whole 256 MiB.
@@ -128,7 +130,11 @@ describe("opfs driver", () => {
   it("concurrent writers to one key leave exactly one of their values, whole", async () => {
     const store = fresh();
     const values = Array.from({ length: 8 }, (_, i) => new Uint8Array(1000 + i * 5000).fill(i + 1));
-    await Promise.all([...values.map((v) => store.put("d/k.bin", v)), store.delete("d/other"), store.put("d/sib", "x")]);
+    await Promise.all([
+      ...values.map((v) => store.put("d/k.bin", v)),
+      store.delete("d/other"),
+      store.put("d/sib", "x"),
+    ]);
     const got = (await store.get("d/k.bin", { serialization: "raw" })) as Uint8Array;
     const i = got[0]! - 1;
     expect(got).toEqual(values[i]);
@@ -161,13 +167,24 @@ describe("opfs driver", () => {
     new Promise<string[]>((resolve, reject) => {
       const worker = new Worker(new URL("./opfs-race-worker.ts", import.meta.url), { type: "module" });
       const timer = setTimeout(() => reject(new Error("the worker did not answer within 50 s")), 50_000);
-      const done = () => (clearTimeout(timer), worker.terminate());
-      worker.onmessage = (event) => (done(), resolve(event.data));
-      worker.onerror = (event) => (done(), reject(new Error(`worker error: ${event.message}`)));
+      const done = () => {
+        clearTimeout(timer);
+        worker.terminate();
+      };
+      worker.onmessage = (event) => {
+        done();
+        resolve(event.data);
+      };
+      worker.onerror = (event) => {
+        done();
+        reject(new Error(`worker error: ${event.message}`));
+      };
       worker.postMessage({ dir, key, racers, streamed });
     });
 
-  it("100 creates of one key from two workers and two stores of the page: exactly one wins (Web Locks)", { timeout: 60_000 }, async () => {
+  it("100 creates of one key from two workers and two stores of the page: exactly one wins (Web Locks)", {
+    timeout: 60_000,
+  }, async () => {
     const dir = `${run}/race${counter++}`;
     const stores = [createStore(`opfs://${dir}`), createStore(`opfs://${dir}`)];
     expect((await stores[0]!.capabilities()).ifNotExists).toBe(true);
@@ -184,7 +201,12 @@ describe("opfs driver", () => {
           ),
         );
       const outcomes = (
-        await Promise.all([raceInWorker(dir, key, ids(0), streamed), raceInWorker(dir, key, ids(25), streamed), inPage(stores[0]!, ids(50)), inPage(stores[1]!, ids(75))])
+        await Promise.all([
+          raceInWorker(dir, key, ids(0), streamed),
+          raceInWorker(dir, key, ids(25), streamed),
+          inPage(stores[0]!, ids(50)),
+          inPage(stores[1]!, ids(75)),
+        ])
       ).flat();
       expect(outcomes.filter((o) => o !== "won" && o !== "ALREADY_EXISTS")).toEqual([]);
       const winners = outcomes.flatMap((o, i) => (o === "won" ? [i] : []));
@@ -203,18 +225,20 @@ describe("opfs driver", () => {
   it("works in a dedicated worker, through synchronous access handles", { timeout: 60_000 }, async () => {
     const dir = `${run}/worker${counter++}`;
     const worker = new Worker(new URL("./opfs-worker.ts", import.meta.url), { type: "module" });
-    const result = await new Promise<{ ok: boolean; steps: Record<string, unknown>; error?: string }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("the worker did not answer within 50 s")), 50_000);
-      worker.onmessage = (event) => {
-        clearTimeout(timer);
-        resolve(event.data);
-      };
-      worker.onerror = (event) => {
-        clearTimeout(timer);
-        reject(new Error(`worker error: ${event.message}`));
-      };
-      worker.postMessage({ dir });
-    });
+    const result = await new Promise<{ ok: boolean; steps: Record<string, unknown>; error?: string }>(
+      (resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("the worker did not answer within 50 s")), 50_000);
+        worker.onmessage = (event) => {
+          clearTimeout(timer);
+          resolve(event.data);
+        };
+        worker.onerror = (event) => {
+          clearTimeout(timer);
+          reject(new Error(`worker error: ${event.message}`));
+        };
+        worker.postMessage({ dir });
+      },
+    );
     worker.terminate();
     expect(result.error).toBeUndefined();
     expect(result.steps).toEqual({

@@ -18,7 +18,8 @@ const run = `c-${Date.now().toString(36)}`;
 let counter = 0;
 
 /** A fresh prefix of the CORS-enabled bucket. */
-const makeStore = (options: StoreOptions = {}) => createStore(`s3://${bucket}/${run}-${++counter}`, { endpoint, ...credentials, ...options });
+const makeStore = (options: StoreOptions = {}) =>
+  createStore(`s3://${bucket}/${run}-${++counter}`, { endpoint, ...credentials, ...options });
 
 /** Multipart uploads in progress in the bucket (ListMultipartUploads, signed by the page). */
 async function uploadsInProgress(): Promise<number> {

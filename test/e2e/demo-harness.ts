@@ -14,13 +14,15 @@ import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright";
 import { chromium } from "playwright";
 import { rollup } from "rollup";
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../chromium.config.mjs";
 import { startDemoServer } from "../../demo/server-app.mjs";
 import { createHandler, createStore } from "../../src/index.node.js";
-import { CHROMIUM_ARGS, CHROMIUM_PATH } from "../../chromium.config.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
-export const screenshotDir = join(root, process.env.UPDATE_SCREENSHOTS === "1" ? "demo/screenshots" : "test/.tmp/screenshots");
-
+export const screenshotDir = join(
+  root,
+  process.env.UPDATE_SCREENSHOTS === "1" ? "demo/screenshots" : "test/.tmp/screenshots",
+);
 
 /** The newest modification time under `dir` (ms). */
 async function newest(dir: string): Promise<number> {
@@ -33,8 +35,15 @@ async function newest(dir: string): Promise<number> {
 
 /** Bundles the page from the current sources, unless demo/dist/app.js is already newer than all of them. */
 export async function buildDemo(): Promise<void> {
-  const built = await stat(join(root, "demo/dist/app.js")).then((s) => s.mtimeMs, () => 0);
-  const sources = Math.max(await newest(join(root, "src")), await newest(join(root, "demo/src")), (await stat(join(root, "demo/rollup.config.mjs"))).mtimeMs);
+  const built = await stat(join(root, "demo/dist/app.js")).then(
+    (s) => s.mtimeMs,
+    () => 0,
+  );
+  const sources = Math.max(
+    await newest(join(root, "src")),
+    await newest(join(root, "demo/src")),
+    (await stat(join(root, "demo/rollup.config.mjs"))).mtimeMs,
+  );
   if (built > sources) return;
   const config = (await import("../../demo/rollup.config.mjs")).demoConfig({ minify: false });
   const bundle = await rollup(config);
@@ -81,7 +90,11 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /** A user: a browser context of their own (own IndexedDB and OPFS) with the notebook open. */
-export async function openNotebook(browser: Browser, url: string, name: string): Promise<{ context: BrowserContext; page: Page }> {
+export async function openNotebook(
+  browser: Browser,
+  url: string,
+  name: string,
+): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   page.on("pageerror", (error) => console.error(`[${name}] page error:`, error));
@@ -148,4 +161,3 @@ export async function makeFile(path: string, size: number): Promise<string> {
   await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
   return hash.digest("hex");
 }
-

@@ -11,8 +11,8 @@ import type { Browser, BrowserContext, Page } from "playwright";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStore } from "../../src/index.node.js";
 import {
-  DemoServer,
   buildDemo,
+  DemoServer,
   editNote,
   freePort,
   launchChromium,
@@ -38,7 +38,10 @@ describe("the notebook demo", () => {
     server = new DemoServer(join(tmp, "notebook.db"), await freePort());
     await server.start();
     browser = await launchChromium();
-    const users = await Promise.all([openNotebook(browser, server.url, "Ada"), openNotebook(browser, server.url, "Linus")]);
+    const users = await Promise.all([
+      openNotebook(browser, server.url, "Ada"),
+      openNotebook(browser, server.url, "Linus"),
+    ]);
     contexts = users.map((u) => u.context);
     [ada, linus] = users.map((u) => u.page) as [Page, Page];
   });
@@ -52,7 +55,10 @@ describe("the notebook demo", () => {
 
   it("two users edit notes, sync, and see each other's notes", async () => {
     await writeNote(ada, "# Groceries\n- milk\n- coffee");
-    await writeNote(ada, "## Launch plan\nShip the **demo** on *Friday*; see [anystore](https://github.com/dataresearchcenter/anystore).");
+    await writeNote(
+      ada,
+      "## Launch plan\nShip the **demo** on *Friday*; see [anystore](https://github.com/dataresearchcenter/anystore).",
+    );
     await writeNote(ada, "Scratch: delete me");
     await writeNote(linus, "# Standup\nDemo at `10:00`, then review.\n> bring the screenshots");
     await expect.poll(() => linus.locator("[data-testid=status]").innerText()).toBe("1 unsynced change");
@@ -86,7 +92,9 @@ describe("the notebook demo", () => {
     await editNote(linus, "Groceries", "# Groceries\n- milk\n- coffee\n- eggs (Linus, offline)");
     await writeNote(linus, "# Written offline\nKept in IndexedDB until the next sync.");
     expect(await syncNow(linus)).toMatch(/^Sync failed: the server is unreachable/);
-    await expect.poll(() => linus.locator("[data-testid=status]").innerText()).toBe("Offline: 2 unsynced changes kept in this browser");
+    await expect
+      .poll(() => linus.locator("[data-testid=status]").innerText())
+      .toBe("Offline: 2 unsynced changes kept in this browser");
     await screenshot(linus, "2-offline-edits");
 
     await server.start(); // same port, same SQLite file
@@ -103,7 +111,9 @@ describe("the notebook demo", () => {
       expect(texts).toContain("Standup");
       await expect.poll(() => page.locator("[data-testid=note]").count()).toBe(5);
     }
-    await expect(ada.locator("[data-testid=note]", { hasText: "bread (Ada, offline)" }).innerText()).resolves.toContain("conflict copy");
+    await expect(ada.locator("[data-testid=note]", { hasText: "bread (Ada, offline)" }).innerText()).resolves.toContain(
+      "conflict copy",
+    );
     await screenshot(ada, "3-back-online-conflict-kept");
   });
 
@@ -115,7 +125,12 @@ describe("the notebook demo", () => {
     // A slower link for a while, so the page is seen mid-upload.
     const network = await contexts[0]!.newCDPSession(ada);
     const uploadAt = (bytesPerSecond: number) =>
-      network.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+      network.send("Network.emulateNetworkConditions", {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: bytesPerSecond,
+      });
     await uploadAt(20 * 2 ** 20);
     await ada.setInputFiles("[data-testid=file-input]", path);
     await ada.waitForFunction(() => {
@@ -143,7 +158,9 @@ describe("the notebook demo", () => {
     expect((await team.info("files/survey-2026.bin")).size).toBe(size);
 
     await ada.selectOption("[data-testid=keys-store]", { label: "Server: team notebook (SQLite)" });
-    await expect.poll(() => ada.locator("[data-testid=key-row]", { hasText: "files/survey-2026.bin" }).innerText()).toContain("50 MiB");
+    await expect
+      .poll(() => ada.locator("[data-testid=key-row]", { hasText: "files/survey-2026.bin" }).innerText())
+      .toContain("50 MiB");
     await ada.selectOption("[data-testid=keys-store]", { label: "This browser: files (OPFS)" });
     await expect.poll(() => ada.locator("[data-testid=key-row]", { hasText: "files/survey-2026.bin" }).count()).toBe(1);
     await screenshot(ada, "5-keys-panel");

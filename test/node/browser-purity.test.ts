@@ -1,5 +1,5 @@
 /**
- * `src/core` and `src/drivers/browser` ship to browsers: they may import only each other and a
+ * `src/core`, `src/drivers/browser` and `src/runtime/browser` ship to browsers: they may import only each other and a
  * short list of browser-safe packages, never `node:*`, a Node built-in or a Node-only package,
  * and never touch Node globals (`process`, `Buffer`, `require`, `__dirname`) except behind `typeof`.
  * Parsed with the TypeScript compiler, so comments, strings and dynamic imports are handled.
@@ -9,11 +9,11 @@ import { builtinModules } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
-import { browserRuntime } from "../../src/runtime/browser.js";
-import { browserSchemes } from "../../src/runtime/browser-drivers.js";
+import { browserRuntime } from "../../src/runtime/browser/runtime.js";
+import { browserSchemes } from "../../src/runtime/browser/uri-drivers.js";
 
 const root = resolve(import.meta.dirname, "../..");
-const browserDirs = ["src/core", "src/drivers/browser"];
+const browserDirs = ["src/core", "src/drivers/browser", "src/runtime/browser"];
 /** Bare packages that run in browsers (the first path segments of an import specifier). */
 const browserSafe = new Set(["idb", "picomatch", "@noble/hashes", "fflate", "aws4fetch", "zod"]);
 const nodeGlobals = new Set(["process", "Buffer", "require", "__dirname", "__filename"]);
@@ -27,7 +27,11 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-const packageOf = (specifier: string) => specifier.split("/").slice(0, specifier.startsWith("@") ? 2 : 1).join("/");
+const packageOf = (specifier: string) =>
+  specifier
+    .split("/")
+    .slice(0, specifier.startsWith("@") ? 2 : 1)
+    .join("/");
 
 /** Every module specifier a file imports: static imports, re-exports, `import type` and `import()`. */
 function importsOf(file: string): string[] {
@@ -44,7 +48,8 @@ function nodeGlobalsIn(file: string): string[] {
       const parent = node.parent;
       const isName =
         (ts.isPropertyAccessExpression(parent) && parent.name === node) ||
-        ((ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent) || ts.isMethodDeclaration(parent)) && parent.name === node) ||
+        ((ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent) || ts.isMethodDeclaration(parent)) &&
+          parent.name === node) ||
         ts.isTypeOfExpression(parent) ||
         ts.isTypeReferenceNode(parent) ||
         ts.isQualifiedName(parent);
@@ -63,8 +68,9 @@ describe("browser purity", () => {
   const files = browserDirs.flatMap(sourceFiles).filter((f) => !f.endsWith(".d.ts"));
 
   it("finds the sources", () => {
-    expect(files).toContain("src/core/store.ts");
-    expect(files).toContain("src/drivers/browser/indexeddb.ts");
+    expect(files).toContain("src/core/store/store.ts");
+    expect(files).toContain("src/runtime/browser/runtime.ts");
+    expect(files).toContain("src/drivers/browser/indexeddb/indexeddb.ts");
   });
 
   it("imports only browser code and browser-safe packages", () => {
@@ -74,11 +80,14 @@ describe("browser purity", () => {
         if (specifier.startsWith(".")) {
           // Relative imports must stay in the browser-safe folders.
           const target = relative(root, resolve(root, dirname(file), specifier));
-          if (!browserDirs.some((dir) => target.startsWith(`${dir}/`))) problems.push(`${file}: ${specifier} leaves ${browserDirs.join(" and ")}`);
+          if (!browserDirs.some((dir) => target.startsWith(`${dir}/`)))
+            problems.push(`${file}: ${specifier} leaves ${browserDirs.join(" and ")}`);
         } else if (specifier.startsWith("node:") || builtins.has(specifier) || builtins.has(packageOf(specifier))) {
           problems.push(`${file}: imports the Node built-in ${specifier}`);
         } else if (!browserSafe.has(packageOf(specifier))) {
-          problems.push(`${file}: imports ${specifier}, not on the browser-safe list (add it there only if it runs in browsers)`);
+          problems.push(
+            `${file}: imports ${specifier}, not on the browser-safe list (add it there only if it runs in browsers)`,
+          );
         }
       }
     }

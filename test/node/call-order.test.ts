@@ -1,14 +1,14 @@
 /**
  * Calls issued together reach the driver in the order they were made (IndexedDB shares one
  * transaction among them and relies on it): before the driver is loaded, after, and while the
- * store's less used half (store-more.ts, which pop and the batches need) is still loading.
+ * store's less used half (lazy-ops.ts, which pop and the batches need) is still loading.
  */
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import type { Driver, Store } from "../../src/index.node.js";
 
 type Recorded = "get" | "put" | "delete" | "has" | "getMany" | "putMany" | "deleteMany";
 
-/** Fresh copies of the modules, so store-more.ts is not loaded yet. */
+/** Fresh copies of the modules, so lazy-ops.ts is not loaded yet. */
 async function fresh() {
   vi.resetModules();
   const { createStore } = await import("../../src/index.node.js");
@@ -27,8 +27,16 @@ function recording(inner: Driver): { driver: Driver; calls: string[] } {
       return method(...args);
     };
   };
-  const methods = Object.fromEntries((["get", "put", "delete", "has", "getMany", "putMany", "deleteMany"] as const).map((name) => [name, record(name)]));
-  const driver = { name: "recording", capabilities: inner.capabilities, sharesBuffers: true, list: inner.list!.bind(inner), ...methods } as Driver;
+  const methods = Object.fromEntries(
+    (["get", "put", "delete", "has", "getMany", "putMany", "deleteMany"] as const).map((name) => [name, record(name)]),
+  );
+  const driver = {
+    name: "recording",
+    capabilities: inner.capabilities,
+    sharesBuffers: true,
+    list: inner.list!.bind(inner),
+    ...methods,
+  } as Driver;
   return { driver, calls };
 }
 
@@ -48,7 +56,18 @@ function round(store: Store) {
 }
 
 // pop deletes once its get has answered, so its delete comes last.
-const IN_ORDER = ["put a", "putMany b", "put c", "getMany a", "get b", "get c", "delete a", "deleteMany b", "has c", "delete c"];
+const IN_ORDER = [
+  "put a",
+  "putMany b",
+  "put c",
+  "getMany a",
+  "get b",
+  "get c",
+  "delete a",
+  "deleteMany b",
+  "has c",
+  "delete c",
+];
 const RESULTS = [undefined, undefined, undefined, new Map([["a", 1]]), 2, 3, undefined, undefined, true];
 
 describe("call order", () => {
@@ -92,7 +111,13 @@ describe("call order", () => {
     const { store, calls } = recorded();
     await store.put("a", 0);
     calls.length = 0;
-    await Promise.all([store.delete("a"), store.put("a", 1), store.exists("a"), store.deleteMany(["a"]), store.putMany([["a", 2]])]);
+    await Promise.all([
+      store.delete("a"),
+      store.put("a", 1),
+      store.exists("a"),
+      store.deleteMany(["a"]),
+      store.putMany([["a", 2]]),
+    ]);
     expect(calls).toEqual(["delete a", "put a", "has a", "deleteMany a", "putMany a"]);
     expect(await store.get("a")).toBe(2);
   });

@@ -2,8 +2,9 @@
  * The built `anystore` command, run as users run it: `node dist/cli/main.js` in a child process.
  * `npm run build` runs first when dist is missing or older than src.
  */
-import { spawn, spawnSync } from "node:child_process";
+
 import type { ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -28,7 +29,8 @@ const freshDir = async () => {
 function newestSource(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith(".ts")) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    if (entry.isFile() && entry.name.endsWith(".ts"))
+      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }
   return newest;
 }
@@ -40,7 +42,10 @@ interface Run {
 }
 
 /** Runs the CLI; bounded by a timeout so a hang fails the test instead of stalling it. */
-function run(args: string[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {}): Promise<Run> {
+function run(
+  args: string[],
+  opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd ?? ROOT,
@@ -114,23 +119,46 @@ describe("anystore keys/info/checksum/delete", () => {
   let store: string;
   beforeAll(async () => {
     store = await freshDir();
-    for (const [key, value] of [["a.txt", "A"], ["docs/one.md", "1"], ["docs/two.md", "22"], ["docs/deep/three.json", "{}"], ["dx", "x"]]) {
+    for (const [key, value] of [
+      ["a.txt", "A"],
+      ["docs/one.md", "1"],
+      ["docs/two.md", "22"],
+      ["docs/deep/three.json", "{}"],
+      ["dx", "x"],
+    ]) {
       await run(["--store", store, "put", key!, value!]);
     }
   });
   const lines = (r: Run) => r.stdout.toString().split("\n").filter(Boolean).sort();
 
   it("lists keys with --prefix, --exclude-prefix and --glob", async () => {
-    expect(lines(await run(["--store", store, "keys"]))).toEqual(["a.txt", "docs/deep/three.json", "docs/one.md", "docs/two.md", "dx"]);
-    expect(lines(await run(["--store", store, "keys", "--prefix", "docs"]))).toEqual(["docs/deep/three.json", "docs/one.md", "docs/two.md"]);
+    expect(lines(await run(["--store", store, "keys"]))).toEqual([
+      "a.txt",
+      "docs/deep/three.json",
+      "docs/one.md",
+      "docs/two.md",
+      "dx",
+    ]);
+    expect(lines(await run(["--store", store, "keys", "--prefix", "docs"]))).toEqual([
+      "docs/deep/three.json",
+      "docs/one.md",
+      "docs/two.md",
+    ]);
     expect(lines(await run(["--store", store, "keys", "--exclude-prefix", "d"]))).toEqual(["a.txt"]);
     expect(lines(await run(["--store", store, "keys", "--glob", "**/*.md"]))).toEqual(["docs/one.md", "docs/two.md"]);
-    expect(lines(await run(["--store", store, "keys", "--prefix", "docs", "--glob", "*.md"]))).toEqual(["docs/one.md", "docs/two.md"]);
+    expect(lines(await run(["--store", store, "keys", "--prefix", "docs", "--glob", "*.md"]))).toEqual([
+      "docs/one.md",
+      "docs/two.md",
+    ]);
   });
 
   it("--info prints one JSON object per line", async () => {
     const infos = lines(await run(["--store", store, "keys", "--prefix", "docs", "--info"])).map((l) => JSON.parse(l));
-    expect(infos.map((i) => [i.key, i.size]).sort()).toEqual([["docs/deep/three.json", 2], ["docs/one.md", 1], ["docs/two.md", 2]]);
+    expect(infos.map((i) => [i.key, i.size]).sort()).toEqual([
+      ["docs/deep/three.json", 2],
+      ["docs/one.md", 1],
+      ["docs/two.md", 2],
+    ]);
     expect(infos.find((i) => i.key === "docs/one.md")).toMatchObject({ name: "one.md", contentType: "text/markdown" });
   });
 
@@ -140,7 +168,9 @@ describe("anystore keys/info/checksum/delete", () => {
     const sha = createHash("sha256").update("22").digest("hex");
     expect((await run(["--store", store, "checksum", "docs/two.md"])).stdout.toString()).toBe(`${sha}\n`);
     const md5 = createHash("md5").update("22").digest("hex");
-    expect((await run(["--store", store, "checksum", "docs/two.md", "--algorithm", "md5"])).stdout.toString()).toBe(`${md5}\n`);
+    expect((await run(["--store", store, "checksum", "docs/two.md", "--algorithm", "md5"])).stdout.toString()).toBe(
+      `${md5}\n`,
+    );
     await run(["--store", store, "put", "gone", "soon"]);
     expect((await run(["--store", store, "delete", "gone"])).code).toBe(0);
     expect((await run(["--store", store, "delete", "gone"])).code).toBe(0);
@@ -220,9 +250,13 @@ describe("anystore io and mirror", () => {
     expect(listed).toEqual(keys);
     expect((await run(["--store", db, "get", "b/d/e.json"])).stdout.toString()).toBe("value of b/d/e.json");
     expect((await run(["mirror", "-i", source, "-o", db])).stderr).toMatch(/^mirrored 0, skipped 4, failed 0, /m);
-    expect((await run(["mirror", "-i", source, "-o", db, "--overwrite"])).stderr).toMatch(/^mirrored 4, skipped 0, failed 0, /m);
+    expect((await run(["mirror", "-i", source, "-o", db, "--overwrite"])).stderr).toMatch(
+      /^mirrored 4, skipped 0, failed 0, /m,
+    );
     const filtered = await freshDir();
-    expect((await run(["mirror", "-i", source, "-o", filtered, "--prefix", "b", "--glob", "**/*.json"])).stderr).toMatch(/^mirrored 1, /m);
+    expect(
+      (await run(["mirror", "-i", source, "-o", filtered, "--prefix", "b", "--glob", "**/*.json"])).stderr,
+    ).toMatch(/^mirrored 1, /m);
   });
 });
 
@@ -235,7 +269,9 @@ describe("anystore serve", () => {
   beforeAll(async () => {
     dir = await freshDir();
     await run(["--store", dir, "put", "hello.txt", "from the server"]);
-    server = spawn(process.execPath, [CLI, "--store", dir, "serve", "--port", "0", "--token", TOKEN], { stdio: ["ignore", "ignore", "pipe"] });
+    server = spawn(process.execPath, [CLI, "--store", dir, "serve", "--port", "0", "--token", TOKEN], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     url = await new Promise<string>((resolve, reject) => {
       let seen = "";
       const timer = setTimeout(() => reject(new Error(`serve did not start: ${seen}`)), 20_000);

@@ -27,7 +27,10 @@ function objectDriver(target: Record<string, string> = {}): Driver {
   };
 }
 
-contractSuite({ name: "custom driver (all emulated)", make: (options) => createStore({ ...options, driver: objectDriver(), uri: "object://test" }) });
+contractSuite({
+  name: "custom driver (all emulated)",
+  make: (options) => createStore({ ...options, driver: objectDriver(), uri: "object://test" }),
+});
 
 /** The minimal driver whose put refuses an existing key itself, atomically (`capabilities.ifNotExists`). */
 function creatingDriver(): Driver {

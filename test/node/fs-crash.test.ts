@@ -7,7 +7,7 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
-import { fsDriver } from "../../src/drivers/node/fs.js";
+import { fsDriver } from "../../src/drivers/node/fs/fs.js";
 import { collectKeys, sleep } from "../shared/contract.js";
 import { isWhole } from "./fs-values.js";
 import { TMP } from "./tmp.js";
@@ -17,13 +17,19 @@ const KEYS = [0, 1, 2, 3].flatMap((i) => [`k${i}`, `d/e/k${i}`]);
 
 /** A writer process (see fs-worker.ts); `ready` once it has written one value. */
 function startWriter(root: string, seed: number) {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER, "write", root, String(seed)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", WORKER, "write", root, String(seed)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("ready") && resolve());
     child.on("exit", (code, signal) => reject(new Error(`writer exited early: ${code ?? signal}`)));
   });
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
-  return { ready, kill: () => (child.kill("SIGKILL"), exited) };
+  const kill = () => {
+    child.kill("SIGKILL");
+    return exited;
+  };
+  return { ready, kill };
 }
 
 async function tempFiles(root: string): Promise<string[]> {

@@ -7,8 +7,8 @@ import { lstat, mkdir, readdir, readFile, rename, symlink, utimes, writeFile } f
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import type { Driver } from "../../src/core/driver.js";
-import { type FsDriverOptions, fsDriver } from "../../src/drivers/node/fs.js";
+import type { Driver } from "../../src/core/driver/contract.js";
+import { type FsDriverOptions, fsDriver } from "../../src/drivers/node/fs/fs.js";
 import type { StoreOptions } from "../../src/index.node.js";
 import { createStore, createStore as createStoreWithDriver, isAnystoreError } from "../../src/index.node.js";
 import { collectKeys, rejectsWith, sleep, utf8 } from "../shared/contract.js";
@@ -111,7 +111,6 @@ describe.each(MODES)("fs driver ($name): symlinks cannot lead outside the root",
     expect(await collectKeys(store.keys({ prefix: "link" }))).toEqual([]);
     expect(await collectKeys(store.keys())).toEqual([]);
   });
-
 });
 
 describe("fs driver: symlink races", () => {
@@ -187,7 +186,12 @@ function startSwapper(dir: string, target: string) {
   const child = spawn(process.execPath, ["-e", code, dir, target], { stdio: ["pipe", "pipe", "inherit"] });
   let output = "";
   let swaps = 0;
-  const ready = new Promise<void>((resolve) => child.stdout.on("data", (chunk: Buffer) => ((output += chunk), output.includes("ready") && resolve())));
+  const ready = new Promise<void>((resolve) =>
+    child.stdout.on("data", (chunk: Buffer) => {
+      output += chunk;
+      if (output.includes("ready")) resolve();
+    }),
+  );
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   return {
     ready,
@@ -219,7 +223,12 @@ describe("fs driver: temp files", () => {
     await store.put("a/kept", 1);
     await store.put("t", 2, { ttl: 600 });
     const hoursAgo = (h: number) => new Date(Date.now() - h * 3600_000);
-    const old = [".anystore-tmp-dead-1", "a/.anystore-tmp-dead-2", "b/.anystore-tmp-dead-3", ".anystore/ttl/.anystore-tmp-dead-4"];
+    const old = [
+      ".anystore-tmp-dead-1",
+      "a/.anystore-tmp-dead-2",
+      "b/.anystore-tmp-dead-3",
+      ".anystore/ttl/.anystore-tmp-dead-4",
+    ];
     const fresh = ["a/.anystore-tmp-busy-1"];
     for (const path of [...old, ...fresh]) {
       await mkdir(join(root, path, ".."), { recursive: true });
@@ -288,10 +297,13 @@ describe("fs driver: races on one key", () => {
       await drivers[0].put("lock", utf8("old"), { ttl: 0.2 });
       await sleep(300);
       const results = await Promise.allSettled(
-        Array.from({ length: 40 }, (_, i) => drivers[i % 2].put("lock", utf8(`racer-${i}`), { ifNotExists: true, ttl: 60 }).then(() => i)),
+        Array.from({ length: 40 }, (_, i) =>
+          drivers[i % 2].put("lock", utf8(`racer-${i}`), { ifNotExists: true, ttl: 60 }).then(() => i),
+        ),
       );
       const winners = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-      for (const r of results) if (r.status === "rejected") expect(isAnystoreError(r.reason, "ALREADY_EXISTS")).toBe(true);
+      for (const r of results)
+        if (r.status === "rejected") expect(isAnystoreError(r.reason, "ALREADY_EXISTS")).toBe(true);
       expect(winners).toHaveLength(1);
       expect(text(await drivers[1].get("lock"))).toBe(`racer-${winners[0]}`);
       await drivers[0].delete("lock");
@@ -308,18 +320,24 @@ describe("fs driver: races on one key", () => {
 });
 
 /** Runs test/node/fs-worker.ts to the end and resolves to what it printed. */
-export function runWorker(args: string[]): Promise<string> {
+function runWorker(args: string[]): Promise<string> {
   const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let output = "";
   child.stdout.on("data", (chunk: Buffer) => (output += chunk));
-  return new Promise((resolve, reject) => child.on("exit", (code) => (code === 0 ? resolve(output) : reject(new Error(`worker exited ${code}`)))));
+  return new Promise((resolve, reject) =>
+    child.on("exit", (code) => (code === 0 ? resolve(output) : reject(new Error(`worker exited ${code}`)))),
+  );
 }
 
 describe("fs driver: streamed ifNotExists", () => {
   it("100 concurrent write(key, { ifNotExists }) streams: exactly one wins, the rest get AlreadyExists and leave nothing", async () => {
     const root = freshDir();
     const drivers = [fsDriver({ root }), fsDriver({ root })];
-    const writers = await Promise.all(Array.from({ length: 100 }, (_, i) => drivers[i % 2].write!("race/key", { ifNotExists: true, ...(i % 3 === 0 && { ttl: 60 }) })));
+    const writers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        drivers[i % 2].write!("race/key", { ifNotExists: true, ...(i % 3 === 0 && { ttl: 60 }) }),
+      ),
+    );
     const results = await Promise.allSettled(
       writers.map(async (stream, i) => {
         const writer = stream.getWriter();
@@ -328,9 +346,12 @@ describe("fs driver: streamed ifNotExists", () => {
         return i;
       }),
     );
-    const winners = results.filter((r) => r.status === "fulfilled").map((r) => (r as PromiseFulfilledResult<number>).value);
+    const winners = results
+      .filter((r) => r.status === "fulfilled")
+      .map((r) => (r as PromiseFulfilledResult<number>).value);
     expect(winners).toHaveLength(1);
-    for (const r of results) if (r.status === "rejected") expect(isAnystoreError(r.reason, "ALREADY_EXISTS")).toBe(true);
+    for (const r of results)
+      if (r.status === "rejected") expect(isAnystoreError(r.reason, "ALREADY_EXISTS")).toBe(true);
     expect(text(await drivers[0].get("race/key"))).toBe(`writer-${winners[0]}-`.repeat(1000));
     expect((await tree(root)).filter((path) => !path.startsWith(".anystore/"))).toEqual(["race/", "race/key"]);
     // Once the key exists, a streamed create is refused before any byte is sent.

@@ -6,7 +6,7 @@
  * - `write ROOT SEED`: rewrites keys forever (bytes and streams, with and without ttl) with
  *   self-checking values, until killed; prints `ready` after its first write.
  */
-import { fsDriver } from "../../src/drivers/node/fs.js";
+import { fsDriver } from "../../src/drivers/node/fs/fs.js";
 import { checkedValue } from "./fs-values.js";
 
 const [mode, root, arg, rounds] = process.argv.slice(2);
@@ -28,7 +28,10 @@ if (mode === "hammer") {
   process.stdout.write(`${JSON.stringify(errors)}\n`);
 } else if (mode === "write") {
   let seed = Number(arg);
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   for (let n = 0; ; n++) {
     const key = random() < 0.5 ? `k${Math.floor(random() * 4)}` : `d/e/k${Math.floor(random() * 4)}`;
     const value = checkedValue(`${arg}-${n}`, Math.floor(random() * 200_000));

@@ -1,10 +1,10 @@
 import { mkdir, readdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { TMP } from "./tmp.js";
-import { fsDriver } from "../../src/drivers/node/fs.js";
+import { fsDriver } from "../../src/drivers/node/fs/fs.js";
 import { createStore } from "../../src/index.node.js";
-import { contractSuite, collectKeys, readAll, rejectsWith, utf8 } from "../shared/contract.js";
+import { collectKeys, contractSuite, readAll, rejectsWith, utf8 } from "../shared/contract.js";
+import { TMP } from "./tmp.js";
 
 let counter = 0;
 const freshDir = () => join(TMP, `fs-${process.pid}-${++counter}`);
@@ -12,12 +12,18 @@ const freshDir = () => join(TMP, `fs-${process.pid}-${++counter}`);
 /** Every file under a directory, reserved ones included. */
 async function allFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name).slice(dir.length + 1)).sort();
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }
 
 contractSuite({ name: "fs", make: (options) => createStore(freshDir(), options) });
 // The checks other platforms get (no /proc/self/fd), run here on Linux.
-contractSuite({ name: "fs (portable checks)", make: (options) => createStore({ ...options, driver: fsDriver({ root: freshDir(), ...{ procfs: false } }) }) });
+contractSuite({
+  name: "fs (portable checks)",
+  make: (options) => createStore({ ...options, driver: fsDriver({ root: freshDir(), ...{ procfs: false } }) }),
+});
 
 describe("fs driver", () => {
   it("uses Python anystore's layout: key a/b.txt is the file ROOT/a/b.txt", async () => {

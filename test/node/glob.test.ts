@@ -6,13 +6,16 @@
 import picomatch from "picomatch/posix.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { compileGlob, MAX_GLOB_LENGTH } from "../../src/core/glob.js";
-import { createStore, isAnystoreError, serve } from "../../src/index.node.js";
 import type { RunningServer } from "../../src/index.node.js";
+import { createStore, isAnystoreError, serve } from "../../src/index.node.js";
 import { collectKeys } from "../shared/contract.js";
 
 /** A small deterministic generator (so a failure reproduces). */
 function random(seed: number) {
-  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff) / 0x80000000;
+  const next = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+    return seed / 0x80000000;
+  };
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
   return { next, pick, int: (n: number) => Math.floor(next() * n) };
 }
@@ -32,8 +35,26 @@ function corpus(seed: number) {
     return s === "." || s === ".." ? `a${s}` : s;
   };
   const fixed = (glob: string, text = glob): Generated => ({ glob, sample: () => text });
-  const classes = [["[ab]", "ab"], ["[a-c]", "abc"], ["[^a]", "bc.x"], ["[]a]", "]a"], ["[.]", "."], ["[a\\]]", "a]"], ["[x-]", "x-"], ["[-x]", "-x"]] as const;
-  const escapes = [["\\*", "*"], ["\\?", "?"], ["\\[", "["], ["\\{", "{"], ["\\}", "}"], ["\\,", ","], ["\\a", "a"], ["\\]", "]"]] as const;
+  const classes = [
+    ["[ab]", "ab"],
+    ["[a-c]", "abc"],
+    ["[^a]", "bc.x"],
+    ["[]a]", "]a"],
+    ["[.]", "."],
+    ["[a\\]]", "a]"],
+    ["[x-]", "x-"],
+    ["[-x]", "-x"],
+  ] as const;
+  const escapes = [
+    ["\\*", "*"],
+    ["\\?", "?"],
+    ["\\[", "["],
+    ["\\{", "{"],
+    ["\\}", "}"],
+    ["\\,", ","],
+    ["\\a", "a"],
+    ["\\]", "]"],
+  ] as const;
   const atom = (depth: number): Generated => {
     const p = r.next();
     if (p < 0.3) return fixed(r.pick(literals));
@@ -59,7 +80,11 @@ function corpus(seed: number) {
   };
   const validKey = (k: string) => k.split("/").every((s) => s !== "" && s !== "." && s !== "..");
   const pool = Array.from({ length: 300 }, () => Array.from({ length: 1 + r.int(3) }, segment).join("/"));
-  return { pattern: () => sequence(0, 1 + r.int(5)), keysFor: (g: Generated) => [...Array.from({ length: 20 }, g.sample), ...Array.from({ length: 20 }, () => r.pick(pool))].filter(validKey) };
+  return {
+    pattern: () => sequence(0, 1 + r.int(5)),
+    keysFor: (g: Generated) =>
+      [...Array.from({ length: 20 }, g.sample), ...Array.from({ length: 20 }, () => r.pick(pool))].filter(validKey),
+  };
 }
 
 /**
@@ -103,7 +128,24 @@ describe("glob matcher", () => {
 
   it("has ** in every position: alone, leading, inner, trailing, repeated, inside a segment", () => {
     const keys = ["x", "a", "a/x", "a/b/x", "a/b", "ax", "xa", "a/b/c/d", ".a/.b/x"];
-    for (const glob of ["**", "**/x", "a/**", "a/**/x", "**/a/**", "**/**", "a**", "**a", "a/**x", "x**/b", "**/*", "*/a/**", "{a,b}/**", "**/{a,x}", "{a/**/x,b}", "a/**/b/**"]) {
+    for (const glob of [
+      "**",
+      "**/x",
+      "a/**",
+      "a/**/x",
+      "**/a/**",
+      "**/**",
+      "a**",
+      "**a",
+      "a/**x",
+      "x**/b",
+      "**/*",
+      "*/a/**",
+      "{a,b}/**",
+      "**/{a,x}",
+      "{a/**/x,b}",
+      "a/**/b/**",
+    ]) {
       const theirs = picomatch(glob, { dot: true });
       expect(keys.filter(compileGlob(glob)), glob).toEqual(keys.filter((k) => theirs(k)));
     }
@@ -162,15 +204,15 @@ describe("glob matcher", () => {
   it("matches patterns that make backtracking explode in steps bounded by key length x states", () => {
     const a200 = "a".repeat(200);
     const cases: Array<[string, string, boolean]> = [
-      ["*a".repeat(20) + "b", a200, false],
-      ["*a".repeat(20) + "b", `${a200}b`, true],
-      ["*".repeat(20) + "b", a200, false],
-      ["*?".repeat(30) + "b", a200, false],
-      ["{a,aa,aaa}".repeat(40) + "b", a200, false], // 3^40 expansions
-      ["{a,{a,{a,{a,{a,b}}}}}".repeat(20) + "c", a200, false],
-      ["{a,".repeat(500) + "b" + "}".repeat(500), "b", true], // deep nesting compiles
-      [Array(20).fill("**/a").join("/") + "/b", Array(200).fill("a").join("/"), false],
-      ["*a*".repeat(100) + "[!a]", a200, false],
+      [`${"*a".repeat(20)}b`, a200, false],
+      [`${"*a".repeat(20)}b`, `${a200}b`, true],
+      [`${"*".repeat(20)}b`, a200, false],
+      [`${"*?".repeat(30)}b`, a200, false],
+      [`${"{a,aa,aaa}".repeat(40)}b`, a200, false], // 3^40 expansions
+      [`${"{a,{a,{a,{a,{a,b}}}}}".repeat(20)}c`, a200, false],
+      [`${"{a,".repeat(500)}b${"}".repeat(500)}`, "b", true], // deep nesting compiles
+      [`${Array(20).fill("**/a").join("/")}/b`, Array(200).fill("a").join("/"), false],
+      [`${"*a*".repeat(100)}[!a]`, a200, false],
     ];
     for (const [glob, key, expected] of cases) {
       const match = compileGlob(glob);

@@ -16,28 +16,174 @@ export interface Case {
   answered: boolean;
 }
 
-const METHODS = ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "POST", "TRACE", "TRACK", "CONNECT", "PROPFIND", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK", "SEARCH", "PURGE", "QUERY", "LINK", "M-SEARCH"];
+const METHODS = [
+  "GET",
+  "HEAD",
+  "PUT",
+  "DELETE",
+  "PATCH",
+  "OPTIONS",
+  "POST",
+  "TRACE",
+  "TRACK",
+  "CONNECT",
+  "PROPFIND",
+  "MKCOL",
+  "COPY",
+  "MOVE",
+  "LOCK",
+  "UNLOCK",
+  "SEARCH",
+  "PURGE",
+  "QUERY",
+  "LINK",
+  "M-SEARCH",
+];
 const GARBAGE_METHODS = ["get", "Get", "FOO", "G ET", "GET\0", "", "\u00ff", "GET\tX", "X".repeat(300)];
 
 /** Request targets: traversal in every encoding, odd forms, odd lengths. `@` becomes the marker. */
 const TARGETS = [
-  "/", "//", "///", "/hello", "/a/b", "/a//b", "/./hello", "/hello/.", "/.", "/..", "/../@", "/../../@", "/a/../@", "/a/../../@",
-  "/%2e%2e/@", "/%2E%2e/@", "/.%2e/@", "/%2e./@", "/%2e", "/%2e%2e", "/a/%2e%2e/%2e%2e/@", "/%2f", "/a%2f@", "/..%2f@", "/%2f..%2f@",
-  "/%5c", "/a%5c..%5c@", "/a\\..\\@", "/%252e%252e/@", "/%25252e%25252e/@", "/%252f@", "/%255c@", "/%25", "/%", "/%zz", "/%e2%82",
-  "/%c0%ae%c0%ae/@", "/%ff", "/%00", "/a%00b", "/..%00/@", "/%2e%2e%00/@", "/.anystore/x", "/a/.anystore/ttl", "/.anystore-tmp-x",
-  "*", "http://h/hello", "http://h", "http://h?x=1", "http://[/x", "http://h/../@", "https://h/%2e%2e/@", "ftp://h/x", "file:///etc/passwd",
-  "//etc/passwd", "//h/../@", "x", "hello", "/hello#frag", "/hello?%zz", "/?prefix=../", "/?prefix=%2e%2e", "/?exclude_prefix=..",
-  "/?prefix=%00", "/hello?checksum=true&algorithm=../../x", "/hello?checksum=true&algorithm=%00", "/hello?checksum=maybe",
-  "/k;p=1", "/~", "/%20", "/\u00e9", "/a".repeat(300), `/${"a".repeat(255)}`, `/${"a".repeat(256)}`, `/${"a".repeat(300)}/b`,
-  `/${"%41".repeat(400)}`, `/${"a".repeat(5000)}`, `/${"a/".repeat(2000)}x`, `/${"a".repeat(20_000)}`, "/@", "/a/b/c/d/e/f/@",
+  "/",
+  "//",
+  "///",
+  "/hello",
+  "/a/b",
+  "/a//b",
+  "/./hello",
+  "/hello/.",
+  "/.",
+  "/..",
+  "/../@",
+  "/../../@",
+  "/a/../@",
+  "/a/../../@",
+  "/%2e%2e/@",
+  "/%2E%2e/@",
+  "/.%2e/@",
+  "/%2e./@",
+  "/%2e",
+  "/%2e%2e",
+  "/a/%2e%2e/%2e%2e/@",
+  "/%2f",
+  "/a%2f@",
+  "/..%2f@",
+  "/%2f..%2f@",
+  "/%5c",
+  "/a%5c..%5c@",
+  "/a\\..\\@",
+  "/%252e%252e/@",
+  "/%25252e%25252e/@",
+  "/%252f@",
+  "/%255c@",
+  "/%25",
+  "/%",
+  "/%zz",
+  "/%e2%82",
+  "/%c0%ae%c0%ae/@",
+  "/%ff",
+  "/%00",
+  "/a%00b",
+  "/..%00/@",
+  "/%2e%2e%00/@",
+  "/.anystore/x",
+  "/a/.anystore/ttl",
+  "/.anystore-tmp-x",
+  "*",
+  "http://h/hello",
+  "http://h",
+  "http://h?x=1",
+  "http://[/x",
+  "http://h/../@",
+  "https://h/%2e%2e/@",
+  "ftp://h/x",
+  "file:///etc/passwd",
+  "//etc/passwd",
+  "//h/../@",
+  "x",
+  "hello",
+  "/hello#frag",
+  "/hello?%zz",
+  "/?prefix=../",
+  "/?prefix=%2e%2e",
+  "/?exclude_prefix=..",
+  "/?prefix=%00",
+  "/hello?checksum=true&algorithm=../../x",
+  "/hello?checksum=true&algorithm=%00",
+  "/hello?checksum=maybe",
+  "/k;p=1",
+  "/~",
+  "/%20",
+  "/\u00e9",
+  "/a".repeat(300),
+  `/${"a".repeat(255)}`,
+  `/${"a".repeat(256)}`,
+  `/${"a".repeat(300)}/b`,
+  `/${"%41".repeat(400)}`,
+  `/${"a".repeat(5000)}`,
+  `/${"a/".repeat(2000)}x`,
+  `/${"a".repeat(20_000)}`,
+  "/@",
+  "/a/b/c/d/e/f/@",
 ];
 
 /** Glob shapes for `?glob=`, kept against short keys (another engineer replaces the matcher). */
 const GLOBS = [
-  "*", "**", "**/*", "*/*", "a*", "*a*a*a*a*a*ab", "?", "??", "a?b", "[", "]", "[a-", "[a-z]", "[!a]", "[^a]", "[[:alpha:]]", "{", "}",
-  "{a,b}", "{a,{b,c}}", "{,}", "a{,}b", "{1..3}", "{a..c}", "!(a)", "+(a|b)", "@(a)", "?(a)", "*(a|b)*", "(", ")", "|", "\\", "\\*",
-  "..", "../*", "../../*", "/", "//", "/*", "***", "**/**/**", "a/**/b", "$", "^", "%", "\0", "a".repeat(300), "*".repeat(60),
-  "?".repeat(60), "{a,b}".repeat(6), "[a]".repeat(40), "**/".repeat(30), "*a".repeat(30), ".anystore/**", "**/.anystore*",
+  "*",
+  "**",
+  "**/*",
+  "*/*",
+  "a*",
+  "*a*a*a*a*a*ab",
+  "?",
+  "??",
+  "a?b",
+  "[",
+  "]",
+  "[a-",
+  "[a-z]",
+  "[!a]",
+  "[^a]",
+  "[[:alpha:]]",
+  "{",
+  "}",
+  "{a,b}",
+  "{a,{b,c}}",
+  "{,}",
+  "a{,}b",
+  "{1..3}",
+  "{a..c}",
+  "!(a)",
+  "+(a|b)",
+  "@(a)",
+  "?(a)",
+  "*(a|b)*",
+  "(",
+  ")",
+  "|",
+  "\\",
+  "\\*",
+  "..",
+  "../*",
+  "../../*",
+  "/",
+  "//",
+  "/*",
+  "***",
+  "**/**/**",
+  "a/**/b",
+  "$",
+  "^",
+  "%",
+  "\0",
+  "a".repeat(300),
+  "*".repeat(60),
+  "?".repeat(60),
+  "{a,b}".repeat(6),
+  "[a]".repeat(40),
+  "**/".repeat(30),
+  "*a".repeat(30),
+  ".anystore/**",
+  "**/.anystore*",
 ];
 
 const PREFIXES = ["", "/", "a", "a/", "..", "../", "%2e%2e", "\0", ".anystore", "a".repeat(400)];
@@ -54,7 +200,8 @@ export function buildCorpus(): Case[] {
       add(`${method} ${t}`, rawRequest(method, t, [], method === "PUT" || method === "POST" ? "x" : ""));
     }
   }
-  for (const method of GARBAGE_METHODS) add(`garbage method ${JSON.stringify(method.slice(0, 20))}`, rawRequest(method, "/hello"), false);
+  for (const method of GARBAGE_METHODS)
+    add(`garbage method ${JSON.stringify(method.slice(0, 20))}`, rawRequest(method, "/hello"), false);
   for (const t of TARGETS) {
     for (const method of ["GET", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS"]) {
       add(`${method} ${t.slice(0, 60)}`, rawRequest(method, target(t), [], method === "PUT" ? "x" : ""), false);
@@ -86,7 +233,10 @@ export function buildCorpus(): Case[] {
     ["expect continue", ["Expect: 100-continue"]],
     ["expect other", ["Expect: something"]],
     ["upgrade", ["Connection: Upgrade", "Upgrade: websocket"]],
-    ["h2c upgrade", ["Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA"]],
+    [
+      "h2c upgrade",
+      ["Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA"],
+    ],
     ["many headers", Array.from({ length: 3000 }, (_, i) => `X-H${i}: ${i}`)],
     ["huge header", [`X-Big: ${"b".repeat(20_000)}`]],
     ["obs-fold", ["X-Folded: a", " continued"]],
@@ -95,12 +245,15 @@ export function buildCorpus(): Case[] {
     ["latin1 value", ["X-Latin: \u00e9\u00ff"]],
     ["colon only", [":"]],
     ["no colon", ["NoColonHere"]],
-    ["content-type odd", ["Content-Type: a/b; x=\"", "Accept: */*"]],
+    ["content-type odd", ['Content-Type: a/b; x="', "Accept: */*"]],
     ["x-anystore-ttl", ["X-Anystore-Ttl: 1e309"]],
   ];
   for (const [name, headers] of headerCases) {
     for (const method of ["GET", "PUT"]) {
-      const lines = name === "no host" ? [`${method} /hello HTTP/1.1`] : [`${method} /hello HTTP/1.1`, "Host: 127.0.0.1", ...headers];
+      const lines =
+        name === "no host"
+          ? [`${method} /hello HTTP/1.1`]
+          : [`${method} /hello HTTP/1.1`, "Host: 127.0.0.1", ...headers];
       const body = method === "PUT" ? "value" : "";
       if (body) lines.push(`Content-Length: ${body.length}`);
       add(`${method} header ${name}`, `${lines.join("\r\n")}\r\n\r\n${body}`, false);
@@ -127,7 +280,7 @@ export function buildCorpus(): Case[] {
     ["chunked overflow", ["Transfer-Encoding: chunked"], "ffffffffffffffffffff\r\nabc\r\n0\r\n\r\n"],
     ["chunked unterminated", ["Transfer-Encoding: chunked"], "3\r\nabc\r\n"],
     ["chunked wrong size", ["Transfer-Encoding: chunked"], "10\r\nabc\r\n0\r\n\r\n"],
-    ["chunked extension", ["Transfer-Encoding: chunked"], "3;x=\"y\"\r\nabc\r\n0\r\n\r\n"],
+    ["chunked extension", ["Transfer-Encoding: chunked"], '3;x="y"\r\nabc\r\n0\r\n\r\n'],
     ["chunked trailers", ["Transfer-Encoding: chunked", "Trailer: X-T"], "3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n"],
     ["chunked twice", ["Transfer-Encoding: chunked, chunked"], "3\r\nabc\r\n0\r\n\r\n"],
     ["gzip encoding", ["Transfer-Encoding: gzip"], "abc"],
@@ -137,7 +290,8 @@ export function buildCorpus(): Case[] {
     ["pipelined traversal", ["Content-Length: 1"], `x${rawRequest("PUT", `/../${MARK}`, [], "x")}`],
   ];
   for (const [name, headers, body] of bodyCases) {
-    for (const method of ["PUT", "PATCH", "DELETE", "GET"]) add(`${method} body ${name}`, rawRequest(method, `/body-${method}`, headers, body), false);
+    for (const method of ["PUT", "PATCH", "DELETE", "GET"])
+      add(`${method} body ${name}`, rawRequest(method, `/body-${method}`, headers, body), false);
   }
   add("empty request", "", false);
   add("only CRLF", "\r\n\r\n\r\n", false);

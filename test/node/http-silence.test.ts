@@ -7,10 +7,10 @@
 
 import type { ChildProcess } from "node:child_process";
 import { spawn } from "node:child_process";
-import { createServer as createHttpServer } from "node:http";
 import type { Server as HttpServer } from "node:http";
-import { createServer as createNetServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo, Server as NetServer, Socket } from "node:net";
+import { createServer as createNetServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunningServer, Store } from "../../src/index.node.js";
@@ -51,17 +51,24 @@ async function mute(): Promise<string> {
   const sockets: Socket[] = [];
   const server: NetServer = createNetServer((socket) => void sockets.push(socket.on("error", () => {})));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  closers.push(() => new Promise((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))));
+  closers.push(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise((resolve) => server.close(() => resolve()));
+  });
   return `127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
 /** `anystore serve` from source in a child process; resolves to its url once it listens. */
 async function serveChild(dir: string, flags: string[] = []): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "--store", dir, "serve", "--port", "0", ...flags], {
-    cwd: process.cwd(),
-    env: { ...process.env, ANYSTORE_TOKEN: "", DEBUG: "" },
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", "src/cli/main.ts", "--store", dir, "serve", "--port", "0", ...flags],
+    {
+      cwd: process.cwd(),
+      env: { ...process.env, ANYSTORE_TOKEN: "", DEBUG: "" },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   children.push(child);
   let seen = "";
   const url = await new Promise<string>((resolve, reject) => {
@@ -141,9 +148,11 @@ describe("a silent server fails calls within seconds at the default timeout", ()
         timed(remote.get("small")),
         timed(remote.put("other", "w")),
         timed(remote.info("small")),
-        timed((async () => {
-          for (;;) if ((await reader.read()).done) return;
-        })()),
+        timed(
+          (async () => {
+            for (;;) if ((await reader.read()).done) return;
+          })(),
+        ),
       ]);
       for (const { ms, error } of results) {
         expect(codeOf(error)).toBe("CONNECTION");
@@ -184,7 +193,10 @@ describe("a busy server and moving transfers are never cut", () => {
       res.end();
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    closers.push(() => new Promise((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+    closers.push(() => {
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(() => resolve()));
+    });
     const store = createStore(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { timeout: 1000 });
     const value = (await store.get("slow", { serialization: "raw" })) as Uint8Array;
     expect(value.byteLength).toBe(chunks * 1000);
@@ -194,7 +206,14 @@ describe("a busy server and moving transfers are never cut", () => {
 describe("anystore serve flags", () => {
   it("--max-connections and --headers-timeout apply; a bad value is refused", async () => {
     const dir = join(TMP, `serve-flags-${process.pid}`);
-    const { url } = await serveChild(dir, ["--max-connections", "1", "--headers-timeout", "500", "--keep-alive-timeout", "60000"]);
+    const { url } = await serveChild(dir, [
+      "--max-connections",
+      "1",
+      "--headers-timeout",
+      "500",
+      "--keep-alive-timeout",
+      "60000",
+    ]);
     const port = Number(new URL(url).port);
     // The one connection allowed says nothing: cut within the headers deadline (checked every 5 s).
     const holder = exchange(port, [], { untilClose: true, waitMs: BOUND });
@@ -205,7 +224,11 @@ describe("anystore serve flags", () => {
     expect(held.closed).toBe(true);
     expect(held.ms).toBeLessThan(BOUND);
     expect((await exchange(port, rawRequest("GET", "/missing"))).status).toBe(404);
-    const bad = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", "--store", dir, "serve", "--max-connections", "-1"], { stdio: ["ignore", "ignore", "pipe"] });
+    const bad = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "--store", dir, "serve", "--max-connections", "-1"],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
     let stderr = "";
     bad.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise((resolve) => bad.once("exit", resolve));

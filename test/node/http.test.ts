@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
-import { createServer, request } from "node:http";
 import type { IncomingHttpHeaders, Server } from "node:http";
+import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TMP } from "./tmp.js";
 import { memoryDriver } from "../../src/drivers/browser/memory.js";
 import type { Driver, RunningServer, Store } from "../../src/index.node.js";
 import { createHandler, createStore, isAnystoreError, serve } from "../../src/index.node.js";
-import { contractSuite, collectKeys, rejectsWith, sleep, text, utf8 } from "../shared/contract.js";
+import { collectKeys, contractSuite, rejectsWith, sleep, text, utf8 } from "../shared/contract.js";
+import { TMP } from "./tmp.js";
 
 const servers: Array<RunningServer | Server> = [];
 let counter = 0;
@@ -22,7 +22,11 @@ async function start(store: Store, options: Parameters<typeof serve>[1] = {}): P
 
 afterAll(async () => {
   await Promise.all(
-    servers.map((s) => ("url" in s ? s.close() : new Promise<void>((resolve) => (s.closeAllConnections(), s.close(() => resolve()))))),
+    servers.map((s) => {
+      if ("url" in s) return s.close();
+      s.closeAllConnections();
+      return new Promise<void>((resolve) => s.close(() => resolve()));
+    }),
   );
 });
 
@@ -36,13 +40,21 @@ interface Reply {
  * A request with the path sent exactly as written (fetch would normalize `..` away), and a
  * body sent in the given chunks (chunked transfer unless a content-length header is set).
  */
-function raw(base: string, method: string, path: string, headers: Record<string, string> = {}, chunks: Uint8Array[] = []): Promise<Reply> {
+function raw(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  chunks: Uint8Array[] = [],
+): Promise<Reply> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ host: hostname, port, method, path, headers, timeout: 5000 }, (res) => {
       const parts: Buffer[] = [];
       res.on("data", (c: Buffer) => parts.push(c));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString() }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts).toString() }),
+      );
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(new Error("timeout")));
@@ -60,7 +72,11 @@ function spying(): { driver: Driver; seen: string[] } {
   const driver = { ...inner } as Driver;
   for (const name of ["get", "put", "delete", "has", "info", "read", "write"] as const) {
     const fn = inner[name] as ((key: string, ...rest: unknown[]) => unknown) | undefined;
-    if (fn) (driver as unknown as Record<string, unknown>)[name] = (key: string, ...rest: unknown[]) => (seen.push(key), fn(key, ...rest));
+    if (fn)
+      (driver as unknown as Record<string, unknown>)[name] = (key: string, ...rest: unknown[]) => {
+        seen.push(key);
+        return fn(key, ...rest);
+      };
   }
   return { driver, seen };
 }
@@ -71,7 +87,10 @@ describe("contract", () => {
     server = await start(createStore("memory://"));
   });
   // Each store is a fresh key prefix (the uri path, as in Python anystore) on one served memory store.
-  contractSuite({ name: "anystore+http (node)", make: (options) => createStore(`anystore+${server.url}/run-${++counter}`, options) });
+  contractSuite({
+    name: "anystore+http (node)",
+    make: (options) => createStore(`anystore+${server.url}/run-${++counter}`, options),
+  });
 });
 
 describe("protocol (SPEC 8)", () => {
@@ -120,7 +139,13 @@ describe("protocol (SPEC 8)", () => {
     ];
     for (const [range, body, contentRange] of cases) {
       const r = await get(range);
-      expect([range, r.status, r.body, r.headers["content-range"], r.headers["content-length"]]).toEqual([range, 206, body, contentRange, String(body.length)]);
+      expect([range, r.status, r.body, r.headers["content-range"], r.headers["content-length"]]).toEqual([
+        range,
+        206,
+        body,
+        contentRange,
+        String(body.length),
+      ]);
     }
     for (const range of ["bytes=6-", "bytes=10-20", "bytes=-0"]) {
       const r = await get(range);
@@ -165,7 +190,8 @@ describe("protocol (SPEC 8)", () => {
   });
 
   it("PUT streams the body in (201); x-anystore-ttl expires it; If-None-Match: * gives 412 over an existing key", async () => {
-    const put = (path: string, headers: Record<string, string>, ...chunks: string[]) => raw(url, "PUT", path, { ...auth, ...headers }, chunks.map(utf8));
+    const put = (path: string, headers: Record<string, string>, ...chunks: string[]) =>
+      raw(url, "PUT", path, { ...auth, ...headers }, chunks.map(utf8));
     expect((await put("/up/a.bin", {}, "one ", "two ", "three")).status).toBe(201);
     expect(await text(await store.open("up/a.bin"))).toBe("one two three");
     expect((await put("/up/a.bin", { "if-none-match": "*" }, "other")).status).toBe(412);
@@ -297,14 +323,21 @@ describe("protocol (SPEC 8)", () => {
     expect(ok.headers["access-control-allow-origin"]).toBe("https://app.example");
     expect(ok.headers["access-control-allow-methods"]).toContain("PUT");
     expect(ok.headers["access-control-allow-headers"]).toContain("x-anystore-ttl");
-    const evil = await raw(served.url, "OPTIONS", "/k", { origin: "https://evil.example", "access-control-request-method": "PUT" });
+    const evil = await raw(served.url, "OPTIONS", "/k", {
+      origin: "https://evil.example",
+      "access-control-request-method": "PUT",
+    });
     expect(evil.status).toBe(403);
     expect(evil.headers["access-control-allow-origin"]).toBeUndefined();
     const get = await raw(served.url, "GET", "/", { origin: "https://app.example" });
     expect(get.headers["access-control-allow-origin"]).toBe("https://app.example");
     expect(get.headers["access-control-expose-headers"]).toContain("x-anystore-size");
-    expect((await raw(served.url, "GET", "/", { origin: "https://evil.example" })).headers["access-control-allow-origin"]).toBeUndefined();
-    expect((await raw(url, "GET", "/", { ...auth, origin: "https://app.example" })).headers["access-control-allow-origin"]).toBeUndefined();
+    expect(
+      (await raw(served.url, "GET", "/", { origin: "https://evil.example" })).headers["access-control-allow-origin"],
+    ).toBeUndefined();
+    expect(
+      (await raw(url, "GET", "/", { ...auth, origin: "https://app.example" })).headers["access-control-allow-origin"],
+    ).toBeUndefined();
   });
 
   it("maps errors to statuses with a one-line message and the code in x-anystore-error; 5xx details only reach onError", async () => {
@@ -355,7 +388,7 @@ describe("anystore+http driver", () => {
     const closed = await serve(createStore("memory://"));
     await closed.close();
     await rejectsWith(createStore(`anystore+${closed.url}`).get("k"), "CONNECTION");
-    // Streamed uploads go through node:http (see http-fetch.ts): the same error.
+    // Streamed uploads go through node:http (see src/drivers/node/streaming-fetch.ts): the same error.
     const writer = (await createStore(`anystore+${closed.url}`).open("k", "w")).getWriter();
     const pending = writer.write(new Uint8Array(1024)).then(() => writer.close());
     await rejectsWith(pending, "CONNECTION");
@@ -366,15 +399,22 @@ describe("anystore+http driver", () => {
     const port = (silent.address() as AddressInfo).port;
     const started = Date.now();
     await rejectsWith(createStore(`anystore+http://127.0.0.1:${port}`, { timeout: 300 }).get("k"), "CONNECTION");
-    const stalled = (await createStore(`anystore+http://127.0.0.1:${port}`, { timeout: 300 }).open("k", "w")).getWriter();
-    await rejectsWith(stalled.write(new Uint8Array(1024)).then(() => stalled.close()), "CONNECTION");
+    const stalled = (
+      await createStore(`anystore+http://127.0.0.1:${port}`, { timeout: 300 }).open("k", "w")
+    ).getWriter();
+    await rejectsWith(
+      stalled.write(new Uint8Array(1024)).then(() => stalled.close()),
+      "CONNECTION",
+    );
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("a streamed write reports upload progress and fails with 413 over the server's limit", async () => {
     const served = await start(createStore("memory://"), { maxBodyBytes: 3 * 2 ** 20 });
     const progress: Array<{ loaded: number; total?: number }> = [];
-    const remote = createStore(`anystore+${served.url}`, { onUploadProgress: (p: { loaded: number; total?: number }) => progress.push(p) });
+    const remote = createStore(`anystore+${served.url}`, {
+      onUploadProgress: (p: { loaded: number; total?: number }) => progress.push(p),
+    });
     const chunk = new Uint8Array(2 ** 20).fill(7);
     const writer = (await remote.open("big", "w")).getWriter();
     for (let i = 0; i < 2; i++) await writer.write(chunk);
@@ -397,7 +437,10 @@ describe("anystore+http driver", () => {
   it("asks the server for checksums (one HEAD) and reads its metadata", async () => {
     const served = await start(createStore("memory://"));
     const requests: string[] = [];
-    const spy: typeof fetch = (input, init) => (requests.push(`${init?.method ?? "GET"} ${String(input).slice(served.url.length)}`), fetch(input, init));
+    const spy: typeof fetch = (input, init) => {
+      requests.push(`${init?.method ?? "GET"} ${String(input).slice(served.url.length)}`);
+      return fetch(input, init);
+    };
     const remote = createStore(`anystore+${served.url}`, { fetch: spy });
     await remote.put("f.txt", "abcdef");
     requests.length = 0;
@@ -441,6 +484,19 @@ describe("plain http:// driver (read-only)", () => {
     await rejectsWith(store.delete("data.json"), "UNSUPPORTED");
     await rejectsWith(store.open("x", "w"), "UNSUPPORTED");
     await rejectsWith(collectKeys(store.keys()), "UNSUPPORTED");
+  });
+
+  it("reports no ttl, truthfully, and still reads with one request (no TTL emulation)", async () => {
+    const requests: string[] = [];
+    const spy: typeof fetch = (input, init) => {
+      requests.push(`${init?.method ?? "GET"} ${String(input).slice(base.length)}`);
+      return fetch(input, init);
+    };
+    const store = createStore(base, { fetch: spy });
+    expect((await store.capabilities()).ttl).toBe(false);
+    requests.length = 0;
+    expect(await store.get("data.json")).toEqual({ n: 1 });
+    expect(requests).toEqual(["GET /data.json"]);
   });
 
   it("cuts ranges itself from a server that ignores Range and HEAD", async () => {

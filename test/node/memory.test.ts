@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { createStore } from "../../src/index.node.js";
 import { memoryDriver } from "../../src/drivers/browser/memory.js";
+import { createStore } from "../../src/index.node.js";
 import { contractSuite, readAll, sleep } from "../shared/contract.js";
 
 contractSuite({ name: "memory (node)", make: (options) => createStore("memory://", options) });
@@ -20,7 +20,10 @@ describe("memory driver", () => {
   it("reclaims expired entries that are never read again", async () => {
     const driver = memoryDriver();
     const store = createStore({ driver });
-    await store.putMany(Array.from({ length: 100 }, (_, i) => [`k${i}`, i] as [string, number]), { ttl: 1 });
+    await store.putMany(
+      Array.from({ length: 100 }, (_, i) => [`k${i}`, i] as [string, number]),
+      { ttl: 1 },
+    );
     await store.put("keep", 1);
     await sleep(1300);
     // The sweep timer has run: nothing to remove any more, without a single read.

@@ -37,10 +37,12 @@ const asBytes = (v: Uint8Array | string) => (typeof v === "string" ? new TextEnc
 const sameBytes = (a: unknown, b: Uint8Array) => a instanceof Uint8Array && Buffer.from(a).equals(Buffer.from(b));
 const TOTAL = ENTRIES.reduce((n, [, v]) => n + asBytes(v).byteLength, 0);
 
+// biome-ignore lint/suspicious/noExplicitAny: stores of any value type
 async function fill(store: Store<any>): Promise<void> {
   for (const [key, value] of ENTRIES) await store.put(key, asBytes(value));
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: stores of any value type
 async function expectSameBytes(target: Store<any>, keys = ENTRIES.map(([k]) => k)): Promise<void> {
   for (const key of keys) {
     const value = ENTRIES.find(([k]) => k === key)![1];
@@ -48,6 +50,7 @@ async function expectSameBytes(target: Store<any>, keys = ENTRIES.map(([k]) => k
   }
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: stores of any value type
 async function allKeys(store: Store<any>): Promise<string[]> {
   const keys: string[] = [];
   for await (const key of store.keys()) keys.push(key);
@@ -68,7 +71,8 @@ function slowDriver(keys: string[]): Driver {
     async read(key) {
       if (key.startsWith("broken/")) throw new Error(`cannot read ${key}`);
       return new ReadableStream<Uint8Array>({
-        pull: (controller) => new Promise((resolve) => setTimeout(resolve, 10)).then(() => controller.enqueue(new Uint8Array(1024))),
+        pull: (controller) =>
+          new Promise((resolve) => setTimeout(resolve, 10)).then(() => controller.enqueue(new Uint8Array(1024))),
       });
     },
   };
@@ -93,7 +97,10 @@ describe("mirror", () => {
     await fill(source);
     const sqlite = createStore(`sqlite:///${join(freshDir(), "mirror.db")}`);
     try {
-      expect(await mirror(source, sqlite, { concurrency: 4 })).toMatchObject({ mirrored: ENTRIES.length, bytes: TOTAL });
+      expect(await mirror(source, sqlite, { concurrency: 4 })).toMatchObject({
+        mirrored: ENTRIES.length,
+        bytes: TOTAL,
+      });
       await expectSameBytes(sqlite);
       const back = createStore(freshDir());
       expect(await mirror(sqlite, back)).toMatchObject({ mirrored: ENTRIES.length, failed: 0, bytes: TOTAL });
@@ -132,7 +139,11 @@ describe("mirror", () => {
 
     const excluded = memory();
     await mirror(source, excluded, { excludePrefix: "bin" });
-    expect(await allKeys(excluded)).toEqual(ENTRIES.map(([k]) => k).filter((k) => !k.startsWith("bin")).sort());
+    expect(await allKeys(excluded)).toEqual(
+      ENTRIES.map(([k]) => k)
+        .filter((k) => !k.startsWith("bin"))
+        .sort(),
+    );
   });
 
   it("reports progress per key, with running counts and bytes", async () => {

@@ -42,9 +42,11 @@ export function valueFor(key: string, round: number, size: number): Uint8Array {
 export function roundOf(key: string, bytes: Uint8Array): number | string {
   const text = decoder.decode(bytes.subarray(0, 200));
   const [name, round, size] = text.split("|");
-  if (name !== key || round === undefined || size === undefined) return `${key}: not one of our values (${JSON.stringify(text.slice(0, 40))})`;
+  if (name !== key || round === undefined || size === undefined)
+    return `${key}: not one of our values (${JSON.stringify(text.slice(0, 40))})`;
   const expected = valueFor(key, Number(round), Number(size));
-  if (expected.length !== bytes.length || !Buffer.from(expected).equals(bytes)) return `${key}: torn value of round ${round}`;
+  if (expected.length !== bytes.length || !Buffer.from(expected).equals(bytes))
+    return `${key}: torn value of round ${round}`;
   return Number(round);
 }
 

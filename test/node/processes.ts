@@ -16,7 +16,9 @@ export interface Worker {
 }
 
 export function startWorker(args: Array<string | number>): Worker {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args.map(String)], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args.map(String)], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
   const lines: string[] = [];
   let stderr = "";
   let buffered = "";
@@ -26,23 +28,29 @@ export function startWorker(args: Array<string | number>): Worker {
     const parts = buffered.split("\n");
     buffered = parts.pop()!;
     lines.push(...parts);
-    waiters.splice(0).forEach((wake) => wake());
+    for (const wake of waiters.splice(0)) wake();
   });
   child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
     child.once("close", (code, signal) => {
-      waiters.splice(0).forEach((wake) => wake());
+      for (const wake of waiters.splice(0)) wake();
       resolve({ code, signal, stderr });
     }),
   );
   const linesAtLeast = async (count: number) => {
-    while (lines.length < count && child.exitCode === null && child.signalCode === null) await new Promise<void>((wake) => waiters.push(wake));
+    while (lines.length < count && child.exitCode === null && child.signalCode === null)
+      await new Promise<void>((wake) => waiters.push(wake));
   };
   return { child, lines, exited, linesAtLeast };
 }
 
 /** Runs a `race` worker to the end and returns what it printed. */
-export async function raceWorker(uri: string, id: number, n: number, startAt: number): Promise<{ errors: string[]; won: number }> {
+export async function raceWorker(
+  uri: string,
+  id: number,
+  n: number,
+  startAt: number,
+): Promise<{ errors: string[]; won: number }> {
   const worker = startWorker(["race", uri, id, n, startAt]);
   const { code, stderr } = await worker.exited;
   const last = worker.lines.at(-1);

@@ -16,9 +16,11 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { Store, StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
+import { inTwoChunks } from "../shared/streams.js";
 
 /** Racer i's value: bytes no other racer writes. */
-export const racerValue = (i: number): Uint8Array<ArrayBuffer> => new TextEncoder().encode(`racer ${i};`.repeat(20 + i));
+export const racerValue = (i: number): Uint8Array<ArrayBuffer> =>
+  new TextEncoder().encode(`racer ${i};`.repeat(20 + i));
 
 export type Kind = "bytes" | "stream";
 
@@ -31,17 +33,6 @@ export interface Prepare {
   ids: number[];
 }
 
-function inTwoChunks(value: Uint8Array): ReadableStream<Uint8Array> {
-  const half = value.byteLength >> 1;
-  return new ReadableStream({
-    start(controller) {
-      controller.enqueue(value.slice(0, half));
-      controller.enqueue(value.slice(half));
-      controller.close();
-    },
-  });
-}
-
 const outcomeOf = (error: unknown): string => (error as { code?: string })?.code ?? String(error);
 
 async function main(): Promise<void> {
@@ -50,7 +41,10 @@ async function main(): Promise<void> {
   const answer = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
   const prepare = async (command: Prepare) => {
     let store = stores.get(command.uri);
-    if (!store) stores.set(command.uri, (store = createStore(command.uri, command.options)));
+    if (!store) {
+      store = createStore(command.uri, command.options);
+      stores.set(command.uri, store);
+    }
     // Connects and loads the lazy half of the store, so the creates start together on "go".
     await store.capabilities();
     await store.exists(command.key);
@@ -60,12 +54,20 @@ async function main(): Promise<void> {
   const go = async () => {
     const { store, command: c } = prepared!;
     const values = c.ids.map((i) => (c.kind === "bytes" ? racerValue(i) : inTwoChunks(racerValue(i))));
-    return { outcomes: await Promise.all(values.map((value) => store.put(c.key, value, { ifNotExists: true }).then(() => "won", outcomeOf))) };
+    return {
+      outcomes: await Promise.all(
+        values.map((value) => store.put(c.key, value, { ifNotExists: true }).then(() => "won", outcomeOf)),
+      ),
+    };
   };
   for await (const line of createInterface({ input: process.stdin })) {
     const command = JSON.parse(line) as Prepare | { op: "go" };
     // A failing command is answered, not fatal: the next test still has its racers.
-    answer(await (command.op === "prepare" ? prepare(command) : go()).catch((error) => ({ error: String((error as Error)?.stack ?? error) })));
+    answer(
+      await (command.op === "prepare" ? prepare(command) : go()).catch((error) => ({
+        error: String((error as Error)?.stack ?? error),
+      })),
+    );
   }
   await Promise.all([...stores.values()].map((store) => store.close()));
 }

@@ -6,8 +6,9 @@
  * through `anystore+http` to one `serve()` over it, which makes any store's creates atomic for
  * every client of the server.
  */
-import { spawn } from "node:child_process";
+
 import type { ChildProcessByStdio } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -23,8 +24,8 @@ import { createStore, serve } from "../../src/index.node.js";
 import { collectKeys } from "../shared/contract.js";
 import type { Kind } from "./race-child.js";
 import { racerValue } from "./race-child.js";
-import { startS3rver } from "./s3rver.js";
 import type { S3rverProcess } from "./s3rver.js";
+import { startS3rver } from "./s3rver.js";
 import { TMP } from "./tmp.js";
 
 const PROCESSES = 4;
@@ -120,7 +121,11 @@ async function dropRedisKeys(): Promise<void> {
 /** Every racer process puts `key` once per id, all at once after all are ready; resolves to the outcomes by racer id. */
 async function race(uri: string, options: StoreOptions | undefined, key: string, kind: Kind): Promise<string[]> {
   const share = RACERS / PROCESSES;
-  await Promise.all(racers.map((r, p) => r.ask({ op: "prepare", uri, options, key, kind, ids: Array.from({ length: share }, (_, i) => p * share + i) })));
+  await Promise.all(
+    racers.map((r, p) =>
+      r.ask({ op: "prepare", uri, options, key, kind, ids: Array.from({ length: share }, (_, i) => p * share + i) }),
+    ),
+  );
   const answers = await Promise.all(racers.map((r) => r.ask<{ outcomes: string[] }>({ op: "go" })));
   return answers.flatMap((a) => a.outcomes);
 }
@@ -128,7 +133,10 @@ async function race(uri: string, options: StoreOptions | undefined, key: string,
 /** Exactly one "won", every other racer ALREADY_EXISTS; returns the winner's id. */
 function oneWinner(outcomes: string[]): number {
   expect(outcomes).toHaveLength(RACERS);
-  expect(outcomes.filter((o) => o !== "won" && o !== "ALREADY_EXISTS"), "every loser gets AlreadyExistsError").toEqual([]);
+  expect(
+    outcomes.filter((o) => o !== "won" && o !== "ALREADY_EXISTS"),
+    "every loser gets AlreadyExistsError",
+  ).toEqual([]);
   const winners = outcomes.flatMap((o, i) => (o === "won" ? [i] : []));
   expect(winners, "exactly one winner").toHaveLength(1);
   return winners[0]!;
@@ -221,17 +229,22 @@ async function raceEveryKind(via: string, uri: string, options: StoreOptions | u
 
 for (const target of targets) {
   describe(target.name, () => {
-    it(`${RACERS} creates in ${PROCESSES} processes, directly: one winner (bytes, streams)`, { timeout: 120_000 }, async (ctx) => {
+    it(`${RACERS} creates in ${PROCESSES} processes, directly: one winner (bytes, streams)`, {
+      timeout: 120_000,
+    }, async (ctx) => {
       const { uri, options } = await target.make();
       const store = createStore(uri, options);
       opened.push(store);
-      if (!(await store.capabilities()).ifNotExists) ctx.skip(`${target.name} declares ifNotExists false: emulated, not atomic across processes`);
+      if (!(await store.capabilities()).ifNotExists)
+        ctx.skip(`${target.name} declares ifNotExists false: emulated, not atomic across processes`);
       await raceEveryKind("direct", uri, options, store);
       expect(await collectKeys(store.keys())).toEqual(KINDS.map((kind) => `direct-${kind}`));
       await target.noLeftovers?.(uri);
     });
 
-    it(`${RACERS} creates in ${PROCESSES} processes through anystore+http to serve() over it: one winner (bytes, streams)`, { timeout: 120_000 }, async () => {
+    it(`${RACERS} creates in ${PROCESSES} processes through anystore+http to serve() over it: one winner (bytes, streams)`, {
+      timeout: 120_000,
+    }, async () => {
       const { uri, options } = await target.make();
       const store = createStore(uri, options);
       opened.push(store);
@@ -245,7 +258,9 @@ for (const target of targets) {
 }
 
 describe("memory", () => {
-  it(`${RACERS} creates in ${PROCESSES} processes through anystore+http to serve() over it: one winner (bytes, streams)`, { timeout: 120_000 }, async () => {
+  it(`${RACERS} creates in ${PROCESSES} processes through anystore+http to serve() over it: one winner (bytes, streams)`, {
+    timeout: 120_000,
+  }, async () => {
     const store = createStore("memory://");
     opened.push(store);
     const server = await serve(store);

@@ -45,7 +45,8 @@ function complete(text: string, head: boolean): boolean {
   const body = text.slice(at + 4);
   const length = /\r\ncontent-length: *(\d+)/.exec(headers)?.[1];
   if (length !== undefined) return body.length >= Number(length);
-  if (/\r\ntransfer-encoding: *chunked/.test(headers)) return body.endsWith("0\r\n\r\n") && (body.startsWith("0\r\n") || body.includes("\r\n0\r\n")); // no trailers from serve
+  if (/\r\ntransfer-encoding: *chunked/.test(headers))
+    return body.endsWith("0\r\n\r\n") && (body.startsWith("0\r\n") || body.includes("\r\n0\r\n")); // no trailers from serve
   return false;
 }
 
@@ -53,7 +54,11 @@ function complete(text: string, head: boolean): boolean {
  * Sends `chunks` on a fresh connection and collects the reply: until one whole answer came,
  * the server closed the socket, or (for an answer without framing) it went quiet.
  */
-export function exchange(port: number, chunks: string | Buffer | Array<string | Buffer>, o: RawOptions = {}): Promise<RawReply> {
+export function exchange(
+  port: number,
+  chunks: string | Buffer | Array<string | Buffer>,
+  o: RawOptions = {},
+): Promise<RawReply> {
   const { gapMs = 0, waitMs = 10_000, quietMs = 1000, untilClose = false } = o;
   const parts = Array.isArray(chunks) ? chunks : [chunks];
   const head = String(parts[0] ?? "").startsWith("HEAD ");

@@ -4,8 +4,8 @@
  */
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createStore } from "../../src/index.node.js";
 import type { Store, StoreOptions } from "../../src/index.node.js";
+import { createStore } from "../../src/index.node.js";
 import { collectKeys, contractSuite, readAll, rejectsWith } from "../shared/contract.js";
 import type { RedisCluster } from "./redis-server.js";
 import { startCluster } from "./redis-server.js";
@@ -45,7 +45,10 @@ describe("redis driver on a cluster", () => {
     expect(got.get("k42")).toBe("k42");
     await store.put("braced{x}", new Blob(["across {slots}"]));
     expect(new TextDecoder().decode(await readAll(await store.open("braced{x}", "r", { start: 7 })))).toBe("{slots}");
-    await store.putMany(keys.map((k) => [k, 1]), { ttl: 60 });
+    await store.putMany(
+      keys.map((k) => [k, 1]),
+      { ttl: 60 },
+    );
     await store.deleteMany(keys);
     expect(await collectKeys(store.keys())).toEqual(["braced{x}"]);
     await store.close();
@@ -61,7 +64,10 @@ describe("redis driver on a cluster", () => {
   });
 
   it("an unreachable cluster fails with ConnectionError in bounded time", async () => {
-    const store = createStore("redis+cluster://127.0.0.1:1,127.0.0.1:2/none", { connectTimeout: 300, commandTimeout: 500 });
+    const store = createStore("redis+cluster://127.0.0.1:1,127.0.0.1:2/none", {
+      connectTimeout: 300,
+      commandTimeout: 500,
+    });
     await rejectsWith(store.get("k"), "CONNECTION");
     await store.close();
   });

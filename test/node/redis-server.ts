@@ -3,8 +3,9 @@
  * port (to stop and restart), and a 3-master cluster. Each lives in its own temporary folder
  * outside test/.tmp, which other test runs may wipe while a cluster still writes nodes.conf.
  */
-import { execFile, spawn } from "node:child_process";
+
 import type { ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -58,7 +59,21 @@ export interface RedisProcess {
 /** A redis-server on `port`, not started yet. `extra` are more command-line options. */
 export function redisProcess(port: number, dir: string, extra: string[] = []): RedisProcess {
   let child: ChildProcess | undefined;
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", dir, ...extra];
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--daemonize",
+    "no",
+    "--dir",
+    dir,
+    ...extra,
+  ];
   return {
     port,
     async start() {
@@ -91,7 +106,14 @@ export async function startCluster(): Promise<RedisCluster> {
   const ports: number[] = [];
   for (let i = 0; i < 3; i++) ports.push(await freePort(ports));
   const nodes = ports.map((port) =>
-    redisProcess(port, dir, ["--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`, "--cluster-node-timeout", "5000"]),
+    redisProcess(port, dir, [
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      `nodes-${port}.conf`,
+      "--cluster-node-timeout",
+      "5000",
+    ]),
   );
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
@@ -99,9 +121,14 @@ export async function startCluster(): Promise<RedisCluster> {
   };
   try {
     await Promise.all(nodes.map((n) => n.start()));
-    await run("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-yes"], { timeout: 30_000 });
+    await run("redis-cli", ["--cluster", "create", ...ports.map((p) => `127.0.0.1:${p}`), "--cluster-yes"], {
+      timeout: 30_000,
+    });
     await waitFor(
-      async () => (await Promise.all(ports.map((p) => cli(p, "cluster", "info")))).every((info) => info.includes("cluster_state:ok")),
+      async () =>
+        (await Promise.all(ports.map((p) => cli(p, "cluster", "info")))).every((info) =>
+          info.includes("cluster_state:ok"),
+        ),
       30_000,
       "the cluster to be ok",
     );

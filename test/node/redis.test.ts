@@ -3,12 +3,12 @@
  * plus outages against a redis-server this file starts, stops and restarts itself.
  */
 import { rm } from "node:fs/promises";
-import { connect, createServer } from "node:net";
 import type { AddressInfo, Socket } from "node:net";
+import { connect, createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redisDriver } from "../../src/drivers/node/redis/redis.js";
 import { createStore } from "../../src/index.node.js";
-import { redisDriver } from "../../src/drivers/node/redis.js";
 import { collectKeys, contractSuite, rejectsWith, utf8 } from "../shared/contract.js";
 import type { RedisProcess } from "./redis-server.js";
 import { cli, freePort, redisProcess, sleep, tempDir } from "./redis-server.js";
@@ -33,7 +33,10 @@ async function cleanup(): Promise<void> {
   }
 }
 
-contractSuite({ name: "redis (standalone, db and prefix)", make: (options) => createStore(`${BASE}/${freshPrefix()}`, options) });
+contractSuite({
+  name: "redis (standalone, db and prefix)",
+  make: (options) => createStore(`${BASE}/${freshPrefix()}`, options),
+});
 contractSuite({
   name: "redis (standalone, with timestamps)",
   make: (options) => createStore(`${BASE}/${freshPrefix()}`, { ...options, timestamps: true } as never),
@@ -93,7 +96,13 @@ describe("redis driver", () => {
     await writer.abort(new Error("stop"));
     expect(await temps()).toEqual([]);
     expect(await store.exists("big")).toBe(false);
-    await store.putMany([["a", 1], ["b", 2]], { ttl: 100 });
+    await store.putMany(
+      [
+        ["a", 1],
+        ["b", 2],
+      ],
+      { ttl: 100 },
+    );
     expect(await raw.pttl(`.anystore/t/{${prefix}/b}`)).toBeGreaterThan(90_000);
     await store.put("gone", 1);
     await raw.del(`${prefix}/gone`);
@@ -117,7 +126,11 @@ describe("redis driver", () => {
     await writer.close();
     const stored = await raw.getBuffer(`${prefix}/reused`);
     expect(stored.byteLength).toBe(3 << 20);
-    expect([0, 1, 2].map((i) => [stored[i << 20], stored[(i << 20) + 12345], stored[((i + 1) << 20) - 1]])).toEqual([[1, 1, 1], [2, 2, 2], [3, 3, 3]]);
+    expect([0, 1, 2].map((i) => [stored[i << 20], stored[(i << 20) + 12345], stored[((i + 1) << 20) - 1]])).toEqual([
+      [1, 1, 1],
+      [2, 2, 2],
+      [3, 3, 3],
+    ]);
     await store.close();
   });
 
@@ -181,7 +194,7 @@ describe("redis driver", () => {
   });
 
   it("parses uris: db, prefix, credentials, and rejects bad ones", async () => {
-    const { parseRedisUri } = await import("../../src/drivers/node/redis-client.js");
+    const { parseRedisUri } = await import("../../src/drivers/node/redis/client.js");
     expect(parseRedisUri("redis://u:p%40ss@host:7000/3/a/b")).toMatchObject({
       nodes: [{ host: "host", port: 7000 }],
       db: 3,
@@ -192,7 +205,15 @@ describe("redis driver", () => {
       cluster: false,
     });
     expect(parseRedisUri("rediss://h")).toMatchObject({ tls: true, db: 0, prefix: "" });
-    expect(parseRedisUri("redis+cluster://a:1,b:2/7/p")).toMatchObject({ nodes: [{ host: "a", port: 1 }, { host: "b", port: 2 }], db: 0, prefix: "7/p", cluster: true });
+    expect(parseRedisUri("redis+cluster://a:1,b:2/7/p")).toMatchObject({
+      nodes: [
+        { host: "a", port: 1 },
+        { host: "b", port: 2 },
+      ],
+      db: 0,
+      prefix: "7/p",
+      cluster: true,
+    });
     expect(() => parseRedisUri("redis://h/0/.anystore/x")).toThrow(/prefix/);
     expect(() => parseRedisUri("redis://h/0/x?db=2")).toThrow(/query/);
   });
@@ -202,7 +223,11 @@ describe("redis driver", () => {
  * A TCP proxy to a local port that moves at most `bytesPerTick` bytes every `tickMs` each way:
  * a slow link on which a large value keeps moving.
  */
-async function slowLink(port: number, bytesPerTick: number, tickMs = 10): Promise<{ port: number; close(): Promise<void> }> {
+async function slowLink(
+  port: number,
+  bytesPerTick: number,
+  tickMs = 10,
+): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   const pump = (from: Socket, to: Socket) => {
     const queue: Buffer[] = [];
@@ -226,7 +251,10 @@ async function slowLink(port: number, bytesPerTick: number, tickMs = 10): Promis
       timer ??= setInterval(tick, tickMs);
     });
     from.on("error", () => {});
-    from.on("close", () => (clearInterval(timer), to.destroy()));
+    from.on("close", () => {
+      clearInterval(timer);
+      to.destroy();
+    });
   };
   const server = createServer((client) => {
     const upstream = connect(port, "127.0.0.1");
@@ -237,7 +265,10 @@ async function slowLink(port: number, bytesPerTick: number, tickMs = 10): Promis
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
 }
 
@@ -257,7 +288,10 @@ describe("redis driver: server outages", () => {
   });
 
   it("fails with ConnectionError while the server is down, and works again when it returns", async () => {
-    const store = createStore(`redis://127.0.0.1:${server.port}/2/outage`, { connectTimeout: 1000, commandTimeout: 2000 });
+    const store = createStore(`redis://127.0.0.1:${server.port}/2/outage`, {
+      connectTimeout: 1000,
+      commandTimeout: 2000,
+    });
     await store.put("k", "before");
     await server.stop();
     await rejectsWith(store.get("k"), "CONNECTION");
@@ -277,7 +311,10 @@ describe("redis driver: server outages", () => {
   });
 
   it("a frozen server (SIGSTOP) fails commands after commandTimeout instead of hanging", async () => {
-    const store = createStore(`redis://127.0.0.1:${server.port}/2/frozen`, { connectTimeout: 1000, commandTimeout: 1000 });
+    const store = createStore(`redis://127.0.0.1:${server.port}/2/frozen`, {
+      connectTimeout: 1000,
+      commandTimeout: 1000,
+    });
     await store.put("k", "v");
     server.signal("SIGSTOP");
     try {
@@ -318,7 +355,10 @@ describe("redis driver: server outages", () => {
     try {
       const block = Uint8Array.from({ length: 1 << 20 }, (_, i) => (i * 7) & 255);
       const value = new Uint8Array(32 << 20);
-      for (let mib = 0; mib < 32; mib++) value.set(block, mib << 20), (value[mib << 20] = mib); // each MiB told apart
+      for (let mib = 0; mib < 32; mib++) {
+        value.set(block, mib << 20);
+        value[mib << 20] = mib; // each MiB told apart
+      }
       await store.put("big", value); // one SET: several seconds through the link
       const back = (await store.get("big")) as Uint8Array;
       expect(back.byteLength).toBe(value.byteLength);

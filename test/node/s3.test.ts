@@ -10,14 +10,14 @@ import { createServer as createTcpServer } from "node:net";
 import { join } from "node:path";
 import { AwsClient } from "aws4fetch";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { startS3rver } from "./s3rver.js";
-import type { S3rverProcess } from "./s3rver.js";
-import { TMP } from "./tmp.js";
+import { s3Driver } from "../../src/drivers/browser/s3/s3.js";
+import { xmlDecode } from "../../src/drivers/browser/s3/xml.js";
 import type { StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
-import { s3Driver } from "../../src/drivers/browser/s3.js";
-import { xmlDecode } from "../../src/drivers/browser/s3-xml.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, sleep, text, utf8 } from "../shared/contract.js";
+import type { S3rverProcess } from "./s3rver.js";
+import { startS3rver } from "./s3rver.js";
+import { TMP } from "./tmp.js";
 
 const MiB = 1024 * 1024;
 const credentials = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
@@ -71,7 +71,8 @@ function pattern(size: number, failAt = Infinity): ReadableStream<Uint8Array> {
 
 function sha256OfPattern(size: number): string {
   const hash = createHash("sha256");
-  for (let sent = 0; sent < size; sent += MiB) hash.update(new Uint8Array(Math.min(MiB, size - sent)).map((_, i) => (sent + i) % 251));
+  for (let sent = 0; sent < size; sent += MiB)
+    hash.update(new Uint8Array(Math.min(MiB, size - sent)).map((_, i) => (sent + i) % 251));
   return hash.digest("hex");
 }
 
@@ -95,7 +96,14 @@ contractSuite({ name: "s3 (s3rver)", make: async (options) => (await makeStore(o
 describe("s3 driver", () => {
   it("keeps Python anystore's layout: key a/b.txt is the object PREFIX/a/b.txt, any characters", async () => {
     const { bucket, root, store } = await makeStore();
-    const keys = ["a/b.txt", "sp ace/plus+sign", "per%25cent/100%", "unicodé/ü€😀", "(parens)!*'~.txt", "q?uery#hash&amp=1"];
+    const keys = [
+      "a/b.txt",
+      "sp ace/plus+sign",
+      "per%25cent/100%",
+      "unicodé/ü€😀",
+      "(parens)!*'~.txt",
+      "q?uery#hash&amp=1",
+    ];
     for (const key of keys) await store.put(key, key);
     expect(await rawKeys(bucket)).toEqual(keys.map((k) => root + k).sort());
     for (const key of keys) expect(await store.get(key)).toBe(key);
@@ -141,7 +149,11 @@ describe("s3 driver", () => {
     await expect(store.put("v", pattern(16 * MiB, 12 * MiB))).rejects.toThrow();
     expect(await uploadsInProgress(bucket)).toBe(0);
     expect(await store.get("v")).toBe("old");
-    expect(readdirSync(join(dir, bucket)).includes("._S3rver_uploads") ? readdirSync(join(dir, bucket, "._S3rver_uploads")) : []).toEqual([]);
+    expect(
+      readdirSync(join(dir, bucket)).includes("._S3rver_uploads")
+        ? readdirSync(join(dir, bucket, "._S3rver_uploads"))
+        : [],
+    ).toEqual([]);
   });
 
   it("store.url presigns a GET that plain fetch can download; child stores include their prefix", async () => {
@@ -165,7 +177,9 @@ describe("s3 driver", () => {
     await store.put("keep", 1);
     const spy = vi.spyOn(globalThis, "fetch");
     await store.deleteMany([...keys, "never-existed"]);
-    const posts = spy.mock.calls.filter(([input, init]) => init?.method === "POST" && String(input).endsWith("?delete"));
+    const posts = spy.mock.calls.filter(
+      ([input, init]) => init?.method === "POST" && String(input).endsWith("?delete"),
+    );
     expect(posts).toHaveLength(2);
     for (const [, init] of posts) {
       const body = init!.body as Uint8Array;
@@ -202,7 +216,9 @@ describe("s3 driver", () => {
     expect(await store.sweep()).toBe(1);
     const left = await rawKeys(bucket);
     expect(left.filter((k) => !k.includes(".anystore"))).toEqual([`${root}c`]);
-    expect(left.filter((k) => k.includes(".anystore"))).toEqual([expect.stringMatching(/\/ttl\/\d+\/c\/\.anystore-\d+$/)]);
+    expect(left.filter((k) => k.includes(".anystore"))).toEqual([
+      expect.stringMatching(/\/ttl\/\d+\/c\/\.anystore-\d+$/),
+    ]);
     expect(await collectKeys(store.keys())).toEqual(["c"]);
   });
 
@@ -219,12 +235,26 @@ describe("s3 driver", () => {
     expect(await store.get("once")).toBe(1);
   });
 
-  it("conditional creates race to one winner: small PUTs and multipart uploads, losers leave no upload or ttl marker", { timeout: 120_000 }, async () => {
+  it("conditional creates race to one winner: small PUTs and multipart uploads, losers leave no upload or ttl marker", {
+    timeout: 120_000,
+  }, async () => {
     const { bucket, root, store } = await makeStore({ conditionalWrites: true, partSize: 5 * MiB });
-    const outcome = (p: Promise<void>) => p.then(() => "won", (error) => (error as { code?: string }).code ?? String(error));
+    const outcome = (p: Promise<void>) =>
+      p.then(
+        () => "won",
+        (error) => (error as { code?: string }).code ?? String(error),
+      );
     // Distinct ttls, so each racer's marker is its own (a marker shared with the winner stays).
-    const small = await Promise.all(Array.from({ length: 20 }, (_, i) => outcome(store.put("small", utf8(`racer ${i}`), { ifNotExists: true, ttl: 3600 + i }))));
-    const large = await Promise.all(Array.from({ length: 3 }, (_, i) => outcome(store.put("large", pattern(6 * MiB + i), { ifNotExists: true, ttl: 7200 + i }))));
+    const small = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        outcome(store.put("small", utf8(`racer ${i}`), { ifNotExists: true, ttl: 3600 + i })),
+      ),
+    );
+    const large = await Promise.all(
+      Array.from({ length: 3 }, (_, i) =>
+        outcome(store.put("large", pattern(6 * MiB + i), { ifNotExists: true, ttl: 7200 + i })),
+      ),
+    );
     for (const outcomes of [small, large]) {
       expect(outcomes.filter((o) => o !== "won" && o !== "ALREADY_EXISTS")).toEqual([]);
       expect(outcomes.filter((o) => o === "won")).toHaveLength(1);
@@ -233,7 +263,9 @@ describe("s3 driver", () => {
     expect((await store.info("large")).size).toBe(6 * MiB + large.indexOf("won"));
     expect(await uploadsInProgress(bucket)).toBe(0);
     // One marker per key: the winner's.
-    const markers = (await rawKeys(bucket, `${root}.anystore/ttl/`)).map((k) => /\/(small|large)\/\.anystore-\d+$/.exec(k)?.[1]);
+    const markers = (await rawKeys(bucket, `${root}.anystore/ttl/`)).map(
+      (k) => /\/(small|large)\/\.anystore-\d+$/.exec(k)?.[1],
+    );
     expect(markers.sort()).toEqual(["large", "small"]);
   });
 
@@ -243,13 +275,21 @@ describe("s3 driver", () => {
     await store.putMany(keys.map((k) => [k, 1]));
     const spy = vi.spyOn(globalThis, "fetch");
     expect(await collectKeys(store.keys({ prefix: "p" }))).toEqual(keys.sort());
-    const lists = spy.mock.calls.map(([input]) => String(input)).filter((u) => u.includes("list-type=2") && u.includes("prefix=pre"));
+    const lists = spy.mock.calls
+      .map(([input]) => String(input))
+      .filter((u) => u.includes("list-type=2") && u.includes("prefix=pre"));
     expect(lists.filter((u) => u.includes("continuation-token="))).toHaveLength(3);
   });
 
   it("takes endpoint, region and credentials from AWS_* environment variables", async () => {
     const bucket = await newBucket();
-    const vars = { AWS_ENDPOINT_URL: endpoint, AWS_REGION: "eu-west-1", AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_SESSION_TOKEN: "tok" };
+    const vars = {
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_REGION: "eu-west-1",
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+      AWS_SESSION_TOKEN: "tok",
+    };
     const saved = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
     Object.assign(process.env, vars);
     try {
@@ -274,7 +314,10 @@ describe("s3 driver", () => {
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const closedPort = (closed.address() as { port: number }).port;
     await new Promise((resolve) => closed.close(resolve));
-    await rejectsWith(createStore("s3://bucket", { endpoint: `http://127.0.0.1:${closedPort}`, ...credentials }).get("k"), "CONNECTION");
+    await rejectsWith(
+      createStore("s3://bucket", { endpoint: `http://127.0.0.1:${closedPort}`, ...credentials }).get("k"),
+      "CONNECTION",
+    );
 
     const silent = createTcpServer(() => {});
     const sockets: Array<{ destroy(): void }> = [];
@@ -285,11 +328,17 @@ describe("s3 driver", () => {
       res.writeHead(req.url!.includes("forbidden") ? 403 : 503, { "content-type": "application/xml" });
       res.end("<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>");
     });
-    const listen = (s: Server) => new Promise<number>((resolve) => s.listen(0, "127.0.0.1", () => resolve((s.address() as { port: number }).port)));
+    const listen = (s: Server) =>
+      new Promise<number>((resolve) => s.listen(0, "127.0.0.1", () => resolve((s.address() as { port: number }).port)));
     try {
       const silentPort = await listen(silent);
       const started = Date.now();
-      await rejectsWith(createStore("s3://bucket", { endpoint: `http://127.0.0.1:${silentPort}`, ...credentials, timeout: 300 }).get("k"), "CONNECTION");
+      await rejectsWith(
+        createStore("s3://bucket", { endpoint: `http://127.0.0.1:${silentPort}`, ...credentials, timeout: 300 }).get(
+          "k",
+        ),
+        "CONNECTION",
+      );
       expect(Date.now() - started).toBeLessThan(10_000);
 
       const port = await listen(answering as unknown as Server);
@@ -319,7 +368,10 @@ describe("s3 driver", () => {
     await store.put("k", "v");
     expect(await rawKeys(bucket)).toEqual(["deep/er/k"]);
     expect(await text(await store.open("k"))).toBe("v");
-    await rejectsWith(createStore(`s3://${bucket}`, { endpoint, ...credentials, partSize: MiB }).get("k"), "INVALID_ARGUMENT");
+    await rejectsWith(
+      createStore(`s3://${bucket}`, { endpoint, ...credentials, partSize: MiB }).get("k"),
+      "INVALID_ARGUMENT",
+    );
     expect(() => s3Driver({ bucket, accessKeyId: "only-half" })).toThrow(/both/);
   });
 });

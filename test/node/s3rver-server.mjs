@@ -76,7 +76,9 @@ if (!directory) throw new Error("usage: s3rver-server.mjs DIR [BUCKET...]");
 /** What a page on any loopback origin needs: the methods the driver sends, any request header, the response headers it reads. */
 const LOOPBACK_CORS =
   "<CORSConfiguration><CORSRule>" +
-  ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"].map((o) => `<AllowedOrigin>${o}</AllowedOrigin>`).join("") +
+  ["http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*"]
+    .map((o) => `<AllowedOrigin>${o}</AllowedOrigin>`)
+    .join("") +
   ["GET", "PUT", "POST", "DELETE", "HEAD"].map((m) => `<AllowedMethod>${m}</AllowedMethod>`).join("") +
   "<AllowedHeader>*</AllowedHeader>" +
   ["ETag", "x-amz-meta-anystore-expires", "x-amz-request-id"].map((h) => `<ExposeHeader>${h}</ExposeHeader>`).join("") +
@@ -115,7 +117,8 @@ server.middleware.unshift(async (ctx, next) => {
   const [, bucket, ...rest] = ctx.path.split("/");
   const putObject = ctx.method === "PUT" && !("partNumber" in ctx.query) && !("uploadId" in ctx.query);
   const complete = ctx.method === "POST" && "uploadId" in ctx.query;
-  if (ctx.get("if-none-match").trim() !== "*" || !(putObject || complete) || !bucket || rest.join("") === "") return next();
+  if (ctx.get("if-none-match").trim() !== "*" || !(putObject || complete) || !bucket || rest.join("") === "")
+    return next();
   const key = decodeURIComponent(rest.join("/"));
   const id = `${bucket}/${key}`;
   const before = conditional.get(id) ?? Promise.resolve();
@@ -130,7 +133,8 @@ server.middleware.unshift(async (ctx, next) => {
     return await cors(ctx, async () => {
       ctx.status = 412;
       ctx.type = "application/xml";
-      ctx.body = "<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>";
+      ctx.body =
+        "<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>";
     });
   } finally {
     release();

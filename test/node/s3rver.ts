@@ -16,7 +16,9 @@ export interface S3rverProcess {
 /** Serves `dir` on a free loopback port; `corsBuckets` are created with a CORS rule for loopback pages. Bounded wait. */
 export async function startS3rver(dir: string, corsBuckets: string[] = []): Promise<S3rverProcess> {
   const script = join(import.meta.dirname, "s3rver-server.mjs");
-  const child = spawn(process.execPath, ["--openssl-legacy-provider", script, dir, ...corsBuckets], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--openssl-legacy-provider", script, dir, ...corsBuckets], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   const exited = once(child, "exit").catch(() => {});
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("s3rver did not start within 20 s")), 20_000);

@@ -4,16 +4,23 @@
  * root, no answer shows a server path or a stack, and the server keeps answering.
  */
 
-import { mkdir, readFile, readdir, realpath, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, realpath, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Driver, RunningServer, ServeOptions, Store } from "../../src/index.node.js";
-import { AnystoreError, ConnectionError, UnsupportedError, createHandler, createStore, serve } from "../../src/index.node.js";
+import {
+  AnystoreError,
+  ConnectionError,
+  createHandler,
+  createStore,
+  serve,
+  UnsupportedError,
+} from "../../src/index.node.js";
 import type { Case } from "./hostile-corpus.js";
-import { MARK, TOKEN, buildCorpus, buildGlobCorpus } from "./hostile-corpus.js";
-import { exchange, rawRequest, STATUS_LINE } from "./raw-http.js";
+import { buildCorpus, buildGlobCorpus, MARK, TOKEN } from "./hostile-corpus.js";
 import type { RawReply } from "./raw-http.js";
+import { exchange, rawRequest, STATUS_LINE } from "./raw-http.js";
 import { TMP } from "./tmp.js";
 
 /** Runs `work` over `items`, `limit` at a time. */
@@ -71,9 +78,11 @@ async function attack(corpus: Case[], targets: Target[], secrets: string[]): Pro
     if (!reply.closed) problems.push(`${c.name}: no end of answer and socket still open after ${reply.ms} ms: ${head}`);
     if (reply.text !== "" && !STATUS_LINE.test(reply.text)) problems.push(`${c.name}: not a status line: ${head}`);
     if (c.answered && reply.status === undefined) problems.push(`${c.name}: no answer`);
-    if (reply.status !== undefined && reply.status >= 500 && reply.status !== 501 && reply.status !== 503) problems.push(`${c.name}: ${head}`);
+    if (reply.status !== undefined && reply.status >= 500 && reply.status !== 501 && reply.status !== 503)
+      problems.push(`${c.name}: ${head}`);
     for (const secret of secrets) if (reply.text.includes(secret)) problems.push(`${c.name}: answer shows ${secret}`);
-    if (/\n\s+at |node:internal|ENAMETOOLONG|ENOENT/.test(reply.text)) problems.push(`${c.name}: answer shows internals: ${head}`);
+    if (/\n\s+at |node:internal|ENAMETOOLONG|ENOENT/.test(reply.text))
+      problems.push(`${c.name}: answer shows internals: ${head}`);
   });
   return problems;
 }
@@ -82,7 +91,13 @@ describe("serve under a hostile-request corpus", () => {
   let base: string;
   const servers: RunningServer[] = [];
   const secrets: string[] = [];
-  const deadlines = { headersTimeout: 3000, requestTimeout: 10_000, bodyTimeout: 2000, minBodyRate: 1, connectionsCheckingInterval: 250 };
+  const deadlines = {
+    headersTimeout: 3000,
+    requestTimeout: 10_000,
+    bodyTimeout: 2000,
+    minBodyRate: 1,
+    connectionsCheckingInterval: 250,
+  };
   const port = (server: RunningServer) => Number(new URL(server.url).port);
 
   /** A store in `base/name` with a few short keys, served without and with a token. */
@@ -92,7 +107,10 @@ describe("serve under a hostile-request corpus", () => {
     await store.put("a/b", "ab");
     await store.put("ab", "x");
     await store.put("canary", "alive"); // no case names it: still there after the attack
-    const pair: [RunningServer, RunningServer] = [await serve(store, deadlines), await serve(store, { ...deadlines, token: TOKEN })];
+    const pair: [RunningServer, RunningServer] = [
+      await serve(store, deadlines),
+      await serve(store, { ...deadlines, token: TOKEN }),
+    ];
     servers.push(...pair);
     return pair;
   }
@@ -122,11 +140,21 @@ describe("serve under a hostile-request corpus", () => {
     expect(corpus.length).toBeGreaterThan(500);
     const auth = `Authorization: Bearer ${TOKEN}`;
     // The token server twice: refused before authentication, then the same input past it.
-    const problems = await attack(corpus, [{ port: port(open) }, { port: port(guarded) }, { port: port(guarded), auth }], secrets);
+    const problems = await attack(
+      corpus,
+      [{ port: port(open) }, { port: port(guarded) }, { port: port(guarded), auth }],
+      secrets,
+    );
     expect(problems).toEqual([]);
 
     // Nothing outside the root: no marker anywhere around it, the neighbour untouched.
-    const around = [...(await namesUnder(join(base, "outside"))), ...(await readdir(base)), ...(await readdir(TMP)), ...(await readdir(tmpdir())), ...(await readdir(process.cwd()))];
+    const around = [
+      ...(await namesUnder(join(base, "outside"))),
+      ...(await readdir(base)),
+      ...(await readdir(TMP)),
+      ...(await readdir(tmpdir())),
+      ...(await readdir(process.cwd())),
+    ];
     expect(around.filter((name) => name.includes(MARK))).toEqual([]);
     expect((await readdir(base)).sort()).toEqual(["outside", "root"]);
     expect(await readFile(join(base, "outside", "sentinel"), "utf8")).toBe("untouched");
@@ -138,7 +166,11 @@ describe("serve under a hostile-request corpus", () => {
     const [open, guarded] = await served("globs");
     const corpus = buildGlobCorpus();
     expect(corpus.length).toBeGreaterThan(150);
-    const problems = await attack(corpus, [{ port: port(open) }, { port: port(guarded), auth: `Authorization: Bearer ${TOKEN}` }], secrets);
+    const problems = await attack(
+      corpus,
+      [{ port: port(open) }, { port: port(guarded), auth: `Authorization: Bearer ${TOKEN}` }],
+      secrets,
+    );
     expect(problems).toEqual([]);
     await stillUp(open, false);
     await stillUp(guarded, true);
@@ -189,13 +221,27 @@ describe("error answers", () => {
 
   it("keeps paths and backend addresses of errors out of answers; onError gets the details", async () => {
     const cases: Array<[Error, number, string]> = [
-      [new UnsupportedError("zip archive /srv/data/x.zip spans several disks"), 501, "UnsupportedError: zip archive <path> spans several disks\n"],
-      [new ConnectionError("redis at 10.0.0.7:6379: connect ECONNREFUSED"), 503, "ConnectionError: the store's backend cannot be reached\n"],
-      [new TypeError("Cannot read properties of undefined (reading 'x') in /srv/app/x.js"), 500, 'AnystoreError: the store failed on key "k"\n'],
+      [
+        new UnsupportedError("zip archive /srv/data/x.zip spans several disks"),
+        501,
+        "UnsupportedError: zip archive <path> spans several disks\n",
+      ],
+      [
+        new ConnectionError("redis at 10.0.0.7:6379: connect ECONNREFUSED"),
+        503,
+        "ConnectionError: the store's backend cannot be reached\n",
+      ],
+      [
+        new TypeError("Cannot read properties of undefined (reading 'x') in /srv/app/x.js"),
+        500,
+        'AnystoreError: the store failed on key "k"\n',
+      ],
     ];
     for (const [error, status, body] of cases) {
       const logged: unknown[] = [];
-      const r = await createHandler(createStore({ driver: throwing(error) }), { onError: (e) => logged.push(e) })(new Request("http://x/k"));
+      const r = await createHandler(createStore({ driver: throwing(error) }), { onError: (e) => logged.push(e) })(
+        new Request("http://x/k"),
+      );
       expect([r.status, await r.text()]).toEqual([status, body]);
       expect(logged.length).toBe(status >= 500 ? 1 : 0);
     }

@@ -6,8 +6,8 @@
  * check are loose (a few seconds), so a loaded machine does not fail them.
  */
 
-import { connect } from "node:net";
 import type { Socket } from "node:net";
+import { connect } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import type { RunningServer, ServeOptions, Store } from "../../src/index.node.js";
 import { createHandler, createStore, serve } from "../../src/index.node.js";
@@ -40,22 +40,19 @@ async function start(store: Store, options: ServeOptions): Promise<number> {
   return Number(new URL(server.url).port);
 }
 
-/** The store with `put` waiting `ms` before it reads anything (a slow backend applying backpressure). */
-function slowWrites(store: Store, ms: number): Store {
+/**
+ * The store with one method waiting `ms` before it starts: `put` as a slow backend applying
+ * backpressure (nothing read meanwhile), `info` as a server busy before it can answer.
+ */
+function slowed(store: Store, method: "put" | "info", ms: number): Store {
   return new Proxy(store, {
     get(target, name) {
-      if (name === "put") return async (...args: Parameters<Store["put"]>) => (await sleep(ms), target.put(...args));
-      const value = Reflect.get(target, name) as unknown;
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-}
-
-/** The store with `info` taking `ms` (a server busy before it can answer). */
-function slowInfo(store: Store, ms: number): Store {
-  return new Proxy(store, {
-    get(target, name) {
-      if (name === "info") return async (...args: Parameters<Store["info"]>) => (await sleep(ms), target.info(...args));
+      if (name === method) {
+        return async (...args: unknown[]) => {
+          await sleep(ms);
+          return (target[method] as (...a: unknown[]) => Promise<unknown>)(...args);
+        };
+      }
       const value = Reflect.get(target, name) as unknown;
       return typeof value === "function" ? value.bind(target) : value;
     },
@@ -96,20 +93,28 @@ describe("serve deadlines", () => {
     const port = await start(store, TIGHT);
     // 1 byte per 100 ms is 10 B/s, under 100 B/s: cut within a window or two.
     const head = rawRequest("PUT", "/k", ["Content-Length: 1000"]);
-    const trickler = await exchange(port, [head, ...Array.from({ length: 100 }, () => "x")], { gapMs: 100, untilClose: true, waitMs: 15_000 });
+    const trickler = await exchange(port, [head, ...Array.from({ length: 100 }, () => "x")], {
+      gapMs: 100,
+      untilClose: true,
+      waitMs: 15_000,
+    });
     expect(trickler.closed).toBe(true);
     expect(trickler.ms).toBeLessThan(5000);
     expect(trickler.status === undefined || trickler.status >= 400).toBe(true);
     expect(await store.get("k")).toBe("old");
     // 50 bytes per 100 ms is 500 B/s, over the rate, for 2 s: many windows, never cut.
-    const steady = await exchange(port, [rawRequest("PUT", "/steady", ["Content-Length: 1000"]), ...Array.from({ length: 20 }, () => "y".repeat(50))], { gapMs: 100 });
+    const steady = await exchange(
+      port,
+      [rawRequest("PUT", "/steady", ["Content-Length: 1000"]), ...Array.from({ length: 20 }, () => "y".repeat(50))],
+      { gapMs: 100 },
+    );
     expect(steady.status).toBe(201);
     expect(await store.get("steady")).toBe("y".repeat(1000));
   });
 
   it("does not count the server's own backpressure against the client", async () => {
     const store = createStore("memory://");
-    const port = await start(slowWrites(store, 1500), TIGHT);
+    const port = await start(slowed(store, "put", 1500), TIGHT);
     const body = "z".repeat(2 * 2 ** 20); // more than the server buffers before the store reads
     const reply = await exchange(port, rawRequest("PUT", "/big", [], body), { waitMs: 20_000 });
     expect(reply.status).toBe(201);
@@ -130,7 +135,7 @@ describe("serve deadlines", () => {
     const size = 32 * 2 ** 20;
     await store.put("big", new Uint8Array(size));
     await store.put("k", "v");
-    const port = await start(slowInfo(store, 1500), TIGHT);
+    const port = await start(slowed(store, "info", 1500), TIGHT);
     // Busy for 1.5 s before the first byte, well past idleTimeout: still answered.
     const busy = await exchange(port, rawRequest("GET", "/k"), { waitMs: 15_000 });
     expect(busy.status).toBe(200);
@@ -210,10 +215,14 @@ describe("default body limit", () => {
   it("refuses a body declared over 1 GiB with 413, in serve and createHandler", async () => {
     const store = createStore("memory://");
     const port = await start(store, {});
-    const declared = await exchange(port, rawRequest("PUT", "/huge", [`Content-Length: ${2 ** 30 + 1}`]), { waitMs: 10_000 });
+    const declared = await exchange(port, rawRequest("PUT", "/huge", [`Content-Length: ${2 ** 30 + 1}`]), {
+      waitMs: 10_000,
+    });
     expect(declared.status).toBe(413);
     const handler = createHandler(store);
-    const r = await handler(new Request("http://x/huge", { method: "PUT", headers: { "content-length": String(2 ** 30 + 1) }, body: "x" }));
+    const r = await handler(
+      new Request("http://x/huge", { method: "PUT", headers: { "content-length": String(2 ** 30 + 1) }, body: "x" }),
+    );
     expect(r.status).toBe(413);
     expect(await store.exists("huge")).toBe(false);
   });

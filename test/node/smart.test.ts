@@ -2,7 +2,15 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createStore, isAnystoreError, smartOpen, smartRead, smartStream, smartWrite, splitUri } from "../../src/index.node.js";
+import {
+  createStore,
+  isAnystoreError,
+  smartOpen,
+  smartRead,
+  smartStream,
+  smartWrite,
+  splitUri,
+} from "../../src/index.node.js";
 
 /** Outside test/.tmp, which every vitest run's global setup empties (other runs share this machine). */
 let TMP = "";
@@ -56,7 +64,9 @@ describe("smart helpers", () => {
   it("work with any store uri, and pass store options", async () => {
     await smartWrite("memory://smart-test/k", new Uint8Array([1, 2, 3]));
     expect(await smartRead("memory://smart-test/k")).toEqual(new Uint8Array([1, 2, 3]));
-    expect(await createStore("memory://smart-test").get("k", { serialization: "raw" })).toEqual(new Uint8Array([1, 2, 3]));
+    expect(await createStore("memory://smart-test").get("k", { serialization: "raw" })).toEqual(
+      new Uint8Array([1, 2, 3]),
+    );
     await smartWrite("memory://smart-test/j", "123", { serialization: "json" });
     expect(await smartRead("memory://smart-test/j", "r")).toBe('"123"');
   });

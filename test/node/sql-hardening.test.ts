@@ -6,35 +6,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
-import mysql from "mysql2/promise";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import type { StoreOptions } from "../../src/index.node.js";
+import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
 import { createStore } from "../../src/index.node.js";
-import { sqlDriver } from "../../src/drivers/node/sql.js";
 import { readAll, rejectsWith, sleep } from "../shared/contract.js";
+import { raceStreamedCreates } from "../shared/contract-races.js";
+import { MYSQL_URL, PG_URL, serverTables } from "./sql-tables.js";
 
 const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-hardening-"));
-const PG_URL = process.env.PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
-const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 let counter = 0;
-const tableName = () => `anystore_h${process.pid}_${++counter}`;
 const sqliteFile = () => join(SCRATCH, `sql-${++counter}.db`);
 
-const pgPool = new pg.Pool({ connectionString: PG_URL, max: 2 });
-const myPool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2 });
-const pgTables: string[] = [];
-const myTables: string[] = [];
+const { myPool, pgTables, myTables, tableName, myStore, dropTables } = serverTables("h");
 
 afterAll(async () => {
-  for (const t of pgTables) await pgPool.query(`DROP TABLE IF EXISTS "${t}"`);
-  for (const t of myTables) await myPool.query(`DROP TABLE IF EXISTS \`${t}\``);
-  await pgPool.end();
-  await myPool.end();
+  await dropTables();
   rmSync(SCRATCH, { recursive: true, force: true });
 });
-
-const myStore = (options?: StoreOptions, table = tableName()) => (myTables.push(table), createStore(MYSQL_URL, { ...options, table }));
 
 describe("sql driver: values over the backend's limit", () => {
   it("mariadb: a value just over max_allowed_packet is refused up front, naming the limit; the connection stays usable", async () => {
@@ -55,11 +43,15 @@ describe("sql driver: values over the backend's limit", () => {
     expect(await store.exists("big")).toBe(false);
     expect(await store.get("first")).toBe(1);
     // The largest value the store allows goes through (no dropped connection) and reads back.
-    const allowed = Number(/takes at most (\d+)/.exec(((await rejectsWith(store.put("big", over), "UNSUPPORTED")) as Error).message)![1]);
+    const allowed = Number(
+      /takes at most (\d+)/.exec(((await rejectsWith(store.put("big", over), "UNSUPPORTED")) as Error).message)![1],
+    );
     expect(allowed).toBeGreaterThan(max - 128 * 1024);
     const value = new Uint8Array(allowed).fill(7);
     await store.put("big", value);
-    expect(Buffer.from((await store.get("big", { serialization: "raw" } as never)) as Uint8Array).equals(value)).toBe(true);
+    expect(Buffer.from((await store.get("big", { serialization: "raw" } as never)) as Uint8Array).equals(value)).toBe(
+      true,
+    );
     await store.close();
   }, 60_000);
 
@@ -69,13 +61,16 @@ describe("sql driver: values over the backend's limit", () => {
     let pulled = 0;
     const chunk = new Uint8Array(1024 * 1024);
     const total = Number(row.max) * 4;
-    const source = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (pulled >= total) return controller.close();
-        pulled += chunk.length;
-        controller.enqueue(chunk);
+    const source = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (pulled >= total) return controller.close();
+          pulled += chunk.length;
+          controller.enqueue(chunk);
+        },
       },
-    }, { highWaterMark: 0 });
+      { highWaterMark: 0 },
+    );
     await rejectsWith(store.put("big", source), "UNSUPPORTED");
     expect(pulled).toBeLessThan(total / 2);
     expect(await store.exists("big")).toBe(false);
@@ -101,14 +96,16 @@ describe("sql driver: sqlite locks", () => {
     const again = await raw.transaction("write");
     await again.execute('INSERT INTO "other" VALUES (2)');
     const releasedAgain = sleep(300).then(() => again.commit());
-    await store.putMany([["a", 1], ["b", 2]]);
+    await store.putMany([
+      ["a", 1],
+      ["b", 2],
+    ]);
     await store.put("c", 3);
     await releasedAgain;
     expect(await store.get("c")).toBe(3);
     raw.close();
     await store.close();
   });
-
 });
 
 describe.each([
@@ -120,19 +117,7 @@ describe.each([
     const table = tableName();
     tables?.push(table);
     const driver = sqlDriver({ uri: uri(), table });
-    const attempt = async (i: number) => {
-      const writer = (await driver.write!("once", { ifNotExists: true })).getWriter();
-      await writer.write(new TextEncoder().encode(`writer ${i} `));
-      await writer.write(new TextEncoder().encode("done"));
-      await writer.close();
-      return i;
-    };
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => attempt(i)));
-    const winners = results.filter((r): r is PromiseFulfilledResult<number> => r.status === "fulfilled");
-    expect(winners.length).toBe(1);
-    for (const r of results) if (r.status === "rejected") expect((r.reason as { code: string }).code).toBe("ALREADY_EXISTS");
-    const stored = new TextDecoder().decode((await driver.get("once"))!);
-    expect(stored).toBe(`writer ${winners[0]!.value} done`);
+    const stored = await raceStreamedCreates(driver);
     // An existing value is left as it was, and a streamed create over it is refused.
     const late = (await driver.write!("once", { ifNotExists: true })).getWriter();
     await late.write(new TextEncoder().encode("late"));

@@ -3,10 +3,11 @@
  * pg_ctl) and a MariaDB instance on an empty datadir, each on a free loopback port under
  * test/.tmp, started and stopped by the test itself.
  */
-import { execFile, spawn } from "node:child_process";
+
 import type { ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { chown, mkdir, readdir } from "node:fs/promises";
-import { createServer, connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
@@ -30,7 +31,10 @@ export async function waitForPort(port: number, ms = 20_000): Promise<void> {
   for (;;) {
     const open = await new Promise<boolean>((resolve) => {
       const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
       socket.once("error", () => resolve(false));
     });
     if (open) return;
@@ -51,14 +55,31 @@ async function pgBin(name: string): Promise<string> {
 }
 
 /** initdb refuses to run as root: run the cluster as the `postgres` user then. */
-const asPostgres = (cmd: string, args: string[]) => (isRoot ? run("runuser", ["-u", "postgres", "--", cmd, ...args]) : run(cmd, args));
+const asPostgres = (cmd: string, args: string[]) =>
+  isRoot ? run("runuser", ["-u", "postgres", "--", cmd, ...args]) : run(cmd, args);
 
 export async function startPostgres(dir: string): Promise<Server> {
   await mkdir(dir, { recursive: true });
-  if (isRoot) await chown(dir, Number((await run("id", ["-u", "postgres"])).stdout), Number((await run("id", ["-g", "postgres"])).stdout));
+  if (isRoot)
+    await chown(
+      dir,
+      Number((await run("id", ["-u", "postgres"])).stdout),
+      Number((await run("id", ["-g", "postgres"])).stdout),
+    );
   const data = join(dir, "data");
   const port = await freePort();
-  await asPostgres(await pgBin("initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"]);
+  await asPostgres(await pgBin("initdb"), [
+    "-D",
+    data,
+    "-A",
+    "trust",
+    "-U",
+    "postgres",
+    "--no-sync",
+    "-E",
+    "UTF8",
+    "--locale=C.UTF-8",
+  ]);
   const ctl = await pgBin("pg_ctl");
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   const server: Server = {
@@ -110,6 +131,15 @@ export async function startMariadb(dir: string, extra: string[] = []): Promise<S
   };
   await server.start();
   // An empty datadir has no `test` database yet (and no grant tables, hence --skip-grant-tables).
-  await run("mariadb", ["-h", "127.0.0.1", "-P", String(port), "-u", "root", "-e", "CREATE DATABASE IF NOT EXISTS test"]);
+  await run("mariadb", [
+    "-h",
+    "127.0.0.1",
+    "-P",
+    String(port),
+    "-u",
+    "root",
+    "-e",
+    "CREATE DATABASE IF NOT EXISTS test",
+  ]);
   return server;
 }

@@ -2,15 +2,14 @@ import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
-import mysql from "mysql2/promise";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Store, StoreOptions } from "../../src/index.node.js";
+import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
+import type { Store } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
-import { sqlDriver } from "../../src/drivers/node/sql.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, sleep, utf8 } from "../shared/contract.js";
 import type { Server } from "./sql-servers.js";
 import { startMariadb, startPostgres } from "./sql-servers.js";
+import { serverTables } from "./sql-tables.js";
 
 const TMP = join(process.cwd(), "test/.tmp");
 /**
@@ -19,28 +18,16 @@ const TMP = join(process.cwd(), "test/.tmp");
  */
 const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-"));
 chmodSync(SCRATCH, 0o755); // the PostgreSQL cluster runs as the postgres user
-const PG_URL = process.env.PG_URL ?? "postgresql://postgres@127.0.0.1:5432/test";
-const MYSQL_URL = process.env.MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";
 let counter = 0;
-const tableName = () => `anystore_t${process.pid}_${++counter}`;
 const sqliteFile = () => join(SCRATCH, `sql-${++counter}.db`);
 
-/** Raw clients for checking the table by hand, and for dropping every table the tests made. */
-const pgPool = new pg.Pool({ connectionString: PG_URL, max: 2 });
-const myPool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2 });
-const pgTables: string[] = [];
-const myTables: string[] = [];
+/** Stores on fresh tables, raw pools for checking a table by hand, every table dropped at the end. */
+const { pgPool, myPool, pgTables, myTables, tableName, pgStore, myStore, dropTables } = serverTables("t");
 
 afterAll(async () => {
-  for (const t of pgTables) await pgPool.query(`DROP TABLE IF EXISTS "${t}"`);
-  for (const t of myTables) await myPool.query(`DROP TABLE IF EXISTS \`${t}\``);
-  await pgPool.end();
-  await myPool.end();
+  await dropTables();
   rmSync(SCRATCH, { recursive: true, force: true });
 });
-
-const pgStore = (options?: StoreOptions, table = tableName()) => (pgTables.push(table), createStore(PG_URL, { ...options, table }));
-const myStore = (options?: StoreOptions, table = tableName()) => (myTables.push(table), createStore(MYSQL_URL, { ...options, table }));
 
 contractSuite({ name: "sql: sqlite file", make: (options) => createStore(`sqlite:///${sqliteFile()}`, options) });
 contractSuite({ name: "sql: sqlite :memory:", make: (options) => createStore("sqlite:///:memory:", options) });
@@ -82,7 +69,10 @@ const backends: Backend[] = [
     name: "mariadb",
     make: (table) => myStore(undefined, table),
     query: async (table, sql, params) => {
-      const [rows] = await myPool.query({ sql: sql.replaceAll("$T", `\`${table}\``).replace(/"/g, "`"), rowsAsArray: true }, params);
+      const [rows] = await myPool.query(
+        { sql: sql.replaceAll("$T", `\`${table}\``).replace(/"/g, "`"), rowsAsArray: true },
+        params,
+      );
       return Array.isArray(rows) ? (rows as unknown[][]) : [];
     },
   },
@@ -98,7 +88,10 @@ describe.each(backends)("sql driver on $name", (backend) => {
     const rows = await backend.query(table, 'SELECT "value", "ttl" FROM $T WHERE "key" = ?', ["dir/a.json"]);
     expect(new TextDecoder().decode(bytesOf(rows[0]![0]))).toBe('{"hello":"world"}');
     expect(rows[0]![1]).toBeNull();
-    await backend.query(table, 'INSERT INTO $T ("key", "value") VALUES (?, ?)', ["dir/plain.txt", Buffer.from("from SQL")]);
+    await backend.query(table, 'INSERT INTO $T ("key", "value") VALUES (?, ?)', [
+      "dir/plain.txt",
+      Buffer.from("from SQL"),
+    ]);
     expect(await store.get("dir/plain.txt")).toBe("from SQL");
     expect(await collectKeys(store.keys({ prefix: "dir" }))).toEqual(["dir/a.json", "dir/plain.txt"]);
     const info = await store.info("dir/plain.txt");
@@ -112,7 +105,9 @@ describe.each(backends)("sql driver on $name", (backend) => {
     const store = backend.make(table);
     await store.put("short", 1, { ttl: 1 });
     await store.put("kept", 2);
-    const [[ttl, stamp]] = (await backend.query(table, 'SELECT "ttl", "timestamp" FROM $T WHERE "key" = ?', ["short"])) as [[unknown, unknown]];
+    const [[ttl, stamp]] = (await backend.query(table, 'SELECT "ttl", "timestamp" FROM $T WHERE "key" = ?', [
+      "short",
+    ])) as [[unknown, unknown]];
     expect(Number(ttl)).toBe(1);
     expect(stamp).not.toBeNull();
     await sleep(1_200);
@@ -132,7 +127,9 @@ describe.each(backends)("sql driver on $name", (backend) => {
     expect(listed).toEqual([...keys, "p/é", "p/\u{1F600}", "p/ space", "p/~tilde"].sort());
     expect((await collectKeys(store.keys())).length).toBe(keys.length + odd.length);
     await store.deleteMany(keys);
-    expect(await collectKeys(store.keys({ prefix: "p" }))).toEqual(["p/ space", "p/~tilde", "p/é", "p/\u{1F600}"].sort());
+    expect(await collectKeys(store.keys({ prefix: "p" }))).toEqual(
+      ["p/ space", "p/~tilde", "p/é", "p/\u{1F600}"].sort(),
+    );
     await store.close();
   });
 
@@ -144,22 +141,29 @@ describe.each(backends)("sql driver on $name", (backend) => {
       ["k", 3],
       ["k ", 4],
     ]);
-    expect(await store.getMany(["Key", "key", "k", "k "])).toEqual(new Map([["Key", 1], ["key", 2], ["k", 3], ["k ", 4]]));
+    expect(await store.getMany(["Key", "key", "k", "k "])).toEqual(
+      new Map([
+        ["Key", 1],
+        ["key", 2],
+        ["k", 3],
+        ["k ", 4],
+      ]),
+    );
     await store.close();
   });
 
   it("long keys work up to the backend's index limit, then fail with InvalidKeyError", async () => {
     const store = backend.make(tableName());
-    const long = "k/" + "é".repeat(700);
+    const long = `k/${"é".repeat(700)}`;
     await store.put(long, 1);
     expect(await store.get(long)).toBe(1);
     if (backend.name === "sqlite") {
-      const huge = "k/" + "x".repeat(100_000);
+      const huge = `k/${"x".repeat(100_000)}`;
       await store.put(huge, 2);
       expect(await store.get(huge)).toBe(2);
     } else {
       // random text does not compress below PostgreSQL's ~2.7 kB btree limit; MySQL holds 768 characters
-      const huge = "k/" + Array.from({ length: 4_000 }, () => Math.random().toString(36).slice(2, 3)).join("");
+      const huge = `k/${Array.from({ length: 4_000 }, () => Math.random().toString(36).slice(2, 3)).join("")}`;
       await rejectsWith(store.put(huge, 2), "INVALID_KEY");
       await rejectsWith(store.putMany([[huge, 2]]), "INVALID_KEY");
     }
@@ -170,7 +174,9 @@ describe.each(backends)("sql driver on $name", (backend) => {
     const store = backend.make(tableName());
     await store.put("bin", utf8("abcdef"));
     const read = async (start?: number, end?: number) =>
-      new TextDecoder().decode(new Uint8Array(await new Response(await store.open("bin", "r", { start, end })).arrayBuffer()));
+      new TextDecoder().decode(
+        new Uint8Array(await new Response(await store.open("bin", "r", { start, end })).arrayBuffer()),
+      );
     expect(await read(1, 4)).toBe("bcd");
     expect(await read(4)).toBe("ef");
     expect(await read(3, 100)).toBe("def");
@@ -203,19 +209,23 @@ describe.each(backends)("sql driver on $name: large values", (backend) => {
   it("get and getMany return a value larger than one read chunk whole; a streamed put stores it", async () => {
     const store = backend.make(tableName());
     const value = pattern(9 * MiB + 123, 3);
-    const same = (a: unknown, b: Uint8Array) => a instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+    const same = (a: unknown, b: Uint8Array) =>
+      a instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
     // In odd-sized chunks that the caller reuses: the driver must copy each one as it comes.
     const reused = new Uint8Array(100_003);
     let at = 0;
-    const source = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (at >= value.length) return controller.close();
-        const part = value.subarray(at, at + reused.length);
-        reused.set(part);
-        controller.enqueue(reused.subarray(0, part.length));
-        at += part.length;
+    const source = new ReadableStream<Uint8Array>(
+      {
+        pull(controller) {
+          if (at >= value.length) return controller.close();
+          const part = value.subarray(at, at + reused.length);
+          reused.set(part);
+          controller.enqueue(reused.subarray(0, part.length));
+          at += part.length;
+        },
       },
-    }, { highWaterMark: 0 });
+      { highWaterMark: 0 },
+    );
     await store.put("big", source);
     expect(same(await store.get("big", { serialization: "raw" } as never), value)).toBe(true);
     await store.put("small", utf8("s"));
@@ -257,7 +267,10 @@ describe("sql driver: sqlite specifics", () => {
     const raw = createClient({ url: `file:${file}` });
     const found = await raw.execute({ sql: "SELECT value FROM anystore WHERE key = ?", args: ["doc.txt"] });
     expect(new TextDecoder().decode(bytesOf(found.rows[0]![0]))).toBe("written by the driver");
-    await raw.execute({ sql: "INSERT INTO anystore (key, value) VALUES (?, ?)", args: ["plain.txt", new TextEncoder().encode("written by SQL")] });
+    await raw.execute({
+      sql: "INSERT INTO anystore (key, value) VALUES (?, ?)",
+      args: ["plain.txt", new TextEncoder().encode("written by SQL")],
+    });
     expect(await store.get("plain.txt")).toBe("written by SQL");
     raw.close();
     await store.close();
@@ -296,7 +309,10 @@ describe("sql driver: existing pg and mysql2 pools", () => {
     const table = tableName();
     pgTables.push(table);
     const store = createStore({ driver: sqlDriver({ client: pgPool, table }) });
-    await store.putMany([["a", 1], ["b", 2]]);
+    await store.putMany([
+      ["a", 1],
+      ["b", 2],
+    ]);
     await store.close();
     expect((await pgPool.query(`SELECT count(*)::int AS n FROM "${table}"`)).rows[0].n).toBe(2);
     const mytable = tableName();

@@ -65,40 +65,36 @@ async function check(uri: string, acked: Map<string, number>): Promise<number> {
 }
 
 describe.each(backends)("$name: writers killed with SIGKILL", ({ name, uri: makeUri }) => {
-  it(
-    "after each kill the store opens and every key is an old or a new complete value, none torn or lost",
-    async () => {
-      const uri = await makeUri();
-      const acked = new Map<string, number>();
-      // Each writer loads while the one before it runs, and starts writing when told.
-      const writer = (trial: number) => startWorker(["churn", uri, trial % 2, KEYS, trial * 100_000]);
-      let next = writer(0);
-      for (let trial = 0; trial < TRIALS; trial++) {
-        const worker = next;
-        if (trial + 1 < TRIALS) next = writer(trial + 1);
-        await worker.linesAtLeast(1); // ready
-        worker.child.stdin!.write("go\n");
-        // Once it is under way, a kill at a random moment of a round's writes (as long as a round
-        // took a while ago): mid-statement, mid-append, mid-rewrite, holding the lock.
-        const rounds = 2 + Math.floor(Math.random() * 8);
-        await worker.linesAtLeast(1 + 2 * rounds + 1); // ready, then begin/ack for each round, then the next begin
-        await sleep(Math.random() * lastRoundMs(worker.lines));
-        worker.child.kill("SIGKILL");
-        const { signal, stderr } = await worker.exited;
-        expect(signal, `the writer failed by itself: ${stderr}`).toBe("SIGKILL");
-        acknowledged(worker, acked);
-        expect(await check(uri, acked)).toBeGreaterThan(0);
-      }
-      if (name === "zip") {
-        // A write takes the dead writers' lock over and undoes a cut-short append; then Info-ZIP agrees.
-        const store = createStore(uri, { serialization: "raw" } as never);
-        await store.put("after/crashes", valueFor("after/crashes", 0, 10));
-        await store.close();
-        execFileSync("unzip", ["-tq", uri]);
-        expect(await check(uri, acked)).toBeGreaterThan(0);
-        expect((await readdir(dirname(uri))).filter((f) => /\.(lock|journal)$/.test(f))).toEqual([]);
-      }
-    },
-    180_000,
-  );
+  it("after each kill the store opens and every key is an old or a new complete value, none torn or lost", async () => {
+    const uri = await makeUri();
+    const acked = new Map<string, number>();
+    // Each writer loads while the one before it runs, and starts writing when told.
+    const writer = (trial: number) => startWorker(["churn", uri, trial % 2, KEYS, trial * 100_000]);
+    let next = writer(0);
+    for (let trial = 0; trial < TRIALS; trial++) {
+      const worker = next;
+      if (trial + 1 < TRIALS) next = writer(trial + 1);
+      await worker.linesAtLeast(1); // ready
+      worker.child.stdin!.write("go\n");
+      // Once it is under way, a kill at a random moment of a round's writes (as long as a round
+      // took a while ago): mid-statement, mid-append, mid-rewrite, holding the lock.
+      const rounds = 2 + Math.floor(Math.random() * 8);
+      await worker.linesAtLeast(1 + 2 * rounds + 1); // ready, then begin/ack for each round, then the next begin
+      await sleep(Math.random() * lastRoundMs(worker.lines));
+      worker.child.kill("SIGKILL");
+      const { signal, stderr } = await worker.exited;
+      expect(signal, `the writer failed by itself: ${stderr}`).toBe("SIGKILL");
+      acknowledged(worker, acked);
+      expect(await check(uri, acked)).toBeGreaterThan(0);
+    }
+    if (name === "zip") {
+      // A write takes the dead writers' lock over and undoes a cut-short append; then Info-ZIP agrees.
+      const store = createStore(uri, { serialization: "raw" } as never);
+      await store.put("after/crashes", valueFor("after/crashes", 0, 10));
+      await store.close();
+      execFileSync("unzip", ["-tq", uri]);
+      expect(await check(uri, acked)).toBeGreaterThan(0);
+      expect((await readdir(dirname(uri))).filter((f) => /\.(lock|journal)$/.test(f))).toEqual([]);
+    }
+  }, 180_000);
 });

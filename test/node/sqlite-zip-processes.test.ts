@@ -27,22 +27,18 @@ const backends = [
 ];
 
 describe.each(backends)("$name: several processes writing one store", ({ name, uri: makeUri }) => {
-  it(
-    "every write succeeds and every value is there; one process wins each ifNotExists",
-    async () => {
-      const uri = await makeUri();
-      // Every worker starts writing at the same moment, once all have had time to load.
-      const startAt = Date.now() + 3000;
-      const results = await Promise.all(Array.from({ length: PROCESSES }, (_, id) => raceWorker(uri, id, KEYS, startAt)));
-      expect(results.flatMap((r) => r.errors)).toEqual([]);
-      expect(results.reduce((sum, r) => sum + r.won, 0)).toBe(2); // shared/once and shared/once-stream
-      const store = createStore(uri, { serialization: "raw" } as never);
-      const keys = await collectKeys(store.keys());
-      expect(keys.filter((k) => k.startsWith("w")).length).toBe(PROCESSES * KEYS);
-      for (const key of keys) expect(roundOf(key, (await store.get(key)) as Uint8Array)).toBeTypeOf("number");
-      await store.close();
-      if (name === "zip") execFileSync("unzip", ["-tq", uri]);
-    },
-    120_000,
-  );
+  it("every write succeeds and every value is there; one process wins each ifNotExists", async () => {
+    const uri = await makeUri();
+    // Every worker starts writing at the same moment, once all have had time to load.
+    const startAt = Date.now() + 3000;
+    const results = await Promise.all(Array.from({ length: PROCESSES }, (_, id) => raceWorker(uri, id, KEYS, startAt)));
+    expect(results.flatMap((r) => r.errors)).toEqual([]);
+    expect(results.reduce((sum, r) => sum + r.won, 0)).toBe(2); // shared/once and shared/once-stream
+    const store = createStore(uri, { serialization: "raw" } as never);
+    const keys = await collectKeys(store.keys());
+    expect(keys.filter((k) => k.startsWith("w")).length).toBe(PROCESSES * KEYS);
+    for (const key of keys) expect(roundOf(key, (await store.get(key)) as Uint8Array)).toBeTypeOf("number");
+    await store.close();
+    if (name === "zip") execFileSync("unzip", ["-tq", uri]);
+  }, 120_000);
 });

@@ -29,7 +29,8 @@ contractSuite({
 
 contractSuite({
   name: "fromUnstorage(fs driver)",
-  make: (options) => createStore({ ...options, uri: "unstorage-fs://", driver: fromUnstorage(fsDriver({ base: freshDir() })) }),
+  make: (options) =>
+    createStore({ ...options, uri: "unstorage-fs://", driver: fromUnstorage(fsDriver({ base: freshDir() })) }),
 });
 
 // Both adapters at once: an anystore memory store, mounted in an unstorage Storage, read back as anystore.
@@ -96,7 +97,9 @@ describe("fromUnstorage", () => {
     expect(data.get("k")).toBe("base64:AID/");
     expect(await store.get("k")).toEqual(binary);
     // unstorage itself decodes it the same way.
-    expect(new Uint8Array((await createStorage({ driver: stringsOnly }).getItemRaw("k")) as Uint8Array)).toEqual(binary);
+    expect(new Uint8Array((await createStorage({ driver: stringsOnly }).getItemRaw("k")) as Uint8Array)).toEqual(
+      binary,
+    );
     await store.delete("k");
     expect(await store.exists("k")).toBe(false);
   });

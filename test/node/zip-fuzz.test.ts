@@ -8,9 +8,9 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { TMP } from "./tmp.js";
+import { zipDriver } from "../../src/drivers/node/zip/zip.js";
 import { isAnystoreError } from "../../src/index.node.js";
-import { zipDriver } from "../../src/drivers/node/zip.js";
+import { TMP } from "./tmp.js";
 
 const DIR = join(process.env.ZIP_TEST_TMP ?? TMP, `zip-fuzz-${process.pid}`);
 const CASES = 300;
@@ -37,7 +37,8 @@ async function baseArchives(): Promise<Uint8Array[]> {
   await mkdir(join(DIR, "src/charlie"), { recursive: true });
   const ours = join(DIR, "ours.zip");
   const driver = zipDriver({ path: ours, level: 6 });
-  for (const [key, value] of Object.entries(values)) await driver.put(key, value, key === "bravo.bin" ? { ttl: 3600 } : {});
+  for (const [key, value] of Object.entries(values))
+    await driver.put(key, value, key === "bravo.bin" ? { ttl: 3600 } : {});
   await driver.close!();
   for (const [key, value] of Object.entries(values)) await writeFile(join(DIR, "src", key), value);
   const theirs = join(DIR, "theirs.zip");
@@ -91,7 +92,9 @@ function mutate(base: Uint8Array, random: () => number): Uint8Array {
 /** Runs `op`; a result or a typed error passes, anything else (or more than 5 s) fails. */
 async function safely<T>(what: string, op: () => Promise<T>): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`hang: ${what}`)), 5000)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`hang: ${what}`)), 5000)),
+  );
   try {
     return await Promise.race([op(), timeout]);
   } catch (error) {
@@ -132,7 +135,8 @@ describe("zip driver: fuzzed archives", () => {
       const keys = [...new Set([...Object.keys(values), ...(listed ?? [])])];
       const batch = await safely(`getMany #${i}`, () => driver.getMany!(keys));
       for (const [j, value] of (batch ?? []).entries()) {
-        if (value) expect(isKnown(value), `case ${i}: getMany ${keys[j]} returned bytes that were never stored`).toBe(true);
+        if (value)
+          expect(isKnown(value), `case ${i}: getMany ${keys[j]} returned bytes that were never stored`).toBe(true);
       }
       for (const key of keys) {
         const value = await safely(`get ${key} #${i}`, () => driver.get(key));
@@ -141,14 +145,23 @@ describe("zip driver: fuzzed archives", () => {
         const streamed = await safely(`read ${key} #${i}`, async () => drain(await driver.read!(key)));
         if (streamed && !isKnown(streamed) && process.env.FUZZ_LOG) {
           await writeFile(join(DIR, `..`, `zip-fuzz-bad-${i}.zip`), mutated);
-          console.log("BAD", i, key, streamed.length, value?.length, new TextDecoder().decode(streamed.subarray(0, 80)));
+          console.log(
+            "BAD",
+            i,
+            key,
+            streamed.length,
+            value?.length,
+            new TextDecoder().decode(streamed.subarray(0, 80)),
+          );
         }
         if (streamed) expect(isKnown(streamed), `case ${i}: read ${key}`).toBe(true);
         await safely(`range ${key} #${i}`, async () => drain(await driver.read!(key, { start: 5, end: 900 })));
         await safely(`info ${key} #${i}`, () => driver.info!(key));
       }
       if (i % 5 === 0) {
-        const wrote = await safely(`put #${i}`, () => driver.put("fresh", enc.encode("new value"), {}).then(() => true));
+        const wrote = await safely(`put #${i}`, () =>
+          driver.put("fresh", enc.encode("new value"), {}).then(() => true),
+        );
         if (wrote) expect(new TextDecoder().decode((await driver.get("fresh"))!)).toBe("new value");
       }
       await driver.close!();

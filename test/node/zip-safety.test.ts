@@ -8,13 +8,14 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { deflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { createStore } from "../../src/index.node.js";
-import { zipDriver } from "../../src/drivers/node/zip.js";
 import { emptyDirectory, loadDirectory } from "../../src/drivers/node/zip/directory.js";
 import { crc32, newEntry } from "../../src/drivers/node/zip/format.js";
 import { saveJournal } from "../../src/drivers/node/zip/journal.js";
 import { append } from "../../src/drivers/node/zip/writer.js";
+import { zipDriver } from "../../src/drivers/node/zip/zip.js";
+import { createStore } from "../../src/index.node.js";
 import { collectKeys, readAll, rejectsWith, text } from "../shared/contract.js";
+import { raceStreamedCreates } from "../shared/contract-races.js";
 import { TMP } from "./tmp.js";
 
 const MiB = 1024 * 1024;
@@ -31,7 +32,14 @@ async function bomb(path: string, size: number): Promise<void> {
   await writeFile(path, "");
   const zeros = new Uint8Array(size);
   const data = deflateRawSync(zeros, { level: 9 });
-  const entry = newEntry("bomb.bin", { method: 8, crc: crc32(zeros), size, csize: data.length, mtime: new Date(), expiresAt: 0 });
+  const entry = newEntry("bomb.bin", {
+    method: 8,
+    crc: crc32(zeros),
+    size,
+    csize: data.length,
+    mtime: new Date(),
+    expiresAt: 0,
+  });
   await append(path, emptyDirectory(), [{ entry, payload: { bytes: data } }]);
 }
 
@@ -71,7 +79,10 @@ describe("zip driver: zip bombs", () => {
     const path = freshArchive();
     const store = createStore(path, { serialization: "raw" } as never);
     const value = new Uint8Array(3 * MiB + 17).map((_, i) => (i * 31) >> 3);
-    await store.putMany([["big", value], ["small", new Uint8Array([1, 2, 3])]]);
+    await store.putMany([
+      ["big", value],
+      ["small", new Uint8Array([1, 2, 3])],
+    ]);
     expect(Buffer.from((await store.get("big")) as Uint8Array).equals(value)).toBe(true);
     expect(Buffer.from(await readAll(await store.open("big"))).equals(value)).toBe(true);
     expect(unzipOk(path)).toBe(true);
@@ -83,7 +94,10 @@ describe("zip driver: dead writers", () => {
   it("an append cut short reads as before it, and the next writer restores the archive", async () => {
     const path = freshArchive();
     const store = createStore(path);
-    await store.putMany([["a", "first"], ["b", "second"]]);
+    await store.putMany([
+      ["a", "first"],
+      ["b", "second"],
+    ]);
     await store.close();
     // What a writer killed mid-append leaves: the journal, half a new entry over the directory, its lock.
     const fh = await open(path, "r+");
@@ -91,7 +105,10 @@ describe("zip driver: dead writers", () => {
     await saveJournal(path, fh, dir.cdStart);
     await fh.write(Buffer.from("PK\x03\x04 half of a new entry, then the writer died"), 0, undefined, dir.cdStart);
     await fh.close();
-    await writeFile(join(dirname(path), ".anystore-store.zip.lock"), JSON.stringify({ pid: deadPid(), host: hostname(), token: "dead" }));
+    await writeFile(
+      join(dirname(path), ".anystore-store.zip.lock"),
+      JSON.stringify({ pid: deadPid(), host: hostname(), token: "dead" }),
+    );
     expect(unzipOk(path)).toBe(false);
 
     const reader = createStore(path);
@@ -117,7 +134,10 @@ describe("zip driver: dead writers", () => {
     await store.put("b", 2);
     expect(await leftovers(path)).toEqual([]);
 
-    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), token: "someone else in a live process" }));
+    await writeFile(
+      lock,
+      JSON.stringify({ pid: process.pid, host: hostname(), token: "someone else in a live process" }),
+    );
     const waiting = createStore(path, { lockTimeout: 300 } as never);
     const error = (await rejectsWith(waiting.put("c", 3), "IO")) as Error;
     expect(error.message).toContain(`is being written by process ${process.pid}`);
@@ -129,7 +149,11 @@ describe("zip driver: dead writers", () => {
     const path = freshArchive();
     const store = createStore(path);
     await store.put("a", 1);
-    const left = [".anystore-store.zip-0a1b2c.zip.tmp", ".anystore-store.zip-3d4e5f.spool", ".anystore-store.zip.lock.99aa"];
+    const left = [
+      ".anystore-store.zip-0a1b2c.zip.tmp",
+      ".anystore-store.zip-3d4e5f.spool",
+      ".anystore-store.zip.lock.99aa",
+    ];
     const fresh = ".anystore-store.zip-777777.spool";
     const old = new Date(Date.now() - 2 * 60 * 60_000);
     for (const name of [...left, fresh]) await writeFile(join(dirname(path), name), "partial");
@@ -146,19 +170,7 @@ describe("zip driver: streamed creates", () => {
   it("write() with ifNotExists: one of many racing writers wins, the rest get AlreadyExistsError and change nothing", async () => {
     const path = freshArchive();
     const driver = zipDriver({ path });
-    const attempt = async (i: number) => {
-      const writer = (await driver.write!("once", { ifNotExists: true })).getWriter();
-      await writer.write(new TextEncoder().encode(`writer ${i} `));
-      await writer.write(new TextEncoder().encode("done"));
-      await writer.close();
-      return i;
-    };
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => attempt(i)));
-    const winners = results.filter((r): r is PromiseFulfilledResult<number> => r.status === "fulfilled");
-    expect(winners.length).toBe(1);
-    for (const r of results) if (r.status === "rejected") expect((r.reason as { code: string }).code).toBe("ALREADY_EXISTS");
-    const stored = new TextDecoder().decode((await driver.get("once"))!);
-    expect(stored).toBe(`writer ${winners[0]!.value} done`);
+    await raceStreamedCreates(driver);
     await rejectsWith(driver.write!("once", { ifNotExists: true }), "ALREADY_EXISTS");
     await driver.close!();
     expect(await leftovers(path)).toEqual([]);
@@ -172,7 +184,8 @@ describe("zip driver: several stores writing one archive", () => {
     await Promise.all(stores.flatMap((store, s) => Array.from({ length: 15 }, (_, i) => store.put(`s${s}/k${i}`, i))));
     const creates = await Promise.allSettled(stores.map((store, s) => store.put("shared", s, { ifNotExists: true })));
     expect(creates.filter((c) => c.status === "fulfilled").length).toBe(1);
-    for (const c of creates) if (c.status === "rejected") expect((c.reason as { code: string }).code).toBe("ALREADY_EXISTS");
+    for (const c of creates)
+      if (c.status === "rejected") expect((c.reason as { code: string }).code).toBe("ALREADY_EXISTS");
     expect((await collectKeys(stores[0]!.keys())).length).toBe(46);
     execFileSync("unzip", ["-tq", path]);
   });

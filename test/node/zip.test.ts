@@ -2,13 +2,13 @@ import { execFileSync } from "node:child_process";
 import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { TMP as RUN_TMP } from "./tmp.js";
-import { createStore, isAnystoreError } from "../../src/index.node.js";
-import { zipDriver } from "../../src/drivers/node/zip.js";
 import { emptyDirectory } from "../../src/drivers/node/zip/directory.js";
 import { crc32, newEntry } from "../../src/drivers/node/zip/format.js";
 import { append } from "../../src/drivers/node/zip/writer.js";
+import { zipDriver } from "../../src/drivers/node/zip/zip.js";
+import { createStore, isAnystoreError } from "../../src/index.node.js";
 import { collectKeys, contractSuite, readAll, rejectsWith, text, utf8 } from "../shared/contract.js";
+import { TMP as RUN_TMP } from "./tmp.js";
 
 /** This run's scratch folder; ZIP_TEST_TMP moves it. */
 const TMP = process.env.ZIP_TEST_TMP ?? RUN_TMP;
@@ -22,10 +22,12 @@ contractSuite({ name: "zip", make: (options) => createStore(freshArchive(), opti
 const python = (code: string, arg: string) => execFileSync("python3", ["-c", code, arg], { encoding: "utf8" });
 const unzipTest = (path: string) => execFileSync("unzip", ["-t", path], { encoding: "utf8" });
 const pyTest = (path: string) =>
-  JSON.parse(python("import sys, zipfile, json; z = zipfile.ZipFile(sys.argv[1]); print(json.dumps([z.testzip(), z.namelist()]))", path)) as [
-    string | null,
-    string[],
-  ];
+  JSON.parse(
+    python(
+      "import sys, zipfile, json; z = zipfile.ZipFile(sys.argv[1]); print(json.dumps([z.testzip(), z.namelist()]))",
+      path,
+    ),
+  ) as [string | null, string[]];
 
 /** Byte equality without vitest's element-by-element diffing (slow on megabytes). */
 const same = (a: unknown, b: Uint8Array) => a instanceof Uint8Array && Buffer.from(a).equals(b);
@@ -52,7 +54,9 @@ describe("zip driver: interop", () => {
     await store.delete("bin/random");
     expect(unzipTest(path)).toMatch(/No errors detected/);
     expect(pyTest(path)[1].sort()).toEqual(["a.txt", "big.bin", "empty", "ttl/x", "ünï/файл.json"]);
-    expect(python("import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read('a.txt').decode())", path).trim()).toBe("overwritten");
+    expect(python("import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read('a.txt').decode())", path).trim()).toBe(
+      "overwritten",
+    );
     expect(same(await store.get("big.bin", { serialization: "raw" }), big)).toBe(true);
     expect(await strays(path)).toEqual([]);
     await store.close();
@@ -74,7 +78,9 @@ describe("zip driver: interop", () => {
 
     for (const archive of [path, forced]) {
       const store = createStore(archive);
-      expect(await collectKeys(store.keys())).toEqual(archive === path ? ["-", "data.json", "docs/readme.txt", "raw.bin"] : ["data.json", "docs/readme.txt"]);
+      expect(await collectKeys(store.keys())).toEqual(
+        archive === path ? ["-", "data.json", "docs/readme.txt", "raw.bin"] : ["data.json", "docs/readme.txt"],
+      );
       expect(await store.get("docs/readme.txt")).toBe("read me ".repeat(500));
       expect(await store.get("data.json")).toEqual({ made: "by zip" });
       const info = await store.info("docs/readme.txt");
@@ -89,12 +95,22 @@ describe("zip driver: interop", () => {
     const store = createStore(path);
     expect(await store.get("raw.bin", { serialization: "raw" })).toEqual(new Uint8Array(2000).fill(7));
     expect(await store.get("-")).toBe("from stdin");
-    expect(new TextDecoder().decode(await readAll(await store.open("raw.bin", "r", { start: 1990 })))).toBe("\x07".repeat(10));
+    expect(new TextDecoder().decode(await readAll(await store.open("raw.bin", "r", { start: 1990 })))).toBe(
+      "\x07".repeat(10),
+    );
     // Writing to it keeps it valid for Info-ZIP, folder records included.
     await store.put("new.txt", "appended");
     await store.put("data.json", { changed: true });
     expect(unzipTest(path)).toMatch(/No errors detected/);
-    expect(pyTest(path)[1].sort()).toEqual(["-", "data.json", "docs/", "docs/empty/", "docs/readme.txt", "new.txt", "raw.bin"]);
+    expect(pyTest(path)[1].sort()).toEqual([
+      "-",
+      "data.json",
+      "docs/",
+      "docs/empty/",
+      "docs/readme.txt",
+      "new.txt",
+      "raw.bin",
+    ]);
     expect(await store.get("-")).toBe("from stdin");
     await store.close();
   });
@@ -117,9 +133,12 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     expect(await store.get("e/69999")).toBe(69999);
     expect(await store.get("forced")).toBe("zip64 local header");
     await store.put("added", "after 70k");
-    expect(python("import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(len(z.namelist()), z.read('added').decode(), z.read('e/12345').decode())", path).trim()).toBe(
-      "70002 after 70k 12345",
-    );
+    expect(
+      python(
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(len(z.namelist()), z.read('added').decode(), z.read('e/12345').decode())",
+        path,
+      ).trim(),
+    ).toBe("70002 after 70k 12345");
     await store.close();
   }, 60_000);
 
@@ -130,14 +149,24 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     const dir = emptyDirectory();
     dir.cdStart = 2 ** 32 + 1000; // the entry lands past 4 GiB; the hole before it costs no disk
     const value = utf8("beyond four gigabytes");
-    const entry = newEntry("far.txt", { method: 0, crc: crc32(value), size: value.length, csize: value.length, mtime: new Date(), expiresAt: 0 });
+    const entry = newEntry("far.txt", {
+      method: 0,
+      crc: crc32(value),
+      size: value.length,
+      csize: value.length,
+      mtime: new Date(),
+      expiresAt: 0,
+    });
     await append(path, dir, [{ entry, payload: { bytes: value } }]);
     expect((await stat(path)).size).toBeGreaterThan(2 ** 32);
     const store = createStore(path);
     expect(await store.get("far.txt")).toBe("beyond four gigabytes");
-    expect(python("import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); i = z.getinfo('far.txt'); print(i.header_offset, z.read('far.txt').decode())", path).trim()).toBe(
-      `${2 ** 32 + 1000} beyond four gigabytes`,
-    );
+    expect(
+      python(
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); i = z.getinfo('far.txt'); print(i.header_offset, z.read('far.txt').decode())",
+        path,
+      ).trim(),
+    ).toBe(`${2 ** 32 + 1000} beyond four gigabytes`);
     await rm(dirname(path), { recursive: true });
   });
 
@@ -189,7 +218,14 @@ describe("zip driver: writes", () => {
     const path = freshArchive();
     const store = createStore(path);
     await Promise.all(Array.from({ length: 50 }, (_, i) => store.put(`k/${i % 40}`, i)));
-    await Promise.all([store.delete("k/1"), store.put("k/2", "x"), store.putMany([["m/a", 1], ["m/b", 2]])]);
+    await Promise.all([
+      store.delete("k/1"),
+      store.put("k/2", "x"),
+      store.putMany([
+        ["m/a", 1],
+        ["m/b", 2],
+      ]),
+    ]);
     expect((await collectKeys(store.keys())).length).toBe(41);
     expect(unzipTest(path)).toMatch(/No errors detected/);
   });
@@ -282,7 +318,8 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     );
     const store = createStore(path);
     expect(await collectKeys(store.keys())).toEqual(["good.txt"]);
-    for (const key of ["evil.txt", "abs.txt", "up.txt", "dot.txt", "a/b.txt", "drive.txt"]) expect(await store.exists(key)).toBe(false);
+    for (const key of ["evil.txt", "abs.txt", "up.txt", "dot.txt", "a/b.txt", "drive.txt"])
+      expect(await store.exists(key)).toBe(false);
     await store.put("good.txt", "rewritten");
     await store.put("more.txt", "appended");
     // Rewrites keep the foreign entries as they were (never extracted, never dropped silently).
@@ -313,7 +350,10 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     const store = createStore(path);
     await store.put("zeros", new Uint8Array(10_000_000));
     const capped = createStore(path, { maxEntrySize: 1_000_000 } as never);
-    expect((await rejectsWith(capped.get("zeros"), "IO")) as Error).toHaveProperty("message", expect.stringMatching(/maxEntrySize/));
+    expect((await rejectsWith(capped.get("zeros"), "IO")) as Error).toHaveProperty(
+      "message",
+      expect.stringMatching(/maxEntrySize/),
+    );
     await rejectsWith(capped.open("zeros"), "IO");
     // Lie about the size in the central directory: 10 MB of zeros declared as 1 KB.
     const bytes = await readFile(path);

@@ -4,13 +4,44 @@ import { isAnystoreError } from "../../src/index.common.js";
 import type { Suite } from "./contract.js";
 import { bytes, collectKeys, rejectsWith, sleep, text, utf8 } from "./contract.js";
 
-const INVALID_KEYS = ["", ".", "./", "/", "/x", "a/../b", "..", "../x", "s3://bucket/x", "http://x", "a\0b", "a\\b", ".anystore", "a/.anystore/b", ".anystore-tmp", "a/.anystorefoo", "\uD800k", "a/k\uDBFF", "\uDC00\uD800"];
+const INVALID_KEYS = [
+  "",
+  ".",
+  "./",
+  "/",
+  "/x",
+  "a/../b",
+  "..",
+  "../x",
+  "s3://bucket/x",
+  "http://x",
+  "a\0b",
+  "a\\b",
+  ".anystore",
+  "a/.anystore/b",
+  ".anystore-tmp",
+  "a/.anystorefoo",
+  "\uD800k",
+  "a/k\uDBFF",
+  "\uDC00\uD800",
+];
 
 export function basics({ store: make, need }: Suite): void {
   describe("values and serialization", () => {
     it("round-trips JSON values in auto mode", async () => {
       const store = await make();
-      const values: unknown[] = [{ a: 1, b: [true, null, "x"] }, [1, 2, 3], 42, 3.5, true, false, null, "hello", "", "ünïcödé ✓"];
+      const values: unknown[] = [
+        { a: 1, b: [true, null, "x"] },
+        [1, 2, 3],
+        42,
+        3.5,
+        true,
+        false,
+        null,
+        "hello",
+        "",
+        "ünïcödé ✓",
+      ];
       for (const [i, value] of values.entries()) {
         await store.put(`v${i}`, value);
         expect(await store.get(`v${i}`)).toEqual(value);
@@ -217,7 +248,13 @@ export function basics({ store: make, need }: Suite): void {
       const store = await make();
       await store.put("docs/readme.txt", "hello");
       const info = await store.info("docs/readme.txt");
-      expect(info).toMatchObject({ key: "docs/readme.txt", name: "readme.txt", size: 5, contentType: "text/plain", store: store.uri });
+      expect(info).toMatchObject({
+        key: "docs/readme.txt",
+        name: "readme.txt",
+        size: 5,
+        contentType: "text/plain",
+        store: store.uri,
+      });
       expect(info.uri).toBe(`${store.uri.replace(/\/+$/, "")}/docs/readme.txt`);
       // null only where the backend keeps no time at all (a driver without `info`)
       if (info.updatedAt !== null) expect(Math.abs(info.updatedAt.getTime() - Date.now())).toBeLessThan(60_000);
@@ -284,7 +321,12 @@ export function basics({ store: make, need }: Suite): void {
       // Not read since they expired: a create must not meet them (bytes, and a stream).
       await store.put("unread", "new", { ifNotExists: true });
       await store.put("unread-streamed", new Blob(["new"]), { ifNotExists: true });
-      expect(await store.getMany(["unread", "unread-streamed"])).toEqual(new Map([["unread", "new"], ["unread-streamed", "new"]]));
+      expect(await store.getMany(["unread", "unread-streamed"])).toEqual(
+        new Map([
+          ["unread", "new"],
+          ["unread-streamed", "new"],
+        ]),
+      );
       for (const key of ["short", "streamed"]) {
         await rejectsWith(store.get(key), "NOT_FOUND");
         expect(await store.exists(key)).toBe(false);
@@ -364,8 +406,20 @@ export function basics({ store: make, need }: Suite): void {
 
     it("putMany and deleteMany check every key and value before writing anything", async () => {
       const store = await make();
-      await rejectsWith(store.putMany([["ok", 1], ["../bad", 2]]), "INVALID_KEY");
-      await rejectsWith(store.putMany([["ok", 1], ["big", 1n as never]]), "SERIALIZATION");
+      await rejectsWith(
+        store.putMany([
+          ["ok", 1],
+          ["../bad", 2],
+        ]),
+        "INVALID_KEY",
+      );
+      await rejectsWith(
+        store.putMany([
+          ["ok", 1],
+          ["big", 1n as never],
+        ]),
+        "SERIALIZATION",
+      );
       expect(await store.exists("ok")).toBe(false);
       await store.put("keep", 1);
       await rejectsWith(store.deleteMany(["keep", "/abs"]), "INVALID_KEY");

@@ -32,7 +32,9 @@ export function listing({ store: make }: Suite): void {
       const store = await make();
       await seed(store);
       expect(await collectKeys(store.keys({ excludePrefix: "d" }))).toEqual(["e.json", "f/g/h/i.csv", "x"]);
-      expect(await collectKeys(store.keys({ excludePrefix: "d/y" }))).toEqual(TREE.filter((k) => !k.startsWith("d/y")).sort());
+      expect(await collectKeys(store.keys({ excludePrefix: "d/y" }))).toEqual(
+        TREE.filter((k) => !k.startsWith("d/y")).sort(),
+      );
     });
 
     it("glob: * is one segment, ** any depth (also top level), ?, [...] and {a,b}", async () => {

@@ -3,14 +3,15 @@
  * of its runtimes. A case is skipped only by a capability the driver declares.
  * Web APIs only: it runs in Node and in Chromium.
  */
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+
 import type { TestContext } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { DriverCapabilities, Store, StoreOptions } from "../../src/index.common.js";
 import { isAnystoreError } from "../../src/index.common.js";
 import { basics } from "./contract-basics.js";
-import { creates } from "./contract-races.js";
 import { listing } from "./contract-listing.js";
+import { creates } from "./contract-races.js";
 import { streams } from "./contract-streams.js";
 
 export interface ContractTarget {

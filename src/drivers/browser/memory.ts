@@ -1,6 +1,6 @@
-import type { Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
-import { AlreadyExistsError } from "../../core/errors.js";
-import type { LocalDriver, StoredValue } from "../../core/local.js";
+import { alreadyExists } from "../../core/already-exists.js";
+import type { Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
+import type { LocalDriver, StoredValue } from "../../core/driver/local-access.js";
 import { utf8 } from "../../core/serialize.js";
 
 export const DRIVER_NAME = "memory";
@@ -54,7 +54,7 @@ class MemoryState {
   write(key: string, value: string | Uint8Array, o: WriteOptions, copy: boolean): void {
     const now = Date.now();
     const old = this.live(key);
-    if (old && o.ifNotExists) throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+    if (old && o.ifNotExists) throw alreadyExists(key);
     const text = typeof value === "string" ? value : undefined;
     const bytes = text === undefined ? keep(value as Uint8Array, copy, old?.bytes) : undefined;
     const expiresAt = o.ttl ? now + o.ttl * 1000 : 0;
@@ -116,7 +116,8 @@ function keep(bytes: Uint8Array, copy: boolean, replaced: Uint8Array | undefined
 }
 
 function bytesOf(entry: Entry): Uint8Array {
-  return (entry.bytes ??= utf8(entry.text!));
+  entry.bytes ??= utf8(entry.text!);
+  return entry.bytes;
 }
 
 /** The name in `memory://NAME`, or undefined for a private map. */
@@ -133,7 +134,7 @@ function nameOf(uri: string | undefined): string | undefined {
  * const store = createStore({ driver: memoryDriver() });
  */
 export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
-  const state = opts.name ? named.get(opts.name) ?? new MemoryState() : new MemoryState();
+  const state = opts.name ? (named.get(opts.name) ?? new MemoryState()) : new MemoryState();
   if (opts.name) named.set(opts.name, state);
   /** Driver-level puts get bytes the store made or copied for this driver (sharesBuffers): kept as they are. */
   const write = (key: string, value: Uint8Array, o: WriteOptions) => state.write(key, value, o, false);

@@ -11,82 +11,14 @@
  * - Listing pages in key order with `key > last` and prefix bounds (`key < successor`), so
  *   it walks the primary key index and never holds more than one page.
  */
-import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver.js";
-import { AlreadyExistsError, AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
-import { bytesToStream } from "../../../core/streams.js";
-import type { ValueLimit } from "./large-values.js";
+
+import { alreadyExists } from "../../../core/already-exists.js";
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
+import { AnystoreError, ConnectionError, InvalidKeyError, isAnystoreError } from "../../../core/errors.js";
+import { bytesToStream } from "../../../core/streams/from-bytes.js";
+import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
 import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
 import { chunkedStream, chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";
-
-export type { ValueLimit };
-
-/** One result: rows as arrays in column order, and how many rows a write changed. */
-export interface SqlResult {
-  rows: unknown[][];
-  affected: number;
-}
-
-/** A statement and its parameters. */
-export type Statement = [sql: string, params: unknown[]];
-
-/** A connection (or pool) as the core sees it. */
-export interface SqlConnection {
-  /** Runs one statement on its own (autocommit). */
-  run(sql: string, params: unknown[]): Promise<SqlResult>;
-  /** Runs statements in one transaction: all or nothing. */
-  transaction(statements: Statement[]): Promise<SqlResult[]>;
-  /** Ends the connection, unless it was handed in by the caller. */
-  close(): Promise<void>;
-}
-
-/** What differs between SQLite, PostgreSQL and MySQL. */
-export interface Dialect {
-  readonly name: "sqlite" | "postgres" | "mysql";
-  /** Opens the connection and creates the table if missing; `table` is already validated. */
-  connect(table: string): Promise<SqlConnection>;
-  /** Quotes an identifier. */
-  quote(name: string): string;
-  /** The n-th placeholder, 1-based (`?` or `$n`). */
-  param(n: number): string;
-  /** SQL for the time written to `timestamp`. */
-  readonly stamp: string;
-  /**
-   * When set, `timestamp` is bound as this value instead of computed by `stamp`: cheaper for
-   * an in-process database, whose clock is ours anyway.
-   */
-  readonly stampValue?: () => unknown;
-  /** SQL: the row's expiry is still ahead (only evaluated when `ttl > 0`). */
-  readonly ahead: string;
-  /** SQL: the row's expiry has passed (only evaluated when `ttl > 0`). */
-  readonly passed: string;
-  /** SQL: the byte length of `value`. */
-  readonly size: string;
-  /** SQL: `timestamp` as epoch milliseconds (a number). */
-  readonly epochMs: string;
-  /** SQL: `len` bytes of `value` from the 1-based position `from` (two placeholders). */
-  substr(from: string, len: string): string;
-  /** The key column as compared in range predicates (a collation clause where needed). */
-  keyCompare(): string;
-  /** Turns `INSERT ...` into an upsert that replaces value, timestamp and ttl. */
-  readonly upsertTail: string;
-  /** A bounded delete of expired rows; `limit` is an integer literal. */
-  sweep(table: string, expired: string, limit: number): string;
-  /**
-   * Bytes per statement when reading a value; none for one statement per value (SQLite's substr
-   * loads the whole blob, so chunks would cost the square of the size).
-   */
-  readonly readChunk?: number;
-  /** The longest key (in code points) the key column holds, if limited. */
-  readonly maxKeyLength?: number;
-  isUniqueViolation(error: unknown): boolean;
-  isConnectionError(error: unknown): boolean;
-  /** An error that means "the key is too long for the index" (mapped to InvalidKeyError). */
-  isKeyTooLong?(error: unknown): boolean;
-  /** Errors worth one retry of a transaction (deadlock, busy). */
-  isRetryable?(error: unknown): boolean;
-  /** The largest value one statement can carry, known once connected (MySQL asks the server). */
-  valueLimit(): ValueLimit;
-}
 
 export interface CoreOptions {
   /** A validated, unquoted table name (`name` or `schema.name`). */
@@ -101,7 +33,6 @@ const ROWS_PER_STATEMENT = 200;
 const BYTES_PER_STATEMENT = 4 * 1024 * 1024;
 const KEYS_PER_STATEMENT = 500;
 const MAX_INT = 2_147_483_647;
-
 
 const nothing = (): void => undefined;
 
@@ -123,7 +54,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   const stampValue = dialect.stampValue;
   /** Parameters per row: key, value, [timestamp,] ttl. */
   const W = stampValue ? 4 : 3;
-  const rowSql = (n: number) => `(${P(n)}, ${P(n + 1)}, ${stampValue ? `${P(n + 2)}, ${P(n + 3)}` : `${dialect.stamp}, ${P(n + 2)}`})`;
+  const rowSql = (n: number) =>
+    `(${P(n)}, ${P(n + 1)}, ${stampValue ? `${P(n + 2)}, ${P(n + 3)}` : `${dialect.stamp}, ${P(n + 2)}`})`;
   const row = (key: string, value: Uint8Array, ttl: number | null): unknown[] =>
     stampValue ? [key, value, stampValue(), ttl] : [key, value, ttl];
   const placeholders = (n: number, from = 1) => Array.from({ length: n }, (_, i) => P(from + i)).join(", ");
@@ -150,10 +82,22 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     sweep: dialect.sweep(T, expired, SWEEP_LIMIT),
   };
   const cached = new Map<string, string>();
-  const memo = (id: string, make: () => string) => cached.get(id) ?? (cached.set(id, make()), cached.get(id)!);
+  const memo = (id: string, make: () => string) => {
+    let sql = cached.get(id);
+    if (sql === undefined) {
+      sql = make();
+      cached.set(id, sql);
+    }
+    return sql;
+  };
   const upsertMany = (n: number) =>
-    memo(`u${n}`, () => `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + W * i)).join(", ")}${dialect.upsertTail}`);
-  const getMany = (n: number) => memo(`g${n}`, () => `SELECT ${value}, ${K} FROM ${T} WHERE ${K} IN (${placeholders(n)}) AND ${alive}`);
+    memo(
+      `u${n}`,
+      () =>
+        `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + W * i)).join(", ")}${dialect.upsertTail}`,
+    );
+  const getMany = (n: number) =>
+    memo(`g${n}`, () => `SELECT ${value}, ${K} FROM ${T} WHERE ${K} IN (${placeholders(n)}) AND ${alive}`);
   const deleteMany = (n: number) => memo(`d${n}`, () => `DELETE FROM ${T} WHERE ${K} IN (${placeholders(n)})`);
   const list = (bounded: boolean) =>
     memo(`l${bounded}`, () => {
@@ -175,7 +119,10 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       return new ConnectionError(`${dialect.name} is unreachable: ${message}`, { key, cause: error });
     }
     if (dialect.isKeyTooLong?.(error)) {
-      return new InvalidKeyError(`key is too long for the ${dialect.name} primary key index: ${message}`, { key, cause: error });
+      return new InvalidKeyError(`key is too long for the ${dialect.name} primary key index: ${message}`, {
+        key,
+        cause: error,
+      });
     }
     return new AnystoreError(`${dialect.name}: ${message}`, { key, cause: error });
   };
@@ -189,9 +136,11 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       },
     ));
 
-  const failing = (key?: string) => (error: unknown): never => {
-    throw fail(error, key);
-  };
+  const failing =
+    (key?: string) =>
+    (error: unknown): never => {
+      throw fail(error, key);
+    };
   /**
    * Runs one statement; the connection is opened on first use. Plain promise chaining rather
    * than an async function: the hot paths (get, put) feel every extra promise.
@@ -212,7 +161,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     if (statements.length === 1) return void (await run(...statements[0]!));
     const c = conn ?? (await open());
     try {
-      await c.transaction(statements).catch((error) => (dialect.isRetryable?.(error) ? c.transaction(statements) : Promise.reject(error)));
+      await c
+        .transaction(statements)
+        .catch((error) => (dialect.isRetryable?.(error) ? c.transaction(statements) : Promise.reject(error)));
     } catch (error) {
       throw fail(error);
     }
@@ -221,7 +172,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   const checkKey = (key: string) => {
     const max = dialect.maxKeyLength;
     if (max !== undefined && key.length > max && [...key].length > max) {
-      throw new InvalidKeyError(`key is longer than ${max} characters, the most the ${dialect.name} key column holds`, { key });
+      throw new InvalidKeyError(`key is longer than ${max} characters, the most the ${dialect.name} key column holds`, {
+        key,
+      });
     }
   };
 
@@ -237,7 +190,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
   };
 
   /** The value of a row selected with `value`: its bytes, or undefined when it is too large for one row and must be read in chunks. */
-  const valueOf = (row: unknown[]): Uint8Array | undefined => (chunk && row[0] === null && Number(row[1]) > chunk ? undefined : toBytes(row[0]));
+  const rowValue = (row: unknown[]): Uint8Array | undefined =>
+    chunk && row[0] === null && Number(row[1]) > chunk ? undefined : toBytes(row[0]);
 
   /** A value larger than one chunk, read a chunk at a time into one buffer (see `readLarge`). */
   const getLarge = (key: string): Promise<Uint8Array | null> =>
@@ -245,7 +199,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       key,
       chunk!,
       async () => (await run(sql.head, [1, chunk, key], key)).rows[0],
-      async (from, length, size, stamp) => (await run(sql.chunk, [from + 1, length, key, size, stamp], key)).rows[0]?.[0],
+      async (from, length, size, stamp) =>
+        (await run(sql.chunk, [from + 1, length, key, size, stamp], key)).rows[0]?.[0],
     );
   const { maxValue, tooLarge, check: checkSize } = valueSizes(dialect.name, () => dialect.valueLimit());
 
@@ -269,14 +224,24 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
         if (!dialect.isUniqueViolation((error as AnystoreError).cause)) throw error;
       }
     }
-    throw new AlreadyExistsError(`key already exists: ${key}`, { key });
+    throw alreadyExists(key);
   };
 
   const driver: Driver = {
     name: "sql",
-    capabilities: { ttl: true, ifNotExists: true, ranges: true, batch: true, streams: false, paths: false, createdAt: false },
+    capabilities: {
+      ttl: true,
+      ifNotExists: true,
+      ranges: true,
+      batch: true,
+      streams: false,
+      paths: false,
+      createdAt: false,
+    },
     get(key) {
-      return run(sql.get, [key], key).then(({ rows }) => (rows.length === 0 ? null : (valueOf(rows[0]!) ?? getLarge(key))));
+      return run(sql.get, [key], key).then(({ rows }) =>
+        rows.length === 0 ? null : (rowValue(rows[0]!) ?? getLarge(key)),
+      );
     },
     put(key, value, o) {
       try {
@@ -305,7 +270,11 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     async write(key, o) {
       checkKey(key);
       if (!conn) await open();
-      return gatheringWritable(maxValue(key), (size) => tooLarge(key, size), (bytes) => driver.put(key, bytes, o));
+      return gatheringWritable(
+        maxValue(key),
+        (size) => tooLarge(key, size),
+        (bytes) => driver.put(key, bytes, o),
+      );
     },
     async read(key, range?: ByteRange) {
       if (!chunk && !range) {
@@ -315,7 +284,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       }
       const start = Math.min(range?.start ?? 0, MAX_INT - 1);
       const wanted = range?.end === undefined ? MAX_INT : Math.max(start, Math.min(range.end, MAX_INT));
-      const head = (await run(sql.head, [start + 1, Math.min(wanted - start, dialect.readChunk ?? MAX_INT), key], key)).rows[0];
+      const head = (await run(sql.head, [start + 1, Math.min(wanted - start, dialect.readChunk ?? MAX_INT), key], key))
+        .rows[0];
       if (!head) return null;
       const [size, stamp] = [Number(head[0] ?? 0), head[1]];
       const first = toBytes(head[2]);
@@ -324,7 +294,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       return chunkedStream(first, start + first.byteLength, end, (from, length) =>
         run(sql.chunk, [from + 1, length, key, size, stamp], key).then(({ rows }) => {
           const chunk = rows.length === 0 ? undefined : toBytes(rows[0]![0]);
-          if (chunk?.byteLength !== length) throw new AnystoreError("the value changed while it was being read", { key });
+          if (chunk?.byteLength !== length)
+            throw new AnystoreError("the value changed while it was being read", { key });
           return chunk;
         }),
       );
@@ -345,7 +316,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       for (const { rows } of await Promise.all(parts.map((part) => run(getMany(part.length), part)))) {
         for (const row of rows) {
           const key = String(row[row.length - 1]);
-          const bytes = valueOf(row);
+          const bytes = rowValue(row);
           if (bytes) found.set(key, bytes);
           else large.push(key);
         }
@@ -360,9 +331,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       // Last value wins for a repeated key (one statement may not touch a row twice in
       // PostgreSQL); key order gives concurrent batches the same lock order.
       const rows = [...new Map(entries)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      rows.forEach(([key]) => checkKey(key));
+      for (const [key] of rows) checkKey(key);
       if (!conn) await open();
-      rows.forEach(([key, value]) => checkSize(key, value.byteLength));
+      for (const [key, value] of rows) checkSize(key, value.byteLength);
       maybeSweep();
       const ttl = ttlOf(o);
       const statements: Statement[] = [];
@@ -374,7 +345,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
         bytes = 0;
       };
       for (const [key, value] of rows) {
-        if (part.length / W >= ROWS_PER_STATEMENT || (bytes > 0 && bytes + value.byteLength > BYTES_PER_STATEMENT)) flush();
+        if (part.length / W >= ROWS_PER_STATEMENT || (bytes > 0 && bytes + value.byteLength > BYTES_PER_STATEMENT))
+          flush();
         part.push(...row(key, value, ttl));
         bytes += value.byteLength + key.length;
       }

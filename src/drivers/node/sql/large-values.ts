@@ -25,7 +25,10 @@ const WHOLE_READ_ATTEMPTS = 3;
 export function valueSizes(backend: string, limit: () => ValueLimit) {
   const maxValue = (key: string) => Math.max(0, limit().bytes - STATEMENT_ROOM - 3 * key.length);
   const tooLarge = (key: string, size: number) =>
-    new UnsupportedError(`a value of ${size} bytes is too large for ${backend}, which takes at most ${maxValue(key)} here: ${limit().advice}`, { key });
+    new UnsupportedError(
+      `a value of ${size} bytes is too large for ${backend}, which takes at most ${maxValue(key)} here: ${limit().advice}`,
+      { key },
+    );
   const check = (key: string, size: number) => {
     if (size > maxValue(key)) throw tooLarge(key, size);
   };
@@ -58,7 +61,8 @@ export async function readLarge(
       part = found === undefined ? undefined : toBytes(found);
       if (part?.byteLength !== length) part = undefined;
     }
-    if (attempt >= WHOLE_READ_ATTEMPTS) throw new AnystoreError("the value kept changing while it was being read", { key });
+    if (attempt >= WHOLE_READ_ATTEMPTS)
+      throw new AnystoreError("the value kept changing while it was being read", { key });
   }
 }
 
@@ -92,7 +96,8 @@ class Gathered {
     const end = this.size + chunk.byteLength;
     if (this.#buffer) {
       // Grown by half again at a time: resizing is a system call, untouched pages cost no memory.
-      if (end > this.#buffer.byteLength) this.#buffer.resize(Math.min(this.max, Math.max(end, this.#buffer.byteLength * 1.5, MiB)));
+      if (end > this.#buffer.byteLength)
+        this.#buffer.resize(Math.min(this.max, Math.max(end, this.#buffer.byteLength * 1.5, MiB)));
       new Uint8Array(this.#buffer, this.size, chunk.byteLength).set(chunk);
     } else {
       this.#chunks.push(chunk.slice());
@@ -126,7 +131,11 @@ class Gathered {
  * A writable that gathers a value and hands it to `onClose` once complete (an abort hands over
  * nothing). A value over `max` bytes rejects with `tooLarge(size)` at the chunk that passes the limit.
  */
-export function gatheringWritable(max: number, tooLarge: (size: number) => Error, onClose: (bytes: Uint8Array) => Promise<void>): WritableStream<Uint8Array> {
+export function gatheringWritable(
+  max: number,
+  tooLarge: (size: number) => Error,
+  onClose: (bytes: Uint8Array) => Promise<void>,
+): WritableStream<Uint8Array> {
   const gathered = new Gathered(max);
   return new WritableStream<Uint8Array>({
     write(chunk) {

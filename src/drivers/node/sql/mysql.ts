@@ -6,7 +6,8 @@
  * Timestamps are `DATETIME(6)` in UTC, as Python's `datetime.utcnow()` compares them.
  */
 import { Buffer } from "node:buffer";
-import type { Dialect, SqlConnection, SqlResult, Statement, ValueLimit } from "./core.js";
+import type { Dialect, SqlConnection, SqlResult, Statement, ValueLimit } from "./dialect.js";
+import { SOCKET_ERRORS } from "./dialect.js";
 
 type Executed = [unknown, unknown];
 interface MysqlExecutor {
@@ -15,7 +16,14 @@ interface MysqlExecutor {
 /** A `mysql2/promise` Pool or Connection, or a callback one (its `.promise()` is used). */
 export interface MysqlClientLike extends MysqlExecutor {
   end(): Promise<void>;
-  getConnection?(): Promise<MysqlExecutor & { beginTransaction(): Promise<void>; commit(): Promise<void>; rollback(): Promise<void>; release(): void }>;
+  getConnection?(): Promise<
+    MysqlExecutor & {
+      beginTransaction(): Promise<void>;
+      commit(): Promise<void>;
+      rollback(): Promise<void>;
+      release(): void;
+    }
+  >;
   beginTransaction?(): Promise<void>;
   commit?(): Promise<void>;
   rollback?(): Promise<void>;
@@ -32,9 +40,12 @@ export interface MysqlTarget {
 }
 
 export const MYSQL_MAX_KEY = 768;
-const NETWORK = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "EAI_AGAIN",
-  "PROTOCOL_CONNECTION_LOST", "PROTOCOL_SEQUENCE_TIMEOUT", "ER_SERVER_SHUTDOWN", "ER_CON_COUNT_ERROR",
+const NETWORK = new Set<string>([
+  ...SOCKET_ERRORS,
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_SERVER_SHUTDOWN",
+  "ER_CON_COUNT_ERROR",
 ]);
 
 function isConnectionError(error: unknown): boolean {
@@ -47,7 +58,9 @@ function isConnectionError(error: unknown): boolean {
 
 /** mysql2 sends only Buffers as BLOB parameters. */
 const asBuffer = (value: unknown) =>
-  value instanceof Uint8Array && !Buffer.isBuffer(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
+  value instanceof Uint8Array && !Buffer.isBuffer(value)
+    ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    : value;
 
 const codeOf = (error: unknown) => String((error as { code?: unknown } | null)?.code ?? "");
 
@@ -68,7 +81,8 @@ export function mysqlDialect(target: MysqlTarget): Dialect {
     epochMs: "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', `timestamp`) DIV 1000",
     substr: (from, len) => `SUBSTRING(\`value\`, ${from}, ${len})`,
     keyCompare: () => "`key`",
-    upsertTail: " ON DUPLICATE KEY UPDATE `value` = VALUES(`value`), `timestamp` = VALUES(`timestamp`), `ttl` = VALUES(`ttl`)",
+    upsertTail:
+      " ON DUPLICATE KEY UPDATE `value` = VALUES(`value`), `timestamp` = VALUES(`timestamp`), `ttl` = VALUES(`ttl`)",
     sweep: (table, expired, limit) => `DELETE FROM ${table} WHERE ${expired} LIMIT ${limit}`,
     maxKeyLength: MYSQL_MAX_KEY,
     isUniqueViolation: (error) => codeOf(error) === "ER_DUP_ENTRY",
@@ -158,12 +172,20 @@ function valueLimitOf(server: ServerLimits): ValueLimit {
 }
 
 /** Creates the table if missing; returns the server's packet limit. */
-async function prepareTable(conn: SqlConnection, table: string, quote: (name: string) => string): Promise<ServerLimits> {
+async function prepareTable(
+  conn: SqlConnection,
+  table: string,
+  quote: (name: string) => string,
+): Promise<ServerLimits> {
   const { rows } = await conn.run("SELECT VERSION(), @@max_allowed_packet", []);
   const version = String(rows[0]?.[0] ?? "");
   const maxPacket = Number(rows[0]?.[1]) || DEFAULT_PACKET;
   // No-pad binary collations: MariaDB's utf8mb4_nopad_bin, MySQL 8's utf8mb4_0900_bin.
-  const collation = /mariadb/i.test(version) ? "utf8mb4_nopad_bin" : /^[89]|^\d\d/.test(version) ? "utf8mb4_0900_bin" : "utf8mb4_bin";
+  const collation = /mariadb/i.test(version)
+    ? "utf8mb4_nopad_bin"
+    : /^[89]|^\d\d/.test(version)
+      ? "utf8mb4_0900_bin"
+      : "utf8mb4_bin";
   const name = table.split(".").map(quote).join(".");
   const index = quote(`${table.replace(/\./g, "_")}_ttl`);
   await conn.run(

@@ -2,7 +2,8 @@
  * PostgreSQL through `pg` (imported lazily). A `pg.Pool` reconnects by itself after an
  * outage; its idle clients' errors are absorbed so a server restart never crashes the process.
  */
-import type { Dialect, SqlConnection, SqlResult, Statement } from "./core.js";
+import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
+import { SOCKET_ERRORS } from "./dialect.js";
 
 interface PgResult {
   rows: unknown[][];
@@ -30,10 +31,11 @@ export interface PostgresTarget {
   poolSize: number;
 }
 
-const NETWORK = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "EAI_AGAIN"]);
+const NETWORK = new Set<string>(SOCKET_ERRORS);
 /** SQLSTATEs that mean the server is not there (class 08) or going away / starting up. */
 const GONE = /^(08...|57P0[1-4]|53300)$/;
-const GONE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|connection error|Client was closed/i;
+const GONE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|connection error|Client was closed/i;
 
 function isConnectionError(error: unknown): boolean {
   const e = error as { code?: unknown; message?: unknown } | null;
@@ -69,7 +71,8 @@ export function postgresDialect(target: PostgresTarget): Dialect {
     keyCompare: () => (bytewise ? `"key"` : `("key" COLLATE "C")`),
     upsertTail: ` ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "timestamp" = excluded."timestamp", "ttl" = excluded."ttl"`,
     // The outer WHERE repeats `expired`: a row rewritten meanwhile is re-checked and kept.
-    sweep: (table, expired, limit) => `DELETE FROM ${table} WHERE "key" IN (SELECT "key" FROM ${table} WHERE ${expired} LIMIT ${limit}) AND ${expired}`,
+    sweep: (table, expired, limit) =>
+      `DELETE FROM ${table} WHERE "key" IN (SELECT "key" FROM ${table} WHERE ${expired} LIMIT ${limit}) AND ${expired}`,
     isUniqueViolation: (error) => codeOf(error) === "23505",
     isConnectionError,
     // "index row size ... exceeds btree maximum": keys above ~2.7 kB (after compression).

@@ -64,7 +64,6 @@ export function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-
 /**
  * The bytes [position, end) of a value whose first chunk is already here, fetched `first.byteLength`
  * at a time by `fetch(from, length)`, one chunk ahead of the reader.

@@ -11,12 +11,15 @@
  */
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import type { Dialect, SqlConnection, SqlResult, Statement } from "./core.js";
+import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
 
 /** The parts of a `@libsql/client` Client this driver uses. */
 export interface LibsqlClientLike {
   execute(stmt: { sql: string; args: unknown[] }): Promise<{ rows: ArrayLike<unknown>[]; rowsAffected: number }>;
-  batch(stmts: Array<{ sql: string; args: unknown[] }>, mode?: "write" | "read" | "deferred"): Promise<Array<{ rows: ArrayLike<unknown>[]; rowsAffected: number }>>;
+  batch(
+    stmts: Array<{ sql: string; args: unknown[] }>,
+    mode?: "write" | "read" | "deferred",
+  ): Promise<Array<{ rows: ArrayLike<unknown>[]; rowsAffected: number }>>;
   close(): void;
   readonly protocol?: string;
 }
@@ -35,7 +38,8 @@ const BLOCKING_WAIT_MS = 20;
 const MAX_PAUSE_MS = 50;
 
 /** Another connection holds the lock the statement needs. */
-const isBusy = (error: unknown): boolean => /^SQLITE_BUSY/.test(String((error as { code?: unknown } | null)?.code ?? ""));
+const isBusy = (error: unknown): boolean =>
+  /^SQLITE_BUSY/.test(String((error as { code?: unknown } | null)?.code ?? ""));
 
 /** Runs `attempt` again while it fails with SQLITE_BUSY, after growing pauses, until `budget` ms have passed. */
 async function retryBusy<T>(attempt: () => Promise<T>, budget: number, first?: unknown): Promise<T> {
@@ -73,7 +77,16 @@ const rows = (rs: { rows: ArrayLike<unknown>[]; rowsAffected: number }): SqlResu
   affected: rs.rowsAffected,
 });
 
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "ENOTFOUND", "EHOSTUNREACH", "EPIPE", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_SOCKET"]);
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "EPIPE",
+  "UND_ERR_CONNECT_TIMEOUT",
+  "UND_ERR_SOCKET",
+]);
 
 /** Walks an error's cause chain looking for a network failure (remote libSQL over fetch or WebSocket). */
 function networkFailure(error: unknown, depth = 0): boolean {
@@ -93,12 +106,14 @@ function sqliteNow(): string {
 /** SQLite's SQLITE_MAX_LENGTH: the most a row (and so a value) may hold. */
 const SQLITE_LIMIT = {
   bytes: 1_000_000_000,
-  advice: "SQLite holds at most 1,000,000,000 bytes in a row (SQLITE_MAX_LENGTH); keep larger values in files (the fs driver)",
+  advice:
+    "SQLite holds at most 1,000,000,000 bytes in a row (SQLITE_MAX_LENGTH); keep larger values in files (the fs driver)",
 };
 
 /** The SQLite dialect over a libsql client. */
 export function sqliteDialect(target: SqliteTarget): Dialect {
-  const local = target.client === undefined ? !/^(libsql|https?|wss?):/i.test(target.url ?? "") : target.client.protocol === "file";
+  const local =
+    target.client === undefined ? !/^(libsql|https?|wss?):/i.test(target.url ?? "") : target.client.protocol === "file";
   const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
   return {
     name: "sqlite",
@@ -116,8 +131,16 @@ export function sqliteDialect(target: SqliteTarget): Dialect {
     substr: (from, len) => `substr(CAST("value" AS BLOB), ${from}, ${len})`,
     keyCompare: () => `"key"`,
     upsertTail: ` ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value", "timestamp" = excluded."timestamp", "ttl" = excluded."ttl"`,
-    sweep: (table, expired, limit) => `DELETE FROM ${table} WHERE "key" IN (SELECT "key" FROM ${table} WHERE ${expired} LIMIT ${limit})`,
-    isUniqueViolation: (error) => /^SQLITE_CONSTRAINT/.test(String((error as { extendedCode?: unknown; code?: unknown })?.extendedCode ?? (error as { code?: unknown })?.code ?? "")),
+    sweep: (table, expired, limit) =>
+      `DELETE FROM ${table} WHERE "key" IN (SELECT "key" FROM ${table} WHERE ${expired} LIMIT ${limit})`,
+    isUniqueViolation: (error) =>
+      /^SQLITE_CONSTRAINT/.test(
+        String(
+          (error as { extendedCode?: unknown; code?: unknown })?.extendedCode ??
+            (error as { code?: unknown })?.code ??
+            "",
+        ),
+      ),
     isConnectionError: networkFailure,
     valueLimit: () => SQLITE_LIMIT,
     isRetryable: isBusy,
@@ -125,7 +148,11 @@ export function sqliteDialect(target: SqliteTarget): Dialect {
   };
 }
 
-async function connectSqlite(target: SqliteTarget, table: string, quote: (name: string) => string): Promise<SqlConnection> {
+async function connectSqlite(
+  target: SqliteTarget,
+  table: string,
+  quote: (name: string) => string,
+): Promise<SqlConnection> {
   let client = target.client;
   const own = client === undefined;
   if (!client) {
@@ -133,7 +160,12 @@ async function connectSqlite(target: SqliteTarget, table: string, quote: (name: 
     if (url.startsWith("file:")) await mkdir(dirname(decodeURIComponent(url.slice(5))), { recursive: true });
     const { createClient } = await import("@libsql/client");
     // concurrency 1: one connection, so the pragma below applies to every statement we run.
-    client = createClient({ url, authToken: target.authToken, concurrency: 1, timeout: BLOCKING_WAIT_MS }) as unknown as LibsqlClientLike;
+    client = createClient({
+      url,
+      authToken: target.authToken,
+      concurrency: 1,
+      timeout: BLOCKING_WAIT_MS,
+    }) as unknown as LibsqlClientLike;
   }
   const c = client;
   try {
@@ -152,7 +184,10 @@ async function connectSqlite(target: SqliteTarget, table: string, quote: (name: 
           args: [],
         },
         // Only rows with a ttl are indexed: the sweep reads just those.
-        { sql: `CREATE INDEX IF NOT EXISTS ${schema}${index} ON ${quote(table.split(".").pop()!)} ("ttl") WHERE "ttl" IS NOT NULL`, args: [] },
+        {
+          sql: `CREATE INDEX IF NOT EXISTS ${schema}${index} ON ${quote(table.split(".").pop()!)} ("ttl") WHERE "ttl" IS NOT NULL`,
+          args: [],
+        },
       ],
       "write",
     );
@@ -163,10 +198,12 @@ async function connectSqlite(target: SqliteTarget, table: string, quote: (name: 
   const budget = target.busyTimeout;
   // A statement that fails as busy changed nothing (a batch is rolled back), so it can run again.
   const execute = (stmt: { sql: string; args: unknown[] }) => c.execute(stmt).then(rows);
-  const batch = (stmts: Array<{ sql: string; args: unknown[] }>) => c.batch(stmts, "write").then((results) => results.map(rows));
+  const batch = (stmts: Array<{ sql: string; args: unknown[] }>) =>
+    c.batch(stmts, "write").then((results) => results.map(rows));
   return {
     // Promise chains, not async functions: the success path stays as cheap as it was.
-    run: (sql, args) => execute({ sql, args }).catch((error: unknown) => retryBusy(() => execute({ sql, args }), budget, error)),
+    run: (sql, args) =>
+      execute({ sql, args }).catch((error: unknown) => retryBusy(() => execute({ sql, args }), budget, error)),
     transaction: (statements: Statement[]) => {
       const stmts = statements.map(([sql, args]) => ({ sql, args }));
       return batch(stmts).catch((error: unknown) => retryBusy(() => batch(stmts), budget, error));

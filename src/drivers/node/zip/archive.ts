@@ -52,7 +52,11 @@ export class ArchiveCache {
       const promise = this.#load(stamp).then((a) => this.install(a));
       const loading = { stamp, promise };
       this.#loading = loading;
-      void promise.finally(() => this.#loading === loading && (this.#loading = null)).catch(() => {});
+      void promise
+        .finally(() => {
+          if (this.#loading === loading) this.#loading = null;
+        })
+        .catch(() => {});
     }
     return this.#loading!.promise;
   }
@@ -113,7 +117,12 @@ export class ArchiveCache {
       } catch (error) {
         const saved = isAnystoreError(error) ? await readJournal(this.path, fileId(s)) : null;
         if (!saved) throw error;
-        return generation(await loadDirectory(fh, saved.size, this.path, readAsSaved(fh, saved, this.path)), fh, s, true);
+        return generation(
+          await loadDirectory(fh, saved.size, this.path, readAsSaved(fh, saved, this.path)),
+          fh,
+          s,
+          true,
+        );
       }
     } catch (error) {
       await fh.close().catch(() => {});

@@ -6,12 +6,11 @@
 import type { FileHandle } from "node:fs/promises";
 import { UnsupportedError } from "../../../core/errors.js";
 import type { Entry } from "./format.js";
-import { classify, decodeName } from "./names.js";
 import {
   CENTRAL_SIZE,
   corrupt,
-  EOCD64_SIZE,
   EOCD_SIZE,
+  EOCD64_SIZE,
   EXTRA,
   findExtra,
   fromDos,
@@ -25,6 +24,7 @@ import {
   SIG,
   timesOf,
 } from "./format.js";
+import { classify, decodeName } from "./names.js";
 
 /** The parsed index of one archive. */
 export interface Directory {
@@ -47,7 +47,15 @@ const CHUNK = 1 << 20;
 const MAX_COMMENT = MAX16;
 
 export function emptyDirectory(): Directory {
-  return { entries: [], files: new Map(), folders: new Set(), duplicates: false, cdStart: 0, prefix: 0, comment: new Uint8Array(0) };
+  return {
+    entries: [],
+    files: new Map(),
+    folders: new Set(),
+    duplicates: false,
+    cdStart: 0,
+    prefix: 0,
+    comment: new Uint8Array(0),
+  };
 }
 
 /** Reads exactly `length` bytes at `position`; a short read means the archive is truncated. */
@@ -99,8 +107,7 @@ export function index(dir: Directory, e: Entry): void {
   if (e.kind === "file") {
     if (dir.files.has(e.key)) dir.duplicates = true;
     dir.files.set(e.key, e);
-  }
-  else if (dir.folders.has(e.key)) return;
+  } else if (dir.folders.has(e.key)) return;
   else dir.folders.add(e.key);
   // Deepest first; an existing folder already has its ancestors.
   for (let i = e.key.lastIndexOf("/"); i > 0; i = e.key.lastIndexOf("/", i - 1)) {
@@ -146,7 +153,8 @@ export async function loadDirectory(fh: FileHandle, size: number, path: string, 
   /** Makes `n` bytes available at `at`, reading the next chunk of the directory as needed. */
   const ensure = async (n: number): Promise<void> => {
     if (buffer.length - at >= n) return;
-    if (position + (n - (buffer.length - at)) > cdEnd) throw corrupt(path, "a central directory record runs past the directory");
+    if (position + (n - (buffer.length - at)) > cdEnd)
+      throw corrupt(path, "a central directory record runs past the directory");
     const length = Math.min(Math.max(CHUNK, n), cdEnd - position);
     const next = await readAt(position, length);
     position += length;
@@ -155,7 +163,8 @@ export async function loadDirectory(fh: FileHandle, size: number, path: string, 
   };
   while (position - buffer.length + at < cdEnd) {
     await ensure(CENTRAL_SIZE);
-    if (readU32(buffer, at) !== SIG.central) throw corrupt(path, `bad central directory record at byte ${position - buffer.length + at}`);
+    if (readU32(buffer, at) !== SIG.central)
+      throw corrupt(path, `bad central directory record at byte ${position - buffer.length + at}`);
     const variable = readU16(buffer, at + 28) + readU16(buffer, at + 30) + readU16(buffer, at + 32);
     await ensure(CENTRAL_SIZE + variable);
     entries.push(parseCentral(buffer.subarray(at, at + CENTRAL_SIZE + variable), prefix, cdStart, path));
@@ -240,7 +249,8 @@ function parseCentral(r: Uint8Array, prefix: number, cdStart: number, path: stri
     if (offset === MAX32) offset = next();
   }
   offset += prefix;
-  if (offset + 30 > cdStart) throw corrupt(path, `an entry's local header lies outside the data area (offset ${offset})`);
+  if (offset + 30 > cdStart)
+    throw corrupt(path, `an entry's local header lies outside the data area (offset ${offset})`);
   const flags = readU16(r, 8);
   const dosTime = readU16(r, 12);
   const dosDate = readU16(r, 14);
@@ -270,4 +280,3 @@ function parseCentral(r: Uint8Array, prefix: number, cdStart: number, path: stri
     ours: times.ours,
   };
 }
-

@@ -115,7 +115,8 @@ export function fromDos(dosDate: number, dosTime: number): Date | null {
 // ---------------------------------------------------------------- little-endian access
 
 export const readU16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
-export const readU32 = (b: Uint8Array, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+export const readU32 = (b: Uint8Array, at: number): number =>
+  (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 /** A 64-bit field; beyond 2^53 it cannot be a real size or offset, so -1 (callers treat it as corrupt). */
 export function readU64(b: Uint8Array, at: number): number {
   const high = readU32(b, at + 4);
@@ -198,7 +199,12 @@ function anystoreField(e: Entry): Uint8Array {
 }
 
 /** Reads mtime and expiry from the central extra block: anystore's field, else extended timestamp, else NTFS. */
-export function timesOf(extra: Uint8Array): { mtime: Date | null; createdAt: Date | null; expiresAt: number; ours: boolean } {
+export function timesOf(extra: Uint8Array): {
+  mtime: Date | null;
+  createdAt: Date | null;
+  expiresAt: number;
+  ours: boolean;
+} {
   let mtime: Date | null = null;
   let createdAt: Date | null = null;
   let expiresAt = 0;
@@ -341,8 +347,12 @@ export function encodeEnd(count: number, cdOffset: number, cdSize: number, comme
 }
 
 /** A new entry for a key written by this driver. */
-export function newEntry(key: string, v: { method: number; crc: number; size: number; csize: number; mtime: Date; expiresAt: number }): Entry {
+export function newEntry(
+  key: string,
+  v: { method: number; crc: number; size: number; csize: number; mtime: Date; expiresAt: number },
+): Entry {
   const nameBytes = encoder.encode(key);
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the whole ASCII range, control characters included, is meant
   const ascii = !/[^\x00-\x7f]/.test(key);
   return {
     name: key,

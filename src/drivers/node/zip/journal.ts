@@ -30,14 +30,17 @@ export interface Saved {
   tail: Uint8Array;
 }
 
-export const journalPath = (archive: string): string => join(dirname(archive), `${RESERVED}-${basename(archive)}.journal`);
+export const journalPath = (archive: string): string =>
+  join(dirname(archive), `${RESERVED}-${basename(archive)}.journal`);
 export const fileId = (s: Stats): string => `${s.dev}:${s.ino}`;
 
 /** Saves what an append at `cdStart` will overwrite. */
 export async function saveJournal(archive: string, fh: FileHandle, cdStart: number): Promise<Saved> {
   const s = await fh.stat();
   const tail = s.size > cdStart ? await readExactly(fh, cdStart, s.size - cdStart, archive) : new Uint8Array(0);
-  const header = Buffer.from(JSON.stringify({ id: fileId(s), size: s.size, cdStart, crc: crc32(tail), length: tail.length }));
+  const header = Buffer.from(
+    JSON.stringify({ id: fileId(s), size: s.size, cdStart, crc: crc32(tail), length: tail.length }),
+  );
   const lead = Buffer.alloc(8);
   lead.writeUInt32LE(MAGIC, 0);
   lead.writeUInt32LE(header.length, 4);
@@ -56,7 +59,13 @@ export async function readJournal(archive: string, id: string): Promise<Saved | 
   if (bytes.length < 8 || bytes.readUInt32LE(0) !== MAGIC) return null;
   const headerEnd = 8 + bytes.readUInt32LE(4);
   try {
-    const header = JSON.parse(bytes.subarray(8, headerEnd).toString("utf8")) as { id: string; size: number; cdStart: number; crc: number; length: number };
+    const header = JSON.parse(bytes.subarray(8, headerEnd).toString("utf8")) as {
+      id: string;
+      size: number;
+      cdStart: number;
+      crc: number;
+      length: number;
+    };
     const tail = bytes.subarray(headerEnd);
     if (header.id !== id || tail.length !== header.length || crc32(tail) !== header.crc) return null;
     return { id: header.id, size: header.size, cdStart: header.cdStart, tail };
@@ -112,7 +121,8 @@ export function readAsSaved(fh: FileHandle, saved: Saved, path: string): ReadAt 
     const out = new Uint8Array(length);
     const before = Math.max(0, Math.min(length, saved.cdStart - position));
     if (before > 0) out.set(await readExactly(fh, position, before, path));
-    if (before < length) out.set(saved.tail.subarray(position + before - saved.cdStart, position + length - saved.cdStart), before);
+    if (before < length)
+      out.set(saved.tail.subarray(position + before - saved.cdStart, position + length - saved.cdStart), before);
     return out;
   };
 }

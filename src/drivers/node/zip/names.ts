@@ -4,7 +4,7 @@
  */
 import { normalizeKey } from "../../../core/keys.js";
 import type { Entry } from "./format.js";
-import { crc32, EXTRA, findExtra, FLAG, readU32 } from "./format.js";
+import { crc32, EXTRA, FLAG, findExtra, readU32 } from "./format.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 const latin1 = new TextDecoder("latin1");

@@ -8,7 +8,7 @@
  */
 import type { FileHandle } from "node:fs/promises";
 import { Inflate, inflateSync } from "fflate";
-import type { ByteRange } from "../../../core/driver.js";
+import type { ByteRange } from "../../../core/driver/contract.js";
 import { AnystoreError, UnsupportedError } from "../../../core/errors.js";
 import type { Window } from "./directory.js";
 import { readExactly } from "./directory.js";
@@ -54,28 +54,41 @@ export interface ReadLimits {
 /** Where an entry's data starts, from its local header; with `withExtra`, the local extra block too. */
 export { readFrom };
 
-export async function locate(src: Source, e: Entry, withExtra = false): Promise<{ dataStart: number; localExtra: Uint8Array }> {
+export async function locate(
+  src: Source,
+  e: Entry,
+  withExtra = false,
+): Promise<{ dataStart: number; localExtra: Uint8Array }> {
   const header = await readFrom(src, e.offset, LOCAL_SIZE);
-  if (readU32(header, 0) !== SIG.local) throw corrupt(src.path, `no local header for ${JSON.stringify(e.name)} at byte ${e.offset}`);
+  if (readU32(header, 0) !== SIG.local)
+    throw corrupt(src.path, `no local header for ${JSON.stringify(e.name)} at byte ${e.offset}`);
   const nameLength = readU16(header, 26);
   const extraLength = readU16(header, 28);
   const dataStart = e.offset + LOCAL_SIZE + nameLength + extraLength;
-  if (dataStart + e.csize > src.dataEnd) throw corrupt(src.path, `the data of ${JSON.stringify(e.name)} runs past the data area`);
-  const localExtra = withExtra && extraLength ? await readFrom(src, e.offset + LOCAL_SIZE + nameLength, extraLength) : new Uint8Array(0);
+  if (dataStart + e.csize > src.dataEnd)
+    throw corrupt(src.path, `the data of ${JSON.stringify(e.name)} runs past the data area`);
+  const localExtra =
+    withExtra && extraLength ? await readFrom(src, e.offset + LOCAL_SIZE + nameLength, extraLength) : new Uint8Array(0);
   return { dataStart, localExtra };
 }
 
 /** Refuses what cannot be read: encryption, unknown methods, entries over the limits, inconsistent stored sizes. */
 export function checkReadable(e: Entry, path: string, limits: ReadLimits): void {
   const { maxEntrySize, maxRatio } = limits;
-  if (e.flags & FLAG.encrypted) throw new UnsupportedError(`zip entry ${JSON.stringify(e.name)} in ${path} is encrypted`);
+  if (e.flags & FLAG.encrypted)
+    throw new UnsupportedError(`zip entry ${JSON.stringify(e.name)} in ${path} is encrypted`);
   if (e.method !== METHOD.stored && e.method !== METHOD.deflated) {
-    throw new UnsupportedError(`zip entry ${JSON.stringify(e.name)} in ${path} uses compression method ${e.method}; only stored and deflated are supported`);
+    throw new UnsupportedError(
+      `zip entry ${JSON.stringify(e.name)} in ${path} uses compression method ${e.method}; only stored and deflated are supported`,
+    );
   }
   if (e.size > maxEntrySize) {
-    throw new AnystoreError(`zip entry ${JSON.stringify(e.name)} in ${path} is ${e.size} bytes, over maxEntrySize (${maxEntrySize})`);
+    throw new AnystoreError(
+      `zip entry ${JSON.stringify(e.name)} in ${path} is ${e.size} bytes, over maxEntrySize (${maxEntrySize})`,
+    );
   }
-  if (e.method === METHOD.stored && e.csize !== e.size) throw corrupt(path, `stored entry ${JSON.stringify(e.name)} has two different sizes`);
+  if (e.method === METHOD.stored && e.csize !== e.size)
+    throw corrupt(path, `stored entry ${JSON.stringify(e.name)} has two different sizes`);
   // Deflate expands at most ~1032:1, so a larger declared size is a lie (and no buffer is sized by it).
   if (e.method === METHOD.deflated && e.size > e.csize * MAX_RATIO + 1024) {
     throw corrupt(path, `entry ${JSON.stringify(e.name)} declares ${e.size} bytes from ${e.csize} compressed`);
@@ -105,10 +118,14 @@ class Inflater {
     onData: (chunk: Uint8Array) => void,
   ) {
     const ratio = e.size / Math.max(e.csize, 1);
-    this.slice = Math.min(MAX_SLICE, Math.max(MIN_SLICE, 2 ** Math.floor(Math.log2(TARGET_OUTPUT / Math.max(ratio, 1)))));
+    this.slice = Math.min(
+      MAX_SLICE,
+      Math.max(MIN_SLICE, 2 ** Math.floor(Math.log2(TARGET_OUTPUT / Math.max(ratio, 1)))),
+    );
     this.#inflate.ondata = (chunk) => {
       this.total += chunk.length;
-      if (this.total > e.size) throw corrupt(path, `entry ${JSON.stringify(e.name)} inflates past its declared size of ${e.size} bytes`);
+      if (this.total > e.size)
+        throw corrupt(path, `entry ${JSON.stringify(e.name)} inflates past its declared size of ${e.size} bytes`);
       this.crc = crc32(chunk, this.crc);
       if (chunk.length) onData(chunk);
     };
@@ -131,12 +148,20 @@ class Inflater {
       this.#inflate.push(slice, final && this.#pending.length === 0);
     } catch (error) {
       if (error instanceof AnystoreError) throw error;
-      throw corrupt(this.path, `bad deflate data in ${JSON.stringify(this.e.name)}: ${(error as Error).message}`, error);
+      throw corrupt(
+        this.path,
+        `bad deflate data in ${JSON.stringify(this.e.name)}: ${(error as Error).message}`,
+        error,
+      );
     }
   }
 
   finish(): void {
-    if (this.total !== this.e.size) throw corrupt(this.path, `entry ${JSON.stringify(this.e.name)} inflates to ${this.total} bytes, not ${this.e.size}`);
+    if (this.total !== this.e.size)
+      throw corrupt(
+        this.path,
+        `entry ${JSON.stringify(this.e.name)} inflates to ${this.total} bytes, not ${this.e.size}`,
+      );
     checkCrc(this.e, this.crc, this.path);
   }
 }
@@ -167,8 +192,10 @@ export async function entryBytes(src: Source, e: Entry, limits: ReadLimits): Pro
   } catch (error) {
     throw corrupt(src.path, `bad deflate data in ${JSON.stringify(e.name)}: ${(error as Error).message}`, error);
   }
-  if (out.length > e.size) throw corrupt(src.path, `entry ${JSON.stringify(e.name)} inflates past its declared size of ${e.size} bytes`);
-  if (out.length < e.size) throw corrupt(src.path, `entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
+  if (out.length > e.size)
+    throw corrupt(src.path, `entry ${JSON.stringify(e.name)} inflates past its declared size of ${e.size} bytes`);
+  if (out.length < e.size)
+    throw corrupt(src.path, `entry ${JSON.stringify(e.name)} inflates to ${out.length} bytes, not ${e.size}`);
   checkCrc(e, crc32(out), src.path);
   return out;
 }
@@ -211,9 +238,11 @@ async function readData(src: Source, e: Entry): Promise<Uint8Array> {
     return readFrom(src, dataStart, e.csize);
   }
   const bytes = await readFrom(src, e.offset, guess);
-  if (readU32(bytes, 0) !== SIG.local) throw corrupt(src.path, `no local header for ${JSON.stringify(e.name)} at byte ${e.offset}`);
+  if (readU32(bytes, 0) !== SIG.local)
+    throw corrupt(src.path, `no local header for ${JSON.stringify(e.name)} at byte ${e.offset}`);
   const from = LOCAL_SIZE + readU16(bytes, 26) + readU16(bytes, 28);
-  if (e.offset + from + e.csize > src.dataEnd) throw corrupt(src.path, `the data of ${JSON.stringify(e.name)} runs past the data area`);
+  if (e.offset + from + e.csize > src.dataEnd)
+    throw corrupt(src.path, `the data of ${JSON.stringify(e.name)} runs past the data area`);
   if (from + e.csize <= bytes.length) return bytes.subarray(from, from + e.csize);
   return readFrom(src, e.offset + from, e.csize);
 }
@@ -223,14 +252,22 @@ async function readData(src: Source, e: Entry): Promise<Uint8Array> {
  * one slice inflated per step, so memory stays bounded whatever the entry's size; `onEnd` runs once
  * when the stream finishes, fails or is cancelled.
  */
-export function entryStream(src: Source, e: Entry, range: ByteRange | undefined, limits: ReadLimits, onEnd: () => void): ReadableStream<Uint8Array> {
+export function entryStream(
+  src: Source,
+  e: Entry,
+  range: ByteRange | undefined,
+  limits: ReadLimits,
+  onEnd: () => void,
+): ReadableStream<Uint8Array> {
   checkReadable(e, src.path, limits);
   const start = Math.min(range?.start ?? 0, e.size);
   const end = Math.min(range?.end ?? e.size, e.size);
   const whole = start === 0 && end === e.size;
   let ended = false;
   const done = () => {
-    if (!ended) (ended = true), onEnd();
+    if (ended) return;
+    ended = true;
+    onEnd();
   };
   let dataStart = -1;
   let read = 0; // compressed bytes read so far

@@ -39,11 +39,15 @@ const COPY_CHUNK = 1 << 20;
 const DEFLATE_SLICE = 64 * 1024;
 
 /** Compresses a value in memory; stores it instead when deflate does not make it smaller. */
-export function compress(bytes: Uint8Array, level: number): { method: number; crc: number; size: number; csize: number; data: Uint8Array } {
+export function compress(
+  bytes: Uint8Array,
+  level: number,
+): { method: number; crc: number; size: number; csize: number; data: Uint8Array } {
   const crc = crc32(bytes);
   if (level > 0 && bytes.length > 0) {
     const data = deflateSync(bytes, { level: level as 1 });
-    if (data.length < bytes.length) return { method: METHOD.deflated, crc, size: bytes.length, csize: data.length, data };
+    if (data.length < bytes.length)
+      return { method: METHOD.deflated, crc, size: bytes.length, csize: data.length, data };
   }
   return { method: METHOD.stored, crc, size: bytes.length, csize: bytes.length, data: bytes };
 }
@@ -88,7 +92,8 @@ class Output {
 
 /** An entry's central record, cached on it: an append re-encodes only the new entries. */
 function central(e: Entry): Uint8Array {
-  return (e.record ??= encodeCentral(e));
+  e.record ??= encodeCentral(e);
+  return e.record;
 }
 
 async function writeNew(out: Output, item: Pending): Promise<Entry> {
@@ -124,7 +129,10 @@ export async function append(path: string, dir: Directory, items: Pending[]): Pr
       await fh.truncate(out.position);
     } catch (error) {
       // Left in place when it cannot be applied now: the next writer applies it.
-      await rollBack(fh, saved).then(() => dropJournal(path), () => {});
+      await rollBack(fh, saved).then(
+        () => dropJournal(path),
+        () => {},
+      );
       throw error;
     }
     await dropJournal(path);
@@ -154,11 +162,20 @@ export async function sweepTemps(path: string, maxAge: number): Promise<number> 
   const names = await readdir(dirname(path)).catch(() => [] as string[]);
   let removed = 0;
   for (const name of names) {
-    const left = (name.startsWith(temp) && (name.endsWith(".zip.tmp") || name.endsWith(".spool"))) || name.startsWith(lockTemp);
+    const left =
+      (name.startsWith(temp) && (name.endsWith(".zip.tmp") || name.endsWith(".spool"))) || name.startsWith(lockTemp);
     if (!left) continue;
     const file = join(dirname(path), name);
     const s = await stat(file).catch(() => null);
-    if (s && Date.now() - s.mtimeMs > maxAge && (await unlink(file).then(() => true, () => false))) removed++;
+    if (
+      s &&
+      Date.now() - s.mtimeMs > maxAge &&
+      (await unlink(file).then(
+        () => true,
+        () => false,
+      ))
+    )
+      removed++;
   }
   return removed;
 }
@@ -206,7 +223,12 @@ export async function rewrite(
 async function copyEntry(out: Output, src: Source, old: Entry): Promise<Entry> {
   const { dataStart, localExtra } = await locate(src, old, true);
   const descriptor = (old.flags & FLAG.encrypted) !== 0 && (old.flags & FLAG.descriptor) !== 0;
-  const e: Entry = { ...old, offset: out.end, flags: descriptor ? old.flags : old.flags & ~FLAG.descriptor, record: undefined };
+  const e: Entry = {
+    ...old,
+    offset: out.end,
+    flags: descriptor ? old.flags : old.flags & ~FLAG.descriptor,
+    record: undefined,
+  };
   await out.write(encodeLocal(e, keptExtra(localExtra)));
   await out.copy(src.window!, dataStart, e.csize);
   if (descriptor) await out.write(encodeDescriptor(e));

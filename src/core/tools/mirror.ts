@@ -1,0 +1,204 @@
+/**
+ * `mirror`: copy every key of one store to another as raw bytes, streaming, with bounded
+ * concurrency (SPEC 7). Works between any two stores, in any runtime.
+ */
+
+import { InvalidArgumentError, isAnystoreError } from "../errors.js";
+import type { ListOptions, Store } from "../types.js";
+
+export interface MirrorProgress {
+  /** The key just handled. */
+  key: string;
+  /** What happened to it. */
+  status: "mirrored" | "skipped" | "failed";
+  /** Keys handled so far (mirrored + skipped + failed). */
+  done: number;
+  mirrored: number;
+  skipped: number;
+  failed: number;
+  /** Bytes copied so far. */
+  bytes: number;
+  /** The error, for a failed key. */
+  error?: unknown;
+}
+
+export interface MirrorOptions extends ListOptions {
+  /** Copy keys that already exist in the target (else they are skipped). @default false */
+  overwrite?: boolean;
+  /** Keys copied at once. @default 8 */
+  concurrency?: number;
+  /** Aborting stops listing, aborts the copies in flight (their targets keep the old value) and rejects. */
+  signal?: AbortSignal;
+  /** Called after each key. */
+  onProgress?: (progress: MirrorProgress) => void;
+}
+
+export interface MirrorResult {
+  mirrored: number;
+  skipped: number;
+  failed: number;
+  /** Bytes copied. */
+  bytes: number;
+  /** Milliseconds. */
+  took: number;
+  /** The first failures (at most 100), for reporting. */
+  errors: Array<{ key: string; error: unknown }>;
+}
+
+const MAX_ERRORS = 100;
+
+/**
+ * Copies the keys of `source` (optionally under a prefix, minus an exclude prefix, matching a glob)
+ * to `target`, byte for byte: `source.open(key)` piped into `target.open(key, "w")`, so large
+ * values pass with bounded memory. Existing target keys are skipped unless `overwrite`; a key
+ * that fails is counted and the rest go on; an aborted `signal` rejects with its reason.
+ * @example
+ * const result = await mirror(createStore("./data"), createStore("s3://bucket/backup"), { concurrency: 16 });
+ * console.log(`${result.mirrored} copied, ${result.skipped} already there`);
+ */
+export async function mirror(
+  // biome-ignore lint/suspicious/noExplicitAny: a store of any value type (Store<T> uses T both ways, so Store<unknown> would refuse a Store<Note>)
+  source: Store<any>,
+  // biome-ignore lint/suspicious/noExplicitAny: a store of any value type (Store<T> uses T both ways, so Store<unknown> would refuse a Store<Note>)
+  target: Store<any>,
+  options: MirrorOptions = {},
+): Promise<MirrorResult> {
+  const { overwrite = false, concurrency = 8, signal, onProgress, prefix, excludePrefix, glob } = options;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new InvalidArgumentError(`concurrency must be a whole number >= 1, got ${String(concurrency)}`);
+  }
+  signal?.throwIfAborted();
+  const started = Date.now();
+  const result: MirrorResult = { mirrored: 0, skipped: 0, failed: 0, bytes: 0, took: 0, errors: [] };
+  const listOptions: ListOptions = {
+    ...(prefix !== undefined && { prefix }),
+    ...(excludePrefix !== undefined && { excludePrefix }),
+    ...(glob !== undefined && { glob }),
+  };
+  const keys = source.keys(listOptions);
+  // One abort listener for the whole run stops every copy in flight (a listener per copy
+  // would trip Node's max-listeners warning at concurrency > 10).
+  const inFlight = new Set<(reason: unknown) => void>();
+  const onAbort = () => {
+    for (const stop of inFlight) stop(signal?.reason);
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+
+  const report = (key: string, status: MirrorProgress["status"], error?: unknown) => {
+    result[status]++;
+    if (status === "failed" && result.errors.length < MAX_ERRORS) result.errors.push({ key, error });
+    onProgress?.({
+      key,
+      status,
+      done: result.mirrored + result.skipped + result.failed,
+      mirrored: result.mirrored,
+      skipped: result.skipped,
+      failed: result.failed,
+      bytes: result.bytes,
+      ...(error !== undefined && { error }),
+    });
+  };
+
+  const copy = async (key: string): Promise<void> => {
+    if (!overwrite && (await target.exists(key))) return report(key, "skipped");
+    let readable: ReadableStream<Uint8Array>;
+    try {
+      readable = await source.open(key, "r");
+    } catch (error) {
+      // Gone between listing and reading (deleted, expired): nothing to copy.
+      if (isAnystoreError(error, "NOT_FOUND")) return report(key, "skipped");
+      throw error;
+    }
+    // A value that arrives in one chunk is stored with one put: for small values a streamed
+    // write (temp file, multipart, APPEND) costs several times the copy itself.
+    const reader = readable.getReader();
+    let first: ReadableStreamReadResult<Uint8Array>;
+    let second: ReadableStreamReadResult<Uint8Array>;
+    const stopReading = (reason: unknown) => void reader.cancel(reason).catch(() => {});
+    inFlight.add(stopReading);
+    try {
+      first = await reader.read();
+      second = first.done ? first : await reader.read();
+    } catch (error) {
+      reader.cancel(error).catch(() => {});
+      throw error;
+    } finally {
+      inFlight.delete(stopReading);
+    }
+    if (second.done) {
+      const bytes = first.value ?? new Uint8Array(0);
+      signal?.throwIfAborted();
+      await target.put(key, bytes, { serialization: "raw" });
+      result.bytes += bytes.byteLength;
+    } else {
+      await streamRest(key, reader, [first.value!, second.value]);
+    }
+    report(key, "mirrored");
+  };
+
+  /** Copies a value that spans several chunks through `open("w")`, starting with the chunks already read. */
+  const streamRest = async (
+    key: string,
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    head: Uint8Array[],
+  ): Promise<void> => {
+    let writable: WritableStream<Uint8Array>;
+    try {
+      writable = await target.open(key, "w");
+    } catch (error) {
+      await reader.cancel().catch(() => {});
+      throw error;
+    }
+    const writer = writable.getWriter();
+    // On abort a pending read ends (done) and a pending write rejects; the loop then throws.
+    const stop = (reason: unknown) => {
+      reader.cancel(reason).catch(() => {});
+      writer.abort(reason).catch(() => {});
+    };
+    inFlight.add(stop);
+    try {
+      for (const chunk of head) {
+        result.bytes += chunk.byteLength;
+        await writer.write(chunk);
+      }
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        result.bytes += value.byteLength;
+        await writer.write(value);
+      }
+      signal?.throwIfAborted();
+      await writer.close();
+    } catch (error) {
+      // Aborting the writer keeps the target's previous value (the write is atomic on close).
+      await Promise.all([writer.abort(error).catch(() => {}), reader.cancel(error).catch(() => {})]);
+      throw signal?.aborted ? signal.reason : error;
+    } finally {
+      inFlight.delete(stop);
+    }
+  };
+
+  const worker = async (): Promise<void> => {
+    // Async generators queue concurrent next() calls, so workers can share one listing.
+    for (;;) {
+      signal?.throwIfAborted();
+      const next = await keys.next();
+      if (next.done) return;
+      try {
+        await copy(next.value);
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        report(next.value, "failed", error);
+      }
+    }
+  };
+
+  // allSettled: on abort or a listing error, wait for the copies in flight to wind down first.
+  const settled = await Promise.allSettled(Array.from({ length: concurrency }, worker));
+  signal?.removeEventListener("abort", onAbort);
+  await keys.return?.(undefined).catch(() => {});
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  if (failure) throw failure.reason;
+  result.took = Date.now() - started;
+  return result;
+}

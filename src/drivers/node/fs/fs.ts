@@ -1,0 +1,375 @@
+import type { Stats } from "node:fs";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { alreadyExists } from "../../../core/already-exists.js";
+import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
+import { AnystoreError, ConflictError } from "../../../core/errors.js";
+import { sliceBytes } from "../../../core/streams/from-bytes.js";
+import * as io from "./io.js";
+import { Jail, type Pin, splitKey } from "./jail.js";
+import { reap, removeIfSame } from "./reap.js";
+import { Sidecars, TTL_DIR, TTL_MARK } from "./ttl.js";
+import { walk } from "./walk.js";
+
+export const DRIVER_NAME = "fs";
+
+export interface FsDriverOptions {
+  /** The root directory (a path or `file://` uri). @default ".anystore" */
+  root?: string;
+  /**
+   * Follow symlinks whose real path leaves the root. When false, such a read or write is an
+   * `InvalidKeyError`; symlinks that stay inside the root always work.
+   * @default false
+   */
+  followSymlinks?: boolean;
+  /**
+   * Seconds after its last write that `sweep()` takes a temp file for the leftover of a killed
+   * writer and removes it. @default 3600
+   */
+  tempMaxAge?: number;
+}
+
+/** The root directory a uri or path names. */
+export function rootOf(uri: string): string {
+  if (/^file:\/\//i.test(uri)) return fileURLToPath(uri);
+  return resolve(uri.replace(/^fs:\/\//i, ""));
+}
+
+/** Attempts at an `ifNotExists` link that keeps meeting a key which then turns out expired or gone. */
+const LINK_RETRIES = 20;
+
+/**
+ * Stores each key as a file: key `a/b.txt` is `ROOT/a/b.txt`, Python anystore's layout, so
+ * existing directories read as stores. Writes go to a temp file in the target directory and
+ * are renamed into place (atomic; `ifNotExists` links instead, which refuses an existing key);
+ * TTLs live in `ROOT/.anystore/ttl/`, never listed. Every operation stays inside the root's
+ * real path even while folders are swapped for symlinks (see jail.ts).
+ * @example
+ * const store = createStore({ driver: fsDriver({ root: "./data" }) });
+ */
+export function fsDriver(opts: FsDriverOptions = {}): Driver {
+  const jail = new Jail(
+    rootOf(opts.root ?? ".anystore"),
+    opts.followSymlinks ?? false,
+    (opts as { procfs?: false }).procfs,
+  );
+  const sidecars = new Sidecars(jail);
+  const tempMaxAge = (opts.tempMaxAge ?? 3600) * 1000;
+
+  /** A key's stats (through a symlink only inside the root); null when missing, expired or a folder. */
+  const statOf = async (key: string): Promise<Stats | null> => {
+    let stats = await jail.lstat(key, key);
+    if (stats?.isSymbolicLink()) stats = await statThroughLink(key);
+    if (!stats?.isFile()) return null;
+    return (await expired(key, stats)) ? null : stats;
+  };
+
+  const statThroughLink = async (key: string): Promise<Stats | null> => {
+    const fd = await jail.openRead(key, key);
+    if (fd === null) return null;
+    try {
+      return await io.fstat(fd);
+    } finally {
+      io.closeSoon(fd);
+    }
+  };
+
+  /** True when the value carries a ttl that has passed (it is then removed). */
+  const expired = async (key: string, stats: Stats): Promise<boolean> => {
+    if (!(stats.mode & TTL_MARK)) return false;
+    const expiresAt = await sidecars.read(key);
+    if (expiresAt === null || expiresAt > Date.now()) return false;
+    await removeExpired(key, stats);
+    return true;
+  };
+
+  /**
+   * Removes an expired value, unless another writer has replaced it since it was judged, so a
+   * fresh value (say a lock just taken) is never deleted. Readers that judged the same file
+   * take turns (a reap lock per key); the file must still be the one judged (by inode), and is
+   * moved aside and compared again, then put back if a put replaced it meanwhile. The sidecar
+   * goes first (only while still expired): a key linked right after the value goes must never
+   * meet the old, passed expiry.
+   */
+  const removeExpired = async (key: string, judged: Stats): Promise<boolean> => {
+    const [relDir, name] = splitKey(key);
+    const removed = await jail.inPin(relDir, key, (at) =>
+      reap(jail, at, name, judged, () => sidecars.dropIfExpired(key)),
+    );
+    if (removed) await jail.prune(relDir);
+    return removed === true;
+  };
+
+  /**
+   * Opens a key for reading: its stats and, when small, its bytes (the descriptor is then
+   * closed; else it stays open for the caller). Null when missing, a folder or expired.
+   */
+  const openFile = async (key: string): Promise<{ fd: number; stats: Stats; bytes: Uint8Array | undefined } | null> => {
+    const fd = await jail.openRead(key, key).catch((error) => Promise.reject(io.wrap(error, key)));
+    if (fd === null) return null;
+    try {
+      const { stats, bytes } = await io.statAndSmallRead(fd);
+      if (!stats.isFile() || (await expired(key, stats))) {
+        io.closeSoon(fd);
+        return null;
+      }
+      if (bytes) io.closeSoon(fd);
+      return { fd, stats, bytes };
+    } catch (error) {
+      io.closeSoon(fd);
+      throw io.wrap(error, key);
+    }
+  };
+
+  /** A new temp file in the key's folder (created when missing), written by `create`. */
+  const createTemp = async <T>(key: string, create: (path: string) => Promise<T>) => {
+    refuseLongNames(key);
+    return jail.createIn(splitKey(key)[0], key, create).catch((error) => Promise.reject(io.wrap(error, key)));
+  };
+
+  /** Moves a finished temp file into place: rename, or link for ifNotExists (atomic, refuses an existing key). */
+  const commit = async (pin: Pin, temp: string, key: string, o: WriteOptions) => {
+    const name = splitKey(key)[1];
+    try {
+      if (o.ifNotExists) {
+        await linkNew(pin, temp, key, o);
+      } else {
+        if (o.ttl) await sidecars.write(key, Date.now() + o.ttl * 1000);
+        await io.rename(join(pin.at, temp), join(pin.at, name));
+        if (!o.ttl) await dropStaleExpiry(key);
+      }
+    } catch (error) {
+      await io.unlinkQuiet(join(pin.at, temp)).catch(() => {});
+      throw conflictOr(error, key);
+    }
+  };
+
+  /**
+   * Links the temp file to the key, which fails on any existing file. An existing key that
+   * turns out expired is removed and the link tried again; a folder is a `ConflictError`. The
+   * ttl is recorded only once the key is won, so a refused write changes nothing.
+   */
+  const linkNew = async (pin: Pin, temp: string, key: string, o: WriteOptions) => {
+    const tempPath = join(pin.at, temp);
+    const target = join(pin.at, splitKey(key)[1]);
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const linked = await io.link(tempPath, target).then(
+          () => true,
+          (error) => (io.codeOf(error) === "EEXIST" ? false : Promise.reject(error)),
+        );
+        if (linked) break;
+        if ((await io.lstat(target).catch(() => null))?.isDirectory()) throw folderConflict(key);
+        if ((await statOf(key)) !== null || attempt >= LINK_RETRIES) throw alreadyExists(key);
+        // Expired: removed by us, or by another reader right now (give it a moment).
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, attempt));
+      }
+      if (o.ttl) await recordNewExpiry(pin, tempPath, key, Date.now() + o.ttl * 1000);
+    } finally {
+      await io.unlinkQuiet(tempPath);
+    }
+  };
+
+  /** The sidecar of a key just won; when it cannot be written, the key goes again (no value without its expiry). */
+  const recordNewExpiry = async (pin: Pin, tempPath: string, key: string, expiresAt: number) => {
+    try {
+      await sidecars.write(key, expiresAt);
+    } catch (error) {
+      const ours = await io.lstat(tempPath);
+      await removeIfSame(jail, pin.at, splitKey(key)[1], ours).catch(() => {});
+      throw error;
+    }
+  };
+
+  /**
+   * After a put without ttl: a sidecar of an earlier ttl put goes, when there is a ttl folder at
+   * all (the new value carries no mark, so a leftover would only be harmless clutter).
+   */
+  const dropStaleExpiry = async (key: string) => {
+    if (await sidecars.any()) await sidecars.drop(key);
+  };
+
+  const put = async (key: string, value: Uint8Array, o: WriteOptions) => {
+    const mode = o.ttl ? 0o666 | TTL_MARK : 0o666;
+    const { pin, temp, value: fd } = await createTemp(key, (path) => io.writeNew(path, value, mode));
+    try {
+      // The bytes are written: the rename need not wait for the close.
+      await Promise.all([
+        io.close(fd).catch((error) => Promise.reject(io.wrap(error, key))),
+        commit(pin, temp, key, o),
+      ]);
+    } finally {
+      pin.release();
+    }
+  };
+
+  /** Deletes a key: its sidecar first, so a key created right after the value goes keeps its own. */
+  const remove = async (key: string) => {
+    const [relDir, name] = splitKey(key);
+    const existed = await jail.inPin(relDir, key, async (at) => {
+      const stats = await io
+        .lstat(join(at, name))
+        .catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
+      if (!stats || stats.isDirectory()) return null;
+      if (stats.mode & TTL_MARK) await sidecars.drop(key);
+      return io.unlinkQuiet(join(at, name));
+    });
+    if (existed) await jail.prune(relDir);
+  };
+
+  /** Removes a temp file older than `tempMaxAge`: a killed writer's leftover. */
+  const removeOldTemp = async (rel: string) => {
+    const [relDir, name] = splitKey(rel);
+    const removed = await jail.inPin(relDir, rel, async (at) => {
+      const stats = await io.lstat(join(at, name)).catch(() => null);
+      if (!stats?.isFile() || stats.mtimeMs > Date.now() - tempMaxAge) return null;
+      return io.unlinkQuiet(join(at, name));
+    });
+    if (removed && !relDir.startsWith(TTL_DIR)) await jail.prune(relDir);
+  };
+
+  /**
+   * For listing and sweeping: null unless the key's value has expired; then whether this call
+   * removed it (false: another reader is at it, or a writer replaced it just now).
+   */
+  const expiredByPath = async (key: string): Promise<boolean | null> => {
+    const expiresAt = await sidecars.read(key);
+    if (expiresAt === null || expiresAt > Date.now()) return null;
+    const stats = await jail.lstat(key, key);
+    if (!stats || !(stats.mode & TTL_MARK)) {
+      await sidecars.dropIfExpired(key); // stale: the key was deleted or rewritten without ttl
+      return null;
+    }
+    return removeExpired(key, stats);
+  };
+
+  const symlinkedFileInside = async (key: string) => {
+    const stats = await statThroughLink(key).catch(() => null);
+    return stats?.isFile() ?? false;
+  };
+
+  const driver: Driver = {
+    name: DRIVER_NAME,
+    capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, paths: true, createdAt: true },
+    async get(key) {
+      const file = await openFile(key);
+      if (!file) return null;
+      return (
+        file.bytes ?? io.readRange(file.fd, 0, file.stats.size).catch((error) => Promise.reject(io.wrap(error, key)))
+      );
+    },
+    put,
+    async delete(key) {
+      await remove(key).catch((error) => Promise.reject(io.wrap(error, key)));
+    },
+    async has(key) {
+      return (await statOf(key).catch((error) => Promise.reject(io.wrap(error, key)))) !== null;
+    },
+    async info(key) {
+      const stats = await statOf(key).catch((error) => Promise.reject(io.wrap(error, key)));
+      return stats && infoOf(stats);
+    },
+    async read(key, range) {
+      const file = await openFile(key);
+      if (!file) return null;
+      return file.bytes ? oneChunk(sliceBytes(file.bytes, range)) : streamFile(file.fd, file.stats, range);
+    },
+    async write(key, o) {
+      // Refused before the caller streams a body; the link at the end is what decides.
+      if (o.ifNotExists && (await driver.has!(key))) throw alreadyExists(key);
+      const mode = o.ttl ? 0o666 | TTL_MARK : 0o666;
+      const { pin, temp, value: fd } = await createTemp(key, (path) => io.createFile(path, mode));
+      const wrap = (error: unknown) => io.wrap(error, key);
+      return io.writableFile(
+        fd,
+        join(pin.at, temp),
+        () => commit(pin, temp, key, o),
+        wrap,
+        () => pin.release(),
+      );
+    },
+    async *list(prefix) {
+      const start = prefix.replace(/\/$/, "");
+      const checkTtl = await sidecars.exists();
+      for await (const entry of walk(jail, "", start)) {
+        if (entry.symlink && !(await symlinkedFileInside(entry.key))) continue;
+        if (checkTtl && (await expiredByPath(entry.key)) !== null) continue;
+        yield entry.key;
+      }
+    },
+    async sweep() {
+      let removed = 0;
+      for await (const entry of walk(jail, TTL_DIR, "", { temps: true })) {
+        if (entry.temp) await removeOldTemp(`${TTL_DIR}/${entry.key}`);
+        else if ((await expiredByPath(entry.key)) === true) removed++;
+      }
+      for await (const entry of walk(jail, "", "", { temps: true })) {
+        if (entry.temp) await removeOldTemp(entry.key);
+      }
+      return removed;
+    },
+  };
+  return driver;
+}
+
+/** The longest file name (in UTF-8 bytes) of Linux, macOS and Windows file systems. */
+const NAME_MAX = 255;
+const utf8Length = (text: string) => new TextEncoder().encode(text).byteLength;
+
+/** Refuses a key with a segment no common file system can hold before any folder is made for it. */
+function refuseLongNames(key: string): void {
+  if (key.length > NAME_MAX / 3 && key.split("/").some((segment) => utf8Length(segment) > NAME_MAX)) {
+    throw io.wrap(Object.assign(new Error("name too long"), { code: "ENAMETOOLONG" }), key);
+  }
+}
+
+function folderConflict(key: string, cause?: unknown): ConflictError {
+  return new ConflictError(`cannot write ${key}: it is a folder of other keys`, { key, cause });
+}
+
+function conflictOr(error: unknown, key: string): AnystoreError {
+  const code = io.codeOf(error);
+  if (code === "EISDIR" || code === "ENOTEMPTY" || code === "ENOTDIR") return folderConflict(key, error);
+  return io.wrap(error, key);
+}
+
+function infoOf(stats: Stats): DriverInfo {
+  return {
+    size: stats.size,
+    createdAt: stats.birthtimeMs > 0 ? stats.birthtime : null,
+    updatedAt: stats.mtime,
+    etag: `"${stats.size.toString(16)}-${Math.floor(stats.mtimeMs).toString(16)}"`,
+  };
+}
+
+/** A web stream over an open descriptor (or a range of it); the descriptor closes with the stream. */
+async function streamFile(fd: number, stats: Stats, range: ByteRange | undefined): Promise<ReadableStream<Uint8Array>> {
+  const start = Math.min(range?.start ?? 0, stats.size);
+  const end = Math.min(range?.end ?? stats.size, stats.size);
+  if (end <= start) {
+    io.closeSoon(fd);
+    return oneChunk(new Uint8Array(0));
+  }
+  if (end - start <= SMALL_READ) return oneChunk(await io.readRange(fd, start, end - start));
+  return io.readableRange(fd, start, end);
+}
+
+/** Values up to this size are read at once, into one chunk: cheaper than a streamed read. */
+const SMALL_READ = 64 * 1024;
+
+function oneChunk(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+/** The factory the uri registry calls: `./dir`, `/abs/dir`, `dir`, `file:///abs/dir`. */
+export function fsDriverFromUri(uri: string, options: Record<string, unknown>): Driver {
+  const root = rootOf(uri);
+  if (!isAbsolute(root) || relative(root, root) !== "") throw new AnystoreError(`bad fs root ${uri}`);
+  const tempMaxAge = typeof options.tempMaxAge === "number" ? options.tempMaxAge : undefined;
+  return fsDriver({ root, followSymlinks: options.followSymlinks === true, tempMaxAge });
+}

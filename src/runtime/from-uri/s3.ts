@@ -1,2 +1,0 @@
-// A stepping stone for browser-drivers.ts, which says why.
-export { s3DriverFromUri as fromUri } from "../../drivers/browser/s3.js";
