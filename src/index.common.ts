@@ -15,3 +15,15 @@ export { splitUri } from "./core/smart.js";
 export type { ReadMode, WriteMode } from "./core/smart.js";
 export { fromUnstorage, toUnstorage } from "./core/unstorage.js";
 export type { FromUnstorageOptions, UnstorageDriver, UnstorageDriverLike } from "./core/unstorage.js";
+export { lock, queue, rateLimit, tags, withLock } from "./coordination/index.js";
+export type {
+  ConsumeOptions,
+  HeldLock,
+  LockOptions,
+  Queue,
+  QueueItem,
+  QueueOptions,
+  RateLimit,
+  RateLimitOptions,
+  Tags,
+} from "./coordination/index.js";
