@@ -75,6 +75,7 @@ async function run(store: Store, job: Job): Promise<object> {
     for (;;) {
       const item = await items.take();
       if (item) {
+        await pause(Math.random() * 3); // the work: a window in which no other consumer may get the item
         await item.ack();
         acked.push([item.id, item.value]);
       } else if ((await items.size()) === 0) break;
