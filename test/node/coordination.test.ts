@@ -5,13 +5,14 @@
  * limit and crash while holding a lock and an item. Single-process behaviour (layouts, options,
  * the queue's window) is in coordination-unit.test.ts.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import type { ChildProcessByStdio } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
+import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -272,3 +273,23 @@ for (const target of targets) {
     });
   });
 }
+
+describe("the README's job runner (examples/job-runner.mjs) over Redis", () => {
+  it("runs every job once, and one runner compacts while the others skip", { timeout: 60_000 }, async () => {
+    const prefix = `${RUN}/example`;
+    redis ??= new Redis({ db: REDIS_DB, lazyConnect: true });
+    cleanups.push(() => dropRedisKeys(prefix));
+    const root = resolve(import.meta.dirname, "../..");
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "./test/node/anystore-from-src.mjs", "--import", "tsx", "examples/job-runner.mjs"],
+      { cwd: root, env: { ...process.env, REDIS_URL: `redis://127.0.0.1:6379/${REDIS_DB}/${prefix}` }, timeout: 50_000 },
+    );
+    const lines = stdout.trim().split("\n");
+    const resized = lines.flatMap((line) => /resizing (\S+)/.exec(line)?.[1] ?? []).sort();
+    expect(resized).toEqual(["a.png", "b.png", "c.png", "d.png", "e.png", "f.png"]);
+    expect(lines.filter((line) => line.includes(": compacting"))).toHaveLength(1);
+    expect(lines.filter((line) => line.endsWith("skipped"))).toHaveLength(2);
+    expect(lines.at(-1)).toBe("all jobs done");
+  });
+});
