@@ -17,11 +17,14 @@ export function positiveInteger(name: string, value: unknown, fallback: number):
   return n;
 }
 
-/** A key or prefix without leading or trailing slashes; non-empty. */
+/**
+ * A key, or a prefix without its trailing slashes; non-empty. Everything else about it is the
+ * store's to check when it is used (InvalidKeyError for `..`, an absolute path, ...).
+ */
 export function keyPart(name: string, value: unknown, fallback: string): string {
   const text = value === undefined ? fallback : value;
   if (typeof text !== "string") throw new InvalidArgumentError(`${name} must be a string, got ${typeof text}`);
-  const trimmed = text.replace(/^\/+|\/+$/g, "");
+  const trimmed = text.replace(/\/+$/, "");
   if (trimmed === "") throw new InvalidArgumentError(`${name} must not be empty`);
   return trimmed;
 }

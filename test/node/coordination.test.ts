@@ -212,13 +212,13 @@ for (const target of targets) {
 
     it("a killed holder: its lock frees itself after ttl, its item comes back after visibility", { timeout: 120_000 }, async () => {
       const { uri, options, store } = await storeOf(target);
-      const items = queue<string>(store, { prefix: "crash", visibility: 2 });
+      const items = queue<string>(store, { prefix: "crash", visibility: 3 });
       const pushed = await items.push("the item");
       const crasher = new WorkerProcess();
       try {
         const { token, item } = await crasher.ask<{ token: string; item: string }>({
           op: "crash",
-          job: { mode: "lock", uri, options, name: "crasher", key: "locks/crash", ttl: 2, prefix: "crash", visibility: 2 },
+          job: { mode: "lock", uri, options, name: "crasher", key: "locks/crash", ttl: 3, prefix: "crash", visibility: 3 },
         });
         expect(item).toBe(pushed);
         await crasher.stop("SIGKILL");
