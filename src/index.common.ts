@@ -1,6 +1,18 @@
 /** Exports shared by every runtime entry. */
 
 export type {
+  ConsumeOptions,
+  HeldLock,
+  LockOptions,
+  Queue,
+  QueueItem,
+  QueueOptions,
+  RateLimit,
+  RateLimitOptions,
+  Tags,
+} from "./core/coordination/index.js";
+export { lock, queue, rateLimit, tags, withLock } from "./core/coordination/index.js";
+export type {
   ByteRange,
   Driver,
   DriverCapabilities,
