@@ -1,3 +1,4 @@
+import type { CrawlLimits } from "../../core/crawl.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../core/driver.js";
 import { InvalidArgumentError, UnsupportedError } from "../../core/errors.js";
 import { H, encodeKey, errorFromResponse, infoFromHeaders, rangeHeader } from "../../core/http-protocol.js";
@@ -22,7 +23,8 @@ export interface UploadProgress {
   total?: number;
 }
 
-export interface HttpDriverOptions {
+/** With plain `http(s)://`, `keys()` crawls the server's index pages (SPEC 15) within these limits. */
+export interface HttpDriverOptions extends CrawlLimits {
   /**
    * `anystore+http(s)://host[/prefix]` for an anystore server (SPEC 8: read, write, list), or
    * `http(s)://base` for read-only GET/HEAD of `base/key` on any web server.
@@ -176,7 +178,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     return {
       name: DRIVER_NAME,
       // ttl: nothing here expires, and declaring it spares a sidecar lookup per read.
-      capabilities: { write: false, list: false, ttl: true, streams: true, ranges: true },
+      capabilities: { write: false, list: true, ttl: true, streams: true, ranges: true },
       get,
       info,
       read,
@@ -184,9 +186,11 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       put: readOnly("writing"),
       delete: readOnly("deleting"),
       write: readOnly("writing"),
-      list: () => ({
-        [Symbol.asyncIterator]: () => ({ next: readOnly("listing") }),
-      }),
+      // Crawls index pages (SPEC 15); loaded only when listing.
+      async *list(listPrefix) {
+        const { crawlKeys } = await import("../../core/crawl.js");
+        for await (const page of crawlKeys(`${base}/`, { ...opts, headers: common, prefix: listPrefix, store: opts.url })) yield* page;
+      },
     };
   }
 
