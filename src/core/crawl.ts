@@ -146,7 +146,7 @@ export async function* crawlKeys(base: string, opts: CrawlOptions = {}): AsyncGe
         enqueue(link.key);
         continue;
       }
-      const parent = link.key.slice(0, Math.max(link.key.lastIndexOf("/"), 0));
+      const parent = parentOf(link.key);
       if (parent === dir) {
         if (here.has(link.key) || foreign.has(link.key)) continue;
         here.add(link.key);
@@ -158,6 +158,18 @@ export async function* crawlKeys(base: string, opts: CrawlOptions = {}): AsyncGe
     }
     folders.set(dir, "listed");
     return files;
+  };
+
+  /** A folder's page; a redirect to a file of the same folder (`index.html`) is followed, a few times at most. */
+  const load = async (dir: string): Promise<Page> => {
+    let url = pageUrl(dir);
+    for (let hop = 0; ; hop++) {
+      const page = await fetchPage(url, request);
+      if (page.kind !== "redirect" || hop === 3) return page;
+      const target = resolveLink(page.location, url, root);
+      if (target === undefined || target.folder || parentOf(target.key) !== dir) return page;
+      url = `${root.href}${encodeKey(target.key)}`;
+    }
   };
 
   /** The keys an outcome adds; throws what ends the crawl. */
@@ -173,7 +185,7 @@ export async function* crawlKeys(base: string, opts: CrawlOptions = {}): AsyncGe
     if (page.kind === "redirect") {
       const target = resolveLink(page.location, url, root);
       if (target?.folder && target.key.startsWith(under)) enqueue(target.key);
-      else if (start) throw new UnsupportedError(`${url} redirects to ${page.location}, outside the crawled base: use that address`, { store });
+      else if (start) throw new UnsupportedError(`${url} redirects to ${page.location}, not a folder under the crawled base: use that address`, { store });
       skip(url, `redirects to ${page.location}`);
       return [];
     }
@@ -186,7 +198,7 @@ export async function* crawlKeys(base: string, opts: CrawlOptions = {}): AsyncGe
     while (queue.length > 0 || running.size > 0) {
       while (running.size < limits.concurrency && queue.length > 0) {
         const visit = queue.shift()!;
-        const task: Promise<Running> = fetchPage(pageUrl(visit.dir), request).then((page) => ({ ...visit, page, task }));
+        const task: Promise<Running> = load(visit.dir).then((page) => ({ ...visit, page, task }));
         running.add(task);
       }
       const outcome = await Promise.race(running);
@@ -277,6 +289,8 @@ function isKey(key: string): boolean {
     return false;
   }
 }
+
+const parentOf = (key: string) => key.slice(0, Math.max(key.lastIndexOf("/"), 0));
 
 const segments = (key: string) => (key === "" ? 0 : key.split("/").length);
 

@@ -31,10 +31,12 @@ async function stop(server: Server): Promise<void> {
   await new Promise((resolve) => server.close(resolve));
 }
 
-/** A server that answers 200 to anything and counts: the crawler must never reach it. */
+/** A server that answers 200 to anything and counts: the crawler must never reach it. With `cors`, `/__log` returns the log. */
 export async function startBystander(cors = false): Promise<TestServer> {
-  const { server, origin, requests } = await listen((_req, res) => {
-    res.writeHead(200, { "content-type": "text/html", ...(cors && { "access-control-allow-origin": "*" }) }).end('<a href="bait.txt">bait</a>');
+  const open = cors ? { "access-control-allow-origin": "*" } : {};
+  const { server, origin, requests } = await listen((req, res) => {
+    if (cors && req.url === "/__log") return void res.writeHead(200, { "content-type": "application/json", ...open }).end(JSON.stringify(requests.filter((p) => p !== "/__log")));
+    res.writeHead(200, { "content-type": "text/html", ...open }).end('<a href="bait.txt">bait</a>');
   });
   return { origin, requests, close: () => stop(server) };
 }
@@ -51,6 +53,8 @@ function sitePages(self: string, other: string): Record<string, string> {
       "/site",
       "?C=N;O=D",
       "?C=M;O=A",
+      "dynamic.php?id=1",
+      "sorted/?C=N;O=D",
       "#top",
       "",
       "./",
@@ -78,6 +82,8 @@ function sitePages(self: string, other: string): Record<string, string> {
       "away/",
       "moved/",
       "subdir/",
+      "indexed/",
+      "spin/",
       "%73ubdir/",
       "./subdir/../subdir/",
     ]),
@@ -119,6 +125,7 @@ function sitePages(self: string, other: string): Record<string, string> {
       "ok.txt",
     ]),
     "/site/subdir/": page(["s.txt"]),
+    "/site/indexed/index.html": page(["i.txt", "../indexed/"]),
     "/site/target/": page(["t.txt", "../moved/"]),
   };
 }
@@ -160,27 +167,17 @@ export async function startHostileSite(otherOrigin: string, cors = false): Promi
         return void res.writeHead(302, { location: `${otherOrigin}/site/`, ...open }).end();
       case "/site/moved/":
         return void res.writeHead(301, { location: "/site/target/", ...open }).end();
+      case "/site/indexed/":
+        return void res.writeHead(302, { location: "index.html", ...open }).end();
+      case "/site/spin/": // redirects in a circle, within the folder
+      case "/site/spin/b.html":
+        return void res.writeHead(302, { location: "a.html", ...open }).end();
+      case "/site/spin/a.html":
+        return void res.writeHead(302, { location: "/site/spin/b.html", ...open }).end();
     }
     if (/\.txt$/.test(path)) return void res.writeHead(200, { "content-type": "text/plain", ...open }).end(`content of ${decodeURIComponent(path)}`);
     res.writeHead(404, { "content-type": "text/html", ...open }).end("<h1>not found</h1>");
   });
   pages = sitePages(origin, otherOrigin);
   return { origin, base: `${origin}/site/`, requests, close: () => stop(server) };
-}
-
-/** The keys a full crawl of the hostile site finds with `maxDepth` 3. */
-export function hostileKeys(): string[] {
-  return [
-    "top.txt",
-    "loop/a/a1.txt",
-    "loop/b/b1.txt",
-    ...Array.from({ length: 10_000 }, (_, i) => `many/f${String(i).padStart(5, "0")}.txt`),
-    ...["unquoted", "after-gt", "single", "amp&ersand", "numeric", "spaced", "second-attr", "unclosed", "after-unclosed"].map((name) => `malformed/${name}.txt`),
-    "deep/f.txt",
-    "deep/d/f.txt",
-    "deep/d/d/f.txt",
-    "bad/ok.txt",
-    "subdir/s.txt",
-    "target/t.txt",
-  ].sort();
 }
