@@ -190,7 +190,7 @@ export async function* crawlKeys(base: string, opts: CrawlOptions = {}): AsyncGe
       return [];
     }
     if (start) return startFailure(url, page, prefix !== "", store);
-    skip(url, page.kind === "status" ? `HTTP ${page.status}` : page.kind === "not-html" ? `not HTML (${page.contentType || "no content type"})` : page.error.message);
+    skip(url, reasonOf(page));
     return [];
   };
 
@@ -212,6 +212,12 @@ export async function* crawlKeys(base: string, opts: CrawlOptions = {}): AsyncGe
     opts.signal?.removeEventListener("abort", stop);
     for (const task of running) task.catch(() => {});
   }
+}
+
+function reasonOf(page: Exclude<Page, { kind: "html" | "redirect" | "unreachable" }>): string {
+  if (page.kind === "not-html") return `not HTML (${page.contentType || "no content type"})`;
+  if (page.kind === "timeout") return page.error.message;
+  return page.status === 0 ? "redirects (the browser hides where)" : `HTTP ${page.status}`;
 }
 
 /** A missing start page is an empty listing under a prefix, a `NotFoundError` at the base. */

@@ -15,7 +15,7 @@ const log = async (server: string): Promise<string[]> => (await fetch(`${server}
 
 describe("crawling a web server from Chromium", () => {
   it("lists the files under the base and reads them; nothing outside the base is asked for", async () => {
-    const store = createStore(base, { maxDepth: 3, timeout: 500, pageTimeout: 2000 });
+    const store = createStore(base, { maxDepth: 3, timeout: 2000, pageTimeout: 5000 });
     const keys: string[] = [];
     for await (const key of store.keys()) keys.push(key);
     // A browser hides where a redirect goes, so those into target/ and indexed/ are not followed here.

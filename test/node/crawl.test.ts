@@ -283,7 +283,8 @@ describe("crawling a hostile site", () => {
 
   it("follows only links under the base, each page once, within its limits", async () => {
     const skipped: CrawlSkip[] = [];
-    const store = createStore(site.base, { maxDepth: 3, timeout: 500, pageTimeout: 2000, onSkip: (s: CrawlSkip) => skipped.push(s) });
+    // Deadlines loose enough for a busy machine: only the endless and trickling pages reach them.
+    const store = createStore(site.base, { maxDepth: 3, timeout: 2000, pageTimeout: 5000, onSkip: (s: CrawlSkip) => skipped.push(s) });
     const keys = await collect(store.keys());
     expect(keys.length).toBe(hostileKeys().length);
     expect(keys).toEqual(hostileKeys());
@@ -302,8 +303,8 @@ describe("crawling a hostile site", () => {
 
     const reasons = Object.fromEntries(skipped.map((s) => [s.url.slice(site.base.length), s.reason]));
     expect(reasons).toMatchObject({
-      "endless/": expect.stringContaining("nothing for 500 ms"),
-      "trickle/": expect.stringContaining("not done within 2000 ms"),
+      "endless/": expect.stringContaining("nothing for 2000 ms"),
+      "trickle/": expect.stringContaining("not done within 5000 ms"),
       "missing/": "HTTP 404",
       "binary/": expect.stringContaining("not HTML"),
       "away/": expect.stringContaining("redirects to"),
