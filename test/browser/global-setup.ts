@@ -1,13 +1,15 @@
 /**
  * Browser project setup (runs in Node): serves memory stores over the anystore HTTP protocol
- * on loopback for the anystore+http tests in Chromium, and s3rver with a CORS-enabled bucket for
- * the s3 tests, and hands their URLs to the page through `provide` / `inject`.
+ * on loopback for the anystore+http tests in Chromium, s3rver with a CORS-enabled bucket for
+ * the s3 tests and a CORS-open hostile site for the crawler, and hands their URLs to the page
+ * through `provide` / `inject`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { createStore, serve } from "../../src/index.node.js";
+import { startBystander, startHostileSite } from "../node/crawl-server.js";
 import { startS3rver } from "../node/s3rver.js";
 
 declare module "vitest" {
@@ -20,6 +22,10 @@ declare module "vitest" {
     s3Endpoint: string;
     /** A bucket there whose CORS rule admits loopback pages. */
     s3Bucket: string;
+    /** The hostile site for the crawler (CORS open), its base and the bystander it must never reach. */
+    crawlBase: string;
+    crawlOrigin: string;
+    crawlBystander: string;
   }
 }
 
@@ -44,8 +50,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
   });
   project.provide("anystoreHttpUrl", open.url);
   project.provide("anystoreHttpTokenUrl", guarded.url);
+  const bystander = await startBystander(true);
+  const site = await startHostileSite(bystander.origin, true);
+  project.provide("crawlBase", site.base);
+  project.provide("crawlOrigin", site.origin);
+  project.provide("crawlBystander", bystander.origin);
   return async () => {
-    await Promise.all([open.close(), guarded.close(), s3.stop()]);
+    await Promise.all([open.close(), guarded.close(), s3.stop(), site.close(), bystander.close()]);
     rmSync(s3Dir, { recursive: true, force: true });
   };
 }

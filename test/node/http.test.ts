@@ -477,9 +477,9 @@ describe("plain http:// driver (read-only)", () => {
     await rejectsWith(store.get("nope"), "NOT_FOUND");
   });
 
-  it("refuses writes and listing with UnsupportedError", async () => {
+  it("refuses writes with UnsupportedError; listing an anystore server's text index too (not HTML: use anystore+http)", async () => {
     const store = createStore(base);
-    expect(await store.capabilities()).toMatchObject({ write: false, list: false });
+    expect(await store.capabilities()).toMatchObject({ write: false, list: true });
     await rejectsWith(store.put("x", 1), "UNSUPPORTED");
     await rejectsWith(store.delete("data.json"), "UNSUPPORTED");
     await rejectsWith(store.open("x", "w"), "UNSUPPORTED");

@@ -6,6 +6,7 @@ import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import { sliceStream } from "../../../core/streams/slice-stream.js";
 import { concat } from "../../../core/streams/to-bytes.js";
 import { blobGatherer } from "../blob-gatherer.js";
+import type { CrawlLimits } from "./crawl.js";
 import { bodyFeed, countBytes, drainSmall, putBlob, requester, shortText, Watchdog } from "./transport.js";
 
 export { HttpError } from "../../../core/http/protocol.js";
@@ -24,7 +25,8 @@ export interface UploadProgress {
   total?: number;
 }
 
-export interface HttpDriverOptions {
+/** With plain `http(s)://`, `keys()` crawls the server's index pages (SPEC 15) within these limits. */
+export interface HttpDriverOptions extends CrawlLimits {
   /**
    * `anystore+http(s)://host[/prefix]` for an anystore server (SPEC 8: read, write, list), or
    * `http(s)://base` for read-only GET/HEAD of `base/key` on any web server.
@@ -188,7 +190,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
   if (!protocol) {
     const plain: NeverExpiringDriver = {
       name: DRIVER_NAME,
-      capabilities: { write: false, list: false, ttl: false, streams: true, ranges: true },
+      capabilities: { write: false, list: true, ttl: false, streams: true, ranges: true },
       // A read-only web server keeps no expiry, and none can be written: no TTL emulation, whose
       // sidecar lookup would cost a request per read.
       neverExpires: true,
@@ -199,9 +201,17 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       put: readOnly("writing"),
       delete: readOnly("deleting"),
       write: readOnly("writing"),
-      list: () => ({
-        [Symbol.asyncIterator]: () => ({ next: readOnly("listing") }),
-      }),
+      // Crawls index pages (SPEC 15); loaded only when listing.
+      async *list(listPrefix) {
+        const { crawlKeys } = await import("./crawl.js");
+        for await (const page of crawlKeys(`${base}/`, {
+          ...opts,
+          headers: common,
+          prefix: listPrefix,
+          store: opts.url,
+        }))
+          yield* page;
+      },
     };
     return plain;
   }
