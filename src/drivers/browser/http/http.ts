@@ -46,7 +46,7 @@ export interface HttpDriverOptions extends CrawlLimits {
    * Milliseconds the server may stay silent before a request fails with `ConnectionError`.
    * Progress (the response, each body chunk, each uploaded chunk) restarts the clock, so a long
    * transfer that moves is never cut. After half of it in silence the client asks the server
-   * whether it is alive (`HEAD /` on another connection, or anything else heard from it lately);
+   * whether it is alive (`HEAD` of the base url on another connection, or anything else heard from it lately);
    * while it answers, a slow answer (a checksum of a large value, storing a large upload) is
    * waited for. A frozen or unreachable server fails within this time.
    * @default 5000
@@ -111,7 +111,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     ...opts.headers,
     ...(opts.token && { authorization: `Bearer ${opts.token}` }),
   };
-  const request = requester(origin, { fetch: opts.fetch, timeout, headers: common });
+  const request = requester(origin, { fetch: opts.fetch, timeout, headers: common, basePath });
   const base = origin + basePath;
   const streamUploads =
     opts.streamUploads ??

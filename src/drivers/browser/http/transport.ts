@@ -9,7 +9,7 @@ import { ConnectionError } from "../../../core/errors.js";
 
 /**
  * Whether a server is alive, shared by every request to it: anything heard from it lately (a
- * response, a body chunk) says yes at once; otherwise one `HEAD /` at a time asks, with the
+ * response, a body chunk) says yes at once; otherwise one `HEAD` of the base at a time asks, with the
  * store's headers (so it passes the same CORS and auth as the requests), and any answer (any
  * status) within the time given says yes.
  */
@@ -20,7 +20,7 @@ export interface Liveness {
   check(ms: number): Promise<boolean>;
 }
 
-function liveness(origin: string, doFetch: typeof fetch, headers: Record<string, string> | undefined): Liveness {
+function liveness(probeUrl: string, doFetch: typeof fetch, headers: Record<string, string> | undefined): Liveness {
   let last = 0;
   let asking: Promise<boolean> | undefined;
   const heard = () => {
@@ -31,7 +31,7 @@ function liveness(origin: string, doFetch: typeof fetch, headers: Record<string,
     const timer = setTimeout(() => controller.abort(), ms);
     (timer as { unref?: () => void }).unref?.();
     try {
-      const res = await doFetch(`${origin}/`, {
+      const res = await doFetch(probeUrl, {
         method: "HEAD",
         ...(headers && { headers }),
         signal: controller.signal,
@@ -179,12 +179,13 @@ export type Request = ((
  */
 export function requester(
   origin: string,
-  o: { fetch?: typeof fetch; timeout: number; headers: Record<string, string> },
+  o: { fetch?: typeof fetch; timeout: number; headers: Record<string, string>; basePath?: string },
 ): Request {
   const doFetch = o.fetch ?? globalThis.fetch.bind(globalThis);
   // No headers at all is cheaper for fetch than an empty object.
   const common = Object.keys(o.headers).length > 0 ? o.headers : undefined;
-  const alive = liveness(origin, doFetch, common);
+  // The probe asks the store's own base, never above it: a crawl must not leave its base.
+  const alive = liveness(`${origin}${o.basePath ?? ""}/`, doFetch, common);
   async function request(
     path: string,
     init: RequestInit & { duplex?: "half" } = {},
