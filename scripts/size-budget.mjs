@@ -44,7 +44,8 @@ const cases = [
   withDriver("memory", "memoryDriver", 5.7 * KB),
   withDriver("indexeddb", "indexeddbDriver", 7 * KB),
   withDriver("opfs", "opfsDriver", 7.5 * KB),
-  withDriver("http", "httpDriver", 9.2 * KB),
+  // http grew with the silence watchdog (issue 11) and the crawl seam (SPEC 15): a decision, not drift.
+  withDriver("http", "httpDriver", 9.4 * KB),
   withDriver("s3", "s3Driver", 13.6 * KB),
 ];
 

@@ -113,6 +113,25 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+let marks = 0;
+
+/**
+ * The request paths a server logged so far. A log line may land after its response (a pipe, a
+ * file written at request end), so this asks for a marker path and waits until the marker is
+ * logged: every request answered before it is in the log by then.
+ */
+async function settledRequests(url: string, readLog: () => Promise<string>): Promise<string[]> {
+  const mark = `/__mark-${++marks}`;
+  await fetch(`${url}${mark}`).then((r) => r.body?.cancel());
+  for (let tries = 0; ; tries++) {
+    const paths = [...(await readLog()).matchAll(/"GET (\S+) HTTP\/1\.[01]"/g)].map((m) => m[1]!);
+    const at = paths.indexOf(mark);
+    if (at >= 0) return paths.slice(0, at).filter((p) => !p.startsWith("/__"));
+    if (tries > 200) throw new Error(`the server never logged ${mark}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** `python3 -m http.server` over `dir` on a free port; its request log comes from its stderr. */
 async function startPython(dir: string): Promise<LoggedServer> {
   const child = spawn(PYTHON, ["-u", "-m", "http.server", "--bind", "127.0.0.1", "0", "--directory", dir], {
@@ -135,7 +154,7 @@ async function startPython(dir: string): Promise<LoggedServer> {
   });
   return {
     url: `http://127.0.0.1:${port}`,
-    requests: async () => [...log.matchAll(/"GET (\S+) HTTP\/1\.[01]"/g)].map((m) => m[1]!),
+    requests: () => settledRequests(`http://127.0.0.1:${port}`, async () => log),
     stop: () => stopChild(child),
   };
 }
@@ -184,10 +203,7 @@ http { access_log ${access}; ${temp}
   }
   return {
     url,
-    requests: async () =>
-      [...(await readFile(access, "utf8")).matchAll(/"GET (\S+) HTTP\/1\.[01]"/g)]
-        .map((m) => m[1]!)
-        .filter((p) => p !== "/__up"),
+    requests: () => settledRequests(url, () => readFile(access, "utf8")),
     stop: () => stopChild(child),
   };
 }
