@@ -25,6 +25,9 @@ export interface Archive {
   retired: boolean;
 }
 
+/** How often a directory that failed to parse is read again while the file keeps changing under the reader. */
+const RELOADS = 20;
+
 export const stampOf = (s: Stats): string => `${s.dev}:${s.ino}:${s.size}:${s.mtimeMs}`;
 const isMissing = (error: unknown) => ["ENOENT", "ENOTDIR"].includes((error as NodeJS.ErrnoException)?.code ?? "");
 
@@ -111,18 +114,26 @@ export class ArchiveCache {
       throw this.wrap(error);
     }
     try {
-      const s = await fh.stat();
-      try {
-        return generation(await loadDirectory(fh, s.size, this.path), fh, s);
-      } catch (error) {
-        const saved = isAnystoreError(error) ? await readJournal(this.path, fileId(s)) : null;
-        if (!saved) throw error;
-        return generation(
-          await loadDirectory(fh, saved.size, this.path, readAsSaved(fh, saved, this.path)),
-          fh,
-          s,
-          true,
-        );
+      for (let attempt = 1; ; attempt++) {
+        const s = await fh.stat();
+        try {
+          return generation(await loadDirectory(fh, s.size, this.path), fh, s);
+        } catch (error) {
+          if (!isAnystoreError(error)) throw error;
+          const saved = await readJournal(this.path, fileId(s));
+          if (saved) {
+            return generation(
+              await loadDirectory(fh, saved.size, this.path, readAsSaved(fh, saved, this.path)),
+              fh,
+              s,
+              true,
+            );
+          }
+          // Another process appended while we parsed, and was done (its journal gone) before we
+          // looked for the journal: the file changed under us, so it is read again, not corrupt.
+          if (attempt >= RELOADS || stampOf(await fh.stat()) === stampOf(s)) throw error;
+          await new Promise((resolve) => setTimeout(resolve, attempt * 5));
+        }
       }
     } catch (error) {
       await fh.close().catch(() => {});
