@@ -61,7 +61,12 @@ export interface DriverCapabilities {
   paths: boolean;
   /** `info` reports a real `createdAt`. */
   createdAt: boolean;
+  /** `watch` is a native change feed. Else the store polls listings every `watchInterval` ms (SPEC 11). */
+  watch: boolean;
 }
+
+/** A change a driver's feed reports: a driver key (the store filters and strips prefixes), or a gap. */
+export type DriverWatchEvent = { type: "put" | "delete"; key: string } | { type: "resync" };
 
 /**
  * A storage backend. Only `get`, `put`, `delete` and `list` are required; a complete driver
@@ -112,6 +117,14 @@ export interface Driver {
   /** A URL that serves the key's bytes straight from the backend (S3: a presigned GET), valid for `expires` seconds. */
   url?(key: string, opts: { expires: number }): Promise<string>;
   /**
+   * A native change feed (drivers with `capabilities.watch`): calls `emit` for every change of a
+   * key under `prefix` (`""` or ending in `/`), made here or by any writer the backend lets it
+   * observe, until `signal` aborts; then it frees everything it held (listeners, connections,
+   * timers). Resolves once it listens, so a write made after that is reported. Reserved keys may be
+   * reported; the store drops them. `resync` says events may have been missed.
+   */
+  watch?(prefix: string, emit: (event: DriverWatchEvent) => void, signal: AbortSignal): Promise<void>;
+  /**
    * The value's hex checksum, computed where the bytes are (an anystore server answers
    * `HEAD ?checksum=true`), or `null` when missing. Without it the store hashes the stream.
    */
@@ -131,4 +144,5 @@ export const NO_CAPABILITIES: DriverCapabilities = {
   batch: false,
   paths: false,
   createdAt: false,
+  watch: false,
 };
