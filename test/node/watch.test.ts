@@ -3,6 +3,7 @@
  * their watches end, overflow and polling failures as `resync`, and what cannot be watched.
  * The contract cases (test/shared/contract-watch.ts) run in every driver's own test file.
  */
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -82,6 +83,71 @@ describe("watch across processes", () => {
       expect(watcher.lines.at(-1)).toBe("after close: end");
     }, 30_000);
   }
+});
+
+describe("fs feed", () => {
+  /** The events read until `last` (a sentinel put written after the case's changes). */
+  async function through(store: Store, events: WatchIterator, last = "zz-sentinel"): Promise<string[]> {
+    await store.put(last, 1);
+    return waitFor(events, { type: "put", key: last });
+  }
+
+  it("is native; a put (temp file renamed into place) is one put, a ttl sidecar nothing", async () => {
+    const store = open(fresh("dir"));
+    expect((await store.capabilities()).watch).toBe(true);
+    const events = store.watch();
+    await events.ready;
+    await store.put("a/b.txt", "one");
+    await store.put("c", "two", { ttl: 60 });
+    await store.put("a/b.txt", "three");
+    const seen = await through(store, events);
+    expect(seen.filter((e) => e !== "put a/b.txt")).toEqual(["put c", "put zz-sentinel"]);
+    expect(seen.filter((e) => e === "put a/b.txt").length).toBeGreaterThanOrEqual(1);
+    await events.return?.();
+  });
+
+  it("a folder moved in is a put for each of its files; a folder removed, a delete for each", async () => {
+    const dir = fresh("dir");
+    const store = open(dir);
+    await store.put("seed", 1);
+    const outside = fresh("outside");
+    await mkdir(join(outside, "deep"), { recursive: true });
+    await writeFile(join(outside, "x.txt"), "x");
+    await writeFile(join(outside, "deep", "y.txt"), "y");
+    const events = store.watch({ prefix: "moved" });
+    await events.ready;
+    await rename(outside, join(dir, "moved"));
+    const puts = await through(store, events, "moved/zz");
+    expect(puts.sort()).toEqual(["put moved/deep/y.txt", "put moved/x.txt", "put moved/zz"]);
+    await rm(join(dir, "moved"), { recursive: true });
+    const deletes: string[] = [];
+    for (const key of ["moved/deep/y.txt", "moved/x.txt", "moved/zz"]) {
+      if (!deletes.includes(`delete ${key}`)) deletes.push(...(await waitFor(events, { type: "delete", key })));
+    }
+    expect(deletes.sort()).toEqual(["delete moved/deep/y.txt", "delete moved/x.txt", "delete moved/zz"]);
+    await events.return?.();
+  });
+
+  it("files written by other programs are keys; folders are never reported", async () => {
+    const dir = fresh("dir");
+    const store = open(dir);
+    await store.put("seed", 1);
+    const events = store.watch();
+    await events.ready;
+    await mkdir(join(dir, "f/g"), { recursive: true });
+    await writeFile(join(dir, "f/g/h.csv"), "1,2");
+    await writeFile(join(dir, "f/tmp.part"), "partial");
+    await rename(join(dir, "f/tmp.part"), join(dir, "f/done.txt"));
+    const seen = await through(store, events);
+    expect(seen.filter((e) => e === "put f" || e === "put f/g")).toEqual([]);
+    expect(seen).toContain("put f/g/h.csv");
+    expect(seen).toContain("put f/done.txt");
+    await store.delete("f/g/h.csv"); // the driver removes the emptied folders too
+    const after = await waitFor(events, { type: "delete", key: "f/g/h.csv" });
+    const more = await through(store, events, "zz-second");
+    expect([...after, ...more].filter((e) => e.startsWith("delete") && e !== "delete f/g/h.csv")).toEqual([]);
+    await events.return?.();
+  });
 });
 
 describe("watch buffering and failures", () => {
