@@ -9,12 +9,21 @@
 import { UnsupportedError } from "../errors.js";
 import { mapLimit } from "../streams/map-limit.js";
 import type { CompleteDriver } from "./complete.js";
-import type { DriverWatchEvent } from "./contract.js";
+import type { Driver, DriverWatchEvent } from "./contract.js";
 
 /** Parallel `info` calls per listing. */
 const INFO_CONCURRENCY = 16;
 
 type Snapshot = Map<string, string>;
+
+/**
+ * A driver whose whole content has a cheap identity (zip: the archive's device, inode, size and
+ * time; null while it does not exist): the poller lists again only when that has changed.
+ * Internal, as `NeverExpiringDriver` is: not part of the public `Driver` type.
+ */
+export interface StampedDriver extends Driver {
+  stamp(): Promise<string | null>;
+}
 
 /**
  * Reports changes under `prefix` (`""` or ending in `/`) until `signal` aborts. Resolves after
@@ -33,17 +42,30 @@ export async function pollChanges(
   if (!driver.capabilities.list || !driver.capabilities.write) {
     throw new UnsupportedError(`the ${driver.name} driver cannot be watched: it has no change feed and is read-only`);
   }
+  const raw = driver.raw as Partial<StampedDriver>;
+  const stamp = raw.stamp ? () => raw.stamp!() : undefined;
+  // Taken before each listing, so a change made while it runs shows at the next tick.
+  let lastStamp = await stamp?.();
   let known = await snapshot(driver, prefix);
   let failed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const unchanged = async () => {
+    if (!stamp || failed) return false;
+    const now = await stamp();
+    if (now === lastStamp) return true;
+    lastStamp = now;
+    return false;
+  };
   const tick = async () => {
     try {
-      const now = await snapshot(driver, prefix);
-      if (signal.aborted) return;
-      if (failed) emit({ type: "resync" });
-      else report(known, now, emit);
-      failed = false;
-      known = now;
+      if (!(await unchanged())) {
+        const now = await snapshot(driver, prefix);
+        if (signal.aborted) return;
+        if (failed) emit({ type: "resync" });
+        else report(known, now, emit);
+        failed = false;
+        known = now;
+      }
     } catch {
       failed = true;
     }
