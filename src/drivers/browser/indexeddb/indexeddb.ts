@@ -16,6 +16,7 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import { ConnectionError, UnsupportedError } from "../../../core/errors.js";
 import { deferredIterator } from "../../../core/streams/deferred-iterator.js";
+import { noticeBoard } from "../channel.js";
 import { batcher } from "./batch.js";
 import type { Page } from "./list.js";
 import type { Entry, Record_ } from "./record.js";
@@ -84,6 +85,9 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   let sweepTimer: ReturnType<typeof setTimeout> | undefined;
   let sweepAt = Infinity;
   let closed = false;
+  /** Every store of this database, in any tab or worker, hears of each write here (channel.ts). */
+  const channelName = `anystore:indexeddb:${dbName}`;
+  const notices = noticeBoard(channelName);
 
   const gone = () => {
     db = undefined;
@@ -189,6 +193,10 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
         await batch.done;
       }
       if (o.ttl) scheduleSweep(now + o.ttl * 1000);
+      notices.post(
+        "put",
+        entries.map((e) => e[0]),
+      );
     }, key);
 
   const removeAll = (keys: string[], key?: string) =>
@@ -196,6 +204,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       const batch = txs.join(d);
       for (const k of keys) batch.store.delete(k);
       await batch.done;
+      notices.post("delete", keys);
     }, key);
 
   /** One page of keys (never values) and the expired keys to hide, read in one transaction. */
@@ -215,7 +224,15 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
 
   return {
     name: DRIVER_NAME,
-    capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, createdAt: true },
+    capabilities: {
+      ttl: true,
+      ifNotExists: true,
+      streams: true,
+      ranges: true,
+      batch: true,
+      createdAt: true,
+      watch: true,
+    },
     async get(key) {
       const r = await readOne(base + key);
       return r && (r.value instanceof Blob ? toBytes(r.value) : r.value);
@@ -269,8 +286,13 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       ),
     deleteMany: (keys) => removeAll(keys.map((k) => base + k)),
     sweep: () => run((d) => more!.sweepExpired(txs, d)),
+    async watch(prefix, emit, signal) {
+      if (!more) await connect();
+      more!.listenForNotices(channelName, base, base + prefix, emit, signal);
+    },
     async close() {
       closed = true;
+      notices.close();
       if (sweepTimer !== undefined) clearTimeout(sweepTimer);
       sweepTimer = undefined;
       sweepAt = Infinity;
