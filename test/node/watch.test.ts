@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { MAX_PENDING } from "../../src/core/store/watch.js";
 import type { Driver, Store, WatchEvent, WatchIterator } from "../../src/index.node.js";
-import { createStore } from "../../src/index.node.js";
+import { createStore, UnsupportedError } from "../../src/index.node.js";
 import { rejectsWith } from "../shared/contract.js";
 import { waitFor } from "../shared/contract-watch.js";
 import { startWorker } from "./processes.js";
@@ -211,6 +211,35 @@ describe("watch buffering and failures", () => {
     expect(result.value).toEqual({ type: "resync" });
     await store.put("after", 1);
     expect(await waitFor(events, { type: "put", key: "after" })).toEqual(["put after"]);
+    await store.close();
+  });
+
+  it("a driver whose watch finds no feed (UnsupportedError) is polled instead", async () => {
+    const values = new Map<string, Uint8Array>();
+    const driver: Driver = {
+      name: "no-feed",
+      capabilities: { ttl: true, watch: true },
+      async get(key) {
+        return values.get(key) ?? null;
+      },
+      async put(key, value) {
+        values.set(key, value);
+      },
+      async delete(key) {
+        values.delete(key);
+      },
+      async *list(prefix) {
+        for (const key of values.keys()) if (key.startsWith(prefix)) yield key;
+      },
+      async watch() {
+        throw new UnsupportedError("this server sends no events");
+      },
+    };
+    const store = createStore({ driver, watchInterval: 20 });
+    const events = store.watch();
+    await events.ready;
+    await store.put("k", 1);
+    expect(await waitFor(events, { type: "put", key: "k" })).toEqual(["put k"]);
     await store.close();
   });
 

@@ -8,13 +8,23 @@
 
 import { UnsupportedError } from "../errors.js";
 import { mapLimit } from "../streams/map-limit.js";
-import type { CompleteDriver } from "./complete.js";
-import type { Driver, DriverWatchEvent } from "./contract.js";
+import type { Driver, DriverCapabilities, DriverInfo, DriverWatchEvent } from "./contract.js";
 
 /** Parallel `info` calls per listing. */
 const INFO_CONCURRENCY = 16;
 
 type Snapshot = Map<string, string>;
+
+/** What polling needs of a driver: a store's completed driver, or a driver itself (with `info`). */
+export interface PolledDriver {
+  readonly name: string;
+  readonly capabilities: Partial<DriverCapabilities>;
+  list(prefix: string): AsyncIterable<string>;
+  info(key: string): Promise<DriverInfo | null>;
+  get(key: string): Promise<Uint8Array | null>;
+  /** The driver as given, when this is a completed one (to find a `StampedDriver`). */
+  readonly raw?: Driver;
+}
 
 /**
  * A driver whose whole content has a cheap identity (zip: the archive's device, inode, size and
@@ -32,17 +42,17 @@ export interface StampedDriver extends Driver {
  * at run time (an HTTP server without events).
  */
 export async function pollChanges(
-  driver: CompleteDriver,
+  driver: PolledDriver,
   prefix: string,
   emit: (event: DriverWatchEvent) => void,
   signal: AbortSignal,
   interval: number,
 ): Promise<void> {
   // A read-only source (a plain web server, SPEC 11) would be crawled every interval: refused.
-  if (!driver.capabilities.list || !driver.capabilities.write) {
+  if (driver.capabilities.list === false || driver.capabilities.write === false) {
     throw new UnsupportedError(`the ${driver.name} driver cannot be watched: it has no change feed and is read-only`);
   }
-  const raw = driver.raw as Partial<StampedDriver>;
+  const raw = (driver.raw ?? driver) as Partial<StampedDriver>;
   const stamp = raw.stamp ? () => raw.stamp!() : undefined;
   // Taken before each listing, so a change made while it runs shows at the next tick.
   let lastStamp = await stamp?.();
@@ -78,7 +88,7 @@ export async function pollChanges(
 }
 
 /** Every key under the prefix with its signature. */
-async function snapshot(driver: CompleteDriver, prefix: string): Promise<Snapshot> {
+async function snapshot(driver: PolledDriver, prefix: string): Promise<Snapshot> {
   const keys: string[] = [];
   for await (const key of driver.list(prefix)) keys.push(key);
   const signatures = await mapLimit(keys, INFO_CONCURRENCY, (key) => signatureOf(driver, key));
@@ -91,7 +101,7 @@ async function snapshot(driver: CompleteDriver, prefix: string): Promise<Snapsho
 }
 
 /** What changes when the value does, or null when the key has gone meanwhile. */
-async function signatureOf(driver: CompleteDriver, key: string): Promise<string | null> {
+async function signatureOf(driver: PolledDriver, key: string): Promise<string | null> {
   const info = await driver.info(key);
   if (info === null) return null;
   const time = info.updatedAt?.getTime();

@@ -16,7 +16,6 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import { ConnectionError, UnsupportedError } from "../../../core/errors.js";
 import { deferredIterator } from "../../../core/streams/deferred-iterator.js";
-import { noticeBoard } from "../channel.js";
 import { batcher } from "./batch.js";
 import type { Page } from "./list.js";
 import type { Entry, Record_ } from "./record.js";
@@ -87,7 +86,6 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   let closed = false;
   /** Every store of this database, in any tab or worker, hears of each write here (channel.ts). */
   const channelName = `anystore:indexeddb:${dbName}`;
-  const notices = noticeBoard(channelName);
 
   const gone = () => {
     db = undefined;
@@ -193,7 +191,8 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
         await batch.done;
       }
       if (o.ttl) scheduleSweep(now + o.ttl * 1000);
-      notices.post(
+      more!.postNotice(
+        channelName,
         "put",
         entries.map((e) => e[0]),
       );
@@ -204,7 +203,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       const batch = txs.join(d);
       for (const k of keys) batch.store.delete(k);
       await batch.done;
-      notices.post("delete", keys);
+      more!.postNotice(channelName, "delete", keys);
     }, key);
 
   /** One page of keys (never values) and the expired keys to hide, read in one transaction. */
@@ -292,7 +291,6 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
     },
     async close() {
       closed = true;
-      notices.close();
       if (sweepTimer !== undefined) clearTimeout(sweepTimer);
       sweepTimer = undefined;
       sweepAt = Infinity;

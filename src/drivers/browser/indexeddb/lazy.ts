@@ -6,7 +6,7 @@
  */
 
 export { blobWriter } from "../blob-gatherer.js";
-export { listenForNotices } from "../channel-listen.js";
+export { listenForNotices, postNotice } from "../channel.js";
 export { pagedKeys } from "./list.js";
 export { connectStore } from "./open.js";
 export { addAll, dropExpired, sweepExpired } from "./own-transaction.js";

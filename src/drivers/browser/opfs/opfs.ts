@@ -19,7 +19,6 @@ import { alreadyExists } from "../../../core/already-exists.js";
 import type { ByteRange, Driver, DriverInfo, DriverWatchEvent, WriteOptions } from "../../../core/driver/contract.js";
 import { AnystoreError, ConflictError, UnsupportedError } from "../../../core/errors.js";
 import { RESERVED } from "../../../core/keys.js";
-import { noticeBoard } from "../channel.js";
 import { type FileHandle, isLocked, readWhole, streamFile } from "./sync-handles.js";
 import { ttlSidecars, withTtl } from "./ttl.js";
 
@@ -108,7 +107,13 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
     "createSyncAccessHandle" in FileSystemFileHandle.prototype;
   /** Every store on this origin's OPFS, in any tab or worker, hears of each write here (channel.ts), with paths from the OPFS root. */
   const base = dirParts.length > 0 ? `${dirParts.join("/")}/` : "";
-  const notices = noticeBoard(CHANNEL);
+  // Never fails the write it follows (a chunk that cannot load offline costs the notice only); sidecars are not news.
+  const notify = (type: "put" | "delete", key: string) =>
+    key.startsWith(RESERVED) ||
+    import("../channel.js").then(
+      (m) => m.postNotice(CHANNEL, type, [base + key]),
+      () => {},
+    );
   let rootPromise: Promise<DirHandle> | undefined;
   const root = () =>
     (rootPromise ??= (async () => {
@@ -281,7 +286,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
         throw wrap(error, key);
       }
       await place(key, commit, discard, o);
-      notices.post("put", [base + key]);
+      await notify("put", key);
     },
     async delete(key: string) {
       const { parents, name } = split(key);
@@ -296,7 +301,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       await chain[chain.length - 1]!.removeEntry(name).catch((error) => {
         if (errorName(error) !== "NotFoundError") throw wrap(error, key);
       });
-      notices.post("delete", [base + key]);
+      await notify("delete", key);
       await prune(chain, parents);
     },
     async has(key: string) {
@@ -326,7 +331,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       yield* descend(chain[chain.length - 1]!, prefix);
     },
     async watch(prefix: string, emit: (event: DriverWatchEvent) => void, signal: AbortSignal) {
-      (await import("../channel-listen.js")).listenForNotices(CHANNEL, base, base + prefix, emit, signal);
+      (await import("../channel.js")).listenForNotices(CHANNEL, base, base + prefix, emit, signal);
     },
     async read(key: string, range?: ByteRange) {
       if (sync) {
@@ -360,7 +365,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
         close: async () => {
           await out.close().catch(fail);
           await place(key, commit, discard, o);
-          notices.post("put", [base + key]);
+          await notify("put", key);
         },
         abort: async () => {
           await out.abort().catch(() => {});
