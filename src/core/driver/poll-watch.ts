@@ -1,7 +1,9 @@
 /**
  * The `watch` emulation for drivers without a change feed (SPEC 11): list the prefix every
- * `interval` ms, take each key's signature (its etag, size and modification time; its bytes'
- * hash where the driver knows neither), and report what differs from the previous listing. A
+ * `interval` ms, take each key's signature (its etag, size and modification time, from the
+ * listing itself where the driver gives them (S3), else from `info`; its bytes' hash where the
+ * driver knows neither), and report what differs from the previous listing. A driver with a
+ * cheap identity of its whole content (zip's archive) is listed again only when that changed. A
  * listing that fails is retried at the next tick; the first one that succeeds again reports
  * `resync` (changes may have come and gone meanwhile). Holds one timer, cleared on abort.
  */
@@ -33,6 +35,14 @@ export interface PolledDriver {
  */
 export interface StampedDriver extends Driver {
   stamp(): Promise<string | null>;
+}
+
+/**
+ * A driver whose listing carries what changes with a value (S3: ETag, size and time): the poller
+ * takes signatures from it, with no `info` per key. Internal too.
+ */
+export interface SignedListingDriver extends Driver {
+  listSignatures(prefix: string): AsyncIterable<[key: string, signature: string]>;
 }
 
 /**
@@ -89,6 +99,12 @@ export async function pollChanges(
 
 /** Every key under the prefix with its signature. */
 async function snapshot(driver: PolledDriver, prefix: string): Promise<Snapshot> {
+  const signed = (driver.raw ?? driver) as Partial<SignedListingDriver>;
+  if (signed.listSignatures) {
+    const result: Snapshot = new Map();
+    for await (const [key, signature] of signed.listSignatures(prefix)) result.set(key, signature);
+    return result;
+  }
   const keys: string[] = [];
   for await (const key of driver.list(prefix)) keys.push(key);
   const signatures = await mapLimit(keys, INFO_CONCURRENCY, (key) => signatureOf(driver, key));

@@ -231,7 +231,8 @@ export class AnyStore<T = unknown> implements Store<T> {
   async close(): Promise<void> {
     if (!this.#root) return;
     const shared = this.#c.shared;
-    if (shared.watching) for (const end of shared.watching) end();
+    shared.watching?.abort();
+    shared.watching = undefined;
     const driver = shared.driver ?? (await shared.loading?.catch(() => undefined));
     shared.driver = shared.loading = shared.waiting = shared.complete = undefined;
     await driver?.raw.close?.();

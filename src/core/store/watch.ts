@@ -91,12 +91,12 @@ function watchIntervalOf(c: StoreContext<unknown>): number {
   return interval;
 }
 
-/** The ends of the store's live watches, for `close()`. */
+/** Ends the watch when the store closes; returns what stops listening for that. */
 function register(shared: Shared, end: () => void): () => void {
-  shared.watching ??= new Set();
-  const watching = shared.watching;
-  watching.add(end);
-  return () => watching.delete(end);
+  shared.watching ??= new AbortController();
+  const closing = shared.watching.signal;
+  closing.addEventListener("abort", end, { once: true });
+  return () => closing.removeEventListener("abort", end);
 }
 
 /** Starts a watch at once (so nothing written after `ready` is missed) and returns its events. */

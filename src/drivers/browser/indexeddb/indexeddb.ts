@@ -285,10 +285,8 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       ),
     deleteMany: (keys) => removeAll(keys.map((k) => base + k)),
     sweep: () => run((d) => more!.sweepExpired(txs, d)),
-    async watch(prefix, emit, signal) {
-      if (!more) await connect();
-      more!.listenForNotices(channelName, base, base + prefix, emit, signal);
-    },
+    watch: (prefix, emit, signal) =>
+      run(async () => more!.listenForNotices(channelName, base, base + prefix, emit, signal)),
     async close() {
       closed = true;
       if (sweepTimer !== undefined) clearTimeout(sweepTimer);

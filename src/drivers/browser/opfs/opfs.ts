@@ -36,6 +36,7 @@ type DirHandle = FileSystemDirectoryHandle & { entries(): AsyncIterableIterator<
 const TEMP = `${RESERVED}-tmp-`;
 /** The change notices of this origin's OPFS (channel.ts). */
 const CHANNEL = "anystore:opfs";
+const channel = () => import("../channel.js");
 const errorName = (error: unknown) => (error as DOMException)?.name;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isMissing = (error: unknown) => errorName(error) === "NotFoundError" || errorName(error) === "TypeMismatchError";
@@ -110,7 +111,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
   // Never fails the write it follows (a chunk that cannot load offline costs the notice only); sidecars are not news.
   const notify = (type: "put" | "delete", key: string) =>
     key.startsWith(RESERVED) ||
-    import("../channel.js").then(
+    channel().then(
       (m) => m.postNotice(CHANNEL, type, [base + key]),
       () => {},
     );
@@ -331,7 +332,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       yield* descend(chain[chain.length - 1]!, prefix);
     },
     async watch(prefix: string, emit: (event: DriverWatchEvent) => void, signal: AbortSignal) {
-      (await import("../channel.js")).listenForNotices(CHANNEL, base, base + prefix, emit, signal);
+      (await channel()).listenForNotices(CHANNEL, base, base + prefix, emit, signal);
     },
     async read(key: string, range?: ByteRange) {
       if (sync) {
