@@ -1,0 +1,207 @@
+/**
+ * `sync` and `cached` (SPEC 12) on real stores in Node: the case matrix over memory, fs and
+ * anystore+http pairs, the bases kept out of listings, a server killed mid-sync (SIGKILL) and
+ * restarted, and `cached` over anystore+http with the server stopped.
+ */
+import type { ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningServer, Store } from "../../src/index.node.js";
+import { cached, createStore, isAnystoreError, serve, sync } from "../../src/index.node.js";
+import { rejectsWith } from "../shared/contract.js";
+import { snapshot, syncMatrix } from "../shared/sync-matrix.js";
+
+/** Outside test/.tmp, which every vitest run's global setup empties (other runs share this machine). */
+let TMP = "";
+let counter = 0;
+const unique = () => `sync-${process.pid}-${++counter}`;
+const freshDir = () => {
+  const dir = join(TMP, unique());
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
+const memory = () => createStore(`memory://${unique()}`);
+let server: RunningServer;
+const http = () => createStore(`anystore+${server.url}/${unique()}`);
+
+beforeAll(async () => {
+  TMP = await mkdtemp(join(tmpdir(), "anystore-sync-test-"));
+  server = await serve(createStore("memory://"));
+});
+afterAll(async () => {
+  await server.close();
+  await rm(TMP, { recursive: true, force: true });
+});
+
+describe("sync: the case matrix", () => {
+  syncMatrix(
+    [
+      { name: "memory <-> memory", make: () => [memory(), memory()] },
+      { name: "fs <-> memory", make: () => [createStore(freshDir()), memory()] },
+      { name: "fs <-> anystore+http", make: () => [createStore(freshDir()), http()] },
+      { name: "anystore+http <-> fs (bases kept on the server)", make: () => [http(), createStore(freshDir())] },
+    ],
+    sync,
+  );
+});
+
+describe("sync: bases and pairs", () => {
+  it("keeps its bases in reserved keys of a: never listed, and the same keys on both sides", async () => {
+    const dir = freshDir();
+    const a = createStore(dir);
+    const b = memory();
+    await a.put("x", "1");
+    await b.put("y", "2");
+    await sync(a, b);
+    expect((await snapshot(a)).x).toBe("1");
+    expect(Object.keys(await snapshot(a)).sort()).toEqual(["x", "y"]);
+    expect(Object.keys(await snapshot(b)).sort()).toEqual(["x", "y"]);
+    // They are there on disk all the same.
+    const { readdir } = await import("node:fs/promises");
+    expect(await readdir(join(dir, ".anystore/sync"))).toContain("pairs");
+  });
+
+  it("a b that was wiped (or is another store with the same uri) deletes nothing in a", async () => {
+    const a = memory();
+    const uri = `memory://${unique()}`;
+    const b = createStore(uri);
+    await a.put("keep/me", "precious");
+    await sync(a, b);
+    await b.delete("keep/me");
+    // Wipe b's reserved marks too, as a fresh store would have none: the next sync copies again.
+    const fresh = createStore(`memory://${unique()}`);
+    const result = await sync(a, fresh);
+    expect(result).toMatchObject({ deletedInA: 0, copiedToB: 1 });
+    expect(await a.get("keep/me")).toBe("precious");
+    // b itself (marks intact) did delete the key: that deletion does reach a.
+    expect(await sync(a, b)).toMatchObject({ deletedInA: 1 });
+  });
+
+  it("checks its options before touching anything", async () => {
+    await rejectsWith(sync(memory(), memory(), { concurrency: 0 }), "INVALID_ARGUMENT");
+    // biome-ignore lint/suspicious/noExplicitAny: a bad value on purpose
+    await rejectsWith(sync(memory(), memory(), { conflict: "newest" as any }), "INVALID_ARGUMENT");
+  });
+});
+
+describe("sync: the server killed mid-sync", () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill("SIGKILL");
+  });
+
+  /** `anystore --store DIR serve` in a child process (from the sources, through tsx); resolves to its url. */
+  function startServer(dir: string, port = 0): Promise<string> {
+    child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(process.cwd(), "src/cli/main.ts"), "--store", dir, "serve", "--port", String(port)],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    const started = child;
+    return new Promise<string>((resolve, reject) => {
+      let seen = "";
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${seen}`)), 20_000);
+      started.stderr!.on("data", (chunk: Buffer) => {
+        seen += chunk.toString();
+        const match = /\((anystore\+http:\/\/127\.0\.0\.1:\d+)\)/.exec(seen);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+      started.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${seen}`)));
+    });
+  }
+
+  it("a rerun after the restart converges, and no value is lost", async () => {
+    const serverDir = freshDir();
+    const url = await startServer(serverDir);
+    const port = Number(new URL(url.replace("anystore+", "")).port);
+    const a = createStore(freshDir());
+    const b: Store = createStore(url);
+    const truth = memory();
+    const value = (i: number, side: string) => `${side} ${i} `.repeat(200 + (i % 7) * 300);
+    for (let i = 0; i < 300; i++) {
+      const key = `items/${String(i).padStart(3, "0")}.txt`;
+      await truth.put(key, value(i, i % 3 === 0 ? "b" : "a"));
+      await (i % 3 === 0 ? b : a).put(key, value(i, i % 3 === 0 ? "b" : "a"));
+    }
+    let killed = false;
+    const first = sync(a, b, {
+      onProgress: (p) => {
+        if (!killed && p.done >= 60) {
+          killed = true;
+          child!.kill("SIGKILL");
+        }
+      },
+    });
+    const error = await first.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(killed).toBe(true);
+    expect(isAnystoreError(error, "CONNECTION") || isAnystoreError(error, "IO")).toBe(true);
+    await startServer(serverDir, port);
+    const rerun = await sync(a, b);
+    expect(rerun.failed).toBe(0);
+    const [left, right, expected] = await Promise.all([snapshot(a), snapshot(b), snapshot(truth)]);
+    expect(Object.keys(expected)).toHaveLength(300);
+    expect(left).toEqual(expected);
+    expect(right).toEqual(expected);
+    expect(await sync(a, b)).toMatchObject({ copiedToA: 0, copiedToB: 0, deletedInA: 0, deletedInB: 0 });
+    await b.close();
+  }, 120_000);
+});
+
+describe("cached over anystore+http", () => {
+  it("reads through local, writes remote first, and answers from local once the server is gone", async () => {
+    const served = await serve(createStore("memory://"));
+    const remote = createStore(`anystore+${served.url}`);
+    const local = memory();
+    const store = cached(remote, local);
+    await remote.put("seen", "from the server");
+    expect(await store.get("seen")).toBe("from the server");
+    expect(await local.get("seen")).toBe("from the server");
+    await store.put("written", { n: 1 });
+    expect(await remote.get("written")).toEqual({ n: 1 });
+    expect(await local.get("written")).toEqual({ n: 1 });
+    // Fresh forever by default: a change made behind its back is not seen...
+    await remote.put("seen", "changed on the server");
+    expect(await store.get("seen")).toBe("from the server");
+    // ...but with ttl 0 every read asks the server.
+    const strict = cached(remote, local, { ttl: 0 });
+    expect(await strict.get("seen")).toBe("changed on the server");
+    expect(await strict.get("never", { default: "fallback" })).toBe("fallback");
+    expect(await collect(store.keys())).toEqual(["seen", "written"]);
+    await store.delete("written");
+    expect(await local.exists("written")).toBe(false);
+    expect(await remote.exists("written")).toBe(false);
+
+    await served.close();
+    expect(await strict.get("seen")).toBe("changed on the server");
+    expect(await strict.exists("seen")).toBe(true);
+    await rejectsWith(strict.get("not-cached"), "CONNECTION");
+    await rejectsWith(cached(remote, local, { ttl: 0, staleIfError: false }).get("seen"), "CONNECTION");
+    await rejectsWith(strict.put("x", "y"), "CONNECTION");
+    expect(await local.exists("x")).toBe(false);
+  });
+
+  it("a child is cached under the same prefix on both sides; bad options throw at once", async () => {
+    const remote = memory();
+    const local = memory();
+    await remote.put("p/k", "v");
+    expect(await cached(remote, local).child("p").get("k")).toBe("v");
+    expect(await local.get("p/k")).toBe("v");
+    expect(() => cached(remote, local, { ttl: -1 })).toThrow(/ttl/);
+  });
+});
+
+async function collect(keys: AsyncIterable<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const key of keys) out.push(key);
+  return out.sort();
+}
