@@ -205,3 +205,48 @@ async function collect(keys: AsyncIterable<string>): Promise<string[]> {
   for await (const key of keys) out.push(key);
   return out.sort();
 }
+
+describe("anystore sync A B (the command)", () => {
+  /** The command from the sources (through tsx), as a user runs it; bounded so a hang fails the test. */
+  function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ["--import", "tsx", join(process.cwd(), "src/cli/main.ts"), ...args], {
+        env: { ...process.env, DEBUG: "", ANYSTORE_URI: "", ANYSTORE_TOKEN: "" },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+  }
+
+  it("syncs two directories both ways, reports conflicts, and a second run copies nothing", async () => {
+    const dirA = freshDir();
+    const dirB = freshDir();
+    const a = createStore(dirA);
+    const b = createStore(dirB);
+    await a.put("notes/a.md", "from a");
+    await b.put("notes/b.md", "from b");
+    await b.put("notes/c.md", "also from b");
+    await b.put("outside.txt", "not synced");
+    const first = await cli(["sync", dirA, dirB, "--prefix", "notes"]);
+    expect(first.stderr).toMatch(/^synced: to A 2, to B 1, deleted in A 0, in B 0, conflicts 0, failed 0 in /m);
+    expect(first.code).toBe(0);
+    expect(await snapshot(a)).toEqual(await snapshot(b, "notes"));
+    await a.put("notes/a.md", "changed on a");
+    await b.put("notes/a.md", "changed on b");
+    const second = await cli(["sync", dirA, dirB, "--prefix", "notes"]);
+    expect(second.stderr).toMatch(/^conflict notes\/a\.md: a's version kept at notes\/a \(conflict .+\)\.md$/m);
+    expect(second.stderr).toMatch(/^synced: to A 1, to B 1, deleted in A 0, in B 0, conflicts 1, failed 0 in /m);
+    const third = await cli(["sync", dirA, dirB, "--prefix", "notes"]);
+    expect(third.stderr).toMatch(/^synced: to A 0, to B 0, deleted in A 0, in B 0, conflicts 0, failed 0 in /m);
+    const bad = await cli(["sync", dirA, dirB, "--conflict", "newest"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--conflict must be keep-both, a or b/);
+  }, 60_000);
+});
