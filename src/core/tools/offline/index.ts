@@ -42,7 +42,7 @@ const THROUGH_CORE = [
  * A read-through, write-through tier: `get` answers from `local` while its copy is fresh (`ttl`
  * seconds, default forever), else reads `remote` and keeps a copy in `local`; writes and deletes
  * go to `remote` first, then `local`. With `staleIfError` (default true) a `ConnectionError`
- * from `remote` is answered from a stale local copy. Streams and listings pass to `remote`.
+ * from `remote` is answered from a stale local copy. Streams, listings and `watch` pass to `remote`.
  * @example
  * const notes = cached(createStore("anystore+https://api.example/notes"), createStore("idb://notes"), { ttl: 60 });
  * await notes.get("today.md"); // from IndexedDB when fresh, else from the server (and kept); offline: IndexedDB
@@ -74,6 +74,7 @@ export function cached<T = unknown>(remote: Store<T>, local: Store<T>, options: 
     list: (opts) => remote.list(opts),
     stream: (key, opts) => remote.stream(key, opts),
     url: (key, opts) => remote.url(key, opts),
+    watch: (opts) => remote.watch(opts),
     child: (prefix) => cached(remote.child(prefix), local.child(prefix), options),
     close: async () => {
       await Promise.all([remote.close(), local.close()]);
