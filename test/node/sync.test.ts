@@ -88,6 +88,48 @@ describe("sync: bases and pairs", () => {
   });
 });
 
+/** Waits until `check` passes (bounded: the test fails after `ms`), polling every 20 ms. */
+async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe("sync: live", () => {
+  for (const [name, make] of [
+    ["memory <-> fs", () => [memory(), createStore(freshDir())]],
+    ["fs <-> anystore+http", () => [createStore(freshDir()), http()]],
+  ] as const) {
+    it(`${name}: follows both sides until aborted, then resolves with the totals`, async () => {
+      const [a, b] = make();
+      await a.put("notes/first.md", "before the start");
+      const controller = new AbortController();
+      const running = sync(a, b, { live: true, signal: controller.signal, debounce: 20, prefix: "notes" });
+      await until(
+        async () => (await b.exists("notes/first.md")) && (await b.get("notes/first.md")) === "before the start",
+      );
+      await a.put("notes/second.md", "written on a");
+      await until(async () => b.exists("notes/second.md"));
+      await b.put("notes/first.md", "edited on b");
+      await until(async () => (await a.get("notes/first.md")) === "edited on b");
+      await a.delete("notes/second.md");
+      await until(async () => !(await b.exists("notes/second.md")));
+      await a.put("outside", "not synced");
+      controller.abort();
+      const result = await running;
+      expect(result).toMatchObject({ copiedToB: 2, copiedToA: 1, deletedInB: 1, failed: 0 });
+      expect(await b.exists("outside")).toBe(false);
+      expect(await snapshot(a, "notes")).toEqual(await snapshot(b, "notes"));
+    });
+  }
+
+  it("needs a signal to end it", async () => {
+    await rejectsWith(sync(memory(), memory(), { live: true }), "INVALID_ARGUMENT");
+  });
+});
+
 describe("sync: the server killed mid-sync", () => {
   let child: ChildProcess | undefined;
   afterAll(() => {
