@@ -81,6 +81,16 @@ describe("sync: bases and pairs", () => {
     expect(await sync(a, b)).toMatchObject({ deletedInA: 1 });
   });
 
+  it("an anystore server serves the reserved sync area, and still refuses every other reserved key", async () => {
+    const base = server.url.replace(/\/$/, "");
+    const put = await fetch(`${base}/${unique()}/.anystore/sync/pairs/x`, { method: "PUT", body: "id" });
+    expect(put.status).toBe(201);
+    const other = await fetch(`${base}/.anystore/ttl/x`, { method: "PUT", body: "1" });
+    expect(other.status).toBe(400);
+    const listing = await (await fetch(`${base}/`)).text();
+    expect(listing).not.toContain(".anystore");
+  });
+
   it("checks its options before touching anything", async () => {
     await rejectsWith(sync(memory(), memory(), { concurrency: 0 }), "INVALID_ARGUMENT");
     // biome-ignore lint/suspicious/noExplicitAny: a bad value on purpose
