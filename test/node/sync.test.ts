@@ -10,6 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { memoryDriver } from "../../src/drivers/browser/memory.js";
 import type { RunningServer, Store } from "../../src/index.node.js";
 import { cached, createStore, isAnystoreError, serve, sync } from "../../src/index.node.js";
 import { rejectsWith } from "../shared/contract.js";
@@ -89,6 +90,20 @@ describe("sync: bases and pairs", () => {
     expect(other.status).toBe(400);
     const listing = await (await fetch(`${base}/`)).text();
     expect(listing).not.toContain(".anystore");
+  });
+
+  it("many clients with the same local uri sync with one server: each keeps its own pair", async () => {
+    const server = http();
+    const client = () => createStore({ uri: "idb://notebook", driver: memoryDriver() });
+    const [ada, linus] = [client(), client()];
+    await ada.put("notes/scratch", "delete me");
+    expect(await sync(ada, server)).toMatchObject({ copiedToB: 1 });
+    expect(await sync(linus, server)).toMatchObject({ copiedToA: 1 });
+    await linus.delete("notes/scratch");
+    expect(await sync(linus, server)).toMatchObject({ deletedInB: 1 });
+    // Ada's pair is still known to the server: the deletion reaches her, nothing comes back.
+    expect(await sync(ada, server)).toMatchObject({ deletedInA: 1, copiedToB: 0 });
+    expect(await server.exists("notes/scratch")).toBe(false);
   });
 
   it("checks its options before touching anything", async () => {

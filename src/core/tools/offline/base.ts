@@ -2,12 +2,13 @@
  * Where `sync` remembers what each key looked like on both sides at the last sync: one small
  * JSON record per key in `a`'s reserved area, `.anystore/sync/<pair>/<key>` (never listed).
  *
- * `<pair>` is a random id both sides keep a mark of (`.anystore/sync/pairs/<hash of the other
- * uri>`). When the marks differ (the other side was wiped or replaced, or is another store
- * with the same uri, such as a second `memory://`), the pair starts afresh with no bases, so a
- * missing side never reads as "deleted there": keys are copied, never deleted, until both
- * sides agree again. A side without a reserved area (a store not made by `createStore`) keeps
- * no mark; its pair id is then the one `a` remembers for its uri.
+ * `<pair>` is a random id that `a` keeps for `b`'s uri (`.anystore/sync/pairs/<hash of b's uri>`)
+ * and `b` keeps a mark of (`.anystore/sync/pairs/<pair>`, one per pair, so many clients, all
+ * with the same local uri such as `idb://notes`, can sync with one server). When `b` lacks the
+ * mark (it was wiped or replaced, or is another store with the same uri, such as a second
+ * `memory://`), the pair starts afresh with no bases, so a missing side never reads as
+ * "deleted there": keys are copied, never deleted, until the next run. A `b` without a
+ * reserved area (a store not made by `createStore`, an older server) keeps no mark.
  */
 
 import { isAnystoreError, UnsupportedError } from "../../errors.js";
@@ -63,22 +64,22 @@ export async function openBases(a: AnyStore, b: AnyStore): Promise<Bases> {
     );
   }
   let areaB = reservedArea(b, "sync");
-  const markA = `pairs/${shortHash(b.uri)}`;
-  const markB = `pairs/${shortHash(a.uri)}`;
-  const mine = await readMark(areaA, markA);
-  let theirs: string | null = null;
-  try {
-    theirs = await readMark(areaB, markB);
-  } catch (error) {
-    // A server too old to know the reserved sync area refuses the key: b keeps no mark.
-    if (!isAnystoreError(error, "INVALID_KEY")) throw error;
-    areaB = undefined;
+  const mark = `pairs/${shortHash(b.uri)}`;
+  let pair = await readMark(areaA, mark);
+  let known = false;
+  if (pair !== null && areaB) {
+    try {
+      known = (await readMark(areaB, `pairs/${pair}`)) !== null;
+    } catch (error) {
+      // A server too old to know the reserved sync area refuses the key: b keeps no mark.
+      if (!isAnystoreError(error, "INVALID_KEY")) throw error;
+      areaB = undefined;
+    }
   }
-  let pair = mine;
-  if (pair === null || (areaB && theirs !== pair)) {
+  if (pair === null || (areaB && !known)) {
     pair = randomId();
-    if (areaB) await writeBytes(areaB, markB, encoder.encode(pair));
-    await writeBytes(areaA, markA, encoder.encode(pair));
+    if (areaB) await writeBytes(areaB, `pairs/${pair}`, encoder.encode(a.uri));
+    await writeBytes(areaA, mark, encoder.encode(pair));
   }
   const keyOf = (key: string) => `${pair}/${key}`;
   return {
