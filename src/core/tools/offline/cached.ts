@@ -42,7 +42,15 @@ export class CachedCore {
   }
 
   async get(key: string, opts?: GetOptions): Promise<unknown> {
-    if (await this.#fresh(key)) return this.#local.get(key, opts);
+    if (this.#ttlMs === undefined) {
+      // Fresh forever: one local read answers a hit; only a miss goes on to remote.
+      const { default: _, ...strict } = opts ?? {};
+      try {
+        return await this.#local.get(key, { ...strict, throwOnMissing: true });
+      } catch (error) {
+        if (!isAnystoreError(error, "NOT_FOUND")) throw error;
+      }
+    } else if (await this.#fresh(key)) return this.#local.get(key, opts);
     return this.#orStale(
       key,
       async () => {

@@ -1,7 +1,8 @@
 /**
  * Offline first (SPEC 12): `cached` tiers and two-way `sync`. Thin entry points: the logic
  * loads on first use, so an app importing the package root pays nothing for them until it
- * calls them. Options are checked at once (InvalidArgumentError), before anything loads.
+ * calls them. Bad options throw InvalidArgumentError before anything is read: at once for
+ * `cached`, before the first listing for `sync`.
  */
 
 import { InvalidArgumentError } from "../../errors.js";

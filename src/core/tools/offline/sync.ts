@@ -53,6 +53,16 @@ export function emptyResult(): SyncResult {
   return { copiedToA: 0, copiedToB: 0, deletedInA: 0, deletedInB: 0, conflicts: [], failed: 0, errors: [], took: 0 };
 }
 
+/** A key deleted or replaced on a side between looking and copying fails with NOT_FOUND: look again, once. */
+async function reconcileOrRetry(reconciler: Reconciler, key: string): Promise<SyncAction> {
+  try {
+    return await reconciler.reconcile(key);
+  } catch (error) {
+    if (!isAnystoreError(error, "NOT_FOUND")) throw error;
+    return reconciler.reconcile(key);
+  }
+}
+
 /**
  * Reconciles `keys` (or every selected key) once, adding to `result`. A key that fails is
  * counted and the others go on; a `ConnectionError` or an abort stops the run and rejects,
@@ -98,7 +108,7 @@ export async function syncOnce(
       const key = keys[next++]!;
       try {
         signal?.throwIfAborted();
-        report(key, await reconciler.reconcile(key));
+        report(key, await reconcileOrRetry(reconciler, key));
       } catch (error) {
         // A side that is down fails every key alike: stop rather than wait out each one.
         if (signal?.aborted || isAnystoreError(error, "CONNECTION") || isAnystoreError(error, "INVALID_ARGUMENT")) {
