@@ -215,6 +215,7 @@ describe("sync: the server killed mid-sync", () => {
     await startServer(serverDir, port);
     const rerun = await sync(a, b);
     expect(rerun.failed).toBe(0);
+    expect(rerun.copiedToA + rerun.copiedToB).toBeGreaterThan(0); // the kill did cut the first run short
     const [left, right, expected] = await Promise.all([snapshot(a), snapshot(b), snapshot(truth)]);
     expect(Object.keys(expected)).toHaveLength(300);
     expect(left).toEqual(expected);
