@@ -10,6 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { memoryDriver } from "../../src/drivers/browser/memory.js";
 import type { RunningServer, Store } from "../../src/index.node.js";
 import { cached, createStore, isAnystoreError, serve, sync } from "../../src/index.node.js";
@@ -104,6 +105,21 @@ describe("sync: bases and pairs", () => {
     // Ada's pair is still known to the server: the deletion reaches her, nothing comes back.
     expect(await sync(ada, server)).toMatchObject({ deletedInA: 1, copiedToB: 0 });
     expect(await server.exists("notes/scratch")).toBe(false);
+  });
+
+  it("moves raw bytes, whatever the stores' schema, serializer or defaultTtl", async () => {
+    const Note = z.object({ title: z.string() });
+    const a = createStore(`memory://${unique()}`, { schema: Note, defaultTtl: 3600 });
+    const b = createStore(`memory://${unique()}`, {
+      serialize: (v: unknown) => new TextEncoder().encode(JSON.stringify(v)),
+      deserialize: (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)),
+    });
+    await a.put("n1", { title: "from a" });
+    await b.put("n2", { title: "from b" });
+    expect(await sync(a, b)).toMatchObject({ copiedToA: 1, copiedToB: 1, failed: 0 });
+    expect(await a.get("n2")).toEqual({ title: "from b" });
+    expect(await b.get("n1")).toEqual({ title: "from a" });
+    expect(await sync(a, b)).toMatchObject({ copiedToA: 0, copiedToB: 0, failed: 0 });
   });
 
   it("checks its options before touching anything", async () => {
