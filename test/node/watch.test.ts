@@ -3,13 +3,14 @@
  * their watches end, overflow and polling failures as `resync`, and what cannot be watched.
  * The contract cases (test/shared/contract-watch.ts) run in every driver's own test file.
  */
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { MAX_PENDING } from "../../src/core/store/watch.js";
 import type { Driver, Store, WatchEvent, WatchIterator } from "../../src/index.node.js";
-import { createStore } from "../../src/index.node.js";
+import { createStore, UnsupportedError } from "../../src/index.node.js";
 import { rejectsWith } from "../shared/contract.js";
 import { waitFor } from "../shared/contract-watch.js";
 import { startWorker } from "./processes.js";
@@ -84,6 +85,71 @@ describe("watch across processes", () => {
   }
 });
 
+describe("fs feed", () => {
+  /** The events read until `last` (a sentinel put written after the case's changes). */
+  async function through(store: Store, events: WatchIterator, last = "zz-sentinel"): Promise<string[]> {
+    await store.put(last, 1);
+    return waitFor(events, { type: "put", key: last });
+  }
+
+  it("is native; a put (temp file renamed into place) is one put, a ttl sidecar nothing", async () => {
+    const store = open(fresh("dir"));
+    expect((await store.capabilities()).watch).toBe(true);
+    const events = store.watch();
+    await events.ready;
+    await store.put("a/b.txt", "one");
+    await store.put("c", "two", { ttl: 60 });
+    await store.put("a/b.txt", "three");
+    const seen = await through(store, events);
+    expect(seen.filter((e) => e !== "put a/b.txt")).toEqual(["put c", "put zz-sentinel"]);
+    expect(seen.filter((e) => e === "put a/b.txt").length).toBeGreaterThanOrEqual(1);
+    await events.return?.();
+  });
+
+  it("a folder moved in is a put for each of its files; a folder removed, a delete for each", async () => {
+    const dir = fresh("dir");
+    const store = open(dir);
+    await store.put("seed", 1);
+    const outside = fresh("outside");
+    await mkdir(join(outside, "deep"), { recursive: true });
+    await writeFile(join(outside, "x.txt"), "x");
+    await writeFile(join(outside, "deep", "y.txt"), "y");
+    const events = store.watch({ prefix: "moved" });
+    await events.ready;
+    await rename(outside, join(dir, "moved"));
+    const puts = await through(store, events, "moved/zz");
+    expect(puts.sort()).toEqual(["put moved/deep/y.txt", "put moved/x.txt", "put moved/zz"]);
+    await rm(join(dir, "moved"), { recursive: true });
+    const deletes: string[] = [];
+    for (const key of ["moved/deep/y.txt", "moved/x.txt", "moved/zz"]) {
+      if (!deletes.includes(`delete ${key}`)) deletes.push(...(await waitFor(events, { type: "delete", key })));
+    }
+    expect(deletes.sort()).toEqual(["delete moved/deep/y.txt", "delete moved/x.txt", "delete moved/zz"]);
+    await events.return?.();
+  });
+
+  it("files written by other programs are keys; folders are never reported", async () => {
+    const dir = fresh("dir");
+    const store = open(dir);
+    await store.put("seed", 1);
+    const events = store.watch();
+    await events.ready;
+    await mkdir(join(dir, "f/g"), { recursive: true });
+    await writeFile(join(dir, "f/g/h.csv"), "1,2");
+    await writeFile(join(dir, "f/tmp.part"), "partial");
+    await rename(join(dir, "f/tmp.part"), join(dir, "f/done.txt"));
+    const seen = await through(store, events);
+    expect(seen.filter((e) => e === "put f" || e === "put f/g")).toEqual([]);
+    expect(seen).toContain("put f/g/h.csv");
+    expect(seen).toContain("put f/done.txt");
+    await store.delete("f/g/h.csv"); // the driver removes the emptied folders too
+    const after = await waitFor(events, { type: "delete", key: "f/g/h.csv" });
+    const more = await through(store, events, "zz-second");
+    expect([...after, ...more].filter((e) => e.startsWith("delete") && e !== "delete f/g/h.csv")).toEqual([]);
+    await events.return?.();
+  });
+});
+
 describe("watch buffering and failures", () => {
   it("a consumer that falls behind by more than the bound gets resync, then new events", async () => {
     const store = open(`memory://watch-overflow-${process.pid}`);
@@ -145,6 +211,35 @@ describe("watch buffering and failures", () => {
     expect(result.value).toEqual({ type: "resync" });
     await store.put("after", 1);
     expect(await waitFor(events, { type: "put", key: "after" })).toEqual(["put after"]);
+    await store.close();
+  });
+
+  it("a driver whose watch finds no feed (UnsupportedError) is polled instead", async () => {
+    const values = new Map<string, Uint8Array>();
+    const driver: Driver = {
+      name: "no-feed",
+      capabilities: { ttl: true, watch: true },
+      async get(key) {
+        return values.get(key) ?? null;
+      },
+      async put(key, value) {
+        values.set(key, value);
+      },
+      async delete(key) {
+        values.delete(key);
+      },
+      async *list(prefix) {
+        for (const key of values.keys()) if (key.startsWith(prefix)) yield key;
+      },
+      async watch() {
+        throw new UnsupportedError("this server sends no events");
+      },
+    };
+    const store = createStore({ driver, watchInterval: 20 });
+    const events = store.watch();
+    await events.ready;
+    await store.put("k", 1);
+    expect(await waitFor(events, { type: "put", key: "k" })).toEqual(["put k"]);
     await store.close();
   });
 
