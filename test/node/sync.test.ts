@@ -93,6 +93,26 @@ describe("sync: bases and pairs", () => {
     expect(listing).not.toContain(".anystore");
   });
 
+  it("a run that finds nothing to do writes nothing, not even a base (weak etags are not remembered)", async () => {
+    const dir = freshDir();
+    const a = createStore(dir);
+    const b = http(); // a memory store behind the server: weak etags, compared by checksum
+    for (let i = 0; i < 5; i++) await a.put(`k${i}`, `v${i}`);
+    await b.put("from-b", "x");
+    await sync(a, b);
+    const { readdir, stat } = await import("node:fs/promises");
+    const bases = async () => {
+      const files = (await readdir(join(dir, ".anystore/sync"), { recursive: true, withFileTypes: true })).filter((e) =>
+        e.isFile(),
+      );
+      return Promise.all(files.map(async (e) => `${e.name} ${(await stat(join(e.parentPath, e.name))).mtimeMs}`));
+    };
+    const before = await bases();
+    expect(before.length).toBeGreaterThanOrEqual(6);
+    expect(await sync(a, b)).toMatchObject({ copiedToA: 0, copiedToB: 0 });
+    expect(await bases()).toEqual(before);
+  });
+
   it("many clients with the same local uri sync with one server: each keeps its own pair", async () => {
     const server = http();
     const client = () => createStore({ uri: "idb://notebook", driver: memoryDriver() });

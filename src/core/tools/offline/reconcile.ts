@@ -30,6 +30,7 @@ type Side = "a" | "b";
 
 /** An etag that changes with the bytes: weak ones (`W/`, from size and time) are not trusted. */
 const strong = (etag: string | undefined): etag is string => etag !== undefined && !etag.startsWith("W/");
+const strongOrNone = (etag: string | undefined) => (strong(etag) ? etag : undefined);
 
 /** `key` with ` (conflict <ISO time>)` before the extension of its last segment. */
 export function conflictKey(key: string, at: Date): string {
@@ -129,7 +130,8 @@ export class Reconciler {
     const sameB = base !== null && (await this.unchanged("b", key, b, base));
     if (sameA && sameB) {
       // Rewritten with the same bytes (a new etag): remember the new etags, so the next run need not hash.
-      if (a.info.etag !== base!.a || b.info.etag !== base!.b) await this.record(key, a, b, "a");
+      if (strongOrNone(a.info.etag) !== base!.a || strongOrNone(b.info.etag) !== base!.b)
+        await this.record(key, a, b, "a");
       return "unchanged";
     }
     if (sameA) return this.copy("b", key, b);
@@ -147,12 +149,8 @@ export class Reconciler {
     const rule = this.options.conflict ?? "keep-both";
     const resolution: SyncResolution = typeof rule === "function" ? await rule(conflict) : rule;
     if (resolution !== "a" && resolution !== "b" && resolution !== "keep-both") {
-      throw new InvalidArgumentError(
-        `conflict must resolve to "a", "b" or "keep-both", got ${JSON.stringify(resolution)}`,
-        {
-          key,
-        },
-      );
+      const got = JSON.stringify(resolution);
+      throw new InvalidArgumentError(`conflict must resolve to "a", "b" or "keep-both", got ${got}`, { key });
     }
     conflict.resolution = resolution;
     if (resolution === "a") await this.copy("a", key, a);
