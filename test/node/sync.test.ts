@@ -127,6 +127,16 @@ describe("sync: bases and pairs", () => {
     expect(await server.exists("notes/scratch")).toBe(false);
   });
 
+  it("glob and excludePrefix choose the keys on both sides", async () => {
+    const a = memory();
+    const b = memory();
+    for (const key of ["docs/a.md", "docs/b.txt", "docs/drafts/c.md", "other.md"]) await a.put(key, key);
+    await b.put("docs/d.md", "from b");
+    const result = await sync(a, b, { glob: "docs/**/*.md", excludePrefix: "docs/drafts" });
+    expect(result).toMatchObject({ copiedToA: 1, copiedToB: 1 });
+    expect(Object.keys(await snapshot(b)).sort()).toEqual(["docs/a.md", "docs/d.md"]);
+  });
+
   it("moves raw bytes, whatever the stores' schema, serializer or defaultTtl", async () => {
     const Note = z.object({ title: z.string() });
     const a = createStore(`memory://${unique()}`, { schema: Note, defaultTtl: 3600 });
@@ -185,6 +195,32 @@ describe("sync: live", () => {
       expect(await snapshot(a, "notes")).toEqual(await snapshot(b, "notes"));
     });
   }
+
+  it("a server that goes away and comes back: the edits made meanwhile arrive", async () => {
+    const backing = memory();
+    let served = await serve(backing);
+    const port = Number(new URL(served.url).port);
+    const a = memory();
+    const b = createStore(`anystore+${served.url}`, { watchInterval: 100 });
+    const controller = new AbortController();
+    const running = sync(a, b, { live: true, signal: controller.signal, debounce: 20 });
+    try {
+      await a.put("one", "1");
+      await until(async () => backing.exists("one"));
+      await served.close();
+      await a.put("two", "written while the server is down");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      served = await serve(backing, { port });
+      await until(async () => backing.exists("two"), 20_000);
+      await backing.put("three", "written on the server");
+      await until(async () => a.exists("three"), 20_000);
+    } finally {
+      controller.abort();
+      await running;
+      await served.close();
+    }
+    expect(await snapshot(a)).toEqual(await snapshot(backing));
+  }, 40_000);
 
   it("needs a signal to end it", async () => {
     await rejectsWith(sync(memory(), memory(), { live: true }), "INVALID_ARGUMENT");
