@@ -125,7 +125,8 @@ async function listing(keys: AsyncIterableIterator<string>): Promise<ReadableStr
  * Serves a store over the anystore HTTP protocol (SPEC 8), compatible with Python anystore's
  * REST app: `GET /key` (ranges, ETag), `GET /` and `GET /prefix/` list keys, `HEAD /key`
  * (`?checksum=true&algorithm=`), `PUT /key` (streamed; `x-anystore-ttl`; `If-None-Match: *`),
- * `DELETE /key`, `PATCH /key` (touch).
+ * `DELETE /key`, `PATCH /key` (touch). Keys under `.anystore/sync/` reach the store's reserved
+ * area where `sync` keeps its bases (never listed); every other reserved key is refused.
  * @example
  * const handler = createHandler(createStore("memory://"), { token: "s3cret", cors: "https://app.example" });
  * export default { fetch: handler }; // a worker, Deno.serve(handler), Bun.serve({ fetch: handler })
