@@ -127,6 +127,30 @@ describe("sync: bases and pairs", () => {
     expect(await server.exists("notes/scratch")).toBe(false);
   });
 
+  it("a server without the reserved sync area (an older one) as b: no mark there, bases in a all the same", async () => {
+    const backing = memory();
+    // The store as an older server sees it: no reserved area to hand out.
+    const withoutArea = new Proxy(backing, {
+      get(target, name) {
+        if (name === Symbol.for("anystore.reservedArea")) return undefined;
+        const value = Reflect.get(target, name, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const older = await serve(withoutArea);
+    try {
+      const a = memory();
+      const b = createStore(`anystore+${older.url}`);
+      await a.put("x", "1");
+      await b.put("y", "2");
+      expect(await sync(a, b)).toMatchObject({ copiedToA: 1, copiedToB: 1, failed: 0 });
+      await b.delete("x");
+      expect(await sync(a, b)).toMatchObject({ copiedToA: 0, copiedToB: 0, deletedInA: 1 });
+    } finally {
+      await older.close();
+    }
+  });
+
   it("glob and excludePrefix choose the keys on both sides", async () => {
     const a = memory();
     const b = memory();

@@ -64,22 +64,26 @@ export async function openBases(a: AnyStore, b: AnyStore): Promise<Bases> {
     );
   }
   let areaB = reservedArea(b, "sync");
-  const mark = `pairs/${shortHash(b.uri)}`;
-  let pair = await readMark(areaA, mark);
-  let known = false;
-  if (pair !== null && areaB) {
+  /** Runs a step on b's marks; a server too old to know the reserved sync area refuses the key: b keeps no mark. */
+  const onB = async <R>(step: (area: AnyStore) => Promise<R>): Promise<R | undefined> => {
+    if (!areaB) return undefined;
     try {
-      known = (await readMark(areaB, `pairs/${pair}`)) !== null;
+      return await step(areaB);
     } catch (error) {
-      // A server too old to know the reserved sync area refuses the key: b keeps no mark.
       if (!isAnystoreError(error, "INVALID_KEY")) throw error;
       areaB = undefined;
+      return undefined;
     }
-  }
+  };
+  const mark = `pairs/${shortHash(b.uri)}`;
+  let pair = await readMark(areaA, mark);
+  const known = pair !== null && (await onB((area) => readMark(area, `pairs/${pair}`))) != null;
   if (pair === null || (areaB && !known)) {
-    pair = randomId();
-    if (areaB) await writeBytes(areaB, `pairs/${pair}`, encoder.encode(a.uri));
-    await writeBytes(areaA, mark, encoder.encode(pair));
+    const fresh = randomId();
+    // The mark holds when the pair began: never a uri, which may carry credentials or a local path.
+    await onB((area) => writeBytes(area, `pairs/${fresh}`, encoder.encode(new Date().toISOString())));
+    await writeBytes(areaA, mark, encoder.encode(fresh));
+    pair = fresh;
   }
   const keyOf = (key: string) => `${pair}/${key}`;
   return {
