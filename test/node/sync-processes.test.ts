@@ -104,7 +104,10 @@ describe("sync: the server killed mid-sync", () => {
 
 describe("anystore sync A B (the command)", () => {
   /** The command from the sources (through tsx), as a user runs it; bounded so a hang fails the test. */
-  function cli(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  function cli(
+    args: string[],
+    started?: (child: ChildProcess) => void,
+  ): Promise<{ code: number | null; stderr: string }> {
     return new Promise((resolve, reject) => {
       const child = spawn(process.execPath, ["--import", "tsx", join(process.cwd(), "src/cli/main.ts"), ...args], {
         env: { ...process.env, DEBUG: "", ANYSTORE_URI: "", ANYSTORE_TOKEN: "" },
@@ -112,6 +115,7 @@ describe("anystore sync A B (the command)", () => {
       });
       let stderr = "";
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      started?.(child);
       const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
       child.on("error", reject);
       child.on("close", (code) => {
@@ -144,5 +148,30 @@ describe("anystore sync A B (the command)", () => {
     const bad = await cli(["sync", dirA, dirB, "--conflict", "newest"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/--conflict must be keep-both, a or b/);
+  }, 60_000);
+
+  it("--live follows both directories until interrupted, then prints the totals", async () => {
+    const dirA = freshDir();
+    const dirB = freshDir();
+    const a = createStore(dirA);
+    const b = createStore(dirB);
+    await a.put("first.txt", "before the start");
+    let child: ChildProcess | undefined;
+    const running = cli(["sync", dirA, dirB, "--live"], (started) => {
+      child = started;
+    });
+    const until = async (check: () => Promise<boolean>) => {
+      for (let tries = 0; !(await check()); tries++) {
+        if (tries > 500) throw new Error("condition not met in time");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await until(() => b.exists("first.txt"));
+    await b.put("second.txt", "written on b");
+    await until(() => a.exists("second.txt"));
+    child!.kill("SIGINT");
+    const { code, stderr } = await running;
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^synced: to A 1, to B 1, deleted in A 0, in B 0, conflicts 0, failed 0 in /m);
   }, 60_000);
 });
