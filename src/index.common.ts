@@ -30,6 +30,16 @@ export type { AnycacheOptions } from "./core/tools/anycache.js";
 export { anycache } from "./core/tools/anycache.js";
 export type { MirrorOptions, MirrorProgress, MirrorResult } from "./core/tools/mirror.js";
 export { mirror } from "./core/tools/mirror.js";
+export type {
+  CachedOptions,
+  SyncAction,
+  SyncConflict,
+  SyncOptions,
+  SyncProgress,
+  SyncResolution,
+  SyncResult,
+} from "./core/tools/offline/index.js";
+export { cached, sync } from "./core/tools/offline/index.js";
 export type { ReadMode, WriteMode } from "./core/tools/smart.js";
 export { splitUri } from "./core/tools/smart.js";
 export type { FromUnstorageOptions, UnstorageDriver, UnstorageDriverLike } from "./core/tools/unstorage.js";

@@ -20,7 +20,6 @@ export interface Note {
 
 export const NOTES = "notes";
 export const noteKey = (id: string) => `${NOTES}/${id}.json`;
-export const idOfKey = (key: string) => key.replace(/^notes\//, "").replace(/\.json$/, "");
 export const baseKey = (id: string) => `sync/${id}`;
 
 /** Sortable, unique enough across browsers: creation time, then randomness. */

@@ -1,25 +1,21 @@
 /**
- * Two-way sync of the local notebook (IndexedDB) with the team's (the server), per note,
- * last writer wins on `updatedAt`, without ever dropping an edit:
- * - changed on one side only since the last sync (its `sync/{id}` base): that side's version moves;
- * - changed on both: the newer version wins, and the other is kept as a new "conflict copy"
- *   note; an edit always beats a deletion.
+ * Two-way sync of the local notebook (IndexedDB) with the team's (the server), on the library's
+ * `sync()` (SPEC 12): a note changed on one side only moves to the other. A note changed on both
+ * is a conflict, resolved here as the notebook always did, without ever dropping an edit: the
+ * newer version wins (an edit always beats a deletion), and the other is kept as a new
+ * "conflict copy" note on both sides.
+ *
+ * `sync/{id}` (see notes.ts) remembers which version of a note was last in sync, for the
+ * "not synced" badges; the library keeps its own bases in reserved keys.
  */
-import type { Store } from "../../src/index.browser.js";
-import { baseKey, idOfKey, NOTES, type Note, newId, noteKey } from "./notes.js";
+import { type Store, type SyncConflict, sync as syncStores } from "../../src/index.browser.js";
+import { baseKey, NOTES, type Note, newId, noteKey } from "./notes.js";
 
 export interface SyncReport {
   pushed: Note[];
   pulled: Note[];
   /** `kept` won on both sides; `copy` holds the other edit, as a new note. */
   conflicts: { kept: Note; copy: Note }[];
-}
-
-async function notesOf(store: Store): Promise<Map<string, Note>> {
-  const keys: string[] = [];
-  for await (const key of store.keys({ prefix: NOTES })) keys.push(key);
-  const values = await store.getMany(keys);
-  return new Map([...values].map(([key, note]) => [idOfKey(key), note as Note]));
 }
 
 /** The version that survives when both sides changed a note. */
@@ -35,52 +31,56 @@ function conflictCopy(loser: Note, winner: Note): Note | null {
   return { ...loser, id: newId(), conflictOf: winner.id, createdAt: loser.createdAt, updatedAt: now };
 }
 
-export async function sync(local: Store, remote: Store): Promise<SyncReport> {
-  // The server first: unreachable means nothing changes here.
-  const theirs = await notesOf(remote);
-  const ours = await notesOf(local);
-  const ids = [...new Set([...theirs.keys(), ...ours.keys()])];
-  const bases = await local.getMany(ids.map(baseKey));
-  const report: SyncReport = { pushed: [], pulled: [], conflicts: [] };
-
-  // What both sides hold once this sync is written: the next sync's base.
-  const agreed = new Map<string, number>();
-  const forgotten: string[] = [];
-  for (const id of ids) {
-    const mine = ours.get(id);
-    const other = theirs.get(id);
-    const base = bases.get(baseKey(id));
-    const mineChanged = mine !== undefined && mine.updatedAt !== base;
-    const otherChanged = other !== undefined && other.updatedAt !== base;
-    let moved: Note;
-    if (mine?.deleted && !other) {
-      forgotten.push(id); // created and deleted here, never seen by the server
-      continue;
-    }
-    if (mine && other && mine.updatedAt === other.updatedAt) moved = mine;
-    else if (mine && (!other || !otherChanged)) {
-      moved = mine;
-      report.pushed.push(moved);
-    } else if (other && (!mine || !mineChanged)) {
-      moved = other;
-      report.pulled.push(moved);
-    } else {
-      moved = winnerOf(mine!, other!);
-      const copy = conflictCopy(moved === mine ? other! : mine!, moved);
-      (moved === mine ? report.pushed : report.pulled).push(moved);
-      if (copy) {
-        report.conflicts.push({ kept: moved, copy });
-        agreed.set(copy.id, copy.updatedAt);
-      }
-    }
-    agreed.set(id, moved.updatedAt);
+/**
+ * Notes created and deleted here that the server never saw: dropped instead of synced. Asks
+ * the server first, so an unreachable server changes nothing here.
+ */
+async function forgetUnsent(local: Store, remote: Store): Promise<void> {
+  for await (const key of local.keys({ prefix: NOTES })) {
+    const note = (await local.get(key)) as Note;
+    if (note.deleted && !(await remote.exists(key))) await local.deleteMany([key, baseKey(note.id)]);
   }
+}
 
-  const copies = report.conflicts.map((c) => c.copy);
-  await remote.putMany([...report.pushed, ...copies].map((note) => [noteKey(note.id), note]));
-  await local.putMany([...report.pulled, ...copies].map((note) => [noteKey(note.id), note]));
-  // Bases last: a sync cut short is simply redone next time, and no edit is lost either way.
-  await local.putMany([...agreed].map(([id, time]) => [baseKey(id), time]));
-  await local.deleteMany(forgotten.flatMap((id) => [noteKey(id), baseKey(id)]));
+export async function sync(local: Store, remote: Store): Promise<SyncReport> {
+  await forgetUnsent(local, remote);
+  const report: SyncReport = { pushed: [], pulled: [], conflicts: [] };
+  const moved: Array<[string, "pushed" | "pulled"]> = [];
+  const settled: string[] = [];
+
+  const resolve = async (conflict: SyncConflict): Promise<"a" | "b"> => {
+    const [mine, other] = (await Promise.all([local.get(conflict.key), remote.get(conflict.key)])) as [Note, Note];
+    const kept = winnerOf(mine, other);
+    const copy = conflictCopy(kept === mine ? other : mine, kept);
+    if (copy) {
+      // On both sides at once, with the same bytes: the next sync finds them equal, nothing to move.
+      await remote.put(noteKey(copy.id), copy);
+      await local.put(noteKey(copy.id), copy);
+      report.conflicts.push({ kept, copy });
+      settled.push(noteKey(copy.id));
+    }
+    return kept === mine ? "a" : "b";
+  };
+
+  const result = await syncStores(local, remote, {
+    prefix: NOTES,
+    conflict: resolve,
+    onProgress: ({ key, action }) => {
+      if (action === "copiedToB") moved.push([key, "pushed"]);
+      else if (action === "copiedToA") moved.push([key, "pulled"]);
+      if (action !== "failed") settled.push(key);
+    },
+  });
+  for (const conflict of result.conflicts)
+    moved.push([conflict.key, conflict.resolution === "a" ? "pushed" : "pulled"]);
+
+  // What both sides hold now: the reports' notes, and the versions the badges count as synced.
+  const notes = await local.getMany(settled);
+  for (const [key, direction] of moved) {
+    const note = notes.get(key) as Note | undefined;
+    if (note) report[direction].push(note);
+  }
+  await local.putMany([...notes.values()].map((note) => [baseKey((note as Note).id), (note as Note).updatedAt]));
+  if (result.failed > 0) throw result.errors[0]!.error;
   return report;
 }

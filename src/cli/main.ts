@@ -10,6 +10,7 @@ import { formatError, isBrokenPipe } from "./context.js";
 import { registerIo } from "./io.js";
 import { registerMirror } from "./mirror.js";
 import { registerServe } from "./serve.js";
+import { registerSync } from "./sync.js";
 
 function buildProgram(): Command {
   const program = new Command("anystore")
@@ -25,6 +26,7 @@ function buildProgram(): Command {
   registerKeyCommands(program);
   registerIo(program);
   registerMirror(program);
+  registerSync(program);
   registerServe(program);
   return program;
 }

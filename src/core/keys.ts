@@ -5,6 +5,19 @@ import { URI_SCHEME } from "./uri.js";
 export const RESERVED = ".anystore";
 
 /**
+ * A store's method (internal, keyed by a global symbol so it works across copies of the
+ * package) that returns a view of the reserved area `.anystore/<area>` under the store's prefix:
+ * plain keys there become reserved ones, never listed. `sync` keeps its bases in area `sync`.
+ */
+export const RESERVED_AREA: unique symbol = Symbol.for("anystore.reservedArea");
+
+/** The reserved area `.anystore/<area>` of a store (see `RESERVED_AREA`), or undefined for a store that has none. */
+export function reservedArea<S extends object>(store: S, area: string): S | undefined {
+  const make = (store as Record<symbol, unknown>)[RESERVED_AREA];
+  return typeof make === "function" ? (make.call(store, area) as S) : undefined;
+}
+
+/**
  * Fast path: true for keys that are surely normalized and valid; others take the full check.
  * One pass over the characters: no leading, trailing or doubled `/`, no `./` or `:/`, no
  * trailing `.`, no backslash or NUL, no surrogate (pairs are checked on the slow path), no

@@ -6,7 +6,7 @@
 
 import { InvalidArgumentError } from "../errors.js";
 import { isHashAlgorithm } from "../hashing.js";
-import { normalizeKey } from "../keys.js";
+import { normalizeKey, RESERVED, reservedArea } from "../keys.js";
 import type { Info, Store } from "../types.js";
 import { URI_SCHEME } from "../uri.js";
 import { EXPOSED_HEADERS, H, METHODS, parseRange, weakEtag } from "./protocol.js";
@@ -55,6 +55,7 @@ export const DEFAULT_MAX_BODY_BYTES = 2 ** 30;
 export type Handler = (req: Request) => Promise<Response>;
 
 const ALLOW = METHODS.join(", ");
+const SYNC_AREA = `${RESERVED}/sync/`;
 const ALLOWED_HEADERS = `authorization, content-type, range, if-none-match, if-match, ${H.ttl}`;
 const encoder = new TextEncoder();
 
@@ -124,7 +125,8 @@ async function listing(keys: AsyncIterableIterator<string>): Promise<ReadableStr
  * Serves a store over the anystore HTTP protocol (SPEC 8), compatible with Python anystore's
  * REST app: `GET /key` (ranges, ETag), `GET /` and `GET /prefix/` list keys, `HEAD /key`
  * (`?checksum=true&algorithm=`), `PUT /key` (streamed; `x-anystore-ttl`; `If-None-Match: *`),
- * `DELETE /key`, `PATCH /key` (touch).
+ * `DELETE /key`, `PATCH /key` (touch). Keys under `.anystore/sync/` reach the store's reserved
+ * area where `sync` keeps its bases (never listed); every other reserved key is refused.
  * @example
  * const handler = createHandler(createStore("memory://"), { token: "s3cret", cors: "https://app.example" });
  * export default { fetch: handler }; // a worker, Deno.serve(handler), Bun.serve({ fetch: handler })
@@ -175,28 +177,40 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
         throw new Refusal(405, `${method} needs a key, not a folder`, { allow: "GET, HEAD" });
       return list(url, path, method === "HEAD");
     }
-    const key = normalizeKey(path);
+    const [target, key] = targetOf(path);
     switch (method) {
       case "GET":
       case "HEAD":
-        return read(req, url, key, method === "HEAD");
+        return read(target, req, url, key, method === "HEAD");
       case "PUT":
         writable();
-        return write(req, key);
+        return write(target, req, key);
       case "DELETE":
         writable();
-        if (!(await store.exists(key)))
+        if (!(await target.exists(key)))
           throw new Refusal(404, `NotFoundError: key does not exist: ${key}`, { [H.error]: "NOT_FOUND" });
-        await store.delete(key);
+        await target.delete(key);
         return new Response(null, { status: 204 });
       case "PATCH": {
         writable();
-        const date = await store.touch(key);
+        const date = await target.touch(key);
         return textResponse(date.toISOString(), 200);
       }
       default:
         throw new Refusal(405, `method ${method} is not allowed`, { allow: ALLOW });
     }
+  }
+
+  /**
+   * The store and key a path names. `[prefix/].anystore/sync/key` reaches the reserved area where
+   * `sync` keeps its bases (SPEC 12), so a remote store can be sync's first side; every other
+   * reserved key is refused by `normalizeKey`. The area is never listed.
+   */
+  function targetOf(path: string): [Store, string] {
+    const start = path.startsWith(SYNC_AREA) ? 0 : path.indexOf(`/${SYNC_AREA}`);
+    const area = start < 0 ? undefined : reservedArea(start === 0 ? store : store.child(path.slice(0, start)), "sync");
+    if (!area) return [store, normalizeKey(path)];
+    return [area, normalizeKey(path.slice(start === 0 ? SYNC_AREA.length : start + 1 + SYNC_AREA.length))];
   }
 
   function preflight(req: Request): Response {
@@ -227,7 +241,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     return new Response(body, { status: 200, headers: { "content-type": "text/plain; charset=utf-8" } });
   }
 
-  async function read(req: Request, url: URL, key: string, head: boolean): Promise<Response> {
+  async function read(store: Store, req: Request, url: URL, key: string, head: boolean): Promise<Response> {
     const info = await store.info(key);
     const headers = infoHeaders(info, storeUri);
     if (head) {
@@ -262,7 +276,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     return new Response(await store.open(key, "r", range), { status: 206, headers });
   }
 
-  async function write(req: Request, key: string): Promise<Response> {
+  async function write(store: Store, req: Request, key: string): Promise<Response> {
     const length = req.headers.get("content-length");
     if (length !== null && Number(length) > maxBodyBytes)
       throw new Refusal(413, `request body over ${maxBodyBytes} bytes`);

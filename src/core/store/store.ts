@@ -2,7 +2,7 @@ import type { DriverCapabilities, WriteOptions } from "../driver/contract.js";
 import { storable } from "../driver/local-access.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { HashAlgorithm } from "../hashing.js";
-import { joinKey, normalizePrefix } from "../keys.js";
+import { joinKey, normalizePrefix, RESERVED, RESERVED_AREA } from "../keys.js";
 import { decodeValue, encodeTextOrBytes, isStreamLike, utf8 } from "../serialize.js";
 import { deferredIterator } from "../streams/deferred-iterator.js";
 import type {
@@ -225,6 +225,12 @@ export class AnyStore<T = unknown> implements Store<T> {
     const normalized = normalizePrefix(prefix, c.uri);
     if (normalized === "") throw new InvalidArgumentError("child() needs a non-empty prefix", { store: c.uri });
     return new AnyStore<T>(c.shared, joinKey(c.prefix, normalized), false);
+  }
+
+  /** The reserved area `.anystore/<area>` under this store's prefix (see `RESERVED_AREA`); `area` is trusted. */
+  [RESERVED_AREA](area: string): Store<T> {
+    const c = this.#c;
+    return new AnyStore<T>(c.shared, joinKey(c.prefix, `${RESERVED}/${area}`), false);
   }
 
   /** Ends every watch and closes the connection (root stores only; a child's close does nothing). The next call reconnects. */
