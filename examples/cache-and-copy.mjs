@@ -2,7 +2,7 @@ import { anycache, createStore, mirror, smartRead, smartWrite } from "anystore";
 
 // A cache for an API or an expensive step: the first call runs, later ones read the store.
 const cache = createStore("./cache"); // "redis://localhost/0/cache" shares it between processes
-const slowSquare = async (n) => new Promise((resolve) => setTimeout(() => resolve(n * n), 100));
+const slowSquare = async (n = 0) => new Promise((resolve) => setTimeout(() => resolve(n * n), 100));
 const square = anycache(slowSquare, { store: cache, ttl: 3600 });
 console.log(await square(12)); // 144 after 100 ms, stored under sha256 of the arguments
 console.log(await square(12)); // 144 from the store; 100 concurrent calls with one key run it once

@@ -47,6 +47,12 @@ describe("README code blocks", () => {
     for (const { file, code } of blocks) expect(code, file).toBe(await readFile(join(ROOT, file), "utf8"));
   });
 
+  it("the Types block is test/types/readme-types.ts, which test/node/types.test.ts typechecks", async () => {
+    const block = /<!-- typechecked: (test\/types\/[\w.-]+\.ts) -->\s*```ts\n([\s\S]*?)```/.exec(readme);
+    expect(block?.[1]).toBe("test/types/readme-types.ts");
+    expect(block?.[2]).toBe(await readFile(join(ROOT, "test/types/readme-types.ts"), "utf8"));
+  });
+
   it("no js block claims to run without naming its file", () => {
     // A ```js block is a runnable example; fragments are written as ```ts.
     const jsBlocks = readme.match(/```js\n/g) ?? [];

@@ -1,0 +1,51 @@
+/**
+ * The package as users install it: a fresh build (when dist is older than src), `npm pack`,
+ * unpacked into a consumer project's node_modules beside the dependencies it asks for (links to
+ * this repository's node_modules). Used by types.test.ts and missing-peer.test.ts.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { cp, mkdir, readdir, symlink, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dirname, "../..");
+const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+/** The package's own dependencies, which npm would install with it. */
+export const DEPENDENCIES: string[] = Object.keys(pkg.dependencies);
+
+function newest(dir: string): number {
+  let last = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) last = Math.max(last, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return last;
+}
+
+/** Builds when needed, packs and unpacks into `scratch`; resolves to the unpacked package folder. */
+export async function packedPackage(scratch: string): Promise<string> {
+  if (!existsSync(join(ROOT, "dist/index.node.d.ts")) || newest(join(ROOT, "dist")) < newest(join(ROOT, "src"))) {
+    const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8", timeout: 540_000 });
+    if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
+  }
+  const pack = spawnSync("npm", ["pack", "--silent", "--pack-destination", scratch], { cwd: ROOT, encoding: "utf8" });
+  if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
+  const unpacked = join(scratch, "unpacked");
+  await mkdir(unpacked);
+  const tarball = (await readdir(scratch)).find((f) => f.endsWith(".tgz")) as string;
+  const untar = spawnSync("tar", ["-xzf", join(scratch, tarball), "-C", unpacked], { encoding: "utf8" });
+  if (untar.status !== 0) throw new Error(`tar failed: ${untar.stderr}`);
+  return join(unpacked, "package");
+}
+
+/** A project folder with `anystore` (a copy of the unpacked package) and `deps` in node_modules. */
+export async function consumerProject(dir: string, unpacked: string, deps: string[]): Promise<string> {
+  const modules = join(dir, "node_modules");
+  await mkdir(modules, { recursive: true });
+  await cp(unpacked, join(modules, "anystore"), { recursive: true });
+  for (const dep of deps) {
+    await mkdir(join(modules, dep, ".."), { recursive: true });
+    await symlink(join(ROOT, "node_modules", dep), join(modules, dep), "dir");
+  }
+  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+  return dir;
+}
