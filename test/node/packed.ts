@@ -5,7 +5,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { cp, mkdir, readdir, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -19,6 +20,14 @@ function newest(dir: string): number {
     if (entry.isFile()) last = Math.max(last, statSync(join(entry.parentPath, entry.name)).mtimeMs);
   }
   return last;
+}
+
+/**
+ * A scratch folder outside this repository: a project inside it would find the repository's
+ * node_modules (the peers, @types/node) by walking up, which a user's project cannot.
+ */
+export function outsideScratch(name: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `anystore-${name}-`));
 }
 
 /** Builds when needed, packs and unpacks into `scratch`; resolves to the unpacked package folder. */

@@ -10,12 +10,11 @@
  * out: its jobs are `unknown` without a schema, which plain JS reads freely and checkJs refuses.
  */
 import { execFile } from "node:child_process";
-import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { consumerProject, DEPENDENCIES, packedPackage, ROOT } from "./packed.js";
-import { TMP } from "./tmp.js";
+import { consumerProject, DEPENDENCIES, outsideScratch, packedPackage, ROOT } from "./packed.js";
 
 const TSC = join(ROOT, "node_modules/typescript/bin/tsc");
 
@@ -72,7 +71,7 @@ let scratch = "";
 let unpacked = "";
 
 beforeAll(async () => {
-  scratch = await mkdtemp(join(TMP, "types-"));
+  scratch = await outsideScratch("types");
   unpacked = await packedPackage(scratch);
 }, 600_000);
 afterAll(() => rm(scratch, { recursive: true, force: true }));
