@@ -260,6 +260,29 @@ describe("anystore io and mirror", () => {
   });
 });
 
+describe("anystore --version and a mirror that cannot write", () => {
+  it("--version prints the package's version", async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8"));
+    const { code, stdout } = await run(["--version"]);
+    expect(code).toBe(0);
+    expect(stdout.toString().trim()).toBe(version);
+  });
+
+  it("mirror into a target that cannot be reached prints one line for it, not one per key", async () => {
+    const source = await freshDir();
+    const files = Array.from({ length: 300 }, (_, i) => [`f/${i}.txt`, `file ${i}`]);
+    await mkdir(join(source, "f"), { recursive: true });
+    await Promise.all(files.map(([key, value]) => writeFile(join(source, key as string), value as string)));
+    const { code, stderr } = await run(["mirror", "-i", source, "-o", "redis://127.0.0.1:1/0/first-cli"]);
+    expect(code).toBe(1);
+    const lines = stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^ConnectionError: .*\(mirror stopped: 5 keys in a row failed with this; 0 mirrored, 0 skipped\)$/,
+    );
+  });
+});
+
 describe("anystore serve", () => {
   let server: ChildProcess | undefined;
   let url = "";
