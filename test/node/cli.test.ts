@@ -268,6 +268,29 @@ describe("anystore --version and a mirror that cannot write", () => {
     expect(stdout.toString().trim()).toBe(version);
   });
 
+  it("mirror on a terminal draws its bar only once keys are found, counting them as the listing finds them", async () => {
+    const source = await freshDir();
+    await mkdir(join(source, "f"), { recursive: true });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => writeFile(join(source, "f", `${i}.txt`), `file ${i}`)));
+    const target = await freshDir();
+    // util-linux `script` gives the command a terminal, as a user's shell would.
+    const command = [process.execPath, CLI, "mirror", "-i", source, "-o", target].map((a) => `'${a}'`).join(" ");
+    const { status, stdout } = spawnSync("script", ["-qec", command, "/dev/null"], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(status).toBe(0);
+    const frames = [...stdout.matchAll(/mirror \S+ (\d+)\/(\d+)(\+?) keys/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+      m[3],
+    ]);
+    expect(frames.length).toBeGreaterThan(0);
+    for (const [done, total] of frames) expect(total).toBeGreaterThanOrEqual(Math.max(done as number, 1));
+    expect(frames.at(-1)).toEqual([300, 300, ""]);
+    expect(stdout).toMatch(/mirrored 300, skipped 0, failed 0/);
+  });
+
   it("mirror into a target that cannot be reached prints one line for it, not one per key", async () => {
     const source = await freshDir();
     const files = Array.from({ length: 300 }, (_, i) => [`f/${i}.txt`, `file ${i}`]);
