@@ -6,11 +6,11 @@
 import type { ChildProcess } from "node:child_process";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt } from "./packed.js";
 
 const ROOT = process.cwd();
 const CLI = join(ROOT, "dist/cli/main.js");
@@ -25,15 +25,6 @@ const freshDir = async () => {
   await mkdir(dir, { recursive: true });
   return dir;
 };
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith(".ts"))
-      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
 
 interface Run {
   code: number | null;
@@ -71,11 +62,7 @@ beforeAll(async () => {
 }, 10_000);
 afterAll(() => rm(TMP, { recursive: true, force: true }));
 
-beforeAll(() => {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource(join(ROOT, "src"))) return;
-  const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8", timeout: 540_000 });
-  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
-}, 600_000);
+beforeAll(ensureBuilt, 600_000);
 
 describe("anystore get/put", () => {
   it("put foo bar then get foo prints exactly bar", async () => {

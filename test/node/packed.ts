@@ -5,7 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { cp, mkdir, mkdtemp, readdir, symlink, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -30,12 +30,43 @@ export function outsideScratch(name: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `anystore-${name}-`));
 }
 
-/** Builds when needed, packs and unpacks into `scratch`; resolves to the unpacked package folder. */
-export async function packedPackage(scratch: string): Promise<string> {
-  if (!existsSync(join(ROOT, "dist/index.node.d.ts")) || newest(join(ROOT, "dist")) < newest(join(ROOT, "src"))) {
+const stale = () =>
+  !existsSync(join(ROOT, "dist/cli/main.js")) ||
+  !existsSync(join(ROOT, "dist/index.node.d.ts")) ||
+  newest(join(ROOT, "dist")) < newest(join(ROOT, "src"));
+
+/**
+ * Runs `npm run build` when dist is missing or older than src. Test files run in parallel and a
+ * build starts by emptying dist, so builds take turns through a lock folder, and each checks
+ * again once it holds it (the build before it may have done the work).
+ */
+export async function ensureBuilt(): Promise<void> {
+  if (!stale()) return;
+  const lock = join(ROOT, "test/.build.lock");
+  for (const started = Date.now(); ; ) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch {
+      // A lock left by a killed run is taken over after the longest build allowed.
+      if (Date.now() - started > 600_000 || Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 600_000) {
+        await rm(lock, { recursive: true, force: true });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    if (!stale()) return;
     const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8", timeout: 540_000 });
     if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
+  } finally {
+    await rm(lock, { recursive: true, force: true });
   }
+}
+
+/** Builds when needed, packs and unpacks into `scratch`; resolves to the unpacked package folder. */
+export async function packedPackage(scratch: string): Promise<string> {
+  await ensureBuilt();
   const pack = spawnSync("npm", ["pack", "--silent", "--pack-destination", scratch], { cwd: ROOT, encoding: "utf8" });
   if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`);
   const unpacked = join(scratch, "unpacked");
