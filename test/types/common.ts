@@ -3,7 +3,7 @@
  * typechecks this file under every TypeScript setting SPEC 3 names). `Equal` fails to compile
  * when a type is not exactly the expected one, so `any` leaking out of a typed store fails too.
  */
-import { createStore, isAnystoreError, mirror, type Store, toUnstorage } from "anystore";
+import { createStore, isAnystoreError, mirror, type Store, tags, toUnstorage } from "anystore";
 import { z } from "zod";
 
 type Equal<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
@@ -34,6 +34,8 @@ export async function schemaTyped(): Promise<void> {
   for await (const value of notes.values()) expectType<Equal<typeof value, Note>>();
   for await (const value of notes.stream("a.jsonl")) expectType<Equal<typeof value, Note>>();
   expectType<Equal<typeof notes.child, (prefix: string) => Store<Note>>>();
+  const tagged = await tags(notes).get("a", { default: null });
+  expectType<Equal<typeof tagged, Note | null>>();
 
   await notes.put("a", { title: "t", done: false });
   await notes.put("b", new Uint8Array([1])); // bytes always go in
