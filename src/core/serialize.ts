@@ -68,19 +68,15 @@ export function encodeValue(value: unknown, codec: Codec, copy = true): Uint8Arr
 }
 
 /**
- * `ValidationError` whose message names the first issue, as zod reports it (`path` and
- * `message`): "value does not match the schema: at title: Invalid input: expected string, ...
- * (and 2 more issues)". All issues stay in `issues`.
+ * `ValidationError` whose message names the first issue as zod reports it (`path`, `message`):
+ * "value does not match the schema: at title: Invalid input: expected string, received number
+ * (and 2 more)". All issues stay in `issues`. Kept small: it sits in the hot chunk.
  */
 function schemaMismatch(what: string, issues: unknown[]): ValidationError {
-  const first = issues[0] as { path?: unknown; message?: unknown } | undefined;
-  let detail = "";
-  if (first) {
-    const path = Array.isArray(first.path) && first.path.length > 0 ? `at ${first.path.map(String).join(".")}: ` : "";
-    detail = `: ${path}${typeof first.message === "string" ? first.message : "invalid"}`;
-    if (issues.length > 1) detail += ` (and ${issues.length - 1} more issue${issues.length > 2 ? "s" : ""})`;
-  }
-  return new ValidationError(`${what}${detail}`, issues);
+  const first = issues[0] as { path?: unknown[]; message?: string } | undefined;
+  const at = first?.path?.length ? `at ${first.path.join(".")}: ` : "";
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
+  return new ValidationError(first ? `${what}: ${at}${first.message}${more}` : what, issues);
 }
 
 /**

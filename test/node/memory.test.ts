@@ -119,7 +119,7 @@ describe("ValidationError messages", () => {
     const error = await store.put("k", { title: 1, tags: ["a", 2] } as never).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: "ValidationError", code: "VALIDATION", key: "k" });
     expect((error as Error).message).toMatch(
-      /^value does not match the schema: at title: .*expected string.* \(and 1 more issue\)$/,
+      /^value does not match the schema: at title: .*expected string.* \(and 1 more\)$/,
     );
     expect((error as { issues: unknown[] }).issues).toHaveLength(2);
 
