@@ -49,7 +49,10 @@ export async function ensureBuilt(): Promise<void> {
       break;
     } catch {
       // A lock left by a killed run is taken over after the longest build allowed.
-      if (Date.now() - started > 600_000 || Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 600_000) {
+      if (
+        Date.now() - started > 600_000 ||
+        Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 600_000
+      ) {
         await rm(lock, { recursive: true, force: true });
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
