@@ -7,10 +7,9 @@ import typescript from "@rollup/plugin-typescript";
  * (preserveModules), so subpath exports and lazy driver chunks line up.
  */
 const pkg = JSON.parse(readFileSync("package.json", "utf8"));
-const targets = [
-  ...Object.values(pkg.exports).flatMap((entry) => (typeof entry === "string" ? [] : Object.values(entry))),
-  ...Object.values(pkg.bin),
-];
+/** Every file path in an `exports` entry, through nested conditions (`{ node: { types, default } }`). */
+const targetsOf = (entry) => (typeof entry === "string" ? [entry] : Object.values(entry).flatMap(targetsOf));
+const targets = [...Object.values(pkg.exports).flatMap(targetsOf), ...Object.values(pkg.bin)];
 const entries = [
   ...new Set(
     targets

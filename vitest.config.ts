@@ -22,6 +22,8 @@ export default defineConfig({
         test: {
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
+          // The README's browser example imports "anystore" as a user would; here it is the sources.
+          alias: [{ find: /^anystore$/, replacement: new URL("./src/index.browser.ts", import.meta.url).pathname }],
           globalSetup: ["test/browser/global-setup.ts"],
           // Pre-bundled up front: a dependency found mid-run makes Vite reload the page and fail the file.
           deps: {

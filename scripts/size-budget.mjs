@@ -58,8 +58,8 @@ function selfResolve(id) {
   const sub = id === pkg.name ? "." : `.${id.slice(pkg.name.length)}`;
   const entry = pkg.exports[sub];
   if (!entry) throw new Error(`${id} is not exported by package.json`);
-  const target = typeof entry === "string" ? entry : (entry.browser ?? entry.default);
-  return join(root, target);
+  const pick = (e) => (typeof e === "string" ? e : pick(e.browser ?? e.default));
+  return join(root, pick(entry));
 }
 
 /** Resolves the package to its own dist, records Node built-ins (kept external so the build finishes). */

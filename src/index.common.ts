@@ -42,6 +42,11 @@ export type {
 export { cached, sync } from "./core/tools/offline/index.js";
 export type { ReadMode, WriteMode } from "./core/tools/smart.js";
 export { splitUri } from "./core/tools/smart.js";
-export type { FromUnstorageOptions, UnstorageDriver, UnstorageDriverLike } from "./core/tools/unstorage.js";
+export type {
+  FromUnstorageOptions,
+  ToUnstorageOptions,
+  UnstorageDriver,
+  UnstorageDriverLike,
+} from "./core/tools/unstorage.js";
 export { fromUnstorage, toUnstorage } from "./core/tools/unstorage.js";
 export type * from "./core/types.js";

@@ -1,5 +1,5 @@
 import { createStoreWith } from "./core/store/create.js";
-import type { CreateStoreOptions, Store, StoreOptions } from "./core/types.js";
+import type { CreateStoreOptions, Serialization, Store, StoreFor, StoreOptions } from "./core/types.js";
 import { nodeRuntime } from "./runtime/node/runtime.js";
 
 export * from "./index.common.js";
@@ -14,11 +14,19 @@ export { serve } from "./server/serve.js";
  * const store = createStore("./data");
  * await store.put("reports/2026.json", { total: 3 });
  */
-export function createStore<T = unknown>(uri?: string, options?: StoreOptions<T>): Store<T>;
-export function createStore<T = unknown>(options: CreateStoreOptions<T>): Store<T>;
+export function createStore<
+  T = unknown,
+  const S extends Serialization = Serialization,
+  const M extends boolean = boolean,
+>(uri?: string, options?: StoreOptions<T> & { serialization?: S; throwOnMissing?: M }): StoreFor<T, S, M>;
+export function createStore<
+  T = unknown,
+  const S extends Serialization = Serialization,
+  const M extends boolean = boolean,
+>(options: CreateStoreOptions<T> & { serialization?: S; throwOnMissing?: M }): StoreFor<T, S, M>;
 export function createStore<T = unknown>(
   uriOrOptions?: string | CreateStoreOptions<T>,
   options?: StoreOptions<T>,
-): Store<T> {
+): Store<T> | Store<T, null> {
   return createStoreWith<T>(nodeRuntime, uriOrOptions, options);
 }

@@ -4,6 +4,7 @@
  * a closed pipe (`anystore get big | head`) ends quietly.
  */
 
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { registerKeyCommands } from "./commands.js";
 import { formatError, isBrokenPipe } from "./context.js";
@@ -12,8 +13,14 @@ import { registerMirror } from "./mirror.js";
 import { registerServe } from "./serve.js";
 import { registerSync } from "./sync.js";
 
+/** The installed package's version (dist/cli/main.js and src/cli/main.ts both sit two levels down). */
+function version(): string {
+  return JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version;
+}
+
 function buildProgram(): Command {
   const program = new Command("anystore")
+    .version(version(), "-V, --version", "print the version")
     .description(
       "read and write data by key in any store: a directory, sqlite://, redis://, s3://, anystore+http://, ...",
     )

@@ -4,7 +4,7 @@ import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { InvalidArgumentError } from "../core/errors.js";
 import type { MirrorOptions, MirrorProgress, MirrorResult } from "../core/tools/mirror.js";
-import { mirror } from "../core/tools/mirror.js";
+import { mirror, sharedCause } from "../core/tools/mirror.js";
 import type { ListOptions, Store } from "../core/types.js";
 import { formatBytes, formatError, note, openStore } from "./context.js";
 
@@ -21,14 +21,19 @@ interface MirrorFlags {
 /** What reports progress: a bar on a terminal, plain lines otherwise. */
 interface Reporter {
   progress(p: MirrorProgress): void;
-  stop(): void;
+  /** `completed`: the mirror finished (a rejected one reports its own error). */
+  stop(completed: boolean): void;
 }
 
-/** A bar whose total grows while a second listing counts the keys (the first one streams the copy). */
+/**
+ * A bar whose total grows as a second listing finds the keys (the first one feeds the copy), shown
+ * as `done/found+` until that listing ends. Nothing is drawn before the first key is found, so an
+ * empty or slow listing never shows a full bar at 0/0.
+ */
 function barReporter(source: Store, list: ListOptions): Reporter {
   const bar = new cliProgress.SingleBar(
     {
-      format: "mirror {bar} {value}/{total} keys | {size} | {rate} keys/s | {failed} failed",
+      format: "mirror {bar} {value}/{total}{more} keys | {size} | {rate} keys/s | {failed} failed",
       stream: process.stderr,
       hideCursor: true,
       clearOnComplete: false,
@@ -38,40 +43,73 @@ function barReporter(source: Store, list: ListOptions): Reporter {
   );
   const started = Date.now();
   let counting = true;
-  bar.start(0, 0, { size: "0 B", rate: "0", failed: 0 });
+  let found = 0;
+  let shown = false;
+  const show = () => {
+    if (shown) return;
+    shown = true;
+    bar.start(found, 0, { size: "0 B", rate: "0", failed: 0, more: counting ? "+" : "" });
+  };
   void (async () => {
-    let total = 0;
     for await (const _ of source.keys(list)) {
       if (!counting) return;
-      if (++total % 500 === 0) bar.setTotal(total);
+      found++;
+      show();
+      bar.setTotal(found);
     }
-    if (counting) bar.setTotal(total);
+    counting = false;
+    if (shown) bar.update({ more: "" });
   })().catch(() => {});
   return {
     progress(p) {
+      found = Math.max(found, p.done);
+      show();
       const seconds = Math.max((Date.now() - started) / 1000, 0.001);
       if (p.done > bar.getTotal()) bar.setTotal(p.done);
-      bar.update(p.done, { size: formatBytes(p.bytes), rate: (p.done / seconds).toFixed(0), failed: p.failed });
+      const more = counting ? "+" : "";
+      bar.update(p.done, { size: formatBytes(p.bytes), rate: (p.done / seconds).toFixed(0), failed: p.failed, more });
     },
     stop() {
       counting = false;
-      bar.stop();
+      if (shown) bar.stop();
+      shown = false;
     },
   };
 }
 
-/** Plain lines for logs and pipes: failures as they happen, a status line at most every 2 s. */
+/**
+ * Plain lines for logs and pipes: failures as they happen, a status line at most every 2 s.
+ * Failures that share a store-wide cause (unreachable, read-only, missing package) are folded
+ * into one line, written when the run ends; if the run stops the mirror, the error that stops it
+ * says it once.
+ */
 function lineReporter(): Reporter {
   let last = Date.now();
+  let held: { cause: string; key: string; error: unknown; count: number } | undefined;
+  const flush = () => {
+    if (!held) return;
+    const which = held.count === 1 ? held.key : `${held.count} keys from ${held.key} on`;
+    note(`failed ${which}: ${formatError(held.error)}`);
+    held = undefined;
+  };
   return {
     progress(p) {
-      if (p.status === "failed") note(`failed ${p.key}: ${formatError(p.error)}`);
+      const cause = p.status === "failed" ? sharedCause(p.error, p.key) : undefined;
+      if (cause !== undefined && held?.cause === cause) held.count++;
+      else {
+        flush();
+        if (cause !== undefined) held = { cause, key: p.key, error: p.error, count: 1 };
+        else if (p.status === "failed") note(`failed ${p.key}: ${formatError(p.error)}`);
+      }
       if (Date.now() - last >= 2000) {
         last = Date.now();
         note(`mirrored ${p.mirrored}, skipped ${p.skipped}, failed ${p.failed}, ${formatBytes(p.bytes)}`);
       }
     },
-    stop() {},
+    stop(completed) {
+      if (completed) flush();
+      held = undefined;
+    },
   };
 }
 
@@ -117,14 +155,14 @@ export function registerMirror(program: Command): void {
       };
       try {
         const result = await mirror(source, target, options);
-        reporter.stop();
+        reporter.stop(true);
         note(summary(result));
         if (result.failed > 0) {
           for (const { key, error } of result.errors.slice(0, 5)) note(`  ${key}: ${formatError(error)}`);
           process.exitCode = 1;
         }
       } finally {
-        reporter.stop();
+        reporter.stop(false);
         process.off("SIGINT", cancel);
         await Promise.all([source.close(), target.close()]);
       }

@@ -68,6 +68,18 @@ export function encodeValue(value: unknown, codec: Codec, copy = true): Uint8Arr
 }
 
 /**
+ * `ValidationError` whose message names the first issue as zod reports it (`path`, `message`):
+ * "value does not match the schema: at title: Invalid input: expected string, received number
+ * (and 2 more)". All issues stay in `issues`. Kept small: it sits in the hot chunk.
+ */
+function schemaMismatch(what: string, issues: unknown[]): ValidationError {
+  const first = issues[0] as { path?: unknown[]; message?: string } | undefined;
+  const at = first?.path?.length ? `at ${first.path.join(".")}: ` : "";
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
+  return new ValidationError(first ? `${what}: ${at}${first.message}${more}` : what, issues);
+}
+
+/**
  * Encodes a value by the codec, leaving text as a string (its bytes are its UTF-8), so a driver
  * that can keep text skips the encoding. `copy` copies caller-owned bytes: needed only for
  * drivers that keep what they are given (`sharesBuffers`). Throws before anything is written.
@@ -75,7 +87,7 @@ export function encodeValue(value: unknown, codec: Codec, copy = true): Uint8Arr
 export function encodeTextOrBytes(value: unknown, codec: Codec, copy: boolean): string | Uint8Array {
   if (codec.schema) {
     const result = codec.schema.safeParse(value);
-    if (!result.success) throw new ValidationError("value does not match the schema", result.error.issues);
+    if (!result.success) throw schemaMismatch("value does not match the schema", result.error.issues);
     return toJson(value);
   }
   if (codec.serialize) return codec.serialize(value);
@@ -150,7 +162,7 @@ function fromBytes(bytes: Uint8Array, codec: Codec): unknown {
 function fromText(text: string, codec: Codec): unknown {
   if (codec.schema) {
     const result = codec.schema.safeParse(parseJson(text));
-    if (!result.success) throw new ValidationError("stored value does not match the schema", result.error.issues);
+    if (!result.success) throw schemaMismatch("stored value does not match the schema", result.error.issues);
     return result.data;
   }
   if (codec.serialization === "json") return parseJson(text);

@@ -63,9 +63,44 @@ export interface CodecOptions<T = unknown> {
 }
 
 export interface GetOptions<T = unknown> extends CodecOptions<T> {
-  /** Returned for a missing key instead of throwing. */
-  default?: T;
+  /** Returned for a missing key instead of throwing; the call then types as `T | typeof default`. */
+  default?: unknown;
+  /** `false`: a missing key gives `null` instead of `NotFoundError` (the call types as `T | null`). */
   throwOnMissing?: boolean;
+}
+
+/** What one stored value reads as under the options `O`: bytes with `serialization: "raw"`, else `T`. */
+export type ValueFor<T, O> = O extends { serialization: "raw" } ? Uint8Array : T;
+
+/**
+ * What `get` or `pop` resolves to with the options `O`, on a store of `T` whose missing keys give
+ * `Missing` (`never` when they throw, `null` with the store option `throwOnMissing: false`):
+ * `default` adds its own type, `throwOnMissing: false` adds `null`, `throwOnMissing: true` adds nothing.
+ */
+export type GetResult<T, Missing, O> =
+  | ValueFor<T, O>
+  | (O extends { default: infer D }
+      ? D
+      : O extends { throwOnMissing: false }
+        ? null
+        : O extends { throwOnMissing: true }
+          ? never
+          : Missing);
+
+/** The store `createStore` makes with the options `S` (serialization) and `M` (throwOnMissing). */
+export type StoreFor<T, S, M> = Store<[S] extends ["raw"] ? Uint8Array : T, [M] extends [false] ? null : never>;
+
+/**
+ * What `await using` needs, declared here as @types/node declares it, so these declarations
+ * compile with `lib: ["ES2023"]` and no `esnext.disposable` (it merges with that lib where present).
+ */
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+  interface AsyncDisposable {
+    [Symbol.asyncDispose](): PromiseLike<void>;
+  }
 }
 
 export interface PutOptions<T = unknown> extends CodecOptions<T> {
@@ -111,18 +146,30 @@ export interface CreateStoreOptions<T = unknown> extends StoreOptions<T> {
   driver?: Driver;
 }
 
-/** The store (SPEC 3). */
-export interface Store<T = unknown> extends AsyncDisposable {
+/**
+ * The store (SPEC 3): values of type `T` (`unknown` unless a `schema`, `serialization: "raw"` or a
+ * type argument says more); `Missing` is what a missing key reads as without options (`never`:
+ * `NotFoundError`; `null` for a store made with `throwOnMissing: false`).
+ */
+export interface Store<T = unknown, Missing = never> extends AsyncDisposable {
   readonly uri: string;
   /** What the backend does natively; the store emulates the rest. Resolves once the driver is loaded. */
   capabilities(): Promise<DriverCapabilities>;
-  get(key: string, opts?: GetOptions<T>): Promise<T>;
+  /**
+   * The value of `key`; `NotFoundError` for a missing key unless `default` or `throwOnMissing: false`.
+   * @example
+   * const note = await store.get("notes/1", { default: null }); // Note | null
+   */
+  // biome-ignore lint/complexity/noBannedTypes: `{}` is "no options given", so the store's defaults apply
+  get<const O extends GetOptions<T> = {}>(key: string, opts?: O): Promise<GetResult<T, Missing, O>>;
   put(
     key: string,
     value: T | Uint8Array | ArrayBuffer | Blob | ReadableStream<Uint8Array> | null | undefined,
     opts?: PutOptions<T>,
   ): Promise<void>;
-  pop(key: string, opts?: GetOptions<T>): Promise<T>;
+  /** `get`, then `delete`. */
+  // biome-ignore lint/complexity/noBannedTypes: `{}` is "no options given", so the store's defaults apply
+  pop<const O extends GetOptions<T> = {}>(key: string, opts?: O): Promise<GetResult<T, Missing, O>>;
   delete(key: string): Promise<void>;
   exists(key: string): Promise<boolean>;
   info(key: string): Promise<Info>;
@@ -138,12 +185,14 @@ export interface Store<T = unknown> extends AsyncDisposable {
     mode: "w" | "wb",
     opts?: { ttl?: number; contentType?: string },
   ): Promise<WritableStream<Uint8Array>>;
-  getMany(keys: string[], opts?: CodecOptions<T>): Promise<Map<string, T>>;
+  /** The values of the keys that exist, keyed as passed (missing keys are left out). */
+  // biome-ignore lint/complexity/noBannedTypes: `{}` is "no options given", so the store's defaults apply
+  getMany<const O extends CodecOptions<T> = {}>(keys: string[], opts?: O): Promise<Map<string, ValueFor<T, O>>>;
   putMany(entries: Iterable<[string, T]>, opts?: PutOptions<T>): Promise<void>;
   deleteMany(keys: string[]): Promise<void>;
   /** Removes expired values now (they are already invisible); resolves to how many went. */
   sweep(): Promise<number>;
-  child(prefix: string): Store<T>;
+  child(prefix: string): Store<T, Missing>;
   /**
    * A URL that downloads the key's bytes straight from the backend without credentials, valid
    * for `expires` seconds (default 3600): a presigned GET on S3. `UnsupportedError` on drivers

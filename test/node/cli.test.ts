@@ -6,11 +6,11 @@
 import type { ChildProcess } from "node:child_process";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureBuilt } from "./packed.js";
 
 const ROOT = process.cwd();
 const CLI = join(ROOT, "dist/cli/main.js");
@@ -25,15 +25,6 @@ const freshDir = async () => {
   await mkdir(dir, { recursive: true });
   return dir;
 };
-
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name.endsWith(".ts"))
-      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
 
 interface Run {
   code: number | null;
@@ -71,11 +62,7 @@ beforeAll(async () => {
 }, 10_000);
 afterAll(() => rm(TMP, { recursive: true, force: true }));
 
-beforeAll(() => {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSource(join(ROOT, "src"))) return;
-  const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, encoding: "utf8", timeout: 540_000 });
-  if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`);
-}, 600_000);
+beforeAll(ensureBuilt, 600_000);
 
 describe("anystore get/put", () => {
   it("put foo bar then get foo prints exactly bar", async () => {
@@ -257,6 +244,52 @@ describe("anystore io and mirror", () => {
     expect(
       (await run(["mirror", "-i", source, "-o", filtered, "--prefix", "b", "--glob", "**/*.json"])).stderr,
     ).toMatch(/^mirrored 1, /m);
+  });
+});
+
+describe("anystore --version and a mirror that cannot write", () => {
+  it("--version prints the package's version", async () => {
+    const { version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8"));
+    const { code, stdout } = await run(["--version"]);
+    expect(code).toBe(0);
+    expect(stdout.toString().trim()).toBe(version);
+  });
+
+  it("mirror on a terminal draws its bar only once keys are found, counting them as the listing finds them", async () => {
+    const source = await freshDir();
+    await mkdir(join(source, "f"), { recursive: true });
+    await Promise.all(Array.from({ length: 300 }, (_, i) => writeFile(join(source, "f", `${i}.txt`), `file ${i}`)));
+    const target = await freshDir();
+    // util-linux `script` gives the command a terminal, as a user's shell would.
+    const command = [process.execPath, CLI, "mirror", "-i", source, "-o", target].map((a) => `'${a}'`).join(" ");
+    const { status, stdout } = spawnSync("script", ["-qec", command, "/dev/null"], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    expect(status).toBe(0);
+    const frames = [...stdout.matchAll(/mirror \S+ (\d+)\/(\d+)(\+?) keys/g)].map((m) => [
+      Number(m[1]),
+      Number(m[2]),
+      m[3],
+    ]);
+    expect(frames.length).toBeGreaterThan(0);
+    for (const [done, total] of frames) expect(total).toBeGreaterThanOrEqual(Math.max(done as number, 1));
+    expect(frames.at(-1)).toEqual([300, 300, ""]);
+    expect(stdout).toMatch(/mirrored 300, skipped 0, failed 0/);
+  });
+
+  it("mirror into a target that cannot be reached prints one line for it, not one per key", async () => {
+    const source = await freshDir();
+    const files = Array.from({ length: 300 }, (_, i) => [`f/${i}.txt`, `file ${i}`]);
+    await mkdir(join(source, "f"), { recursive: true });
+    await Promise.all(files.map(([key, value]) => writeFile(join(source, key as string), value as string)));
+    const { code, stderr } = await run(["mirror", "-i", source, "-o", "redis://127.0.0.1:1/0/first-cli"]);
+    expect(code).toBe(1);
+    const lines = stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^ConnectionError: .*\(mirror stopped: 5 keys in a row failed with this; 0 mirrored, 0 skipped\)$/,
+    );
   });
 });
 

@@ -111,3 +111,21 @@ describe("memory driver: values kept as the text they came as", () => {
     expect(await raw.pop("k", { default: "none" })).toBe("none");
   });
 });
+
+describe("ValidationError messages", () => {
+  it("name the first issue's path and message, and how many more there are", async () => {
+    const { z } = await import("zod");
+    const store = createStore("memory://", { schema: z.object({ title: z.string(), tags: z.array(z.string()) }) });
+    const error = await store.put("k", { title: 1, tags: ["a", 2] } as never).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "ValidationError", code: "VALIDATION", key: "k" });
+    expect((error as Error).message).toMatch(
+      /^value does not match the schema: at title: .*expected string.* \(and 1 more\)$/,
+    );
+    expect((error as { issues: unknown[] }).issues).toHaveLength(2);
+
+    await createStore("memory://validation-root").put("k", [1, 2]);
+    const root = createStore("memory://validation-root", { schema: z.object({ title: z.string() }) });
+    const stored = await root.get("k").catch((e: unknown) => e);
+    expect((stored as Error).message).toMatch(/^stored value does not match the schema: (?!at )\S.*expected object/);
+  });
+});

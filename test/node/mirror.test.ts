@@ -186,6 +186,45 @@ describe("mirror", () => {
     await expect(mirror(memory(), memory(), { signal: already })).rejects.toMatchObject({ name: "AbortError" });
   });
 
+  it("stops after 5 keys in a row fail with one store-wide cause, and rejects with it once", async () => {
+    const source = memory();
+    await source.putMany(Array.from({ length: 200 }, (_, i): [string, string] => [`k/${i}`, "v"]));
+    const failures: MirrorProgress[] = [];
+    const readonly = createStore(`memory://${unique()}`, { readonly: true });
+    const error = (await mirror(source, readonly, {
+      concurrency: 2,
+      onProgress: (p) => p.status === "failed" && failures.push(p),
+    }).catch((e: unknown) => e)) as Error & { code: string };
+    expect(error.name).toBe("ReadOnlyError");
+    expect(error.code).toBe("READ_ONLY");
+    expect(error.message).toMatch(
+      /is readonly \(mirror stopped: 5 keys in a row failed with this; 0 mirrored, 0 skipped\)$/,
+    );
+    // Stopped: the keys in flight when the run reached 5 failed too, no others were tried.
+    expect(failures.length).toBeGreaterThanOrEqual(5);
+    expect(failures.length).toBeLessThanOrEqual(6);
+
+    // A closed port: the target cannot be reached.
+    const unreachable = createStore("redis://127.0.0.1:1/0/first-mirror", { connectTimeout: 500 });
+    const refused = await mirror(source, unreachable).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: "ConnectionError", code: "CONNECTION" });
+    expect((refused as Error).message).toContain("mirror stopped: 5 keys in a row failed with this");
+    await unreachable.close();
+  });
+
+  it("goes on when failures are each key's own, or stopAfterFailures is 0", async () => {
+    const source = memory();
+    await source.putMany(Array.from({ length: 20 }, (_, i): [string, string] => [`k/${i}`, "v"]));
+    const readonly = createStore(`memory://${unique()}`, { readonly: true });
+    const result = await mirror(source, readonly, { stopAfterFailures: 0 });
+    expect(result).toMatchObject({ mirrored: 0, failed: 20 });
+
+    const broken = createStore({
+      driver: slowDriver(["broken/1", "broken/2", "broken/3", "broken/4", "broken/5", "broken/6"]),
+    });
+    expect(await mirror(broken, memory())).toMatchObject({ failed: 6 });
+  });
+
   it("rejects a bad concurrency with a typed error", async () => {
     await expect(mirror(memory(), memory(), { concurrency: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
   });

@@ -208,4 +208,41 @@ describe("toUnstorage", () => {
     expect(seen.length).toBe(2);
     await storage.dispose();
   });
+
+  it("passes setItem's ttl (seconds) to the store: the value expires", async () => {
+    const store = createStore(freshDir());
+    const storage = createStorage();
+    storage.mount("cache", toUnstorage(store));
+    await storage.setItem("cache:session", "short-lived", { ttl: 1 });
+    await storage.setItemRaw("cache:raw", utf8("raw"), { ttl: 1 });
+    await storage.setItem("cache:kept", "no ttl");
+    expect(await storage.getItem("cache:session")).toBe("short-lived");
+    await new Promise((resolve) => setTimeout(resolve, 1300));
+    expect(await storage.getItem("cache:session")).toBeNull();
+    expect(await storage.getItemRaw("cache:raw")).toBeNull();
+    expect(await storage.getItem("cache:kept")).toBe("no ttl");
+    await storage.dispose();
+  });
+
+  it("dispose() leaves the caller's store open unless asked to close it", async () => {
+    const dir = freshDir();
+    const store = createStore(`sqlite:///${join(dir, "owned.db")}`);
+    // Counting calls on the real store: what is under test is whether toUnstorage closes it.
+    let closes = 0;
+    const close = store.close.bind(store);
+    store.close = async () => {
+      closes++;
+      await close();
+    };
+    const storage = createStorage();
+    storage.mount("db", toUnstorage(store));
+    await storage.setItem("db:a", "1");
+    await storage.dispose(); // unstorage disposes every mounted driver
+    expect(closes).toBe(0);
+    await store.put("b", "2");
+    expect(await store.get("b")).toBe(2);
+
+    await toUnstorage(store, { dispose: true }).dispose();
+    expect(closes).toBe(1);
+  });
 });

@@ -121,9 +121,9 @@ export function rateLimit(store: Store<unknown>, resource: string, options: Rate
 export function tags<T = unknown>(store: Store<T>): Tags<T> {
   const parts = () => import("./tags.js");
   return {
-    get: (key, opts) => store.get(key, opts),
+    get: store.get.bind(store),
     put: (key, value, opts) => store.put(key, value, opts),
-    pop: (key, opts) => store.pop(key, opts),
+    pop: store.pop.bind(store),
     exists: (key) => store.exists(key),
     info: (key) => store.info(key),
     delete: (key) => store.delete(key),

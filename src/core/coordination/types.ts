@@ -1,5 +1,5 @@
 /** The public shapes of the coordination helpers (SPEC 13). */
-import type { GetOptions, Info, ListOptions, PutOptions, SchemaLike } from "../types.js";
+import type { Info, ListOptions, PutOptions, SchemaLike, Store } from "../types.js";
 
 export interface LockOptions {
   /** Seconds until a lock frees itself if its holder never releases it (a crash). @default 60 */
@@ -102,9 +102,10 @@ export interface RateLimit {
 
 /** Python's `Tags`: the store's reads and writes, `touch` on success, and deletion by prefix. */
 export interface Tags<T = unknown> {
-  get(key: string, opts?: GetOptions<T>): Promise<T>;
+  /** As `Store.get`: a `default` or `throwOnMissing: false` adds to the type, `serialization: "raw"` reads bytes. */
+  get: Store<T>["get"];
   put(key: string, value: T, opts?: PutOptions<T>): Promise<void>;
-  pop(key: string, opts?: GetOptions<T>): Promise<T>;
+  pop: Store<T>["pop"];
   exists(key: string): Promise<boolean>;
   info(key: string): Promise<Info>;
   delete(key: string): Promise<void>;

@@ -29,5 +29,7 @@ export function createStoreWith<T>(
     makeDriver = async () => (await load())(uri, options as Record<string, unknown>);
   }
   const prefix = normalizePrefix(options.prefix, uri);
-  return new AnyStore<T>(sharedState(uri, runtime, options as StoreOptions, makeDriver, requireLazyOps), prefix);
+  const shared = sharedState(uri, runtime, options as StoreOptions, makeDriver, requireLazyOps);
+  // The class returns at run time what `Store` types per call (see StoreMethods in store.ts).
+  return new AnyStore<T>(shared, prefix) as unknown as Store<T>;
 }

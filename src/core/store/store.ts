@@ -34,18 +34,28 @@ import {
 } from "./state.js";
 
 /**
+ * `Store` as the class implements it: `get`, `pop` and `getMany` return what the options ask
+ * for at run time, which `Store` spells out per call by type; create.ts and `child` cast to it.
+ */
+type StoreMethods<T> = Omit<Store<T>, "get" | "pop" | "getMany"> & {
+  get(key: string, opts?: GetOptions<T>): Promise<T>;
+  pop(key: string, opts?: GetOptions<T>): Promise<T>;
+  getMany(keys: string[], opts?: CodecOptions<T>): Promise<Map<string, T>>;
+};
+
+/**
  * The store. The hot paths (get, put, delete, exists) live here and, once the driver is
  * loaded, run without extra awaits. Everything else is in lazy-ops.ts, loaded on first use
  * and then called at once: every bundle carries only what a key-value app needs.
  */
-export class AnyStore<T = unknown> implements Store<T> {
+export class AnyStore<T = unknown> implements StoreMethods<T> {
   readonly uri: string;
   readonly #c: StoreContext<T>;
   readonly #root: boolean;
 
   constructor(shared: Shared, prefix = "", root = true) {
     this.uri = prefix === "" ? shared.uri : `${shared.uri.replace(/\/+$/, "")}/${prefix}`;
-    this.#c = { store: this, shared, prefix, uri: this.uri };
+    this.#c = { store: this as unknown as Store<T>, shared, prefix, uri: this.uri };
     this.#root = root;
   }
 
@@ -224,13 +234,13 @@ export class AnyStore<T = unknown> implements Store<T> {
     const c = this.#c;
     const normalized = normalizePrefix(prefix, c.uri);
     if (normalized === "") throw new InvalidArgumentError("child() needs a non-empty prefix", { store: c.uri });
-    return new AnyStore<T>(c.shared, joinKey(c.prefix, normalized), false);
+    return new AnyStore<T>(c.shared, joinKey(c.prefix, normalized), false) as unknown as Store<T>;
   }
 
   /** The reserved area `.anystore/<area>` under this store's prefix (see `RESERVED_AREA`); `area` is trusted. */
   [RESERVED_AREA](area: string): Store<T> {
     const c = this.#c;
-    return new AnyStore<T>(c.shared, joinKey(c.prefix, `${RESERVED}/${area}`), false);
+    return new AnyStore<T>(c.shared, joinKey(c.prefix, `${RESERVED}/${area}`), false) as unknown as Store<T>;
   }
 
   /** Ends every watch and closes the connection (root stores only; a child's close does nothing). The next call reconnects. */

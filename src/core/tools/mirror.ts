@@ -3,7 +3,7 @@
  * concurrency (SPEC 7). Works between any two stores, in any runtime.
  */
 
-import { InvalidArgumentError, isAnystoreError } from "../errors.js";
+import { AnystoreError, InvalidArgumentError, isAnystoreError } from "../errors.js";
 import type { ListOptions, Store } from "../types.js";
 
 export interface MirrorProgress {
@@ -31,6 +31,12 @@ export interface MirrorOptions extends ListOptions {
   signal?: AbortSignal;
   /** Called after each key. */
   onProgress?: (progress: MirrorProgress) => void;
+  /**
+   * Stop after this many keys in a row failed with one cause that no further key will escape (a
+   * store that cannot be reached, is read-only, or lacks its driver's package), and reject with
+   * that cause. 0 never stops. @default 5
+   */
+  stopAfterFailures?: number;
 }
 
 export interface MirrorResult {
@@ -46,6 +52,29 @@ export interface MirrorResult {
 }
 
 const MAX_ERRORS = 100;
+
+/** Error codes that say the store, not the key, is the problem: the next key fails the same way. */
+const STORE_WIDE = new Set(["CONNECTION", "READ_ONLY", "UNSUPPORTED"]);
+
+/**
+ * What a failure shares with others that every later key would meet too, or undefined for a
+ * failure of its own key. Connection and read-only failures are one cause per code (their wording
+ * varies); an unsupported operation is one cause per message (a value too large for the backend
+ * is the key's own trouble, a missing package is everyone's), with the key taken out.
+ */
+export function sharedCause(error: unknown, key: string): string | undefined {
+  if (!isAnystoreError(error) || !STORE_WIDE.has(error.code)) return undefined;
+  return error.code === "UNSUPPORTED" ? `${error.code}:${error.message.replaceAll(key, "")}` : error.code;
+}
+
+/** The error a stopped mirror rejects with: the cause's own class and code, saying why it stopped. */
+function stoppedBy(cause: AnystoreError, run: number, result: MirrorResult): AnystoreError {
+  const Kind = cause.constructor as new (message: string, details: object) => AnystoreError;
+  const done = `${result.mirrored} mirrored, ${result.skipped} skipped`;
+  const message = `${cause.message} (mirror stopped: ${run} keys in a row failed with this; ${done})`;
+  const error = new Kind(message, { cause, store: cause.store });
+  return error.code === cause.code ? error : new AnystoreError(message, { cause, store: cause.store }, cause.code);
+}
 
 /**
  * Copies the keys of `source` (optionally under a prefix, minus an exclude prefix, matching a glob)
@@ -64,6 +93,7 @@ export async function mirror(
   options: MirrorOptions = {},
 ): Promise<MirrorResult> {
   const { overwrite = false, concurrency = 8, signal, onProgress, prefix, excludePrefix, glob } = options;
+  const { stopAfterFailures = 5 } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new InvalidArgumentError(`concurrency must be a whole number >= 1, got ${String(concurrency)}`);
   }
@@ -84,7 +114,19 @@ export async function mirror(
   };
   signal?.addEventListener("abort", onAbort, { once: true });
 
+  // The current run of failures that share a cause, and the error that stopped the mirror.
+  let run = { cause: "", length: 0 };
+  let stopped: AnystoreError | undefined;
+  const track = (key: string, status: MirrorProgress["status"], error: unknown) => {
+    const cause = status === "failed" ? sharedCause(error, key) : undefined;
+    run = cause === undefined ? { cause: "", length: 0 } : { cause, length: cause === run.cause ? run.length + 1 : 1 };
+    if (!stopped && stopAfterFailures > 0 && run.length >= stopAfterFailures) {
+      stopped = stoppedBy(error as AnystoreError, run.length, result);
+    }
+  };
+
   const report = (key: string, status: MirrorProgress["status"], error?: unknown) => {
+    track(key, status, error);
     result[status]++;
     if (status === "failed" && result.errors.length < MAX_ERRORS) result.errors.push({ key, error });
     onProgress?.({
@@ -182,6 +224,7 @@ export async function mirror(
     // Async generators queue concurrent next() calls, so workers can share one listing.
     for (;;) {
       signal?.throwIfAborted();
+      if (stopped) return;
       const next = await keys.next();
       if (next.done) return;
       try {
@@ -199,6 +242,7 @@ export async function mirror(
   await keys.return?.(undefined).catch(() => {});
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
   if (failure) throw failure.reason;
+  if (stopped) throw stopped;
   result.took = Date.now() - started;
   return result;
 }

@@ -63,6 +63,15 @@ export interface FromUnstorageOptions {
   paths?: boolean;
 }
 
+export interface ToUnstorageOptions {
+  /**
+   * Close the store when unstorage disposes the driver (`storage.dispose()`, `unmount`). The store
+   * is the caller's, who may still use it elsewhere, so by default it stays open.
+   * @default false
+   */
+  dispose?: boolean;
+}
+
 /** unstorage drivers that store keys as files. */
 const PATH_DRIVERS = new Set(["fs", "fs-lite"]);
 /** errno codes of a key/folder clash on a file tree. */
@@ -240,7 +249,9 @@ export function fromUnstorage(storageOrDriver: UnstorageDriverLike, options: Fro
 
 /**
  * Makes an anystore store an unstorage driver, so unstorage code (Nitro, Nuxt, h3) can mount
- * any anystore backend. Values pass as raw bytes, whatever the store's serialization.
+ * any anystore backend. Values pass as raw bytes, whatever the store's serialization. `setItem`'s
+ * `ttl` option (seconds, as unstorage's drivers take it) becomes the put's `ttl`. `dispose()`
+ * leaves the store open unless `{ dispose: true }`: the caller made it and owns it.
  * @example
  * import { createStorage } from "unstorage";
  * const storage = createStorage();
@@ -248,7 +259,7 @@ export function fromUnstorage(storageOrDriver: UnstorageDriverLike, options: Fro
  * await storage.setItem("files:reports:2026.json", { total: 3 }); // s3://bucket/reports/2026.json
  */
 // biome-ignore lint/suspicious/noExplicitAny: a store of any value type (Store<T> uses T both ways, so Store<unknown> would refuse a Store<Note>)
-export function toUnstorage(store: Store<any>): UnstorageDriver {
+export function toUnstorage(store: Store<any>, options: ToUnstorageOptions = {}): UnstorageDriver {
   const key = (k: string) => toSlash(k);
   const readBytes = async (k: string): Promise<Uint8Array | null> => {
     try {
@@ -259,7 +270,8 @@ export function toUnstorage(store: Store<any>): UnstorageDriver {
     }
   };
   // A Blob is stored as raw bytes, bypassing the store's serialization and schema.
-  const writeBytes = (k: string, bytes: Uint8Array) => store.put(key(k), new Blob([bytes as Uint8Array<ArrayBuffer>]));
+  const writeBytes = (k: string, bytes: Uint8Array, opts?: Opts) =>
+    store.put(key(k), new Blob([bytes as Uint8Array<ArrayBuffer>]), ttlOf(opts));
   const keysUnder = async (base: string | undefined): Promise<string[]> => {
     const prefix = toSlash(base ?? "");
     const keys: string[] = [];
@@ -276,11 +288,11 @@ export function toUnstorage(store: Store<any>): UnstorageDriver {
       return bytes === null ? null : lenient.decode(bytes);
     },
     getItemRaw: readBytes,
-    setItem: (k, value) => writeBytes(k, encoder.encode(value)),
-    async setItemRaw(k, value) {
+    setItem: (k, value, opts) => writeBytes(k, encoder.encode(value), opts),
+    async setItemRaw(k, value, opts) {
       const bytes = await asBytes(value);
       if (bytes === null) return store.delete(key(k));
-      return writeBytes(k, bytes);
+      return writeBytes(k, bytes, opts);
     },
     removeItem: (k) => store.delete(key(k)),
     async getMeta(k) {
@@ -302,7 +314,9 @@ export function toUnstorage(store: Store<any>): UnstorageDriver {
       const keys = await keysUnder(base);
       for (let i = 0; i < keys.length; i += 256) await store.deleteMany(keys.slice(i, i + 256).map(key));
     },
-    dispose: () => store.close(),
+    dispose: async () => {
+      if (options.dispose) await store.close();
+    },
     async watch(callback) {
       const events = store.watch();
       await events.ready;
@@ -317,4 +331,10 @@ export function toUnstorage(store: Store<any>): UnstorageDriver {
       };
     },
   };
+}
+
+/** unstorage's `{ ttl }` (seconds) as put options; a missing or unusable ttl leaves the store's default. */
+function ttlOf(opts: Opts | undefined): { ttl: number } | undefined {
+  const ttl = opts?.ttl;
+  return typeof ttl === "number" && Number.isFinite(ttl) && ttl >= 0 ? { ttl } : undefined;
 }

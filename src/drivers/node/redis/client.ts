@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from "ioredis";
 import { AnystoreError, ConnectionError, InvalidArgumentError, isAnystoreError } from "../../../core/errors.js";
 import { normalizePrefix } from "../../../core/keys.js";
+import { importPeer } from "../peer.js";
 
 export type RedisClient = Redis | Cluster;
 
@@ -99,7 +100,12 @@ const retry = (times: number) => Math.min(50 * 2 ** Math.min(times, 5), 1000);
  * timeout; meanwhile the client keeps reconnecting in the background.
  */
 export async function createClient(target: RedisTarget, opts: ConnectOptions): Promise<RedisClient> {
-  const { default: Redis, Cluster } = await import("ioredis");
+  const { default: Redis, Cluster } = await importPeer(
+    () => import("ioredis"),
+    "ioredis",
+    "redis:// stores",
+    "the Redis client",
+  );
   const common: RedisOptions = {
     connectTimeout: opts.connectTimeout,
     // Standalone clients get the driver's watchdog instead (see CommandTracker).

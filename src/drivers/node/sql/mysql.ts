@@ -6,6 +6,7 @@
  * Timestamps are `DATETIME(6)` in UTC, as Python's `datetime.utcnow()` compares them.
  */
 import { Buffer } from "node:buffer";
+import { importPeer } from "../peer.js";
 import type { Dialect, SqlConnection, SqlResult, Statement, ValueLimit } from "./dialect.js";
 import { SOCKET_ERRORS } from "./dialect.js";
 
@@ -107,7 +108,9 @@ async function connectMysql(target: MysqlTarget): Promise<SqlConnection> {
   let client = target.client;
   const own = client === undefined;
   if (!client) {
-    const mysql = (await import("mysql2/promise")).default;
+    const mysql = (
+      await importPeer(() => import("mysql2/promise"), "mysql2", "mysql:// stores", "the MySQL and MariaDB client")
+    ).default;
     client = mysql.createPool({
       uri: target.url,
       connectTimeout: target.connectTimeout,

@@ -2,6 +2,8 @@
  * PostgreSQL through `pg` (imported lazily). A `pg.Pool` reconnects by itself after an
  * outage; its idle clients' errors are absorbed so a server restart never crashes the process.
  */
+
+import { importPeer } from "../peer.js";
 import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
 import { SOCKET_ERRORS } from "./dialect.js";
 
@@ -96,7 +98,7 @@ async function connectPostgres(target: PostgresTarget): Promise<SqlConnection> {
   let client = target.client;
   const own = client === undefined;
   if (!client) {
-    const pg = (await import("pg")).default;
+    const pg = (await importPeer(() => import("pg"), "pg", "postgresql:// stores", "the PostgreSQL client")).default;
     client = new pg.Pool({
       connectionString: target.url,
       connectionTimeoutMillis: target.connectTimeout,

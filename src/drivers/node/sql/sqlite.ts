@@ -11,6 +11,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { importPeer } from "../peer.js";
 import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
 
 /** The parts of a `@libsql/client` Client this driver uses. */
@@ -158,7 +159,12 @@ async function connectSqlite(
   if (!client) {
     const url = target.url ?? ":memory:";
     if (url.startsWith("file:")) await mkdir(dirname(decodeURIComponent(url.slice(5))), { recursive: true });
-    const { createClient } = await import("@libsql/client");
+    const { createClient } = await importPeer(
+      () => import("@libsql/client"),
+      "@libsql/client",
+      "sqlite:// and libsql:// stores",
+      "the SQLite and libSQL client",
+    );
     // concurrency 1: one connection, so the pragma below applies to every statement we run.
     client = createClient({
       url,
