@@ -218,7 +218,8 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     const params = url.searchParams;
     const base = path === "" ? store : store.child(path);
     const opts = {
-      // Python's `GET /?prefix=` lists keys relative to the store, so a prefix here is one too.
+      // `GET /?prefix=` is how older clients list (ours, and older Python apps answered it): its keys
+      // stay relative to the store, as they were. Clients now ask `GET /{prefix}/`.
       ...(params.has("prefix") && { prefix: params.get("prefix")! }),
       ...(params.has("exclude_prefix") && { excludePrefix: params.get("exclude_prefix")! }),
       ...(params.has("glob") && { glob: params.get("glob")! }),
@@ -232,7 +233,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     const headers = infoHeaders(info, storeUri);
     if (head) {
       if (url.searchParams.get("checksum") === "true") {
-        const algorithm = url.searchParams.get("algorithm") ?? "sha1"; // Python's default
+        const algorithm = url.searchParams.get("algorithm") ?? "sha256"; // Python anystore 1.x's default
         if (!isHashAlgorithm(algorithm))
           throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}`);
         headers.set(H.checksum, await store.checksum(key, algorithm));

@@ -7,6 +7,7 @@ import { sliceStream } from "../../../core/streams/slice-stream.js";
 import { concat } from "../../../core/streams/to-bytes.js";
 import { blobGatherer } from "../blob-gatherer.js";
 import type { CrawlLimits } from "./crawl.js";
+import { listKeys } from "./listing.js";
 import { bodyFeed, countBytes, drainSmall, putBlob, requester, shortText, Watchdog } from "./transport.js";
 
 export { HttpError } from "../../../core/http/protocol.js";
@@ -352,34 +353,8 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       if (!sum) throw new UnsupportedError(`${opts.url} sent no ${H.checksum} header`, details(key));
       return sum;
     },
-    async *list(listPrefix) {
-      // Python's form (`GET /?prefix=`), which anystore servers of both languages answer.
-      const full = [prefix, listPrefix.replace(/\/$/, "")].filter(Boolean).join("/");
-      const query = full ? `/?prefix=${encodeURIComponent(full)}` : "/";
-      const cut = prefix === "" ? 0 : prefix.length + 1;
-      const { res, watchdog } = await request(query);
-      if (!res.ok) return fail(res, undefined, watchdog);
-      if (!res.body) return;
-      // Split whole chunks of text: a promise per chunk, not per key.
-      const reader = watchdog.watch(res.body, base).getReader();
-      const decoder = new TextDecoder();
-      let rest = "";
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          const lines = (rest + decoder.decode(value, { stream: !done })).split("\n");
-          rest = done ? "" : lines.pop()!;
-          for (const line of lines) {
-            const key = line.endsWith("\r") ? line.slice(0, -1) : line;
-            if (key === "" || (cut > 0 && !key.startsWith(`${prefix}/`))) continue;
-            yield key.slice(cut);
-          }
-          if (done) return;
-        }
-      } finally {
-        reader.cancel().catch(() => {});
-      }
-    },
+    // `GET /{prefix}/` (SPEC 8): only that prefix's keys travel.
+    list: (listPrefix) => listKeys({ request, prefix, base, fail }, listPrefix),
     async close() {},
   };
 }
