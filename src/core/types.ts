@@ -1,8 +1,9 @@
+import type { Compression } from "./compression.js";
 import type { Driver, DriverCapabilities } from "./driver/contract.js";
 import type { HashAlgorithm } from "./hashing.js";
 import type { SchemaLike, Serialization } from "./serialize.js";
 
-export type { HashAlgorithm, SchemaLike, Serialization };
+export type { Compression, HashAlgorithm, SchemaLike, Serialization };
 
 /** What a store knows about a key (SPEC 3). */
 export interface Info {
@@ -36,6 +37,11 @@ export interface ListOptions {
 export interface CodecOptions<T = unknown> {
   serialization?: Serialization;
   schema?: SchemaLike<T>;
+  /**
+   * Compress on write, decompress on read (SPEC 14); overrides the store's `compression`, and
+   * `false` reads or writes the stored bytes as they are.
+   */
+  compression?: Compression | false;
 }
 
 export interface GetOptions<T = unknown> extends CodecOptions<T> {
@@ -51,6 +57,19 @@ export interface PutOptions<T = unknown> extends CodecOptions<T> {
   ifNotExists?: boolean;
   /** The MIME type to record where the backend keeps one. */
   contentType?: string;
+}
+
+/** `open(key, "r")`: a byte range (end exclusive; of the decompressed bytes with `compression`). */
+export interface OpenReadOptions {
+  start?: number;
+  end?: number;
+  compression?: Compression | false;
+}
+
+export interface OpenWriteOptions {
+  ttl?: number;
+  contentType?: string;
+  compression?: Compression | false;
 }
 
 export interface StoreOptions<T = unknown> {
@@ -72,6 +91,12 @@ export interface StoreOptions<T = unknown> {
   readonly?: boolean;
   /** Every key is stored under this prefix. */
   prefix?: string;
+  /**
+   * Compress every value written and decompress every value read (SPEC 14): `"gzip"` (Python
+   * anystore's `"gz"`), `"deflate"` or `"deflate-raw"`. `info().size` and `checksum` stay those
+   * of the stored bytes.
+   */
+  compression?: Compression;
   /** Driver options (such as `table`, `client`, `endpoint`) pass through to the driver. */
   [driverOption: string]: unknown;
 }
@@ -103,12 +128,8 @@ export interface Store<T = unknown> extends AsyncDisposable {
   values(opts?: ListOptions): AsyncIterableIterator<T>;
   list(opts?: ListOptions): AsyncIterableIterator<Info>;
   stream(key: string, opts?: CodecOptions<T>): ReadableStream<T>;
-  open(key: string, mode?: "r" | "rb", range?: { start?: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
-  open(
-    key: string,
-    mode: "w" | "wb",
-    opts?: { ttl?: number; contentType?: string },
-  ): Promise<WritableStream<Uint8Array>>;
+  open(key: string, mode?: "r" | "rb", range?: OpenReadOptions): Promise<ReadableStream<Uint8Array>>;
+  open(key: string, mode: "w" | "wb", opts?: OpenWriteOptions): Promise<WritableStream<Uint8Array>>;
   getMany(keys: string[], opts?: CodecOptions<T>): Promise<Map<string, T>>;
   putMany(entries: Iterable<[string, T]>, opts?: PutOptions<T>): Promise<void>;
   deleteMany(keys: string[]): Promise<void>;

@@ -57,6 +57,8 @@ export type Handler = (req: Request) => Promise<Response>;
 const ALLOW = METHODS.join(", ");
 const ALLOWED_HEADERS = `authorization, content-type, range, if-none-match, if-match, ${H.ttl}`;
 const encoder = new TextEncoder();
+/** Reads and writes of the stored bytes, past any `compression` of the store. */
+const RAW = { compression: false } as const;
 
 /** Compares a string with a secret's digest in time that never depends on where they differ. */
 async function sameSecret(given: string, expected: Promise<ArrayBuffer>): Promise<boolean> {
@@ -249,7 +251,9 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
       return new Response(null, { status: 304, headers });
     }
     const rangeText = req.headers.get("range");
-    if (rangeText === null) return new Response(await store.open(key, "r"), { status: 200, headers });
+    // The stored bytes as they are (`compression: false`), whatever the store's option: sizes, ranges
+    // and checksums in the headers are the stored bytes', and a client decompresses with its own.
+    if (rangeText === null) return new Response(await store.open(key, "r", RAW), { status: 200, headers });
     const range = parseRange(rangeText, info.size);
     if (range === "invalid") {
       throw new Refusal(400, `InvalidArgumentError: invalid range ${JSON.stringify(rangeText.slice(0, 100))}`, {
@@ -260,7 +264,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
       throw new Refusal(416, "range not satisfiable", { "content-range": `bytes */${info.size}` });
     headers.set("content-range", `bytes ${range.start}-${range.end - 1}/${info.size}`);
     headers.set("content-length", String(range.end - range.start));
-    return new Response(await store.open(key, "r", range), { status: 206, headers });
+    return new Response(await store.open(key, "r", { ...range, ...RAW }), { status: 206, headers });
   }
 
   async function write(req: Request, key: string): Promise<Response> {
@@ -278,6 +282,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
         ...(ttl !== undefined && { ttl }),
         ...(req.headers.get("if-none-match")?.trim() === "*" && { ifNotExists: true }),
         ...(contentType && { contentType }),
+        ...RAW,
       });
     } catch (error) {
       if (watch.tooLarge) throw new Refusal(413, `request body over ${maxBodyBytes} bytes`);

@@ -5,7 +5,16 @@ import type { HashAlgorithm } from "../hashing.js";
 import { joinKey, normalizePrefix } from "../keys.js";
 import { decodeValue, encodeTextOrBytes, isStreamLike, utf8 } from "../serialize.js";
 import { deferredIterator } from "../streams/deferred-iterator.js";
-import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions, Store } from "../types.js";
+import type {
+  CodecOptions,
+  GetOptions,
+  Info,
+  ListOptions,
+  OpenReadOptions,
+  OpenWriteOptions,
+  PutOptions,
+  Store,
+} from "../types.js";
 import type { LazyOps } from "./lazy-loader.js";
 import { lazyOps, requireLazyOps } from "./lazy-loader.js";
 import type { Shared, StoreContext } from "./state.js";
@@ -23,6 +32,12 @@ import {
   waitForLazyHalf,
   writeOptionsOf,
 } from "./state.js";
+
+/** Whether a call compresses: its own `compression`, else the store's (`false`: the stored bytes as they are). */
+const compressing = (c: StoreContext<unknown>, opts: { compression?: unknown } | undefined) => {
+  const format = opts?.compression ?? c.shared.options.compression;
+  return format !== undefined && format !== false;
+};
 
 /**
  * The store. The hot paths (get, put, delete, exists) live here and, once the driver is
@@ -54,6 +69,7 @@ export class AnyStore<T = unknown> implements Store<T> {
   // get and put use try/catch, no closures: the fastest paths allocate nothing of their own.
   async get(key: string, opts?: GetOptions<T>): Promise<T> {
     const c = this.#c;
+    if (compressing(c, opts)) return this.#getCompressed(key, opts);
     const k = fullKey(c, key);
     const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
     if (d.local) return getLocal(c, d.local, key, k, opts);
@@ -76,8 +92,9 @@ export class AnyStore<T = unknown> implements Store<T> {
     checkWritable(c, key);
     const k = fullKey(c, key);
     const write = writeOptionsOf(c, opts);
-    if (isStreamLike(value)) return this.#putStream(key, k, value, write);
     if ((value === null || value === undefined) && c.shared.options.storeNullValues === false) return;
+    if (compressing(c, opts)) return this.#putCompressed(key, k, value, write, opts);
+    if (isStreamLike(value)) return this.#putStream(key, k, value, write);
     const loaded = readyDriver(c.shared);
     let encoded: string | Uint8Array;
     try {
@@ -98,6 +115,15 @@ export class AnyStore<T = unknown> implements Store<T> {
   // Methods, not arrows inside put: a closure there would cost put a context object per call.
   #putStream(key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
     return this.#lazy((m, c) => m.putStream(c, key, k, value, write));
+  }
+
+  /** `get` with `compression` (the store's or the call's): in lazy-ops.ts, as every stream codec. */
+  #getCompressed(key: string, opts: GetOptions<T> | undefined): Promise<T> {
+    return this.#lazy((m, c) => m.getCompressed(c, key, opts));
+  }
+
+  #putCompressed(key: string, k: string, value: unknown, write: WriteOptions, opts: PutOptions<T> | undefined) {
+    return this.#lazy((m, c) => m.putCompressed(c, key, k, value, write, opts as PutOptions<unknown>));
   }
 
   /** `ifNotExists` on a driver without an atomic create: emulated in lazy-ops.ts. */
@@ -157,7 +183,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     return new ReadableStream<T>({
       pull: async (controller) => {
-        reader ??= await this.#lazy((m) => m.lines(c, key));
+        reader ??= await this.#lazy((m) => m.lines(c, key, opts?.compression));
         const { done, value } = await reader.read();
         if (done) return controller.close();
         controller.enqueue(attempt(c, () => decodeValue(value, codec) as T, key));
@@ -166,12 +192,8 @@ export class AnyStore<T = unknown> implements Store<T> {
     });
   }
 
-  open(key: string, mode?: "r" | "rb", range?: { start?: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
-  open(
-    key: string,
-    mode: "w" | "wb",
-    opts?: { ttl?: number; contentType?: string },
-  ): Promise<WritableStream<Uint8Array>>;
+  open(key: string, mode?: "r" | "rb", range?: OpenReadOptions): Promise<ReadableStream<Uint8Array>>;
+  open(key: string, mode: "w" | "wb", opts?: OpenWriteOptions): Promise<WritableStream<Uint8Array>>;
   open(
     key: string,
     mode: string = "r",
