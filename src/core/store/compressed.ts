@@ -33,7 +33,7 @@ export function compressionOf(
   key?: string,
 ): Compression | undefined {
   const value = opts?.compression ?? c.shared.options.compression;
-  if (value === undefined || value === false) return undefined;
+  if (!value) return undefined; // as the hot paths read it: undefined, false (or "") compress nothing
   return attempt(c, () => checkCompression(value), key ?? "");
 }
 

@@ -33,12 +33,6 @@ import {
   writeOptionsOf,
 } from "./state.js";
 
-/** Whether a call compresses: its own `compression`, else the store's (`false`: the stored bytes as they are). */
-const compressing = (c: StoreContext<unknown>, opts: { compression?: unknown } | undefined) => {
-  const format = opts?.compression ?? c.shared.options.compression;
-  return format !== undefined && format !== false;
-};
-
 /**
  * The store. The hot paths (get, put, delete, exists) live here and, once the driver is
  * loaded, run without extra awaits. Everything else is in lazy-ops.ts, loaded on first use
@@ -69,7 +63,8 @@ export class AnyStore<T = unknown> implements Store<T> {
   // get and put use try/catch, no closures: the fastest paths allocate nothing of their own.
   async get(key: string, opts?: GetOptions<T>): Promise<T> {
     const c = this.#c;
-    if (compressing(c, opts)) return this.#getCompressed(key, opts);
+    // A call's own `compression`, else the store's (`false`: the stored bytes as they are).
+    if (opts?.compression ?? c.shared.options.compression) return this.#getCompressed(key, opts);
     const k = fullKey(c, key);
     const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
     if (d.local) return getLocal(c, d.local, key, k, opts);
@@ -93,7 +88,7 @@ export class AnyStore<T = unknown> implements Store<T> {
     const k = fullKey(c, key);
     const write = writeOptionsOf(c, opts);
     if ((value === null || value === undefined) && c.shared.options.storeNullValues === false) return;
-    if (compressing(c, opts)) return this.#putCompressed(key, k, value, write, opts);
+    if (opts?.compression ?? c.shared.options.compression) return this.#putCompressed(key, k, value, write, opts);
     if (isStreamLike(value)) return this.#putStream(key, k, value, write);
     const loaded = readyDriver(c.shared);
     let encoded: string | Uint8Array;

@@ -7,7 +7,6 @@ import { sliceStream } from "../../../core/streams/slice-stream.js";
 import { concat } from "../../../core/streams/to-bytes.js";
 import { blobGatherer } from "../blob-gatherer.js";
 import type { CrawlLimits } from "./crawl.js";
-import { listKeys } from "./listing.js";
 import { bodyFeed, countBytes, drainSmall, putBlob, requester, shortText, Watchdog } from "./transport.js";
 
 export { HttpError } from "../../../core/http/protocol.js";
@@ -353,8 +352,11 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       if (!sum) throw new UnsupportedError(`${opts.url} sent no ${H.checksum} header`, details(key));
       return sum;
     },
-    // `GET /{prefix}/` (SPEC 8): only that prefix's keys travel.
-    list: (listPrefix) => listKeys({ request, prefix, base, fail }, listPrefix),
+    // `GET /{prefix}/` (SPEC 8): only that prefix's keys travel. Loaded with the first listing.
+    async *list(listPrefix) {
+      const { listKeys } = await import("./listing.js");
+      yield* listKeys({ request, prefix, base, fail }, listPrefix);
+    },
     async close() {},
   };
 }
