@@ -75,12 +75,9 @@ function pythonGzipHeader(): TransformStream<Uint8Array, Uint8Array> {
   });
 }
 
-/** `source` compressed, as a stream: the codec's queues hold a few chunks, whatever the size. */
+/** `source` compressed, as a stream; a gzip header is Python anystore's. */
 export function compressStream(source: ReadableStream<Uint8Array>, format: Compression): ReadableStream<Uint8Array> {
-  const native = platformCodec(format, "compress");
-  const compressed = native
-    ? source.pipeThrough(native)
-    : deferred(codecFor(format, "compress").then((codec) => source.pipeThrough(codec)));
+  const compressed = through(source, format, "compress", {});
   return format === "gzip" ? compressed.pipeThrough(pythonGzipHeader()) : compressed;
 }
 
@@ -124,31 +121,52 @@ export function decompressStream(
   format: Compression,
   details: ErrorDetails = {},
 ): ReadableStream<Uint8Array> {
+  return through(source, format, "decompress", details);
+}
+
+/** Decompression input goes in slices of this size: what one slice inflates to is all that waits in the codec. */
+const SLICE = 16 * 1024;
+
+/**
+ * `source` through a codec. The codec is fed in the background one write at a time, each awaited,
+ * and its output read as the reader asks, so the codec's own backpressure (a write waits while
+ * its output is unread) bounds what waits in it. Never `pipeThrough`: Node's codecs count their
+ * writable's high-water mark in chunks (16,384 of them), so a pipe would queue a whole large value
+ * in front of the codec (measured: RSS grew with the value's size).
+ */
+function through(
+  source: ReadableStream<Uint8Array>,
+  format: Compression,
+  direction: "compress" | "decompress",
+  details: ErrorDetails,
+): ReadableStream<Uint8Array> {
   const input = source.getReader();
   let output: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let sourceError: { error: unknown } | undefined;
+  const readSource = async () => {
+    try {
+      return await input.read();
+    } catch (error) {
+      sourceError = { error };
+      throw error;
+    }
+  };
   const explain = (error: unknown) =>
-    (sourceError && error === sourceError.error) || isAnystoreError(error)
+    (sourceError && error === sourceError.error) || isAnystoreError(error) || direction === "compress"
       ? error
       : new SerializationError(
           `the stored value is not valid ${format} data (${(error as Error)?.message ?? String(error)})`,
           { ...details, cause: error },
         );
 
-  /** Writes the first chunk and then the rest of the source into the codec, with backpressure. */
-  const feed = async (first: Uint8Array, writer: WritableStreamDefaultWriter<Uint8Array>) => {
+  /** Writes `first`, then the rest of the source, into the codec; a failure aborts it, which errors its output. */
+  const feed = async (first: Uint8Array | undefined, writer: WritableStreamDefaultWriter<Uint8Array>) => {
     try {
-      await writer.write(first);
-      for (;;) {
-        let next: ReadableStreamReadResult<Uint8Array>;
-        try {
-          next = await input.read();
-        } catch (error) {
-          sourceError = { error };
-          throw error;
-        }
-        if (next.done) break;
-        await writer.write(next.value);
+      let chunk = first ?? (await readSource()).value;
+      while (chunk) {
+        const step = direction === "decompress" ? SLICE : chunk.byteLength;
+        for (let at = 0; at < chunk.byteLength; at += step) await writer.write(chunk.subarray(at, at + step));
+        chunk = (await readSource()).value;
       }
       await writer.close();
     } catch (error) {
@@ -161,12 +179,16 @@ export function decompressStream(
       async pull(controller) {
         try {
           if (!output) {
-            let first = await input.read();
-            while (!first.done && first.value.byteLength === 0) first = await input.read();
-            if (first.done) return controller.close();
-            const codec = await codecFor(format, "decompress");
+            let first: Uint8Array | undefined;
+            if (direction === "decompress") {
+              let next = await readSource();
+              while (!next.done && next.value.byteLength === 0) next = await readSource();
+              if (next.done) return controller.close();
+              first = next.value;
+            }
+            const codec = await codecFor(format, direction);
             output = codec.readable.getReader();
-            feed(first.value, codec.writable.getWriter());
+            feed(first, codec.writable.getWriter());
           }
           const { done, value } = await output.read();
           if (done) controller.close();
@@ -187,23 +209,4 @@ export function decompressStream(
 /** Bytes decompressed; `SerializationError` when they are not `format` data. */
 export function decompressBytes(bytes: Uint8Array, format: Compression, details?: ErrorDetails): Promise<Uint8Array> {
   return collect(decompressStream(bytesToStream(bytes), format, details));
-}
-
-/** A stream that is ready only after a promise: for codecs loaded on demand. */
-function deferred(ready: Promise<ReadableStream<Uint8Array>>): ReadableStream<Uint8Array> {
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        reader ??= (await ready).getReader();
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      async cancel(reason) {
-        await (reader ?? (await ready)).cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }
