@@ -96,10 +96,10 @@ export function compressingWritable(sink: WritableStream<Uint8Array>, format: Co
   piped.catch(() => {}); // surfaces through write, close or abort below
   const writer = input.writable.getWriter();
   return new WritableStream<Uint8Array>({
-    async write(chunk) {
-      // A sink that failed (the key exists, the disk is full) fails the next write.
-      await Promise.race([writer.write(chunk), piped.then(() => {})]);
-    },
+    // A sink that fails (the key exists, the disk is full) cancels the pipe back to `input`, which
+    // fails the write under way. (No race against `piped` per write: each would leave a reaction
+    // on it until the end, memory growing with the value's size.)
+    write: (chunk) => writer.write(chunk),
     async close() {
       await writer.close();
       await piped;

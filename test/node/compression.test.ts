@@ -202,6 +202,28 @@ describe("bad input", () => {
   });
 });
 
+describe("a failing sink fails the compressed write, never hangs it", () => {
+  it("a key/folder conflict on fs and a server's 413 mid-upload reject the write", async () => {
+    const store = createStore(freshDir());
+    await store.put("a", "file");
+    const write = async (target: typeof store, key: string, size: number) => {
+      const writer = (await target.open(key, "w", { compression: "gzip" })).getWriter();
+      const chunk = new Uint8Array(64 * 1024);
+      for (let sent = 0; sent < size; sent += chunk.byteLength) {
+        crypto.getRandomValues(chunk);
+        await writer.write(chunk.slice());
+      }
+      await writer.close();
+    };
+    await rejectsWith(write(store, "a/b", 1024), "CONFLICT");
+    const server = await serve(createStore("memory://"), { maxBodyBytes: 100_000 });
+    servers.push(server);
+    const remote = createStore(`anystore+${server.url}`);
+    const error = await rejectsWith(write(remote, "big", 8 << 20), "IO");
+    expect((error as { status?: number }).status).toBe(413);
+  });
+});
+
 describe("large values stream through the codec", () => {
   it("64 MiB written through open(key, 'w') and read back through open(key, 'r'), chunk by chunk", async () => {
     const dir = freshDir();
