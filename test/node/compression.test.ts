@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { fflateCodec } from "../../src/core/compression-fallback.js";
 import type { Compression, RunningServer } from "../../src/index.node.js";
-import { createStore, serve } from "../../src/index.node.js";
+import { createStore, mirror, serve } from "../../src/index.node.js";
 import { readAll, rejectsWith, text, utf8 } from "../shared/contract.js";
 import { TMP } from "./tmp.js";
 
@@ -137,6 +137,20 @@ describe("the store option compression", () => {
     expect(Buffer.compare(Buffer.from(asStored), stored)).toBe(0);
     expect(await store.pop("b")).toBe("bee");
     expect(await store.exists("b")).toBe(false);
+  });
+
+  it("mirror moves values through each store's own option: decompressed from one, compressed into the other", async () => {
+    const gz = createStore(freshDir(), { compression: "gzip" });
+    await gz.put("a.json", { x: 1 });
+    await gz.put("big.txt", "y".repeat(3 << 20));
+    const plainDir = freshDir();
+    const result = await mirror(gz, createStore(plainDir));
+    expect([result.mirrored, result.failed]).toEqual([2, 0]);
+    expect(await readFile(join(plainDir, "a.json"), "utf8")).toBe('{"x":1}');
+    expect((await readFile(join(plainDir, "big.txt"))).byteLength).toBe(3 << 20);
+    const back = createStore(freshDir(), { compression: "deflate" });
+    await mirror(createStore(plainDir), back);
+    expect(await back.get("a.json")).toEqual({ x: 1 });
   });
 
   it("ranges of open(key, 'r') are of the decompressed bytes; ifNotExists holds", async () => {
