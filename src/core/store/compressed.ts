@@ -5,14 +5,7 @@
  */
 
 import type { Compression } from "../compression.js";
-import {
-  checkCompression,
-  compressBytes,
-  compressingWritable,
-  compressStream,
-  decompressBytes,
-  decompressStream,
-} from "../compression.js";
+import { checkCompression, compressBytes, compressStream, decompressBytes, decompressStream } from "../compression.js";
 import type { ByteRange, WriteOptions } from "../driver/contract.js";
 import { decodeValue, encodeTextOrBytes, isStreamLike, utf8 } from "../serialize.js";
 import { bytesToStream } from "../streams/from-bytes.js";
@@ -34,7 +27,11 @@ export function compressionOf(
 ): Compression | undefined {
   const value = opts?.compression ?? c.shared.options.compression;
   if (!value) return undefined; // as the hot paths read it: undefined, false (or "") compress nothing
-  return attempt(c, () => checkCompression(value), key ?? "");
+  try {
+    return checkCompression(value);
+  } catch (error) {
+    fail(c, error, key);
+  }
 }
 
 /** A key's stored bytes decompressed, as a stream; null when the key is missing. */
@@ -90,11 +87,6 @@ export function putCompressed(
     source = bytesToStream(typeof encoded === "string" ? utf8(encoded) : encoded);
   }
   return putStream(c, key, k, compressStream(source, format), write);
-}
-
-/** `open(key, "w")` with a compression: the driver's writable behind the codec. */
-export function compressingWrite(sink: WritableStream<Uint8Array>, format: Compression): WritableStream<Uint8Array> {
-  return compressingWritable(sink, format);
 }
 
 /** Bytes compressed for a batch; each value's own. */

@@ -6,6 +6,7 @@
  */
 
 import type { Compression } from "../compression.js";
+import { compressingWritable } from "../compression.js";
 import { completeDriver, completed } from "../driver/complete.js";
 import type { ByteRange, DriverCapabilities, WriteOptions } from "../driver/contract.js";
 import { decodeStored, storable } from "../driver/local-access.js";
@@ -18,7 +19,6 @@ import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions } from "..
 import { withComplete, withDriver } from "./access.js";
 import {
   compressAll,
-  compressingWrite,
   compressionOf,
   decompressAll,
   getCompressed,
@@ -203,7 +203,7 @@ export async function open(
       // Not an option of open (SPEC 3); passed on only where the driver's write honours it.
       if (!d.capabilities.ifNotExists) delete write.ifNotExists;
       const sink = d.write(k, write).catch((error) => fail(c, error, key));
-      return format ? sink.then((w) => compressingWrite(w, format)) : sink;
+      return format ? sink.then((w) => compressingWritable(w, format)) : sink;
     });
   }
   throw new InvalidArgumentError(`unknown mode ${JSON.stringify(mode)}: use "r" or "w"`, { key, store: c.uri });
