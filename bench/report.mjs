@@ -301,7 +301,7 @@ function detail(suite) {
   return lines;
 }
 
-export function markdown(run, notes = {}, { chart } = {}) {
+export function markdown(run, notes = {}, { chart, sections = [] } = {}) {
   const drivers = byDriver(run);
   const m = run.machine ?? {};
   const failed = [
@@ -364,6 +364,8 @@ export function markdown(run, notes = {}, { chart } = {}) {
       "",
     );
   }
+  // Figures measured by scripts of their own (bench/compression-memory.mjs), kept across runs.
+  for (const section of sections) lines.push(section.trimEnd(), "");
   lines.push(
     "## Workloads",
     "",

@@ -141,6 +141,7 @@ async function render(run, publish) {
   }
   await writeFile(RESULTS, `${JSON.stringify(run, null, 1)}\n`);
   await writeFile(join(here, "ratios.svg"), chart(run));
-  await writeFile(join(root, "BENCHMARKS.md"), markdown(run, notes, { chart: "bench/ratios.svg" }));
+  const sections = [await readFile(join(here, "compression-memory.md"), "utf8").catch(() => "")].filter(Boolean);
+  await writeFile(join(root, "BENCHMARKS.md"), markdown(run, notes, { chart: "bench/ratios.svg", sections }));
   console.log("wrote BENCHMARKS.md, bench/ratios.svg, bench/results.json");
 }

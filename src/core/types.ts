@@ -1,8 +1,9 @@
+import type { Compression } from "./compression.js";
 import type { Driver, DriverCapabilities } from "./driver/contract.js";
 import type { HashAlgorithm } from "./hashing.js";
 import type { SchemaLike, Serialization } from "./serialize.js";
 
-export type { HashAlgorithm, SchemaLike, Serialization };
+export type { Compression, HashAlgorithm, SchemaLike, Serialization };
 
 /** What a store knows about a key (SPEC 3). */
 export interface Info {
@@ -60,6 +61,11 @@ export interface WatchIterator extends AsyncIterableIterator<WatchEvent> {
 export interface CodecOptions<T = unknown> {
   serialization?: Serialization;
   schema?: SchemaLike<T>;
+  /**
+   * Compress on write, decompress on read (SPEC 14); overrides the store's `compression`, and
+   * `false` reads or writes the stored bytes as they are.
+   */
+  compression?: Compression | false;
 }
 
 export interface GetOptions<T = unknown> extends CodecOptions<T> {
@@ -112,6 +118,19 @@ export interface PutOptions<T = unknown> extends CodecOptions<T> {
   contentType?: string;
 }
 
+/** `open(key, "r")`: a byte range (end exclusive; of the decompressed bytes with `compression`). */
+export interface OpenReadOptions {
+  start?: number;
+  end?: number;
+  compression?: Compression | false;
+}
+
+export interface OpenWriteOptions {
+  ttl?: number;
+  contentType?: string;
+  compression?: Compression | false;
+}
+
 export interface StoreOptions<T = unknown> {
   /** `"auto"` (default), `"json"` or `"raw"`. */
   serialization?: Serialization;
@@ -136,6 +155,12 @@ export interface StoreOptions<T = unknown> {
    * `capabilities().watch` false). @default 1000
    */
   watchInterval?: number;
+  /**
+   * Compress every value written and decompress every value read (SPEC 14): `"gzip"` (Python
+   * anystore's `"gz"`), `"deflate"` or `"deflate-raw"`. `info().size` and `checksum` stay those
+   * of the stored bytes.
+   */
+  compression?: Compression;
   /** Driver options (such as `table`, `client`, `endpoint`) pass through to the driver. */
   [driverOption: string]: unknown;
 }
@@ -179,12 +204,8 @@ export interface Store<T = unknown, Missing = never> extends AsyncDisposable {
   values(opts?: ListOptions): AsyncIterableIterator<T>;
   list(opts?: ListOptions): AsyncIterableIterator<Info>;
   stream(key: string, opts?: CodecOptions<T>): ReadableStream<T>;
-  open(key: string, mode?: "r" | "rb", range?: { start?: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
-  open(
-    key: string,
-    mode: "w" | "wb",
-    opts?: { ttl?: number; contentType?: string },
-  ): Promise<WritableStream<Uint8Array>>;
+  open(key: string, mode?: "r" | "rb", range?: OpenReadOptions): Promise<ReadableStream<Uint8Array>>;
+  open(key: string, mode: "w" | "wb", opts?: OpenWriteOptions): Promise<WritableStream<Uint8Array>>;
   /** The values of the keys that exist, keyed as passed (missing keys are left out). */
   // biome-ignore lint/complexity/noBannedTypes: `{}` is "no options given", so the store's defaults apply
   getMany<const O extends CodecOptions<T> = {}>(keys: string[], opts?: O): Promise<Map<string, ValueFor<T, O>>>;

@@ -157,7 +157,7 @@ describe("protocol (SPEC 8)", () => {
     }
   });
 
-  it("GET / and GET /prefix/ list keys one per line; ?glob=, ?exclude_prefix=, ?prefix= (store-relative, as Python)", async () => {
+  it("GET / and GET /prefix/ list keys one per line; ?glob=, ?exclude_prefix=, ?prefix= (store-relative, for older clients)", async () => {
     const lines = (r: Reply) => r.body.split("\n").filter(Boolean).sort();
     const all = await raw(url, "GET", "/", auth);
     expect(all.status).toBe(200);
@@ -180,8 +180,8 @@ describe("protocol (SPEC 8)", () => {
     expect(head.headers["x-anystore-checksum"]).toBeUndefined();
     const hex = (algorithm: string) => createHash(algorithm).update("abcdef").digest("hex");
     const sum = await raw(url, "HEAD", "/abc.txt?checksum=true", auth);
-    expect(sum.headers["x-anystore-checksum"]).toBe(hex("sha1")); // Python's default
-    for (const algorithm of ["md5", "sha256", "sha512"]) {
+    expect(sum.headers["x-anystore-checksum"]).toBe(hex("sha256")); // Python anystore 1.x's default
+    for (const algorithm of ["md5", "sha1", "sha512"]) {
       const r = await raw(url, "HEAD", `/abc.txt?checksum=true&algorithm=${algorithm}`, auth);
       expect(r.headers["x-anystore-checksum"]).toBe(hex(algorithm));
     }

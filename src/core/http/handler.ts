@@ -58,6 +58,8 @@ const ALLOW = METHODS.join(", ");
 const SYNC_AREA = `${RESERVED}/sync/`;
 const ALLOWED_HEADERS = `authorization, content-type, range, if-none-match, if-match, ${H.ttl}`;
 const encoder = new TextEncoder();
+/** Reads and writes of the stored bytes, past any `compression` of the store. */
+const RAW = { compression: false } as const;
 
 /** Compares a string with a secret's digest in time that never depends on where they differ. */
 async function sameSecret(given: string, expected: Promise<ArrayBuffer>): Promise<boolean> {
@@ -232,7 +234,8 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     const params = url.searchParams;
     const base = path === "" ? store : store.child(path);
     const opts = {
-      // Python's `GET /?prefix=` lists keys relative to the store, so a prefix here is one too.
+      // `GET /?prefix=` is how older clients list (ours, and older Python apps answered it): its keys
+      // stay relative to the store, as they were. Clients now ask `GET /{prefix}/`.
       ...(params.has("prefix") && { prefix: params.get("prefix")! }),
       ...(params.has("exclude_prefix") && { excludePrefix: params.get("exclude_prefix")! }),
       ...(params.has("glob") && { glob: params.get("glob")! }),
@@ -246,7 +249,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     const headers = infoHeaders(info, storeUri);
     if (head) {
       if (url.searchParams.get("checksum") === "true") {
-        const algorithm = url.searchParams.get("algorithm") ?? "sha1"; // Python's default
+        const algorithm = url.searchParams.get("algorithm") ?? "sha256"; // Python anystore 1.x's default
         if (!isHashAlgorithm(algorithm))
           throw new InvalidArgumentError(`unknown checksum algorithm ${JSON.stringify(algorithm)}`);
         headers.set(H.checksum, await store.checksum(key, algorithm));
@@ -262,7 +265,9 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
       return new Response(null, { status: 304, headers });
     }
     const rangeText = req.headers.get("range");
-    if (rangeText === null) return new Response(await store.open(key, "r"), { status: 200, headers });
+    // The stored bytes as they are (`compression: false`), whatever the store's option: sizes, ranges
+    // and checksums in the headers are the stored bytes', and a client decompresses with its own.
+    if (rangeText === null) return new Response(await store.open(key, "r", RAW), { status: 200, headers });
     const range = parseRange(rangeText, info.size);
     if (range === "invalid") {
       throw new Refusal(400, `InvalidArgumentError: invalid range ${JSON.stringify(rangeText.slice(0, 100))}`, {
@@ -273,7 +278,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
       throw new Refusal(416, "range not satisfiable", { "content-range": `bytes */${info.size}` });
     headers.set("content-range", `bytes ${range.start}-${range.end - 1}/${info.size}`);
     headers.set("content-length", String(range.end - range.start));
-    return new Response(await store.open(key, "r", range), { status: 206, headers });
+    return new Response(await store.open(key, "r", { ...range, ...RAW }), { status: 206, headers });
   }
 
   async function write(store: Store, req: Request, key: string): Promise<Response> {
@@ -291,6 +296,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
         ...(ttl !== undefined && { ttl }),
         ...(req.headers.get("if-none-match")?.trim() === "*" && { ifNotExists: true }),
         ...(contentType && { contentType }),
+        ...RAW,
       });
     } catch (error) {
       if (watch.tooLarge) throw new Refusal(413, `request body over ${maxBodyBytes} bytes`);

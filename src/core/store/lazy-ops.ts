@@ -5,10 +5,10 @@
  * gets and puts, on a driver that needs no TTL emulation, never downloads it.
  */
 
-import type { CompleteDriver } from "../driver/complete.js";
+import type { Compression } from "../compression.js";
+import { compressingWritable } from "../compression.js";
 import { completeDriver, completed } from "../driver/complete.js";
 import type { ByteRange, DriverCapabilities, WriteOptions } from "../driver/contract.js";
-import type { HotDriver } from "../driver/hot-path.js";
 import { decodeStored, storable } from "../driver/local-access.js";
 import { InvalidArgumentError } from "../errors.js";
 import { HASH_ALGORITHMS, type HashAlgorithm, isHashAlgorithm } from "../hashing.js";
@@ -16,8 +16,19 @@ import { guessContentType } from "../mime.js";
 import { decodeValue, encodeTextOrBytes, utf8 } from "../serialize.js";
 import { lineSplitter } from "../streams/lines.js";
 import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions } from "../types.js";
+import { withComplete, withDriver } from "./access.js";
+import {
+  compressAll,
+  compressionOf,
+  decompressAll,
+  getCompressed,
+  popCompressed,
+  putCompressed,
+  readDecompressed,
+} from "./compressed.js";
 import { createNew } from "./create-new.js";
 import { listKeys, pagesOf } from "./list.js";
+import { putStream } from "./put-stream.js";
 import type { StoreContext } from "./state.js";
 import {
   attempt,
@@ -26,7 +37,6 @@ import {
   fail,
   fullKey,
   getLocal,
-  loadDriver,
   missing,
   mustCopy,
   notFound,
@@ -35,54 +45,15 @@ import {
 } from "./state.js";
 
 export { watch } from "./watch.js";
-export { completeDriver };
+export { completeDriver, getCompressed, putCompressed, putStream };
 
 type Context = StoreContext<unknown>;
 
 const VALUES_PAGE = 64;
 const INFO_CONCURRENCY = 16;
 
-/**
- * Runs `use` on the driver: at once, without an await, when it is loaded; else right after the
- * one promise every call waits for. Either way calls issued together reach the driver in the
- * order they were made (see state.ts). Errors of `use` are its own to map: a failed load
- * already names the store.
- */
-async function withDriver<R>(c: Context, use: (d: HotDriver) => R | Promise<R>): Promise<R> {
-  return use(readyDriver(c.shared) ?? (await loadDriver(c.shared)));
-}
-
-/** `withDriver`, with every method of the driver present (driver/complete.ts). */
-function withComplete<R>(c: Context, use: (d: CompleteDriver) => R | Promise<R>): Promise<R> {
-  return withDriver(c, (d) => use(completed(c.shared, d)));
-}
-
 export function capabilities(c: Context): Promise<DriverCapabilities> {
   return withComplete(c, (d) => ({ ...d.capabilities }));
-}
-
-/**
- * `put` of a stream or Blob. `ifNotExists` reaches a driver that creates atomically (its
- * `write` refuses an existing key on close, writing nothing); others get the emulation.
- */
-export function putStream(
-  c: Context,
-  key: string,
-  k: string,
-  value: ReadableStream<Uint8Array> | Blob,
-  write: WriteOptions,
-): Promise<void> {
-  return withComplete(c, async (d) => {
-    const source = value instanceof ReadableStream ? value : value.stream();
-    const pipe = async (opts: WriteOptions) => source.pipeTo(await d.write(k, opts));
-    try {
-      await (write.ifNotExists && !d.capabilities.ifNotExists ? createNew(c, d, key, k, write, pipe) : pipe(write));
-    } catch (error) {
-      // Refused before it was read (the key exists): let the source go.
-      if (!source.locked) source.cancel(error).catch(() => {});
-      fail(c, error, key);
-    }
-  });
 }
 
 /** `put` of encoded bytes with `ifNotExists`, on a driver without an atomic create. */
@@ -106,6 +77,7 @@ export function putNew(
 export async function pop<T>(c: Context, key: string, opts: GetOptions<T> | undefined): Promise<T> {
   checkWritable(c, key);
   const k = fullKey(c, key);
+  if (compressionOf(c, opts, key)) return popCompressed(c, key, opts);
   return withDriver(c, async (d) => {
     let value: T;
     if (d.local) {
@@ -154,7 +126,8 @@ export async function checksum(c: Context, key: string, algorithm: HashAlgorithm
   if (sum === null) throw notFound(key, c.uri);
   if (sum !== undefined) return sum;
   const hasher = await c.shared.runtime.createHasher(algorithm);
-  const reader = (await c.store.open(key, "r")).getReader();
+  // The stored bytes, as a native checksum and Python's hash them: compressed ones stay compressed.
+  const reader = (await c.store.open(key, "r", { compression: false })).getReader();
   try {
     for (let r = await reader.read(); !r.done; r = await reader.read()) hasher.update(r.value);
   } catch (error) {
@@ -169,7 +142,8 @@ export async function touch(c: Context, key: string, opts: { ttl?: number } | un
   const k = fullKey(c, key);
   const write = writeOptionsOf(c, opts);
   const bytes = utf8(c.shared.codec.serialization === "raw" ? now.toISOString() : JSON.stringify(now));
-  await withDriver(c, (d) => d.put(k, bytes, write).catch((error) => fail(c, error, key)));
+  if (compressionOf(c, undefined, key)) await putCompressed(c, key, k, bytes, write, undefined);
+  else await withDriver(c, (d) => d.put(k, bytes, write).catch((error) => fail(c, error, key)));
   return now;
 }
 
@@ -193,9 +167,14 @@ function skipMissing(error: unknown): null {
   throw error;
 }
 
-/** The key's bytes as lines, for `store.stream`. */
-export async function lines(c: Context, key: string): Promise<ReadableStreamDefaultReader<Uint8Array>> {
-  return (await c.store.open(key, "r")).pipeThrough(lineSplitter()).getReader();
+/** The key's bytes as lines, for `store.stream` (decompressed with the call's or the store's compression). */
+export async function lines(
+  c: Context,
+  key: string,
+  compression: Compression | false | undefined,
+): Promise<ReadableStreamDefaultReader<Uint8Array>> {
+  const opts = compression === undefined ? undefined : { compression };
+  return (await c.store.open(key, "r", opts)).pipeThrough(lineSplitter()).getReader();
 }
 
 export async function open(
@@ -204,8 +183,14 @@ export async function open(
   mode: string,
   arg: object | undefined,
 ): Promise<ReadableStream<Uint8Array> | WritableStream<Uint8Array>> {
+  const format = compressionOf(c, arg, key);
   if (mode === "r" || mode === "rb") {
     const range = checkRange(arg);
+    if (format) {
+      const plain = await readDecompressed(c, key, format, range);
+      if (!plain) throw notFound(key, c.uri);
+      return plain;
+    }
     const k = fullKey(c, key);
     const stream = await withComplete(c, (d) => d.read(k, range).catch((error) => fail(c, error, key)));
     if (!stream) throw notFound(key, c.uri);
@@ -218,7 +203,8 @@ export async function open(
     return withComplete(c, (d) => {
       // Not an option of open (SPEC 3); passed on only where the driver's write honours it.
       if (!d.capabilities.ifNotExists) delete write.ifNotExists;
-      return d.write(k, write).catch((error) => fail(c, error, key));
+      const sink = d.write(k, write).catch((error) => fail(c, error, key));
+      return format ? sink.then((w) => compressingWritable(w, format)) : sink;
     });
   }
   throw new InvalidArgumentError(`unknown mode ${JSON.stringify(mode)}: use "r" or "w"`, { key, store: c.uri });
@@ -243,10 +229,11 @@ export async function getMany<T>(
   opts: CodecOptions<T> | undefined,
 ): Promise<Map<string, T>> {
   const full = keys.map((key) => fullKey(c, key));
+  const format = compressionOf(c, opts);
   return withDriver(c, async (core) => {
     const codec = codecOf(c, opts);
     const result = new Map<string, T>();
-    const local = core.local;
+    const local = format ? undefined : core.local;
     if (local) {
       full.forEach((k, i) => {
         const found = local.peek(k);
@@ -259,12 +246,14 @@ export async function getMany<T>(
       return result;
     }
     const d = completed(c.shared, core);
-    const found = await d.getMany(full).catch((error) => fail(c, error));
+    let found = await d.getMany(full).catch((error) => fail(c, error));
+    if (format) found = await decompressAll(c, keys, found, format);
+    const shared = d.sharesBuffers && !format;
     found.forEach((bytes, i) => {
       if (bytes !== null)
         result.set(
           keys[i]!,
-          attempt(c, () => decodeValue(bytes, codec, d.sharesBuffers) as T, keys[i]!),
+          attempt(c, () => decodeValue(bytes, codec, shared) as T, keys[i]!),
         );
     });
     return result;
@@ -292,6 +281,12 @@ export async function putMany<T>(
   }
   const write = writeOptionsOf(c, opts);
   if (write.ifNotExists) throw new InvalidArgumentError("putMany does not take ifNotExists; use put");
+  const format = compressionOf(c, opts);
+  if (format) {
+    // The codec is asynchronous: compressed batches reach the driver once compressed.
+    const bytes = await compressAll(asBytes(encoded), format);
+    return withComplete(c, (d) => d.putMany(bytes, write).catch((error) => fail(c, error)));
+  }
   // Encoding above never awaits: the driver is loaded now exactly when it was for `copy`.
   return withDriver(c, (core) => {
     if (core.local) {
@@ -302,15 +297,14 @@ export async function putMany<T>(
       }
       return;
     }
-    const bytes = encoded.map(([k, value]): [string, Uint8Array] => [
-      k,
-      typeof value === "string" ? utf8(value) : value,
-    ]);
     return completed(c.shared, core)
-      .putMany(bytes, write)
+      .putMany(asBytes(encoded), write)
       .catch((error) => fail(c, error));
   });
 }
+
+const asBytes = (encoded: Array<[string, string | Uint8Array]>) =>
+  encoded.map(([k, value]): [string, Uint8Array] => [k, typeof value === "string" ? utf8(value) : value]);
 
 export async function deleteMany(c: Context, keys: string[]): Promise<void> {
   checkWritable(c);

@@ -10,6 +10,8 @@ import type {
   GetOptions,
   Info,
   ListOptions,
+  OpenReadOptions,
+  OpenWriteOptions,
   PutOptions,
   Store,
   WatchIterator,
@@ -73,6 +75,8 @@ export class AnyStore<T = unknown> implements StoreMethods<T> {
   // get and put use try/catch, no closures: the fastest paths allocate nothing of their own.
   async get(key: string, opts?: GetOptions<T>): Promise<T> {
     const c = this.#c;
+    // A call's own `compression`, else the store's (`false`: the stored bytes as they are).
+    if (opts?.compression ?? c.shared.options.compression) return this.#getCompressed(key, opts);
     const k = fullKey(c, key);
     const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
     if (d.local) return getLocal(c, d.local, key, k, opts);
@@ -95,8 +99,9 @@ export class AnyStore<T = unknown> implements StoreMethods<T> {
     checkWritable(c, key);
     const k = fullKey(c, key);
     const write = writeOptionsOf(c, opts);
-    if (isStreamLike(value)) return this.#putStream(key, k, value, write);
     if ((value === null || value === undefined) && c.shared.options.storeNullValues === false) return;
+    if (opts?.compression ?? c.shared.options.compression) return this.#putCompressed(key, k, value, write, opts);
+    if (isStreamLike(value)) return this.#putStream(key, k, value, write);
     const loaded = readyDriver(c.shared);
     let encoded: string | Uint8Array;
     try {
@@ -117,6 +122,15 @@ export class AnyStore<T = unknown> implements StoreMethods<T> {
   // Methods, not arrows inside put: a closure there would cost put a context object per call.
   #putStream(key: string, k: string, value: ReadableStream<Uint8Array> | Blob, write: WriteOptions): Promise<void> {
     return this.#lazy((m, c) => m.putStream(c, key, k, value, write));
+  }
+
+  /** `get` with `compression` (the store's or the call's): in lazy-ops.ts, as every stream codec. */
+  #getCompressed(key: string, opts: GetOptions<T> | undefined): Promise<T> {
+    return this.#lazy((m, c) => m.getCompressed(c, key, opts));
+  }
+
+  #putCompressed(key: string, k: string, value: unknown, write: WriteOptions, opts: PutOptions<T> | undefined) {
+    return this.#lazy((m, c) => m.putCompressed(c, key, k, value, write, opts as PutOptions<unknown>));
   }
 
   /** `ifNotExists` on a driver without an atomic create: emulated in lazy-ops.ts. */
@@ -176,7 +190,7 @@ export class AnyStore<T = unknown> implements StoreMethods<T> {
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     return new ReadableStream<T>({
       pull: async (controller) => {
-        reader ??= await this.#lazy((m) => m.lines(c, key));
+        reader ??= await this.#lazy((m) => m.lines(c, key, opts?.compression));
         const { done, value } = await reader.read();
         if (done) return controller.close();
         controller.enqueue(attempt(c, () => decodeValue(value, codec) as T, key));
@@ -185,12 +199,8 @@ export class AnyStore<T = unknown> implements StoreMethods<T> {
     });
   }
 
-  open(key: string, mode?: "r" | "rb", range?: { start?: number; end?: number }): Promise<ReadableStream<Uint8Array>>;
-  open(
-    key: string,
-    mode: "w" | "wb",
-    opts?: { ttl?: number; contentType?: string },
-  ): Promise<WritableStream<Uint8Array>>;
+  open(key: string, mode?: "r" | "rb", range?: OpenReadOptions): Promise<ReadableStream<Uint8Array>>;
+  open(key: string, mode: "w" | "wb", opts?: OpenWriteOptions): Promise<WritableStream<Uint8Array>>;
   open(
     key: string,
     mode: string = "r",

@@ -352,33 +352,10 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       if (!sum) throw new UnsupportedError(`${opts.url} sent no ${H.checksum} header`, details(key));
       return sum;
     },
+    // `GET /{prefix}/` (SPEC 8): only that prefix's keys travel. Loaded with the first listing.
     async *list(listPrefix) {
-      // Python's form (`GET /?prefix=`), which anystore servers of both languages answer.
-      const full = [prefix, listPrefix.replace(/\/$/, "")].filter(Boolean).join("/");
-      const query = full ? `/?prefix=${encodeURIComponent(full)}` : "/";
-      const cut = prefix === "" ? 0 : prefix.length + 1;
-      const { res, watchdog } = await request(query);
-      if (!res.ok) return fail(res, undefined, watchdog);
-      if (!res.body) return;
-      // Split whole chunks of text: a promise per chunk, not per key.
-      const reader = watchdog.watch(res.body, base).getReader();
-      const decoder = new TextDecoder();
-      let rest = "";
-      try {
-        for (;;) {
-          const { done, value } = await reader.read();
-          const lines = (rest + decoder.decode(value, { stream: !done })).split("\n");
-          rest = done ? "" : lines.pop()!;
-          for (const line of lines) {
-            const key = line.endsWith("\r") ? line.slice(0, -1) : line;
-            if (key === "" || (cut > 0 && !key.startsWith(`${prefix}/`))) continue;
-            yield key.slice(cut);
-          }
-          if (done) return;
-        }
-      } finally {
-        reader.cancel().catch(() => {});
-      }
+      const { listKeys } = await import("./listing.js");
+      yield* listKeys({ request, prefix, base, fail }, listPrefix);
     },
     async close() {},
   };

@@ -3,12 +3,12 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { alreadyExists } from "../../../core/already-exists.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
-import { AnystoreError, ConflictError } from "../../../core/errors.js";
+import { AnystoreError, ConflictError, InvalidArgumentError } from "../../../core/errors.js";
 import { sliceBytes } from "../../../core/streams/from-bytes.js";
 import * as io from "./io.js";
 import { Jail, type Pin, splitKey } from "./jail.js";
 import { reap, removeIfSame } from "./reap.js";
-import { Sidecars, TTL_DIR, TTL_MARK } from "./ttl.js";
+import { Sidecars, TTL_MARK } from "./ttl.js";
 import { walk } from "./walk.js";
 import { watchTree } from "./watch.js";
 
@@ -28,12 +28,35 @@ export interface FsDriverOptions {
    * writer and removes it. @default 3600
    */
   tempMaxAge?: number;
+  /**
+   * A folder outside the root for the driver's metadata (TTL expiry times, in `METADATA/ttl/`),
+   * so the root holds only the values, exactly Python anystore's layout: nothing under
+   * `ROOT/.anystore` for Python (or any program that walks the folder) to list as keys. Every
+   * process sharing the root must then use the same folder. Also `file:///root?metadataDir=/meta`.
+   * @default undefined (`ROOT/.anystore`)
+   */
+  metadataDir?: string;
 }
 
 /** The root directory a uri or path names. */
 export function rootOf(uri: string): string {
-  if (/^file:\/\//i.test(uri)) return fileURLToPath(uri);
+  if (/^file:\/\//i.test(uri)) return fileURLToPath(uri); // a query (`?metadataDir=`) is not part of the path
   return resolve(uri.replace(/^fs:\/\//i, ""));
+}
+
+/**
+ * The sidecars' home: `ROOT/.anystore/ttl` by default, else `metadataDir/ttl` in a jail of its
+ * own. A metadata folder inside the root would be listed as keys, so it is refused.
+ */
+function sidecarsFor(jail: Jail, root: string, metadataDir: string | undefined, follow: boolean): Sidecars {
+  if (metadataDir === undefined) return new Sidecars(jail);
+  const meta = rootOf(metadataDir);
+  const inside = relative(root, meta);
+  if (inside === "" || (!inside.startsWith("..") && !isAbsolute(inside)))
+    throw new InvalidArgumentError(
+      `metadataDir ${JSON.stringify(metadataDir)} is inside the store's root ${JSON.stringify(root)}: use a folder outside it`,
+    );
+  return new Sidecars(new Jail(meta, follow), "ttl");
 }
 
 /** Attempts at an `ifNotExists` link that keeps meeting a key which then turns out expired or gone. */
@@ -43,18 +66,15 @@ const LINK_RETRIES = 20;
  * Stores each key as a file: key `a/b.txt` is `ROOT/a/b.txt`, Python anystore's layout, so
  * existing directories read as stores. Writes go to a temp file in the target directory and
  * are renamed into place (atomic; `ifNotExists` links instead, which refuses an existing key);
- * TTLs live in `ROOT/.anystore/ttl/`, never listed. Every operation stays inside the root's
+ * TTLs live in `ROOT/.anystore/ttl/` (or `metadataDir`), never listed. Every operation stays inside the root's
  * real path even while folders are swapped for symlinks (see jail.ts).
  * @example
  * const store = createStore({ driver: fsDriver({ root: "./data" }) });
  */
 export function fsDriver(opts: FsDriverOptions = {}): Driver {
-  const jail = new Jail(
-    rootOf(opts.root ?? ".anystore"),
-    opts.followSymlinks ?? false,
-    (opts as { procfs?: false }).procfs,
-  );
-  const sidecars = new Sidecars(jail);
+  const root = rootOf(opts.root ?? ".anystore");
+  const jail = new Jail(root, opts.followSymlinks ?? false, (opts as { procfs?: false }).procfs);
+  const sidecars = sidecarsFor(jail, root, opts.metadataDir, opts.followSymlinks ?? false);
   const tempMaxAge = (opts.tempMaxAge ?? 3600) * 1000;
 
   /** A key's stats (through a symlink only inside the root); null when missing, expired or a folder. */
@@ -218,15 +238,15 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     if (existed) await jail.prune(relDir);
   };
 
-  /** Removes a temp file older than `tempMaxAge`: a killed writer's leftover. */
-  const removeOldTemp = async (rel: string) => {
+  /** Removes a temp file older than `tempMaxAge` (a killed writer's leftover); a value's folder goes once empty. */
+  const removeOldTemp = async (within: Jail, rel: string, prune: boolean) => {
     const [relDir, name] = splitKey(rel);
-    const removed = await jail.inPin(relDir, rel, async (at) => {
+    const removed = await within.inPin(relDir, rel, async (at) => {
       const stats = await io.lstat(join(at, name)).catch(() => null);
       if (!stats?.isFile() || stats.mtimeMs > Date.now() - tempMaxAge) return null;
       return io.unlinkQuiet(join(at, name));
     });
-    if (removed && !relDir.startsWith(TTL_DIR)) await jail.prune(relDir);
+    if (removed && prune) await within.prune(relDir);
   };
 
   /**
@@ -310,12 +330,12 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     },
     async sweep() {
       let removed = 0;
-      for await (const entry of walk(jail, TTL_DIR, "", { temps: true })) {
-        if (entry.temp) await removeOldTemp(`${TTL_DIR}/${entry.key}`);
+      for await (const entry of walk(sidecars.jail, sidecars.dir, "", { temps: true })) {
+        if (entry.temp) await removeOldTemp(sidecars.jail, `${sidecars.dir}/${entry.key}`, false);
         else if ((await expiredByPath(entry.key)) === true) removed++;
       }
       for await (const entry of walk(jail, "", "", { temps: true })) {
-        if (entry.temp) await removeOldTemp(entry.key);
+        if (entry.temp) await removeOldTemp(jail, entry.key, true);
       }
       return removed;
     },
@@ -382,5 +402,7 @@ export function fsDriverFromUri(uri: string, options: Record<string, unknown>): 
   const root = rootOf(uri);
   if (!isAbsolute(root) || relative(root, root) !== "") throw new AnystoreError(`bad fs root ${uri}`);
   const tempMaxAge = typeof options.tempMaxAge === "number" ? options.tempMaxAge : undefined;
-  return fsDriver({ root, followSymlinks: options.followSymlinks === true, tempMaxAge });
+  const fromQuery = /^file:\/\//i.test(uri) ? new URL(uri).searchParams.get("metadataDir") : null;
+  const metadataDir = typeof options.metadataDir === "string" ? options.metadataDir : (fromQuery ?? undefined);
+  return fsDriver({ root, followSymlinks: options.followSymlinks === true, tempMaxAge, metadataDir });
 }

@@ -9,22 +9,30 @@ export const TTL_DIR = `${RESERVED}/ttl`;
 /** Marks files that carry a ttl (the sticky bit, ignored for files by Linux and macOS): only they need the sidecar read. */
 export const TTL_MARK = 0o1000;
 
-const ttlDirOf = (relDir: string) => (relDir === "" ? TTL_DIR : `${TTL_DIR}/${relDir}`);
 const parse = (text: string) => {
   const expiresAt = Number(text);
   return text !== "" && Number.isFinite(expiresAt) ? expiresAt : null;
 };
 
 /**
- * Expiry times of keys with a ttl: one small file per key, `ROOT/.anystore/ttl/KEY`, holding
- * epoch milliseconds. Only values carrying `TTL_MARK` consult theirs, so a sidecar left behind
- * by a key rewritten without ttl is harmless; `sweep()` removes such leftovers once past.
+ * Expiry times of keys with a ttl: one small file per key, `ROOT/.anystore/ttl/KEY` (or
+ * `METADATA/ttl/KEY` with the option `metadataDir`), holding epoch milliseconds. Only values
+ * carrying `TTL_MARK` consult theirs, so a sidecar left behind by a key rewritten without ttl is
+ * harmless; `sweep()` removes such leftovers once past.
  */
 export class Sidecars {
   #seen = false;
   #looked: Promise<boolean> | undefined;
 
-  constructor(readonly jail: Jail) {}
+  /** `jail` holds the sidecars under `dir`: the root's jail and `.anystore/ttl`, or the metadata folder's and `ttl`. */
+  constructor(
+    readonly jail: Jail,
+    readonly dir: string = TTL_DIR,
+  ) {}
+
+  #dirOf(relDir: string): string {
+    return relDir === "" ? this.dir : `${this.dir}/${relDir}`;
+  }
 
   /**
    * Whether any key has had a ttl (the folder exists): looked up once, then known from this
@@ -38,12 +46,12 @@ export class Sidecars {
   }
 
   async exists(): Promise<boolean> {
-    return (await this.jail.lstat(TTL_DIR, TTL_DIR).catch(() => null))?.isDirectory() ?? false;
+    return (await this.jail.lstat(this.dir, this.dir).catch(() => null))?.isDirectory() ?? false;
   }
 
   /** A key's expiry (epoch ms), or null when it has none. */
   async read(key: string): Promise<number | null> {
-    const fd = await this.jail.openRead(`${TTL_DIR}/${key}`, key).catch(() => null);
+    const fd = await this.jail.openRead(`${this.dir}/${key}`, key).catch(() => null);
     if (fd === null) return null;
     const bytes = await io.readRange(fd, 0, 32).catch(() => null);
     return bytes && parse(new TextDecoder().decode(bytes));
@@ -71,7 +79,7 @@ export class Sidecars {
       pin,
       temp,
       value: fd,
-    } = await this.jail.createIn(ttlDirOf(relDir), key, (path) => io.writeNew(path, bytes, 0o666));
+    } = await this.jail.createIn(this.#dirOf(relDir), key, (path) => io.writeNew(path, bytes, 0o666));
     try {
       await io.close(fd);
       await io.rename(join(pin.at, temp), join(pin.at, name));
@@ -87,7 +95,7 @@ export class Sidecars {
   async #clearWay(key: string): Promise<void> {
     const parts = key.split("/");
     for (let depth = 1; depth <= parts.length; depth++) {
-      const [relDir, name] = splitKey(`${TTL_DIR}/${parts.slice(0, depth).join("/")}`);
+      const [relDir, name] = splitKey(`${this.dir}/${parts.slice(0, depth).join("/")}`);
       const last = depth === parts.length;
       await this.jail.inPin(relDir, key, async (at) => {
         const stats = await io.lstat(join(at, name)).catch(() => null);
@@ -101,8 +109,8 @@ export class Sidecars {
   /** Removes a key's sidecar (and its folders once empty). */
   async drop(key: string): Promise<void> {
     const [relDir, name] = splitKey(key);
-    const removed = await this.jail.inPin(ttlDirOf(relDir), key, (at) => io.unlinkQuiet(join(at, name)));
-    if (removed) await this.jail.prune(ttlDirOf(relDir), TTL_DIR);
+    const removed = await this.jail.inPin(this.#dirOf(relDir), key, (at) => io.unlinkQuiet(join(at, name)));
+    if (removed) await this.jail.prune(this.#dirOf(relDir), this.dir);
   }
 
   /**
@@ -112,7 +120,7 @@ export class Sidecars {
    */
   async dropIfExpired(key: string): Promise<void> {
     const [relDir, name] = splitKey(key);
-    const gone = await this.jail.inPin(ttlDirOf(relDir), key, async (at) => {
+    const gone = await this.jail.inPin(this.#dirOf(relDir), key, async (at) => {
       const aside = join(at, this.jail.tempName());
       const moved = await io.rename(join(at, name), aside).then(
         () => true,
@@ -128,6 +136,6 @@ export class Sidecars {
       await io.unlinkQuiet(aside);
       return !live;
     });
-    if (gone) await this.jail.prune(ttlDirOf(relDir), TTL_DIR);
+    if (gone) await this.jail.prune(this.#dirOf(relDir), this.dir);
   }
 }

@@ -1,0 +1,63 @@
+/**
+ * Listing keys over the anystore HTTP protocol (SPEC 8): `GET /{prefix}/` answers the keys
+ * under the prefix, relative to it, one per line. Our server and Python anystore's app (1.x)
+ * both answer it, so a prefix listing moves only that prefix's keys. Web APIs only.
+ */
+
+import { encodeKey } from "../../../core/http/protocol.js";
+import type { Request, Watchdog } from "./transport.js";
+import { drainSmall } from "./transport.js";
+
+export interface ListingContext {
+  request: Request;
+  /** The key prefix the store's uri path stands for ("" for none). */
+  prefix: string;
+  /** The store's url, for error messages and the watchdog. */
+  base: string;
+  /** Throws the error a non-2xx response stands for. */
+  fail: (res: Response, key?: string, watchdog?: Watchdog) => Promise<never>;
+}
+
+/**
+ * Yields the keys under `listPrefix` ("" or ending in "/"), relative to the store. A server
+ * that answers `GET /{prefix}/` with 404 is an older Python app, which only knows
+ * `GET /?prefix=` (keys relative to the server's root): the listing asks that way instead.
+ */
+export async function* listKeys(ctx: ListingContext, listPrefix: string): AsyncGenerator<string> {
+  const full = [ctx.prefix, listPrefix.replace(/\/$/, "")].filter(Boolean).join("/");
+  let { res, watchdog } = await ctx.request(full ? `/${encodeKey(full)}/` : "/");
+  let strip = "";
+  if (res.status === 404 && full) {
+    watchdog.stop();
+    await drainSmall(res);
+    ({ res, watchdog } = await ctx.request(`/?prefix=${encodeURIComponent(full)}`));
+    strip = `${full}/`;
+  }
+  if (!res.ok) return ctx.fail(res, undefined, watchdog);
+  if (!res.body) return watchdog.stop();
+  for await (const line of lines(watchdog.watch(res.body, ctx.base))) {
+    if (line === "") continue; // a key equal to the prefix lists as an empty line in Python's app
+    if (strip) {
+      // The old form may list more than asked (a server that ignores the parameter): keep ours.
+      if (line.startsWith(strip) && line.length > strip.length) yield listPrefix + line.slice(strip.length);
+    } else yield listPrefix + line;
+  }
+}
+
+/** The lines of a text body, without their endings; whole chunks are split at once (a promise per chunk, not per line). */
+async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const reader = body.getReader();
+  const decoder = new TextDecoder();
+  let rest = "";
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      const parts = (rest + decoder.decode(value, { stream: !done })).split("\n");
+      rest = done ? "" : parts.pop()!;
+      for (const part of parts) yield part.endsWith("\r") ? part.slice(0, -1) : part;
+      if (done) return;
+    }
+  } finally {
+    reader.cancel().catch(() => {});
+  }
+}
