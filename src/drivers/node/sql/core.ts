@@ -19,12 +19,15 @@ import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
 import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
 import { chunkedStream, chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";
+import { channelOf, notifyReturning, parsePayload, pollTable } from "./watch.js";
 
 export interface CoreOptions {
   /** A validated, unquoted table name (`name` or `schema.name`). */
   table: string;
   /** Milliseconds between the bounded sweeps that writes trigger; 0 turns them off. */
   sweepInterval: number;
+  /** Milliseconds between the polls of a watch, where the database has no change feed. */
+  watchInterval: number;
 }
 
 const SWEEP_LIMIT = 1000;
@@ -65,6 +68,10 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
    */
   const chunk = dialect.readChunk;
   const value = chunk ? `CASE WHEN ${dialect.size} <= ${chunk} THEN ${V} END, ${dialect.size}` : V;
+  /** Where a watch listens (PostgreSQL), every write notifies the table's channel in the statement itself. */
+  const [put, del] = dialect.listen
+    ? [notifyReturning(opts.table, "put"), notifyReturning(opts.table, "delete")]
+    : ["", ""];
 
   const sql = {
     get: `SELECT ${value} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
@@ -75,9 +82,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     head: `SELECT ${dialect.size}, COALESCE(${dialect.epochMs}, -1), ${dialect.substr(P(1), P(2))} FROM ${T} WHERE ${K} = ${P(3)} AND ${alive}`,
     // A later chunk, only from that same version: a value replaced mid-read yields no row.
     chunk: `SELECT ${dialect.substr(P(1), P(2))} FROM ${T} WHERE ${K} = ${P(3)} AND ${dialect.size} = ${P(4)} AND COALESCE(${dialect.epochMs}, -1) = ${P(5)}`,
-    insert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}`,
-    upsert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}${dialect.upsertTail}`,
-    delete: `DELETE FROM ${T} WHERE ${K} = ${P(1)}`,
+    insert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}${put}`,
+    upsert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}${dialect.upsertTail}${put}`,
+    delete: `DELETE FROM ${T} WHERE ${K} = ${P(1)}${del}`,
     deleteExpired: `DELETE FROM ${T} WHERE ${K} = ${P(1)} AND ${expired}`,
     sweep: dialect.sweep(T, expired, SWEEP_LIMIT),
   };
@@ -94,11 +101,11 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     memo(
       `u${n}`,
       () =>
-        `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + W * i)).join(", ")}${dialect.upsertTail}`,
+        `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + W * i)).join(", ")}${dialect.upsertTail}${put}`,
     );
   const getMany = (n: number) =>
     memo(`g${n}`, () => `SELECT ${value}, ${K} FROM ${T} WHERE ${K} IN (${placeholders(n)}) AND ${alive}`);
-  const deleteMany = (n: number) => memo(`d${n}`, () => `DELETE FROM ${T} WHERE ${K} IN (${placeholders(n)})`);
+  const deleteMany = (n: number) => memo(`d${n}`, () => `DELETE FROM ${T} WHERE ${K} IN (${placeholders(n)})${del}`);
   const list = (bounded: boolean) =>
     memo(`l${bounded}`, () => {
       const kc = dialect.keyCompare();
@@ -237,6 +244,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       streams: false,
       paths: false,
       createdAt: false,
+      // PostgreSQL's LISTEN/NOTIFY is a feed; SQLite and MySQL are polled (by `watch` below).
+      watch: dialect.listen !== undefined,
     },
     get(key) {
       return run(sql.get, [key], key).then(({ rows }) =>
@@ -364,6 +373,16 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
         removed += affected;
         if (affected < SWEEP_LIMIT) return removed;
       }
+    },
+    async watch(prefix, emit, signal) {
+      if (!conn) await open();
+      if (!dialect.listen)
+        return pollTable({ dialect, table: T, alive, run }, prefix, opts.watchInterval, emit, signal);
+      const deliver = (payload: string) => {
+        const event = parsePayload(payload);
+        if (event?.type !== "resync" && event?.key.startsWith(prefix)) emit(event);
+      };
+      await dialect.listen(channelOf(opts.table), deliver, () => emit({ type: "resync" }), signal).catch(failing());
     },
     async close() {
       await sweeping;
