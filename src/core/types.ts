@@ -33,6 +33,30 @@ export interface ListOptions {
   glob?: string;
 }
 
+export interface WatchOptions {
+  /** A path prefix: only keys under it (`"d"` watches `d/x`, not `dx`). */
+  prefix?: string;
+  /** Only keys matching this glob, relative to `prefix` (as in `keys`). */
+  glob?: string;
+  /** Ends the watch when aborted. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A change (SPEC 11): a key (relative to the store) was written or removed, or `resync`: events
+ * may have been missed (a reconnect, an overflow, a polling gap), so list again.
+ */
+export type WatchEvent = { type: "put" | "delete"; key: string } | { type: "resync" };
+
+/** What `store.watch` returns: the events, and when it listens. */
+export interface WatchIterator extends AsyncIterableIterator<WatchEvent> {
+  /**
+   * Resolves once the watch listens (a write made after it is reported), or once it has ended
+   * or failed to start (the error then comes from `next()`). Never rejects.
+   */
+  readonly ready: Promise<void>;
+}
+
 export interface CodecOptions<T = unknown> {
   serialization?: Serialization;
   schema?: SchemaLike<T>;
@@ -72,6 +96,11 @@ export interface StoreOptions<T = unknown> {
   readonly?: boolean;
   /** Every key is stored under this prefix. */
   prefix?: string;
+  /**
+   * Milliseconds between two listings when `watch` polls (drivers without a native change feed,
+   * `capabilities().watch` false). @default 1000
+   */
+  watchInterval?: number;
   /** Driver options (such as `table`, `client`, `endpoint`) pass through to the driver. */
   [driverOption: string]: unknown;
 }
@@ -121,5 +150,15 @@ export interface Store<T = unknown> extends AsyncDisposable {
    * that cannot make one. No I/O: a missing key gives a 404 when the URL is fetched.
    */
   url(key: string, opts?: { expires?: number }): Promise<string>;
+  /**
+   * Changes as they happen (SPEC 11): a `put` or `delete` event for every change of a matching
+   * key, by this store or any writer the backend lets it see; `resync` when events may have been
+   * missed. Listens from the call on (see `ready`); `break`, `return()`, the signal or `close()`
+   * ends it and frees what it held. Polls every `watchInterval` ms where the driver has no feed.
+   * @example
+   * for await (const event of store.watch({ prefix: "notes" })) console.log(event.type, event.type !== "resync" && event.key);
+   */
+  watch(opts?: WatchOptions): WatchIterator;
+  /** Closes the connection and ends every watch (root stores only; a child's close does nothing). */
   close(): Promise<void>;
 }

@@ -18,7 +18,11 @@ async function allFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-contractSuite({ name: "fs", make: (options) => createStore(freshDir(), options) });
+contractSuite({
+  name: "fs",
+  make: (options) => createStore(freshDir(), options),
+  reopen: (store) => createStore(store.uri),
+});
 // The checks other platforms get (no /proc/self/fd), run here on Linux.
 contractSuite({
   name: "fs (portable checks)",

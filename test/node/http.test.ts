@@ -90,6 +90,7 @@ describe("contract", () => {
   contractSuite({
     name: "anystore+http (node)",
     make: (options) => createStore(`anystore+${server.url}/run-${++counter}`, options),
+    reopen: (store) => createStore(store.uri),
   });
 });
 

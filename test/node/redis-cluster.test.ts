@@ -25,7 +25,7 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-contractSuite({ name: "redis cluster (3 masters)", make });
+contractSuite({ name: "redis cluster (3 masters)", make, reopen: (store) => createStore(store.uri) });
 
 describe("redis driver on a cluster", () => {
   it("spreads keys over every master, and lists, batches and streams across slots", async () => {

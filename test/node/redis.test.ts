@@ -36,6 +36,7 @@ async function cleanup(): Promise<void> {
 contractSuite({
   name: "redis (standalone, db and prefix)",
   make: (options) => createStore(`${BASE}/${freshPrefix()}`, options),
+  reopen: (store) => createStore(store.uri),
 });
 contractSuite({
   name: "redis (standalone, with timestamps)",

@@ -91,7 +91,11 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-contractSuite({ name: "s3 (s3rver)", make: async (options) => (await makeStore(options)).store });
+contractSuite({
+  name: "s3 (s3rver)",
+  make: async (options) => (await makeStore(options)).store,
+  reopen: (store) => createStore(store.uri, { endpoint, ...credentials }),
+});
 
 describe("s3 driver", () => {
   it("keeps Python anystore's layout: key a/b.txt is the object PREFIX/a/b.txt, any characters", async () => {

@@ -29,10 +29,29 @@ afterAll(async () => {
   rmSync(SCRATCH, { recursive: true, force: true });
 });
 
-contractSuite({ name: "sql: sqlite file", make: (options) => createStore(`sqlite:///${sqliteFile()}`, options) });
+/** The table of each store made on a server, so that another instance can open it. */
+const tableOf = new WeakMap<Store, string>();
+const onTable = (store: Store, table: string) => {
+  tableOf.set(store, table);
+  return store;
+};
+
+contractSuite({
+  name: "sql: sqlite file",
+  make: (options) => createStore(`sqlite:///${sqliteFile()}`, options),
+  reopen: (store) => createStore(store.uri),
+});
 contractSuite({ name: "sql: sqlite :memory:", make: (options) => createStore("sqlite:///:memory:", options) });
-contractSuite({ name: "sql: postgresql", make: (options) => pgStore(options) });
-contractSuite({ name: "sql: mariadb", make: (options) => myStore(options) });
+contractSuite({
+  name: "sql: postgresql",
+  make: (options) => onTable(pgStore(options), `${pgTables.at(-1)}`),
+  reopen: (store) => createStore(store.uri, { table: tableOf.get(store) }),
+});
+contractSuite({
+  name: "sql: mariadb",
+  make: (options) => onTable(myStore(options), `${myTables.at(-1)}`),
+  reopen: (store) => createStore(store.uri, { table: tableOf.get(store) }),
+});
 
 interface Backend {
   name: string;

@@ -156,4 +156,40 @@ describe("toUnstorage", () => {
     expect(await driver.getItemRaw("missing")).toBeNull();
     expect(await driver.getMeta("missing")).toEqual({});
   });
+
+  it("watch: storage.watch gets update and remove with unstorage keys; unwatch stops it", async () => {
+    const store = createStore(`memory://to-unstorage-watch-${process.pid}`);
+    const storage = createStorage();
+    storage.mount("m", toUnstorage(store));
+    const seen: string[] = [];
+    let wake: (() => void) | undefined;
+    const unwatch = await storage.watch((event, key) => {
+      seen.push(`${event} ${key}`);
+      wake?.();
+    });
+    /** Waits (5 s at most) until `count` events have come. */
+    const until = async (count: number) => {
+      const deadline = Date.now() + 5000;
+      while (seen.length < count && Date.now() < deadline) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 100);
+        });
+      }
+    };
+    await store.put("notes/a.txt", "a");
+    await until(1);
+    await storage.removeItem("m:notes:a.txt");
+    await until(2);
+    expect(seen).toEqual(["update m:notes:a.txt", "remove m:notes:a.txt"]);
+    await unwatch();
+    // A second watch tells when the event has been delivered: memory tells every watch at once.
+    const probe = store.watch();
+    await probe.ready;
+    await store.put("after", 1);
+    expect((await probe.next()).value).toEqual({ type: "put", key: "after" });
+    await probe.return?.();
+    expect(seen.length).toBe(2);
+    await storage.dispose();
+  });
 });

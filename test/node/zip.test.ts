@@ -16,7 +16,11 @@ let counter = 0;
 /** A path for a fresh archive in its own folder (so stray temp files would show). */
 const freshArchive = () => join(TMP, `zip-${process.pid}-${++counter}`, "store.zip");
 
-contractSuite({ name: "zip", make: (options) => createStore(freshArchive(), options) });
+contractSuite({
+  name: "zip",
+  make: (options) => createStore(freshArchive(), options),
+  reopen: (store) => createStore(store.uri),
+});
 
 /** Runs Python with `sys.argv[1]` set to `arg`; returns its stdout. */
 const python = (code: string, arg: string) => execFileSync("python3", ["-c", code, arg], { encoding: "utf8" });

@@ -13,6 +13,7 @@ import { basics } from "./contract-basics.js";
 import { listing } from "./contract-listing.js";
 import { creates } from "./contract-races.js";
 import { streams } from "./contract-streams.js";
+import { watching } from "./contract-watch.js";
 
 export interface ContractTarget {
   name: string;
@@ -20,6 +21,11 @@ export interface ContractTarget {
   make: (options?: StoreOptions) => Store | Promise<Store>;
   /** Runs once after the suite. */
   cleanup?: () => Promise<void>;
+  /**
+   * Another store instance on the same backend and location as `store` (its own connection), for
+   * the cases about other writers. Absent where there is none (a private in-memory database).
+   */
+  reopen?: (store: Store) => Store | Promise<Store>;
 }
 
 export interface Suite {
@@ -27,6 +33,8 @@ export interface Suite {
   store: (options?: StoreOptions) => Promise<Store>;
   /** Skips the running test unless the driver declares the capability. */
   need: (ctx: TestContext, store: Store, capability: keyof DriverCapabilities) => Promise<void>;
+  /** Another instance on the same backend (`ContractTarget.reopen`), closed after the test; skips the test where the target has none. */
+  reopen: (ctx: TestContext, store: Store) => Promise<Store>;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -82,6 +90,12 @@ export function contractSuite(target: ContractTarget): void {
         const caps = await store.capabilities();
         if (!caps[capability]) ctx.skip(`${target.name} does not declare ${capability}`);
       },
+      async reopen(ctx, store) {
+        if (!target.reopen) ctx.skip(`${target.name} has no second instance of one backend`);
+        const other = await target.reopen!(store);
+        open.push(other);
+        return other;
+      },
     };
     afterEach(async () => {
       await Promise.all(open.splice(0).map((store) => store.close().catch(() => {})));
@@ -94,6 +108,7 @@ export function contractSuite(target: ContractTarget): void {
     listing(suite);
     streams(suite);
     schemas(suite);
+    watching(suite);
   });
 }
 

@@ -1,7 +1,7 @@
 /**
  * The store's less used half, imported on its first use (lazy-loader.ts) and then called at
  * once: pop, batches, listing and globs, streams and ranges, `info`, checksums, `touch`,
- * `sweep`, presigned urls, and the completion of drivers (driver/complete.ts). An app that only
+ * `sweep`, presigned urls, `watch` (watch.ts), and the completion of drivers (driver/complete.ts). An app that only
  * gets and puts, on a driver that needs no TTL emulation, never downloads it.
  */
 
@@ -34,6 +34,7 @@ import {
   writeOptionsOf,
 } from "./state.js";
 
+export { watch } from "./watch.js";
 export { completeDriver };
 
 type Context = StoreContext<unknown>;

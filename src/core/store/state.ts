@@ -40,6 +40,8 @@ export interface Shared {
   waiting?: Promise<HotDriver> | undefined;
   /** Every method present, made on first need (lazy-ops.ts). */
   complete?: CompleteDriver | undefined;
+  /** The ends of live watches (watch.ts), called by `close()`. */
+  watching?: Set<() => void> | undefined;
 }
 
 /** One store: the shared state, where its keys live, and the store object itself. */
@@ -84,6 +86,7 @@ export function sharedState(
     loading: undefined,
     waiting: undefined,
     complete: undefined,
+    watching: undefined,
   };
 }
 

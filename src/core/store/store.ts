@@ -5,7 +5,16 @@ import type { HashAlgorithm } from "../hashing.js";
 import { joinKey, normalizePrefix } from "../keys.js";
 import { decodeValue, encodeTextOrBytes, isStreamLike, utf8 } from "../serialize.js";
 import { deferredIterator } from "../streams/deferred-iterator.js";
-import type { CodecOptions, GetOptions, Info, ListOptions, PutOptions, Store } from "../types.js";
+import type {
+  CodecOptions,
+  GetOptions,
+  Info,
+  ListOptions,
+  PutOptions,
+  Store,
+  WatchIterator,
+  WatchOptions,
+} from "../types.js";
 import type { LazyOps } from "./lazy-loader.js";
 import { lazyOps, requireLazyOps } from "./lazy-loader.js";
 import type { Shared, StoreContext } from "./state.js";
@@ -200,6 +209,18 @@ export class AnyStore<T = unknown> implements Store<T> {
     return this.#lazy((m, c) => m.url(c, key, opts));
   }
 
+  watch(opts: WatchOptions = {}): WatchIterator {
+    const c = this.#c;
+    if (lazyOps) return lazyOps.watch(c, opts);
+    const started = requireLazyOps().then((m) => m.watch(c, opts));
+    return Object.assign(deferredIterator(started), {
+      ready: started.then(
+        (w) => w.ready,
+        () => {},
+      ),
+    });
+  }
+
   child(prefix: string): Store<T> {
     const c = this.#c;
     const normalized = normalizePrefix(prefix, c.uri);
@@ -207,10 +228,11 @@ export class AnyStore<T = unknown> implements Store<T> {
     return new AnyStore<T>(c.shared, joinKey(c.prefix, normalized), false);
   }
 
-  /** Closes the connection (root stores only; a child's close does nothing). The next call reconnects. */
+  /** Ends every watch and closes the connection (root stores only; a child's close does nothing). The next call reconnects. */
   async close(): Promise<void> {
     if (!this.#root) return;
     const shared = this.#c.shared;
+    if (shared.watching) for (const end of shared.watching) end();
     const driver = shared.driver ?? (await shared.loading?.catch(() => undefined));
     shared.driver = shared.loading = shared.waiting = shared.complete = undefined;
     await driver?.raw.close?.();

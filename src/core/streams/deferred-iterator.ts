@@ -12,7 +12,11 @@ export function deferredIterator<T>(ready: Promise<AsyncIterator<T>>): AsyncIter
         iterator.return = async (value?: unknown) => inner.return?.(value) ?? { done: true, value: undefined };
         return inner.next();
       }),
-    return: async () => ({ done: true, value: undefined }),
+    // Ends the one that comes too (a watch holds what it listens with from the start).
+    return: async (value?: unknown) => {
+      await (await ready.catch(() => undefined))?.return?.(value);
+      return { done: true, value: undefined };
+    },
   };
   return iterator;
 }

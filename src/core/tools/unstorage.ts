@@ -42,6 +42,12 @@ export interface UnstorageDriver {
   getKeys(base?: string, opts?: Opts): Promise<string[]>;
   clear(base?: string, opts?: Opts): Promise<void>;
   dispose(): Promise<void>;
+  /**
+   * unstorage's change events from `store.watch` (SPEC 11): `update` for a put, `remove` for a
+   * delete. Resolves once it listens, to the function that stops it. A `resync` has no unstorage
+   * counterpart and is dropped; a watch that fails ends quietly (unstorage has no error event).
+   */
+  watch(callback: (event: "update" | "remove", key: string) => void): Promise<() => Promise<void>>;
 }
 
 export interface FromUnstorageOptions {
@@ -283,5 +289,18 @@ export function toUnstorage(store: Store<any>): UnstorageDriver {
       for (let i = 0; i < keys.length; i += 256) await store.deleteMany(keys.slice(i, i + 256).map(key));
     },
     dispose: () => store.close(),
+    async watch(callback) {
+      const events = store.watch();
+      await events.ready;
+      const relay = async () => {
+        for await (const event of events) {
+          if (event.type !== "resync") callback(event.type === "put" ? "update" : "remove", toColon(event.key));
+        }
+      };
+      relay().catch(() => {});
+      return async () => {
+        await events.return?.();
+      };
+    },
   };
 }

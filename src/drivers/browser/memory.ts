@@ -1,5 +1,5 @@
 import { alreadyExists } from "../../core/already-exists.js";
-import type { Driver, DriverInfo, WriteOptions } from "../../core/driver/contract.js";
+import type { Driver, DriverInfo, DriverWatchEvent, WriteOptions } from "../../core/driver/contract.js";
 import type { LocalDriver, StoredValue } from "../../core/driver/local-access.js";
 import { utf8 } from "../../core/serialize.js";
 
@@ -31,6 +31,13 @@ class MemoryState {
   /** Keys that carry a ttl: the sweep visits only these, so it never scans the whole map. */
   readonly expiring = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Watches of every store on this map (SPEC 11): told synchronously of each change. */
+  readonly watchers = new Set<(event: DriverWatchEvent) => void>();
+
+  /** Tells the watchers; costs one size check when nobody watches. */
+  notify(type: "put" | "delete", key: string): void {
+    if (this.watchers.size > 0) for (const watcher of this.watchers) watcher({ type, key });
+  }
 
   live(key: string): Entry | undefined {
     const entry = this.entries.get(key);
@@ -42,7 +49,7 @@ class MemoryState {
   }
 
   remove(key: string): void {
-    this.entries.delete(key);
+    if (this.entries.delete(key)) this.notify("delete", key);
     this.expiring.delete(key);
   }
 
@@ -67,6 +74,7 @@ class MemoryState {
     } else {
       this.entries.set(key, { bytes, text, createdAt: now, updatedAt: now, expiresAt, contentType: o.contentType });
     }
+    this.notify("put", key);
     if (expiresAt === 0) {
       if (this.expiring.size > 0) this.expiring.delete(key);
       return;
@@ -145,7 +153,7 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
   const driver: LocalDriver = {
     name: DRIVER_NAME,
     sharesBuffers: true,
-    capabilities: { ttl: true, ifNotExists: true, batch: true, ranges: true, createdAt: true },
+    capabilities: { ttl: true, ifNotExists: true, batch: true, ranges: true, createdAt: true, watch: true },
     local: { peek: (key) => state.live(key), store: (key, value, o) => state.write(key, value, o, true) },
     async get(key) {
       return get(key);
@@ -189,6 +197,14 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
     },
     async close() {
       if (!opts.name) state.clearTimer();
+    },
+    // In-process: every store of a `memory://NAME` shares the map, so it sees the others' writes.
+    async watch(prefix, emit, signal) {
+      const watcher = (event: DriverWatchEvent) => {
+        if (event.type === "resync" || event.key.startsWith(prefix)) emit(event);
+      };
+      state.watchers.add(watcher);
+      signal.addEventListener("abort", () => state.watchers.delete(watcher), { once: true });
     },
   };
   return driver;

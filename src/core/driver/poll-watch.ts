@@ -1,0 +1,91 @@
+/**
+ * The `watch` emulation for drivers without a change feed (SPEC 11): list the prefix every
+ * `interval` ms, take each key's signature (its etag, size and modification time; its bytes'
+ * hash where the driver knows neither), and report what differs from the previous listing. A
+ * listing that fails is retried at the next tick; the first one that succeeds again reports
+ * `resync` (changes may have come and gone meanwhile). Holds one timer, cleared on abort.
+ */
+
+import { UnsupportedError } from "../errors.js";
+import { mapLimit } from "../streams/map-limit.js";
+import type { CompleteDriver } from "./complete.js";
+import type { DriverWatchEvent } from "./contract.js";
+
+/** Parallel `info` calls per listing. */
+const INFO_CONCURRENCY = 16;
+
+type Snapshot = Map<string, string>;
+
+/**
+ * Reports changes under `prefix` (`""` or ending in `/`) until `signal` aborts. Resolves after
+ * the first listing (changes after it are reported); rejects when that one fails, or with
+ * `UnsupportedError` for a driver that cannot list or write (plain http). Public to drivers whose feed may be missing
+ * at run time (an HTTP server without events).
+ */
+export async function pollChanges(
+  driver: CompleteDriver,
+  prefix: string,
+  emit: (event: DriverWatchEvent) => void,
+  signal: AbortSignal,
+  interval: number,
+): Promise<void> {
+  // A read-only source (a plain web server, SPEC 11) would be crawled every interval: refused.
+  if (!driver.capabilities.list || !driver.capabilities.write) {
+    throw new UnsupportedError(`the ${driver.name} driver cannot be watched: it has no change feed and is read-only`);
+  }
+  let known = await snapshot(driver, prefix);
+  let failed = false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const tick = async () => {
+    try {
+      const now = await snapshot(driver, prefix);
+      if (signal.aborted) return;
+      if (failed) emit({ type: "resync" });
+      else report(known, now, emit);
+      failed = false;
+      known = now;
+    } catch {
+      failed = true;
+    }
+    if (!signal.aborted) timer = setTimeout(tick, interval);
+  };
+  if (signal.aborted) return;
+  // Not unref'd: a watch being read keeps the process alive, as a file watcher does.
+  timer = setTimeout(tick, interval);
+  signal.addEventListener("abort", () => clearTimeout(timer), { once: true });
+}
+
+/** Every key under the prefix with its signature. */
+async function snapshot(driver: CompleteDriver, prefix: string): Promise<Snapshot> {
+  const keys: string[] = [];
+  for await (const key of driver.list(prefix)) keys.push(key);
+  const signatures = await mapLimit(keys, INFO_CONCURRENCY, (key) => signatureOf(driver, key));
+  const result: Snapshot = new Map();
+  keys.forEach((key, i) => {
+    const signature = signatures[i];
+    if (signature !== null && signature !== undefined) result.set(key, signature);
+  });
+  return result;
+}
+
+/** What changes when the value does, or null when the key has gone meanwhile. */
+async function signatureOf(driver: CompleteDriver, key: string): Promise<string | null> {
+  const info = await driver.info(key);
+  if (info === null) return null;
+  const time = info.updatedAt?.getTime();
+  if (info.etag !== undefined || time !== undefined) return `${info.etag ?? ""}|${info.size}|${time ?? ""}`;
+  // Neither etag nor time (a driver without `info`): a same-size overwrite shows only in the bytes.
+  const bytes = await driver.get(key);
+  return bytes === null ? null : `${info.size}|${fnv1a(bytes)}`;
+}
+
+function fnv1a(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return hash >>> 0;
+}
+
+function report(before: Snapshot, after: Snapshot, emit: (event: DriverWatchEvent) => void): void {
+  for (const [key, signature] of after) if (before.get(key) !== signature) emit({ type: "put", key });
+  for (const key of before.keys()) if (!after.has(key)) emit({ type: "delete", key });
+}
