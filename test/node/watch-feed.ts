@@ -101,3 +101,72 @@ export function writeElsewhere(uri: string, options: Record<string, unknown>, ..
     );
   });
 }
+
+export interface Watcher {
+  /** Lines printed so far. */
+  lines: string[];
+  /** Resolves once a line equal to `line` was printed; rejects after `ms` or when the process ends first. */
+  printed(line: string, ms?: number): Promise<void>;
+  /** Resolves with the exit code once the process has ended by itself; rejects (and kills it) after `ms`. */
+  exited(ms?: number): Promise<number | null>;
+  kill(): void;
+}
+
+/** Runs watch-remote-writer.ts with `args` and follows what it prints. */
+export function startProcess(args: string[]): Watcher {
+  const child = spawn(process.execPath, ["--import", "tsx", WRITER, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const lines: string[] = [];
+  let buffered = "";
+  let stderr = "";
+  const wake = new Set<() => void>();
+  child.stdout.setEncoding("utf8").on("data", (text: string) => {
+    const parts = (buffered + text).split("\n");
+    buffered = parts.pop()!;
+    lines.push(...parts);
+    for (const w of wake) w();
+  });
+  child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+  const ended = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  ended.then(() => {
+    for (const w of wake) w();
+  });
+  const within = <T>(ms: number, what: string, p: Promise<T>) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${what} within ${ms} ms; printed: ${lines.join(" | ")} ${stderr}`)),
+        ms,
+      );
+    });
+    return Promise.race([p, late]).finally(() => clearTimeout(timer));
+  };
+  return {
+    lines,
+    printed(line, ms = 10_000) {
+      return within(
+        ms,
+        `no line ${JSON.stringify(line)}`,
+        new Promise<void>((resolve, reject) => {
+          const look = () => {
+            if (lines.includes(line)) {
+              wake.delete(look);
+              resolve();
+            } else if (child.exitCode !== null || child.signalCode !== null) {
+              wake.delete(look);
+              reject(new Error(`the process ended before printing ${line}: ${lines.join(" | ")} ${stderr}`));
+            }
+          };
+          wake.add(look);
+          look();
+        }),
+      );
+    },
+    exited(ms = 10_000) {
+      return within(ms, "the process did not exit", ended).catch((error) => {
+        child.kill("SIGKILL");
+        throw error;
+      });
+    },
+    kill: () => child.kill("SIGKILL"),
+  };
+}

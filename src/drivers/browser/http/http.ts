@@ -1,6 +1,7 @@
+import type { CompleteDriver } from "../../../core/driver/complete.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import type { NeverExpiringDriver } from "../../../core/driver/hot-path.js";
-import { InvalidArgumentError, UnsupportedError } from "../../../core/errors.js";
+import { UnsupportedError } from "../../../core/errors.js";
 import { encodeKey, errorFromResponse, H, infoFromHeaders, rangeHeader } from "../../../core/http/protocol.js";
 import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import { sliceStream } from "../../../core/streams/slice-stream.js";
@@ -8,6 +9,7 @@ import { concat } from "../../../core/streams/to-bytes.js";
 import { blobGatherer } from "../blob-gatherer.js";
 import type { CrawlLimits } from "./crawl.js";
 import { bodyFeed, countBytes, drainSmall, putBlob, requester, shortText, Watchdog } from "./transport.js";
+import { parseUrl } from "./url.js";
 
 export { HttpError } from "../../../core/http/protocol.js";
 
@@ -73,26 +75,12 @@ export interface HttpDriverOptions extends CrawlLimits {
    * @default globalThis.fetch
    */
   fetch?: typeof fetch;
-}
-
-/**
- * Splits `[anystore+]http(s)://host/path` into the origin, the path (as sent), the key prefix
- * it stands for (as Python anystore reads it), and whether it speaks the anystore protocol.
- */
-function parseUrl(url: string): { basePath: string; origin: string; prefix: string; protocol: boolean } {
-  const match = /^(anystore\+)?(https?):\/\/(.*)$/i.exec(url);
-  if (!match)
-    throw new InvalidArgumentError(
-      `the http driver needs an http(s):// or anystore+http(s):// url, got ${JSON.stringify(url)}`,
-    );
-  const parsed = new URL(`${match[2]!.toLowerCase()}://${match[3]}`);
-  const path = parsed.pathname.replace(/\/+$/, "");
-  const prefix = path
-    .split("/")
-    .filter(Boolean)
-    .map((s) => decodeURIComponent(s))
-    .join("/");
-  return { basePath: path, origin: parsed.origin, prefix, protocol: !!match[1] };
+  /**
+   * Milliseconds between listings when a watch polls: against a server that answers a watch
+   * with a listing instead of events (Python anystore's app).
+   * @default 1000
+   */
+  watchInterval?: number;
 }
 
 /**
@@ -316,7 +304,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     });
   }
 
-  return {
+  const driver: Driver = {
     name: DRIVER_NAME,
     capabilities: {
       write: true,
@@ -326,6 +314,8 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       streams: true,
       ranges: true,
       createdAt: true,
+      // Server-sent events from an anystore server; a server without them is polled (see watch.ts).
+      watch: true,
     },
     get,
     info,
@@ -380,8 +370,14 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
         reader.cancel().catch(() => {});
       }
     },
+    // Server-sent events; loaded on the first watch.
+    async watch(at, emit, signal) {
+      const w = { origin, prefix, fetch: opts.fetch, headers: common, timeout, interval: opts.watchInterval, fail };
+      return (await import("./watch.js")).watchServer({ ...w, driver: driver as CompleteDriver }, at, emit, signal);
+    },
     async close() {},
   };
+  return driver;
 }
 
 const knowsSize = (headers: Headers) =>
