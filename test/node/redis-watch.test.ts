@@ -9,7 +9,7 @@ import { redisDriver } from "../../src/drivers/node/redis/redis.js";
 import { createStore } from "../../src/index.node.js";
 import type { RedisProcess } from "./redis-server.js";
 import { cli, freePort, redisProcess, sleep, tempDir } from "./redis-server.js";
-import { feed, is, writeElsewhere } from "./watch-feed.js";
+import { feed, is, startProcess, writeElsewhere } from "./watch-feed.js";
 
 let server: RedisProcess;
 let dir: string;
@@ -60,6 +60,14 @@ describe.each([
     for (let i = 0; i < 50 && (await pubsubClients()) > 0; i++) await sleep(50);
     expect(await pubsubClients()).toBe(0);
     await driver.close();
+  });
+
+  it("store.watch in another process: sees the write, store-relative, then ends and the process exits", async () => {
+    const watcher = startProcess([`${uri}/p`, "{}", "watchOnce:in"]);
+    await watcher.printed("ready");
+    await writeElsewhere(uri, {}, "put:p/out=1", "put:p/in/k=1");
+    await watcher.printed("put in/k");
+    expect(await watcher.exited()).toBe(0);
   });
 
   it("sees a write of another client of this process, through the store's prefix", async () => {

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
 import { sleep } from "../shared/contract.js";
 import { MYSQL_URL, PG_URL, serverTables } from "./sql-tables.js";
-import { feed, is, writeElsewhere } from "./watch-feed.js";
+import { feed, is, startProcess, writeElsewhere } from "./watch-feed.js";
 
 const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-watch-"));
 chmodSync(SCRATCH, 0o755);
@@ -72,6 +72,15 @@ describe.each(backends)("sql watch: $name", ({ fresh, native }) => {
     expect(watch.lines().indexOf("put w/a")).toBeLessThan(watch.lines().indexOf("delete w/a"));
     watch.stop();
     await driver.close();
+  });
+
+  it("store.watch in another process: sees the write, store-relative, then ends and the process exits", async () => {
+    const { uri, table } = fresh();
+    const watcher = startProcess([uri, JSON.stringify({ table, watchInterval: 100 }), "watchOnce:in"]);
+    await watcher.printed("ready");
+    await writeElsewhere(uri, { table }, "put:out=1", "put:in/k=1");
+    await watcher.printed("put in/k");
+    expect(await watcher.exited()).toBe(0);
   });
 
   it("ends with its signal: no more events after stop", async () => {
