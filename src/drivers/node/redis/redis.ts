@@ -9,7 +9,7 @@ import { escapeGlob, keySlot, ownerOf, sideKey, TEMPORARY, TIMESTAMPS } from "./
 import type { RedisDriverOptions } from "./options.js";
 import { optionsFromUri, resolveTarget } from "./options.js";
 import { readStream, writeStream } from "./streams.js";
-import { keyspaceEventsOn, watchChannel, watchMessage, watchRedis } from "./watch.js";
+import { keyspaceEventsOn, Outbox, watchChannel, watchMessage, watchRedis } from "./watch.js";
 
 export const DRIVER_NAME = "redis";
 
@@ -181,17 +181,22 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
 
   /**
    * Publishes changed keys to the watch channel, unless the server sends keyspace events itself.
-   * On a standalone server the PUBLISH follows the write on the same connection, in the same
-   * round trip; a cluster may publish through another node, so there it waits for the write.
+   * On a standalone server the changes of one tick go out as one PUBLISH after that tick's writes,
+   * on the same connection (so after them), and no write waits for it; a cluster may publish
+   * through another node, so there each write's PUBLISH waits for the write.
    */
+  const outbox = new Outbox(channel);
   const announced = <T>(c: RedisClient, write: Promise<T>, type: "put" | "delete", keys: string[]): Promise<T> => {
     if (keyspace) return write;
     if (isCluster(c)) return write.then((result) => c.publish(channel, watchMessage(type, keys)).then(() => result));
-    const published = c.publish(channel, watchMessage(type, keys));
-    return Promise.all([write, published]).then(([result]) => result);
+    outbox.add(c, type, keys);
+    return write;
   };
-  const announce = (type: "put" | "delete", keys: string[]): Promise<void> =>
-    keyspace ? Promise.resolve() : run((c) => c.publish(channel, watchMessage(type, keys))).then(() => {});
+  const announce = (type: "put" | "delete", keys: string[]): Promise<void> => {
+    const c = client;
+    if (keyspace || !c) return Promise.resolve();
+    return announced(c, Promise.resolve(), type, keys);
+  };
 
   const driver: Driver = {
     name: DRIVER_NAME,

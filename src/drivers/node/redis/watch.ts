@@ -24,6 +24,40 @@ export const watchChannel = (db: number): string => `.anystore:watch@${db}`;
 export const watchMessage = (type: "put" | "delete", keys: string[]): string =>
   (type === "put" ? "p" : "d") + SEPARATOR + keys.join(SEPARATOR);
 
+/** Keys per channel message: a subscriber's output buffer on the server stays small. */
+const KEYS_PER_MESSAGE = 1000;
+
+/**
+ * The changes one tick of writes made on a standalone server, published once the tick is over:
+ * after those writes on the same connection, so a watcher never hears of a change before it is
+ * readable. Runs of one type keep their order, so one key's events keep the order of its writes.
+ */
+export class Outbox {
+  #runs: Array<{ type: "put" | "delete"; keys: string[] }> = [];
+  #client: Redis | undefined;
+  constructor(readonly channel: string) {}
+
+  add(client: Redis, type: "put" | "delete", keys: string[]): void {
+    if (this.#runs.length === 0) {
+      this.#client = client;
+      process.nextTick(this.#flush);
+    }
+    const last = this.#runs.at(-1);
+    if (last?.type === type) for (const key of keys) last.keys.push(key);
+    else this.#runs.push({ type, keys: [...keys] });
+  }
+
+  readonly #flush = () => {
+    const client = this.#client!;
+    for (const { type, keys } of this.#runs.splice(0)) {
+      for (let i = 0; i < keys.length; i += KEYS_PER_MESSAGE) {
+        // A lost PUBLISH means a lost connection, which the watcher's subscriber sees too (resync).
+        client.publish(this.channel, watchMessage(type, keys.slice(i, i + KEYS_PER_MESSAGE))).catch(() => {});
+      }
+    }
+  };
+}
+
 const isCluster = (c: RedisClient): c is Cluster => (c as Cluster).isCluster === true;
 
 /** True when a `notify-keyspace-events` value sends the keyspace events of sets, deletes and renames. */
