@@ -142,7 +142,7 @@ describe("sql watch: postgresql", () => {
     await pgPool.query(`DELETE FROM "${table}" WHERE "key" = 't/raw'`);
     await watch.next(is("put t/raw"));
     await watch.next(is("delete t/raw"));
-    // An anystore write with the trigger installed: one notification (PostgreSQL folds equal ones in a transaction).
+    // An anystore write with the trigger installed: one notification (the writer leaves it to the trigger).
     await writeElsewhere(PG_URL, { table }, "put:t/both=1");
     await watch.next(is("put t/both"));
     await sleep(200);

@@ -19,7 +19,7 @@ import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
 import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
 import { chunkedStream, chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";
-import { channelOf, notifyReturning, parsePayload, pollTable } from "./watch.js";
+import { channelOf, Notifier, parsePayload, pollTable } from "./watch.js";
 
 export interface CoreOptions {
   /** A validated, unquoted table name (`name` or `schema.name`). */
@@ -68,11 +68,6 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
    */
   const chunk = dialect.readChunk;
   const value = chunk ? `CASE WHEN ${dialect.size} <= ${chunk} THEN ${V} END, ${dialect.size}` : V;
-  /** Where a watch listens (PostgreSQL), every write notifies the table's channel in the statement itself. */
-  const [put, del] = dialect.listen
-    ? [notifyReturning(opts.table, "put"), notifyReturning(opts.table, "delete")]
-    : ["", ""];
-
   const sql = {
     get: `SELECT ${value} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
     has: `SELECT 1 FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
@@ -82,9 +77,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     head: `SELECT ${dialect.size}, COALESCE(${dialect.epochMs}, -1), ${dialect.substr(P(1), P(2))} FROM ${T} WHERE ${K} = ${P(3)} AND ${alive}`,
     // A later chunk, only from that same version: a value replaced mid-read yields no row.
     chunk: `SELECT ${dialect.substr(P(1), P(2))} FROM ${T} WHERE ${K} = ${P(3)} AND ${dialect.size} = ${P(4)} AND COALESCE(${dialect.epochMs}, -1) = ${P(5)}`,
-    insert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}${put}`,
-    upsert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}${dialect.upsertTail}${put}`,
-    delete: `DELETE FROM ${T} WHERE ${K} = ${P(1)}${del}`,
+    insert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}`,
+    upsert: `INSERT INTO ${T} ${columns} VALUES ${rowSql(1)}${dialect.upsertTail}`,
+    delete: `DELETE FROM ${T} WHERE ${K} = ${P(1)}`,
     deleteExpired: `DELETE FROM ${T} WHERE ${K} = ${P(1)} AND ${expired}`,
     sweep: dialect.sweep(T, expired, SWEEP_LIMIT),
   };
@@ -101,11 +96,11 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     memo(
       `u${n}`,
       () =>
-        `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + W * i)).join(", ")}${dialect.upsertTail}${put}`,
+        `INSERT INTO ${T} ${columns} VALUES ${Array.from({ length: n }, (_, i) => rowSql(1 + W * i)).join(", ")}${dialect.upsertTail}`,
     );
   const getMany = (n: number) =>
     memo(`g${n}`, () => `SELECT ${value}, ${K} FROM ${T} WHERE ${K} IN (${placeholders(n)}) AND ${alive}`);
-  const deleteMany = (n: number) => memo(`d${n}`, () => `DELETE FROM ${T} WHERE ${K} IN (${placeholders(n)})${del}`);
+  const deleteMany = (n: number) => memo(`d${n}`, () => `DELETE FROM ${T} WHERE ${K} IN (${placeholders(n)})`);
   const list = (bounded: boolean) =>
     memo(`l${bounded}`, () => {
       const kc = dialect.keyCompare();
@@ -234,6 +229,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     throw alreadyExists(key);
   };
 
+  /** Where a watch listens (PostgreSQL), anystore's own writes are announced once committed. */
+  const notifier = dialect.listen ? new Notifier(channelOf(opts.table), run, T) : undefined;
+
   const driver: Driver = {
     name: "sql",
     capabilities: {
@@ -261,11 +259,12 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       }
       if (!conn) return open().then(() => driver.put(key, value, o));
       maybeSweep();
-      if (o.ifNotExists) return insertNew(key, value, ttlOf(o));
-      return run(sql.upsert, row(key, value, ttlOf(o)), key).then(nothing);
+      const done = notifier ? () => notifier.add("put", [key]) : nothing;
+      if (o.ifNotExists) return insertNew(key, value, ttlOf(o)).then(done);
+      return run(sql.upsert, row(key, value, ttlOf(o)), key).then(done);
     },
     async delete(key) {
-      await run(sql.delete, [key], key);
+      if ((await run(sql.delete, [key], key)).affected > 0) notifier?.add("delete", [key]);
     },
     async has(key) {
       return (await run(sql.has, [key], key)).rows.length > 0;
@@ -361,10 +360,15 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       }
       flush();
       await atomically(statements);
+      notifier?.add(
+        "put",
+        rows.map(([key]) => key),
+      );
     },
     async deleteMany(keys) {
       const parts = chunks([...new Set(keys)], KEYS_PER_STATEMENT);
       await atomically(parts.map((part) => [deleteMany(part.length), part]));
+      notifier?.add("delete", keys);
     },
     async sweep() {
       let removed = 0;
@@ -385,7 +389,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       await dialect.listen(channelOf(opts.table), deliver, () => emit({ type: "resync" }), signal).catch(failing());
     },
     async close() {
-      await sweeping;
+      await Promise.all([sweeping, notifier?.idle()]);
       const c = conn ?? (await connecting?.catch(() => undefined));
       conn = undefined;
       connecting = undefined;

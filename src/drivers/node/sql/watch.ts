@@ -1,8 +1,8 @@
 /**
  * The sql driver's change feed (SPEC 11).
- * - PostgreSQL: native. Every anystore write notifies the table's channel in the statement itself
- *   (`RETURNING pg_notify(...)`, delivered on commit), a trigger users may install does the same
- *   for other writers (README), and a watch LISTENs on a connection of its own.
+ * - PostgreSQL: native. Every anystore write notifies the table's channel once it committed
+ *   (`Notifier`), a trigger users may install does the same for other writers (README), and a
+ *   watch LISTENs on a connection of its own.
  * - SQLite and MySQL have no feed: a watch polls the table every `watchInterval` ms. A tick reads
  *   the rows written lately (`timestamp` within a window behind the newest stamp seen) and counts
  *   the rows under the prefix; when the count is not what the known keys predict, something was
@@ -28,9 +28,60 @@ export function parsePayload(payload: string | undefined): DriverWatchEvent | un
   return { type: payload[0] === "p" ? "put" : "delete", key: payload.slice(1) };
 }
 
-/** ` RETURNING pg_notify(...)` for a write of rows of the table: one notification per row changed. */
-export function notifyReturning(table: string, type: "put" | "delete"): string {
-  return ` RETURNING pg_notify('${channelOf(table)}', '${type === "put" ? "p" : "d"}' || "key")`;
+/** Notifications per statement. */
+const PER_STATEMENT = 1000;
+
+/**
+ * Notifies the table's channel of anystore's own writes, after they committed: the changes of one
+ * turn of the event loop in one statement, statements in order, nothing waiting for them. A NOTIFY
+ * inside the write's own transaction would hold PostgreSQL's notification lock while that commit
+ * is flushed, serializing every concurrent writer of the database; a statement of its own commits
+ * without waiting for the flush (`synchronous_commit` off for it: a notification needs none).
+ */
+export class Notifier {
+  #payloads: string[] = [];
+  #sending: Promise<unknown> = Promise.resolve();
+  readonly #sql = "SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, x) FROM unnest($2::text[]) AS x";
+  /** Whether the table has the README's trigger, which then notifies instead (asked before the first notification). */
+  #triggered: Promise<boolean> | undefined;
+  constructor(
+    readonly channel: string,
+    readonly run: (sql: string, params: unknown[]) => Promise<{ rows: unknown[][] }>,
+    readonly table: string,
+  ) {}
+
+  #hasTrigger(): Promise<boolean> {
+    const sql = `SELECT 1 FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = 'anystore_notify'`;
+    this.#triggered ??= this.run(sql, [this.table]).then(
+      ({ rows }) => rows.length > 0,
+      () => false,
+    );
+    return this.#triggered;
+  }
+
+  add(type: "put" | "delete", keys: string[]): void {
+    if (this.#payloads.length === 0) setTimeout(this.#flush, 0);
+    const mark = type === "put" ? "p" : "d";
+    for (const key of keys) this.#payloads.push(mark + key);
+  }
+
+  /** Resolves once everything added so far was sent. */
+  async idle(): Promise<void> {
+    if (this.#payloads.length > 0) this.#flush();
+    await this.#sending;
+  }
+
+  readonly #flush = () => {
+    const payloads = this.#payloads.splice(0);
+    for (let i = 0; i < payloads.length; i += PER_STATEMENT) {
+      const part = payloads.slice(i, i + PER_STATEMENT);
+      // A lost notification means a lost connection, which the listener sees too (resync).
+      this.#sending = this.#sending
+        .then(() => this.#hasTrigger())
+        .then((triggered) => (triggered ? undefined : this.run(this.#sql, [this.channel, part])))
+        .catch(() => {});
+    }
+  };
 }
 
 export interface TableAccess {
