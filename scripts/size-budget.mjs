@@ -41,9 +41,11 @@ const cases = [
     budget: 4.8 * KB,
     code: `import { createStore } from "anystore";\nexport const store = createStore("idb://app");`,
   },
-  withDriver("memory", "memoryDriver", 5.7 * KB),
-  withDriver("indexeddb", "indexeddbDriver", 7 * KB),
-  withDriver("opfs", "opfsDriver", 7.5 * KB),
+  // memory, indexeddb and opfs grew with watch (SPEC 11): store.watch's entry and close, memory's
+  // in-process feed, the write notices of indexeddb and opfs (their listening half loads lazily).
+  withDriver("memory", "memoryDriver", 5.85 * KB),
+  withDriver("indexeddb", "indexeddbDriver", 7.15 * KB),
+  withDriver("opfs", "opfsDriver", 7.7 * KB),
   // http grew with the silence watchdog (issue 11) and the crawl seam (SPEC 15): a decision, not drift.
   withDriver("http", "httpDriver", 9.4 * KB),
   withDriver("s3", "s3Driver", 13.6 * KB),

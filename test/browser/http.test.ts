@@ -11,6 +11,7 @@ let counter = 0;
 contractSuite({
   name: "anystore+http (chromium)",
   make: (options) => createStore(`anystore+${url}/${run}-${++counter}`, options),
+  reopen: (store) => createStore(store.uri),
 });
 
 describe("anystore+http in Chromium", () => {

@@ -16,6 +16,7 @@ const freshDb = () => {
 contractSuite({
   name: "indexeddb (chromium)",
   make: (options) => createStore(`idb://${freshDb()}`, options),
+  reopen: (store) => createStore(store.uri),
   cleanup: async () => {
     await Promise.all(made.map((name) => deleteDB(name)));
   },
@@ -24,6 +25,7 @@ contractSuite({
 contractSuite({
   name: "indexeddb with a uri prefix (chromium)",
   make: (options) => createStore(`indexeddb://anystore-${run}-shared/p${counter++}`, options),
+  reopen: (store) => createStore(store.uri),
   cleanup: () => deleteDB(`anystore-${run}-shared`),
 });
 

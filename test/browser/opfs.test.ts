@@ -15,6 +15,7 @@ const removeRun = async () => {
 contractSuite({
   name: "opfs (chromium)",
   make: (options) => createStore(`opfs://${run}/s${counter++}`, options),
+  reopen: (store) => createStore(store.uri),
   cleanup: removeRun,
 });
 

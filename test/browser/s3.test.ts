@@ -50,7 +50,11 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-contractSuite({ name: "s3 (chromium, s3rver)", make: (options) => makeStore(options) });
+contractSuite({
+  name: "s3 (chromium, s3rver)",
+  make: (options) => makeStore(options),
+  reopen: (store) => createStore(store.uri, { endpoint, ...credentials }),
+});
 
 describe("s3 in Chromium", () => {
   it("a streamed write of more than 3 parts is a multipart upload; the bytes come back", async () => {

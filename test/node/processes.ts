@@ -15,8 +15,9 @@ export interface Worker {
   linesAtLeast(count: number): Promise<void>;
 }
 
-export function startWorker(args: Array<string | number>): Worker {
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER, ...args.map(String)], {
+/** Runs `script` (process-worker.ts unless told) with `args` in a child process. */
+export function startWorker(args: Array<string | number>, script = WORKER): Worker {
+  const child = spawn(process.execPath, ["--import", "tsx", script, ...args.map(String)], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   const lines: string[] = [];

@@ -98,6 +98,28 @@ contractSuite({
 });
 
 describe("s3 driver", () => {
+  it("watch polls one listing per interval, with no request per key", async () => {
+    const { store } = await makeStore({ watchInterval: 50 });
+    await store.putMany(Array.from({ length: 20 }, (_, i) => [`k${i}`, i] as [string, number]));
+    const events = store.watch();
+    await events.ready;
+    const spy = vi.spyOn(globalThis, "fetch");
+    try {
+      await store.put("k3", "changed");
+      let result = await events.next();
+      while (!result.done && (result.value.type === "resync" || result.value.key !== "k3"))
+        result = await events.next();
+      expect(result.value).toEqual({ type: "put", key: "k3" });
+      const methods = spy.mock.calls.map(([input, init]) =>
+        input instanceof Request ? input.method : (init?.method ?? "GET"),
+      );
+      expect(methods.filter((m) => m === "HEAD")).toEqual([]);
+    } finally {
+      spy.mockRestore();
+      await events.return?.();
+    }
+  });
+
   it("keeps Python anystore's layout: key a/b.txt is the object PREFIX/a/b.txt, any characters", async () => {
     const { bucket, root, store } = await makeStore();
     const keys = [

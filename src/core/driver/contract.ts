@@ -121,7 +121,8 @@ export interface Driver {
    * key under `prefix` (`""` or ending in `/`), made here or by any writer the backend lets it
    * observe, until `signal` aborts; then it frees everything it held (listeners, connections,
    * timers). Resolves once it listens, so a write made after that is reported. Reserved keys may be
-   * reported; the store drops them. `resync` says events may have been missed.
+   * reported; the store drops them. `resync` says events may have been missed. Rejecting with
+   * `UnsupportedError` (a server found to have no feed) makes the store poll instead.
    */
   watch?(prefix: string, emit: (event: DriverWatchEvent) => void, signal: AbortSignal): Promise<void>;
   /**

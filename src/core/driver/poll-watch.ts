@@ -1,20 +1,49 @@
 /**
  * The `watch` emulation for drivers without a change feed (SPEC 11): list the prefix every
- * `interval` ms, take each key's signature (its etag, size and modification time; its bytes'
- * hash where the driver knows neither), and report what differs from the previous listing. A
+ * `interval` ms, take each key's signature (its etag, size and modification time, from the
+ * listing itself where the driver gives them (S3), else from `info`; its bytes' hash where the
+ * driver knows neither), and report what differs from the previous listing. A driver with a
+ * cheap identity of its whole content (zip's archive) is listed again only when that changed. A
  * listing that fails is retried at the next tick; the first one that succeeds again reports
  * `resync` (changes may have come and gone meanwhile). Holds one timer, cleared on abort.
  */
 
 import { UnsupportedError } from "../errors.js";
 import { mapLimit } from "../streams/map-limit.js";
-import type { CompleteDriver } from "./complete.js";
-import type { DriverWatchEvent } from "./contract.js";
+import type { Driver, DriverCapabilities, DriverInfo, DriverWatchEvent } from "./contract.js";
 
 /** Parallel `info` calls per listing. */
 const INFO_CONCURRENCY = 16;
 
 type Snapshot = Map<string, string>;
+
+/** What polling needs of a driver: a store's completed driver, or a driver itself (with `info`). */
+export interface PolledDriver {
+  readonly name: string;
+  readonly capabilities: Partial<DriverCapabilities>;
+  list(prefix: string): AsyncIterable<string>;
+  info(key: string): Promise<DriverInfo | null>;
+  get(key: string): Promise<Uint8Array | null>;
+  /** The driver as given, when this is a completed one (to find a `StampedDriver`). */
+  readonly raw?: Driver;
+}
+
+/**
+ * A driver whose whole content has a cheap identity (zip: the archive's device, inode, size and
+ * time; null while it does not exist): the poller lists again only when that has changed.
+ * Internal, as `NeverExpiringDriver` is: not part of the public `Driver` type.
+ */
+export interface StampedDriver extends Driver {
+  stamp(): Promise<string | null>;
+}
+
+/**
+ * A driver whose listing carries what changes with a value (S3: ETag, size and time): the poller
+ * takes signatures from it, with no `info` per key. Internal too.
+ */
+export interface SignedListingDriver extends Driver {
+  listSignatures(prefix: string): AsyncIterable<[key: string, signature: string]>;
+}
 
 /**
  * Reports changes under `prefix` (`""` or ending in `/`) until `signal` aborts. Resolves after
@@ -23,27 +52,40 @@ type Snapshot = Map<string, string>;
  * at run time (an HTTP server without events).
  */
 export async function pollChanges(
-  driver: CompleteDriver,
+  driver: PolledDriver,
   prefix: string,
   emit: (event: DriverWatchEvent) => void,
   signal: AbortSignal,
   interval: number,
 ): Promise<void> {
   // A read-only source (a plain web server, SPEC 11) would be crawled every interval: refused.
-  if (!driver.capabilities.list || !driver.capabilities.write) {
+  if (driver.capabilities.list === false || driver.capabilities.write === false) {
     throw new UnsupportedError(`the ${driver.name} driver cannot be watched: it has no change feed and is read-only`);
   }
+  const raw = (driver.raw ?? driver) as Partial<StampedDriver>;
+  const stamp = raw.stamp ? () => raw.stamp!() : undefined;
+  // Taken before each listing, so a change made while it runs shows at the next tick.
+  let lastStamp = await stamp?.();
   let known = await snapshot(driver, prefix);
   let failed = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const unchanged = async () => {
+    if (!stamp || failed) return false;
+    const now = await stamp();
+    if (now === lastStamp) return true;
+    lastStamp = now;
+    return false;
+  };
   const tick = async () => {
     try {
-      const now = await snapshot(driver, prefix);
-      if (signal.aborted) return;
-      if (failed) emit({ type: "resync" });
-      else report(known, now, emit);
-      failed = false;
-      known = now;
+      if (!(await unchanged())) {
+        const now = await snapshot(driver, prefix);
+        if (signal.aborted) return;
+        if (failed) emit({ type: "resync" });
+        else report(known, now, emit);
+        failed = false;
+        known = now;
+      }
     } catch {
       failed = true;
     }
@@ -56,7 +98,13 @@ export async function pollChanges(
 }
 
 /** Every key under the prefix with its signature. */
-async function snapshot(driver: CompleteDriver, prefix: string): Promise<Snapshot> {
+async function snapshot(driver: PolledDriver, prefix: string): Promise<Snapshot> {
+  const signed = (driver.raw ?? driver) as Partial<SignedListingDriver>;
+  if (signed.listSignatures) {
+    const result: Snapshot = new Map();
+    for await (const [key, signature] of signed.listSignatures(prefix)) result.set(key, signature);
+    return result;
+  }
   const keys: string[] = [];
   for await (const key of driver.list(prefix)) keys.push(key);
   const signatures = await mapLimit(keys, INFO_CONCURRENCY, (key) => signatureOf(driver, key));
@@ -69,7 +117,7 @@ async function snapshot(driver: CompleteDriver, prefix: string): Promise<Snapsho
 }
 
 /** What changes when the value does, or null when the key has gone meanwhile. */
-async function signatureOf(driver: CompleteDriver, key: string): Promise<string | null> {
+async function signatureOf(driver: PolledDriver, key: string): Promise<string | null> {
   const info = await driver.info(key);
   if (info === null) return null;
   const time = info.updatedAt?.getTime();

@@ -210,9 +210,8 @@ export class AnyStore<T = unknown> implements Store<T> {
   }
 
   watch(opts: WatchOptions = {}): WatchIterator {
-    const c = this.#c;
-    if (lazyOps) return lazyOps.watch(c, opts);
-    const started = requireLazyOps().then((m) => m.watch(c, opts));
+    // Through a promise even when lazy-ops.ts is loaded: a watch is long-lived, one step is nothing.
+    const started = requireLazyOps().then((m) => m.watch(this.#c, opts));
     return Object.assign(deferredIterator(started), {
       ready: started.then(
         (w) => w.ready,
@@ -232,7 +231,8 @@ export class AnyStore<T = unknown> implements Store<T> {
   async close(): Promise<void> {
     if (!this.#root) return;
     const shared = this.#c.shared;
-    if (shared.watching) for (const end of shared.watching) end();
+    shared.watching?.abort();
+    shared.watching = undefined;
     const driver = shared.driver ?? (await shared.loading?.catch(() => undefined));
     shared.driver = shared.loading = shared.waiting = shared.complete = undefined;
     await driver?.raw.close?.();

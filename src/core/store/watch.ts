@@ -11,7 +11,7 @@
 
 import { completed } from "../driver/complete.js";
 import type { DriverWatchEvent } from "../driver/contract.js";
-import { InvalidArgumentError, withContext } from "../errors.js";
+import { InvalidArgumentError, isAnystoreError, withContext } from "../errors.js";
 import { isReservedKey, joinKey, normalizePrefix } from "../keys.js";
 import type { WatchEvent, WatchIterator, WatchOptions } from "../types.js";
 import type { Shared, StoreContext } from "./state.js";
@@ -91,12 +91,12 @@ function watchIntervalOf(c: StoreContext<unknown>): number {
   return interval;
 }
 
-/** The ends of the store's live watches, for `close()`. */
+/** Ends the watch when the store closes; returns what stops listening for that. */
 function register(shared: Shared, end: () => void): () => void {
-  shared.watching ??= new Set();
-  const watching = shared.watching;
-  watching.add(end);
-  return () => watching.delete(end);
+  shared.watching ??= new AbortController();
+  const closing = shared.watching.signal;
+  closing.addEventListener("abort", end, { once: true });
+  return () => closing.removeEventListener("abort", end);
 }
 
 /** Starts a watch at once (so nothing written after `ready` is missed) and returns its events. */
@@ -158,7 +158,14 @@ async function listen(
   };
   const driver = completed(c.shared, readyDriver(c.shared) ?? (await loadDriver(c.shared)));
   if (signal.aborted) return;
-  if (driver.raw.watch) return driver.raw.watch(feedPrefix, emit, signal);
+  if (driver.raw.watch) {
+    try {
+      return await driver.raw.watch(feedPrefix, emit, signal);
+    } catch (error) {
+      // No feed after all (an HTTP server without events): poll like any driver without one.
+      if (signal.aborted || !isAnystoreError(error, "UNSUPPORTED")) throw error;
+    }
+  }
   const { pollChanges } = await import("../driver/poll-watch.js");
   return pollChanges(driver, feedPrefix, emit, signal, interval);
 }

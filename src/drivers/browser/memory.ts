@@ -34,9 +34,9 @@ class MemoryState {
   /** Watches of every store on this map (SPEC 11): told synchronously of each change. */
   readonly watchers = new Set<(event: DriverWatchEvent) => void>();
 
-  /** Tells the watchers; costs one size check when nobody watches. */
+  /** Tells the watchers; a put nobody watches costs one size check, no iterator. */
   notify(type: "put" | "delete", key: string): void {
-    if (this.watchers.size > 0) for (const watcher of this.watchers) watcher({ type, key });
+    if (this.watchers.size) for (const watcher of this.watchers) watcher({ type, key });
   }
 
   live(key: string): Entry | undefined {
@@ -199,12 +199,10 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
       if (!opts.name) state.clearTimer();
     },
     // In-process: every store of a `memory://NAME` shares the map, so it sees the others' writes.
-    async watch(prefix, emit, signal) {
-      const watcher = (event: DriverWatchEvent) => {
-        if (event.type === "resync" || event.key.startsWith(prefix)) emit(event);
-      };
-      state.watchers.add(watcher);
-      signal.addEventListener("abort", () => state.watchers.delete(watcher), { once: true });
+    // Every key is reported: the store keeps those under the prefix.
+    async watch(_prefix, emit, signal) {
+      state.watchers.add(emit);
+      signal.addEventListener("abort", () => state.watchers.delete(emit), { once: true });
     },
   };
   return driver;

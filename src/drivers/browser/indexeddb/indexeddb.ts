@@ -84,6 +84,8 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
   let sweepTimer: ReturnType<typeof setTimeout> | undefined;
   let sweepAt = Infinity;
   let closed = false;
+  /** Every store of this database, in any tab or worker, hears of each write here (channel.ts). */
+  const channelName = `anystore:indexeddb:${dbName}`;
 
   const gone = () => {
     db = undefined;
@@ -189,6 +191,11 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
         await batch.done;
       }
       if (o.ttl) scheduleSweep(now + o.ttl * 1000);
+      more!.postNotice(
+        channelName,
+        "put",
+        entries.map((e) => e[0]),
+      );
     }, key);
 
   const removeAll = (keys: string[], key?: string) =>
@@ -196,6 +203,7 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       const batch = txs.join(d);
       for (const k of keys) batch.store.delete(k);
       await batch.done;
+      more!.postNotice(channelName, "delete", keys);
     }, key);
 
   /** One page of keys (never values) and the expired keys to hide, read in one transaction. */
@@ -215,7 +223,15 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
 
   return {
     name: DRIVER_NAME,
-    capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, batch: true, createdAt: true },
+    capabilities: {
+      ttl: true,
+      ifNotExists: true,
+      streams: true,
+      ranges: true,
+      batch: true,
+      createdAt: true,
+      watch: true,
+    },
     async get(key) {
       const r = await readOne(base + key);
       return r && (r.value instanceof Blob ? toBytes(r.value) : r.value);
@@ -269,6 +285,8 @@ export function indexeddbDriver(opts: IndexeddbDriverOptions = {}): Driver {
       ),
     deleteMany: (keys) => removeAll(keys.map((k) => base + k)),
     sweep: () => run((d) => more!.sweepExpired(txs, d)),
+    watch: (prefix, emit, signal) =>
+      run(async () => more!.listenForNotices(channelName, base, base + prefix, emit, signal)),
     async close() {
       closed = true;
       if (sweepTimer !== undefined) clearTimeout(sweepTimer);

@@ -16,7 +16,7 @@
  */
 
 import { alreadyExists } from "../../../core/already-exists.js";
-import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
+import type { ByteRange, Driver, DriverInfo, DriverWatchEvent, WriteOptions } from "../../../core/driver/contract.js";
 import { AnystoreError, ConflictError, UnsupportedError } from "../../../core/errors.js";
 import { RESERVED } from "../../../core/keys.js";
 import { type FileHandle, isLocked, readWhole, streamFile } from "./sync-handles.js";
@@ -34,6 +34,9 @@ export interface OpfsDriverOptions {
 type DirHandle = FileSystemDirectoryHandle & { entries(): AsyncIterableIterator<[string, FileHandle | DirHandle]> };
 
 const TEMP = `${RESERVED}-tmp-`;
+/** The change notices of this origin's OPFS (channel.ts). */
+const CHANNEL = "anystore:opfs";
+const channel = () => import("../channel.js");
 const errorName = (error: unknown) => (error as DOMException)?.name;
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const isMissing = (error: unknown) => errorName(error) === "NotFoundError" || errorName(error) === "TypeMismatchError";
@@ -103,6 +106,15 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
     (opts.syncAccess ?? true) &&
     typeof FileSystemFileHandle !== "undefined" &&
     "createSyncAccessHandle" in FileSystemFileHandle.prototype;
+  /** Every store on this origin's OPFS, in any tab or worker, hears of each write here (channel.ts), with paths from the OPFS root. */
+  const base = dirParts.length > 0 ? `${dirParts.join("/")}/` : "";
+  // Never fails the write it follows (a chunk that cannot load offline costs the notice only); sidecars are not news.
+  const notify = (type: "put" | "delete", key: string) =>
+    key.startsWith(RESERVED) ||
+    channel().then(
+      (m) => m.postNotice(CHANNEL, type, [base + key]),
+      () => {},
+    );
   let rootPromise: Promise<DirHandle> | undefined;
   const root = () =>
     (rootPromise ??= (async () => {
@@ -246,7 +258,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
 
   const files = {
     name: DRIVER_NAME,
-    capabilities: { streams: true, ranges: true, paths: true, ifNotExists: !!locks },
+    capabilities: { streams: true, ranges: true, paths: true, ifNotExists: !!locks, watch: true },
     async get(key: string) {
       if (sync) {
         const handle = await fileOf(key);
@@ -275,6 +287,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
         throw wrap(error, key);
       }
       await place(key, commit, discard, o);
+      await notify("put", key);
     },
     async delete(key: string) {
       const { parents, name } = split(key);
@@ -289,6 +302,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       await chain[chain.length - 1]!.removeEntry(name).catch((error) => {
         if (errorName(error) !== "NotFoundError") throw wrap(error, key);
       });
+      await notify("delete", key);
       await prune(chain, parents);
     },
     async has(key: string) {
@@ -316,6 +330,9 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
         }
       }
       yield* descend(chain[chain.length - 1]!, prefix);
+    },
+    async watch(prefix: string, emit: (event: DriverWatchEvent) => void, signal: AbortSignal) {
+      (await channel()).listenForNotices(CHANNEL, base, base + prefix, emit, signal);
     },
     async read(key: string, range?: ByteRange) {
       if (sync) {
@@ -349,6 +366,7 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
         close: async () => {
           await out.close().catch(fail);
           await place(key, commit, discard, o);
+          await notify("put", key);
         },
         abort: async () => {
           await out.abort().catch(() => {});

@@ -135,7 +135,10 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
   };
 
   /** Pages of ListObjectsV2 (keys and, with a delimiter, folders), following continuation tokens. */
-  async function* pages(prefix: string, delimiter?: string): AsyncGenerator<{ keys: string[]; folders: string[] }> {
+  async function* pages(
+    prefix: string,
+    delimiter?: string,
+  ): AsyncGenerator<{ keys: string[]; folders: string[]; contents: string[] }> {
     let token: string | undefined;
     let after: string | undefined;
     do {
@@ -154,9 +157,10 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
       // Keys come url-encoded only when the server says so (s3rver ignores encoding-type).
       const encoded = text(xml, "EncodingType") === "url";
       const decode = (s: string) => (encoded ? decodeURIComponent(s.replace(/\+/g, " ")) : s);
-      const keys = elements(xml, "Contents").map((c) => decode(text(c, "Key") ?? ""));
+      const contents = elements(xml, "Contents");
+      const keys = contents.map((c) => decode(text(c, "Key") ?? ""));
       const folders = elements(xml, "CommonPrefixes").map((c) => decode(text(c, "Prefix") ?? ""));
-      yield { keys, folders };
+      yield { keys, folders, contents };
       const truncated = text(xml, "IsTruncated") === "true";
       token = truncated ? text(xml, "NextContinuationToken") : undefined;
       // A truncated page without a token (some S3 look-alikes): carry on after its last entry.
@@ -320,6 +324,19 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
           const key = fullKey.slice(root.length);
           // Folder placeholders (`a/`) made by consoles are not keys; reserved ones are ours.
           if (key !== "" && !key.endsWith("/") && !isReservedKey(key)) yield key;
+        }
+      }
+    },
+
+    // For watch's polling (core/driver/poll-watch.ts): each key with its ETag, size and time, from the listing alone.
+    async *listSignatures(prefix: string): AsyncGenerator<[string, string]> {
+      await reclaimDue(prefix);
+      for await (const { keys, contents } of pages(full(prefix))) {
+        for (const [i, fullKey] of keys.entries()) {
+          const key = fullKey.slice(root.length);
+          const c = contents[i]!;
+          if (key !== "" && !key.endsWith("/") && !isReservedKey(key))
+            yield [key, `${text(c, "ETag")}|${text(c, "Size")}|${text(c, "LastModified")}`];
         }
       }
     },

@@ -10,6 +10,7 @@ import { Jail, type Pin, splitKey } from "./jail.js";
 import { reap, removeIfSame } from "./reap.js";
 import { Sidecars, TTL_DIR, TTL_MARK } from "./ttl.js";
 import { walk } from "./walk.js";
+import { watchTree } from "./watch.js";
 
 export const DRIVER_NAME = "fs";
 
@@ -250,7 +251,15 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
 
   const driver: Driver = {
     name: DRIVER_NAME,
-    capabilities: { ttl: true, ifNotExists: true, streams: true, ranges: true, paths: true, createdAt: true },
+    capabilities: {
+      ttl: true,
+      ifNotExists: true,
+      streams: true,
+      ranges: true,
+      paths: true,
+      createdAt: true,
+      watch: true,
+    },
     async get(key) {
       const file = await openFile(key);
       if (!file) return null;
@@ -259,6 +268,8 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
       );
     },
     put,
+    // One watcher per folder under the root (watch.ts); the root is made when missing.
+    watch: (prefix, emit, signal) => watchTree(jail.given, () => jail.root(), prefix, emit, signal),
     async delete(key) {
       await remove(key).catch((error) => Promise.reject(io.wrap(error, key)));
     },

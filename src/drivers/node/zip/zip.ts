@@ -2,6 +2,7 @@ import { mkdir, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
+import type { SignedListingDriver, StampedDriver } from "../../../core/driver/poll-watch.js";
 import { AnystoreError, InvalidArgumentError, isAnystoreError } from "../../../core/errors.js";
 import type { Archive } from "./archive.js";
 import { ArchiveCache, stampOf } from "./archive.js";
@@ -221,8 +222,13 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     }
   };
 
-  const driver: Driver = {
+  const driver: StampedDriver & SignedListingDriver = {
     name: DRIVER_NAME,
+    // `watch` polls (SPEC 11), listing again only when this identity of the archive has changed.
+    stamp: () =>
+      stat(path).then(stampOf, (error) =>
+        (error as NodeJS.ErrnoException).code === "ENOENT" ? null : Promise.reject(wrap(error)),
+      ),
     capabilities: {
       ttl: true,
       ifNotExists: true,
@@ -317,6 +323,13 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
       const now = Date.now();
       for (const [key, e] of (await current()).dir.files) {
         if (key.startsWith(prefix) && alive(e, now)) yield key;
+      }
+    },
+    // For watch's polling (SignedListingDriver): the directory says what changed, with no lookup per key.
+    async *listSignatures(prefix) {
+      const now = Date.now();
+      for (const [key, e] of (await current()).dir.files) {
+        if (key.startsWith(prefix) && alive(e, now)) yield [key, `${e.crc}|${e.size}|${e.mtime?.getTime()}`];
       }
     },
     async sweep() {
