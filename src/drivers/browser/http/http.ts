@@ -1,4 +1,3 @@
-import type { CompleteDriver } from "../../../core/driver/complete.js";
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import type { NeverExpiringDriver } from "../../../core/driver/hot-path.js";
 import { UnsupportedError } from "../../../core/errors.js";
@@ -75,12 +74,6 @@ export interface HttpDriverOptions extends CrawlLimits {
    * @default globalThis.fetch
    */
   fetch?: typeof fetch;
-  /**
-   * Milliseconds between listings when a watch polls: against a server that answers a watch
-   * with a listing instead of events (Python anystore's app).
-   * @default 1000
-   */
-  watchInterval?: number;
 }
 
 /**
@@ -304,7 +297,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     });
   }
 
-  const driver: Driver = {
+  return {
     name: DRIVER_NAME,
     capabilities: {
       write: true,
@@ -372,12 +365,11 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     },
     // Server-sent events; loaded on the first watch.
     async watch(at, emit, signal) {
-      const w = { origin, prefix, fetch: opts.fetch, headers: common, timeout, interval: opts.watchInterval, fail };
-      return (await import("./watch.js")).watchServer({ ...w, driver: driver as CompleteDriver }, at, emit, signal);
+      const w = { origin, prefix, fetch: opts.fetch, headers: common, timeout, fail };
+      return (await import("./watch.js")).watchServer(w, at, emit, signal);
     },
     async close() {},
   };
-  return driver;
 }
 
 const knowsSize = (headers: Headers) =>

@@ -2,14 +2,13 @@
  * The http driver's change feed (SPEC 11), loaded on the first watch: `GET /?watch=true&prefix=p`
  * read as server-sent events with `fetch` (so the store's headers and token go with it, which
  * `EventSource` cannot do). A stream that ends, breaks or falls silent (no keepalive comment for
- * `SILENCE_MS`) is opened again with backoff, and `resync` is reported once it is back. A server
- * that answers the request with a listing instead of an event stream (Python anystore's app)
- * is polled (`fallback`). Web APIs only.
+ * `SILENCE_MS`) is opened again with backoff, and `resync` is reported once it is back. Against a
+ * server that answers the request with a listing instead of an event stream (Python anystore's
+ * app) the watch rejects with `UnsupportedError`, and the store polls listings. Web APIs only.
  */
 
-import type { CompleteDriver } from "../../../core/driver/complete.js";
 import type { DriverWatchEvent } from "../../../core/driver/contract.js";
-import { ConnectionError } from "../../../core/errors.js";
+import { ConnectionError, UnsupportedError } from "../../../core/errors.js";
 
 type Emit = (event: DriverWatchEvent) => void;
 
@@ -27,8 +26,6 @@ export interface EventSourceOptions {
   timeout: number;
   /** Turns a refused first request into the store's error. */
   fail(res: Response): Promise<never>;
-  /** Watches some other way, for a server without events; resolves once it listens. */
-  fallback(): Promise<void>;
 }
 
 /** Parses an event stream incrementally: feed text, get events (`event` and joined `data` lines). */
@@ -160,7 +157,8 @@ export async function watchEventStream(o: EventSourceOptions, prefix: string, em
   if (!first.ok) return o.fail(first);
   if (!isEventStream(first)) {
     await first.body?.cancel().catch(() => {});
-    return o.fallback();
+    // The store polls listings instead (SPEC 11).
+    throw new UnsupportedError(`${o.url} answers a watch without events (not an anystore server with SPEC 11)`);
   }
   void consume(first).then(reconnect);
 }
@@ -172,27 +170,21 @@ export interface ServerWatch {
   fetch: typeof fetch | undefined;
   headers: Record<string, string>;
   timeout: number;
-  /** Milliseconds between listings when the server has no events. */
-  interval: number | undefined;
   fail(res: Response): Promise<never>;
-  /** The driver itself, polled when the server has no events. */
-  driver: CompleteDriver;
 }
 
-/** `Driver.watch` of an anystore+http store: Python's query form, which anystore servers answer. */
+/**
+ * `Driver.watch` of an anystore+http store, in Python's query form, which anystore servers answer.
+ * Rejects with `UnsupportedError` when the server answers with a listing: the store polls then.
+ */
 export function watchServer(w: ServerWatch, watchPrefix: string, emit: Emit, signal: AbortSignal): Promise<void> {
   const full = [w.prefix, watchPrefix.replace(/\/$/, "")].filter(Boolean).join("/");
-  const fallback = async () => {
-    const { pollChanges } = await import("../../../core/driver/poll-watch.js");
-    return pollChanges(w.driver, watchPrefix, emit, signal, w.interval ?? 1000);
-  };
   const source: EventSourceOptions = {
     url: `${w.origin}/?watch=true${full ? `&prefix=${encodeURIComponent(full)}` : ""}`,
     fetch: w.fetch ?? globalThis.fetch.bind(globalThis),
     headers: w.headers,
     timeout: w.timeout,
     fail: w.fail,
-    fallback,
   };
   return watchEventStream(source, watchPrefix, emit, signal);
 }
