@@ -172,6 +172,12 @@ describe("anystore+http watch", () => {
     }
   });
 
+  it("an unreachable server: the watch fails with ConnectionError", async () => {
+    const store = createStore(`anystore+http://127.0.0.1:${await freePort()}`, { timeout: 500 });
+    await expect(store.watch().next()).rejects.toMatchObject({ code: "CONNECTION" });
+    await store.close();
+  });
+
   it("polls listings against a server that answers a watch with a listing (Python's app)", async () => {
     const backing = createStore("memory://");
     const handler = createHandler(backing);

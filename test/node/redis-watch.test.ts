@@ -114,6 +114,32 @@ describe("redis watch with keyspace notifications", () => {
   });
 });
 
+describe("redis watch, more", () => {
+  it("with a client handed in: listens on a duplicate, the given client stays usable", async () => {
+    const { Redis } = await import("ioredis");
+    const client = new Redis({ port: server.port, db: 3 });
+    const store = createStore("redis://ignored/app", { client } as never);
+    const events = store.watch({ prefix: "given" });
+    await events.ready;
+    await writeElsewhere(uri, {}, "put:given/k=1");
+    expect((await events.next()).value).toEqual({ type: "put", key: "given/k" });
+    expect(await client.get("app/given/k")).toBe("1");
+    await events.return?.();
+    await store.close();
+    client.disconnect();
+  });
+
+  it("an unreachable server: the watch fails with ConnectionError in bounded time", async () => {
+    const store = createStore(`redis://127.0.0.1:${await freePort()}/0/x`, {
+      connectTimeout: 300,
+      commandTimeout: 500,
+    });
+    const events = store.watch();
+    await expect(events.next()).rejects.toMatchObject({ code: "CONNECTION" });
+    await store.close();
+  });
+});
+
 describe("redis watch across a server restart", () => {
   it.each([
     ["channel", ""],
