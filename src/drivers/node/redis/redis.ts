@@ -9,7 +9,7 @@ import { escapeGlob, keySlot, ownerOf, sideKey, TEMPORARY, TIMESTAMPS } from "./
 import type { RedisDriverOptions } from "./options.js";
 import { optionsFromUri, resolveTarget } from "./options.js";
 import { readStream, writeStream } from "./streams.js";
-import { keyspaceEventsOn, Outbox, watchChannel, watchMessage, watchRedis } from "./watch.js";
+import { keyspaceEventsOn, linkedController, Outbox, watchChannel, watchRedis } from "./watch.js";
 
 export const DRIVER_NAME = "redis";
 
@@ -179,24 +179,12 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
     });
   };
 
-  /**
-   * Publishes changed keys to the watch channel, unless the server sends keyspace events itself.
-   * On a standalone server the changes of one tick go out as one PUBLISH after that tick's writes,
-   * on the same connection (so after them), and no write waits for it; a cluster may publish
-   * through another node, so there each write's PUBLISH waits for the write.
-   */
+  /** Publishes changed keys to the watch channel (see `Outbox`), unless the server sends keyspace events itself. */
   const outbox = new Outbox(channel);
-  const announced = <T>(c: RedisClient, write: Promise<T>, type: "put" | "delete", keys: string[]): Promise<T> => {
-    if (keyspace) return write;
-    if (isCluster(c)) return write.then((result) => c.publish(channel, watchMessage(type, keys)).then(() => result));
-    outbox.add(c, type, keys);
-    return write;
-  };
-  const announce = (type: "put" | "delete", keys: string[]): Promise<void> => {
-    const c = client;
-    if (keyspace || !c) return Promise.resolve();
-    return announced(c, Promise.resolve(), type, keys);
-  };
+  const announced = <T>(c: RedisClient, write: Promise<T>, type: "put" | "delete", keys: string[]): Promise<T> =>
+    keyspace ? write : outbox.after(c, write, type, keys);
+  const announce = (type: "put" | "delete", keys: string[]): Promise<void> =>
+    keyspace || !client ? Promise.resolve() : outbox.after(client, Promise.resolve(), type, keys);
 
   const driver: Driver = {
     name: DRIVER_NAME,
@@ -368,17 +356,9 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
 
     async watch(prefix, emit, signal) {
       const c = await run(async (c) => c);
-      const own = new AbortController();
-      const stop = () => own.abort();
-      signal.addEventListener("abort", stop, { once: true });
-      if (signal.aborted) stop();
-      watches.add(own);
-      own.signal.addEventListener("abort", () => {
-        watches.delete(own);
-        signal.removeEventListener("abort", stop);
-      });
+      const own = linkedController(signal, watches);
       await watchRedis({ client: c, keyspace, db, base }, prefix, emit, own.signal).catch((error) => {
-        stop();
+        own.abort();
         throw toStoreError(error, where);
       });
     },

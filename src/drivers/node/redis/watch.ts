@@ -28,14 +28,24 @@ export const watchMessage = (type: "put" | "delete", keys: string[]): string =>
 const KEYS_PER_MESSAGE = 1000;
 
 /**
- * The changes one tick of writes made on a standalone server, published once the tick is over:
- * after those writes on the same connection, so a watcher never hears of a change before it is
- * readable. Runs of one type keep their order, so one key's events keep the order of its writes.
+ * Announces writes on the watch channel. On a standalone server the changes of one tick go out as
+ * one PUBLISH once the tick is over: after those writes, on the same connection, so a watcher never
+ * hears of a change before it is readable, and no write waits for it. Runs of one type keep their
+ * order, so one key's events keep the order of its writes. A cluster may publish through another
+ * node, so there each write's PUBLISH waits for the write.
  */
 export class Outbox {
   #runs: Array<{ type: "put" | "delete"; keys: string[] }> = [];
   #client: Redis | undefined;
   constructor(readonly channel: string) {}
+
+  /** `write`, announced once done (cluster) or after its tick (standalone). */
+  after<T>(client: RedisClient, write: Promise<T>, type: "put" | "delete", keys: string[]): Promise<T> {
+    if (isCluster(client))
+      return write.then((result) => client.publish(this.channel, watchMessage(type, keys)).then(() => result));
+    this.add(client, type, keys);
+    return write;
+  }
 
   add(client: Redis, type: "put" | "delete", keys: string[]): void {
     if (this.#runs.length === 0) {
@@ -91,6 +101,20 @@ export async function keyspaceEventsOn(c: RedisClient, timeoutMs: number): Promi
 /** Keyspace events that mean a key now holds a (new) value, and those that mean it is gone. */
 const PUT_EVENTS = new Set(["set", "append", "setrange", "rename_to", "incrby", "incrbyfloat", "restore", "copy_to"]);
 const DELETE_EVENTS = new Set(["del", "expired", "evicted", "rename_from"]);
+
+/** A controller aborted with `signal` or by the driver's close (`live` holds those still running). */
+export function linkedController(signal: AbortSignal, live: Set<AbortController>): AbortController {
+  const own = new AbortController();
+  const stop = () => own.abort();
+  signal.addEventListener("abort", stop, { once: true });
+  live.add(own);
+  own.signal.addEventListener("abort", () => {
+    live.delete(own);
+    signal.removeEventListener("abort", stop);
+  });
+  if (signal.aborted) stop();
+  return own;
+}
 
 export interface WatchSource {
   /** The store's connected client. */
