@@ -37,7 +37,7 @@ export async function feed(driver: Driver, prefix = ""): Promise<Feed> {
     events,
     lines: () => events.map(describeEvent),
     stop: () => controller.abort(),
-    all(wanted, ms = 2000) {
+    all(wanted, ms = 5000) {
       return new Promise((resolve, reject) => {
         const look = () => {
           const seen = new Set(events.map(describeEvent));
@@ -55,7 +55,7 @@ export async function feed(driver: Driver, prefix = ""): Promise<Feed> {
         look();
       });
     },
-    next(match, ms = 2000) {
+    next(match, ms = 5000) {
       return new Promise((resolve, reject) => {
         const look = () => {
           for (let i = from; i < events.length; i++) {
