@@ -8,6 +8,7 @@ import memoryDriver from "unstorage/drivers/memory";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createStore, fromUnstorage, toUnstorage } from "../../src/index.node.js";
 import { collectKeys, contractSuite } from "../shared/contract.js";
+import { waitFor } from "../shared/contract-watch.js";
 
 /** Outside test/.tmp, which every vitest run's global setup empties (other runs share this machine). */
 let TMP = "";
@@ -46,6 +47,21 @@ contractSuite({
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
 describe("fromUnstorage", () => {
+  it("watches through unstorage's own events where it has them (a Storage), with anystore keys", async () => {
+    const storage = createStorage({ driver: memoryDriver() });
+    const store = createStore({ uri: "unstorage-storage://", driver: fromUnstorage(storage), prefix: "notes" });
+    expect((await store.capabilities()).watch).toBe(true);
+    const events = store.watch();
+    await events.ready;
+    await storage.setItem("elsewhere:x", "not ours");
+    await storage.setItem("notes:a:b", "written through unstorage");
+    expect(await waitFor(events, { type: "put", key: "a/b" })).toEqual(["put a/b"]);
+    await storage.removeItem("notes:a:b");
+    expect(await waitFor(events, { type: "delete", key: "a/b" })).toEqual(["delete a/b"]);
+    await events.return?.();
+    await storage.dispose();
+  });
+
   it("keeps the file layout of unstorage's fs driver both ways", async () => {
     const dir = freshDir();
     const store = createStore({ uri: "unstorage-fs://", driver: fromUnstorage(fsDriver({ base: dir })) });

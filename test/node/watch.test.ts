@@ -162,6 +162,18 @@ describe("watch buffering and failures", () => {
     await events.return?.();
   });
 
+  it("a thousand watches of one store all hear a put, and close() ends them all", async () => {
+    const store = createStore(`memory://watch-many-${process.pid}`);
+    const watches = Array.from({ length: 1000 }, (_, i) => store.watch({ prefix: i % 2 ? "odd" : "even" }));
+    await Promise.all(watches.map((w) => w.ready));
+    await store.put("odd/k", 1);
+    await store.put("even/k", 1);
+    const firsts = await Promise.all(watches.map((w) => w.next()));
+    expect(new Set(firsts.map((r) => JSON.stringify(r.value))).size).toBe(2);
+    await store.close();
+    expect((await Promise.all(watches.map((w) => w.next()))).every((r) => r.done)).toBe(true);
+  });
+
   it("a slow consumer gets one event per key, the latest", async () => {
     const store = open(`memory://watch-coalesce-${process.pid}`);
     const events = store.watch();

@@ -100,6 +100,15 @@ export function watching({ store: make, reopen }: Suite): void {
       await events.return?.();
     });
 
+    it("a store made with a prefix reports keys relative to it", async () => {
+      const store = await make({ watchInterval: TEST_WATCH_INTERVAL, prefix: "pre/fix" });
+      const events = store.watch();
+      await events.ready;
+      await store.put("k", 1);
+      expect(await waitFor(events, { type: "put", key: "k" })).toEqual(["put k"]);
+      await events.return?.();
+    });
+
     it("never reports reserved keys (ttl sidecars and the like)", async () => {
       const store = await watched();
       const events = store.watch();

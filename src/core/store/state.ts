@@ -40,8 +40,8 @@ export interface Shared {
   waiting?: Promise<HotDriver> | undefined;
   /** Every method present, made on first need (lazy-ops.ts). */
   complete?: CompleteDriver | undefined;
-  /** Aborted by `close()`: every live watch (watch.ts) ends with it. */
-  watching?: AbortController | undefined;
+  /** The ends of live watches (watch.ts), called by `close()`. A set, not a signal: a server may hold thousands. */
+  watching?: Set<() => void> | undefined;
 }
 
 /** One store: the shared state, where its keys live, and the store object itself. */

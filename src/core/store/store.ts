@@ -231,8 +231,9 @@ export class AnyStore<T = unknown> implements Store<T> {
   async close(): Promise<void> {
     if (!this.#root) return;
     const shared = this.#c.shared;
-    shared.watching?.abort();
+    const watching = shared.watching;
     shared.watching = undefined;
+    for (const end of watching ?? []) end();
     const driver = shared.driver ?? (await shared.loading?.catch(() => undefined));
     shared.driver = shared.loading = shared.waiting = shared.complete = undefined;
     await driver?.raw.close?.();

@@ -91,12 +91,12 @@ function watchIntervalOf(c: StoreContext<unknown>): number {
   return interval;
 }
 
-/** Ends the watch when the store closes; returns what stops listening for that. */
+/** Ends the watch when the store closes; returns what forgets it. */
 function register(shared: Shared, end: () => void): () => void {
-  shared.watching ??= new AbortController();
-  const closing = shared.watching.signal;
-  closing.addEventListener("abort", end, { once: true });
-  return () => closing.removeEventListener("abort", end);
+  shared.watching ??= new Set();
+  const watching = shared.watching;
+  watching.add(end);
+  return () => watching.delete(end);
 }
 
 /** Starts a watch at once (so nothing written after `ready` is missed) and returns its events. */

@@ -4,7 +4,7 @@
  * both sides; a literal `:` in an anystore key travels as `%3A` (unstorage would split on it).
  */
 
-import type { Driver, DriverInfo } from "../driver/contract.js";
+import type { Driver, DriverInfo, DriverWatchEvent } from "../driver/contract.js";
 import { ConflictError, isAnystoreError, UnsupportedError } from "../errors.js";
 import { collect } from "../streams/to-bytes.js";
 import type { Store } from "../types.js";
@@ -25,6 +25,8 @@ export interface UnstorageDriverLike {
   getMeta?(key: string, opts: Opts): Awaitable<Record<string, unknown> | null | undefined>;
   getKeys(base: string, opts: Opts): Awaitable<string[]>;
   dispose?(): Awaitable<void>;
+  /** unstorage's change events; resolves to the function that stops them. */
+  watch?(callback: (event: "update" | "remove", key: string) => void): Awaitable<() => Awaitable<void>>;
 }
 
 /** What `toUnstorage` returns: an unstorage driver, ready for `createStorage({ driver })` or `storage.mount()`. */
@@ -165,7 +167,7 @@ export function fromUnstorage(storageOrDriver: UnstorageDriverLike, options: Fro
 
   const driver: Driver = {
     name: `unstorage${label ? `:${label}` : ""}`,
-    capabilities: { write: writable, list: true, paths },
+    capabilities: { write: writable, list: true, paths, watch: typeof u.watch === "function" },
     get: read,
     async put(key, value) {
       const k = toColon(key);
@@ -209,6 +211,18 @@ export function fromUnstorage(storageOrDriver: UnstorageDriverLike, options: Fro
       const createdAt = asDate(meta?.birthtime);
       return { size, updatedAt, createdAt, ...(typeof meta?.type === "string" && { contentType: meta.type }) };
     },
+    // The driver's (or the Storage's) own events, where it has them; else the store polls.
+    ...(typeof u.watch === "function" && {
+      async watch(prefix: string, emit: (event: DriverWatchEvent) => void, signal: AbortSignal) {
+        const unwatch = await u.watch!((event, key) => {
+          const k = toSlash(key);
+          if (k.startsWith(prefix)) emit({ type: event === "remove" ? "delete" : "put", key: k });
+        });
+        const stop = () => Promise.resolve(unwatch()).catch(() => {});
+        if (signal.aborted) await stop();
+        else signal.addEventListener("abort", stop, { once: true });
+      },
+    }),
     async *list(prefix) {
       const base = prefix === "" ? "" : `${toColon(prefix.slice(0, -1))}:`;
       for (const raw of await u.getKeys(base, opts)) {

@@ -19,14 +19,18 @@ interface Notice {
 /** One posting channel per name for the page or worker, open for its lifetime (posting holds nothing else). */
 const posting = new Map<string, BroadcastChannel>();
 
+/** Posts a notice; never throws (it follows a write that has succeeded: a context without channels only goes unheard). */
 export function postNotice(name: string, t: "put" | "delete", k: string[]): void {
-  if (typeof BroadcastChannel !== "function") return;
-  let channel = posting.get(name);
-  if (!channel) {
-    channel = new BroadcastChannel(name);
-    posting.set(name, channel);
+  try {
+    let channel = posting.get(name);
+    if (!channel) {
+      channel = new BroadcastChannel(name);
+      posting.set(name, channel);
+    }
+    channel.postMessage({ t, k } satisfies Notice);
+  } catch {
+    // No BroadcastChannel here (or one refused in an opaque origin).
   }
-  channel.postMessage({ t, k } satisfies Notice);
 }
 
 /**

@@ -5,7 +5,9 @@
  * state: a file is a `put`, a vanished file a `delete`, a new folder is watched and its files are
  * `put`s, a vanished folder is a `delete` for every file it held. Reserved names (temp files,
  * `.anystore` metadata and sidecars) are never looked at, so a write through a temp file and a
- * rename into place is one `put`. A watcher error is a `resync`.
+ * rename into place is one `put`. A watcher error is a `resync`; a tree with more folders than
+ * the system lets a process watch is polled by the store instead (UnsupportedError, see
+ * `Driver.watch`).
  */
 
 import type { FSWatcher } from "node:fs";
@@ -13,6 +15,7 @@ import { watch as fsWatch } from "node:fs";
 import { lstat, mkdir, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { DriverWatchEvent } from "../../../core/driver/contract.js";
+import { UnsupportedError } from "../../../core/errors.js";
 import { RESERVED } from "../../../core/keys.js";
 
 type Emit = (event: DriverWatchEvent) => void;
@@ -52,6 +55,13 @@ export async function watchTree(
     await tree.addDir("", false);
   } catch (error) {
     tree.close();
+    // Out of watches (inotify's per-user limit) or descriptors: the store polls instead.
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (code === "ENOSPC" || code === "EMFILE") {
+      throw new UnsupportedError(`too many folders under ${given} to watch each one (${code}): polling instead`, {
+        cause: error,
+      });
+    }
     throw error;
   }
 }
