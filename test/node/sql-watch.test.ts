@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
+import { createStore } from "../../src/index.node.js";
 import { sleep } from "../shared/contract.js";
+import { freePort } from "./redis-server.js";
 import { MYSQL_URL, PG_URL, serverTables } from "./sql-tables.js";
 import { feed, is, startProcess, writeElsewhere } from "./watch-feed.js";
 
@@ -95,6 +97,15 @@ describe.each(backends)("sql watch: $name", ({ fresh, native }) => {
     await sleep(500);
     expect(watch.events.length).toBe(seen);
     await driver.close();
+  });
+});
+
+describe("sql watch: unreachable servers", () => {
+  it.each(["postgresql", "mysql"])("%s: the watch fails with ConnectionError", async (scheme) => {
+    const port = await freePort();
+    const store = createStore(`${scheme}://root@127.0.0.1:${port}/test`, { connectTimeout: 300 });
+    await expect(store.watch().next()).rejects.toMatchObject({ code: "CONNECTION" });
+    await store.close();
   });
 });
 
