@@ -24,6 +24,17 @@ describe("anystore+http in Chromium", () => {
     expect(error.status).toBe(401);
   });
 
+  it("watches through CORS with the bearer token (server-sent events read with fetch)", async () => {
+    const store = createStore(`anystore+${tokenUrl}/${run}-w`, { token: "browser-token" });
+    expect((await store.capabilities()).watch).toBe(true);
+    const events = store.watch({ prefix: "live" });
+    await events.ready;
+    await store.put("live/note", "hi");
+    expect((await events.next()).value).toEqual({ type: "put", key: "live/note" });
+    await events.return?.();
+    await store.close();
+  });
+
   it("uploads a streamed write as a Blob, reporting progress", async () => {
     const progress: Array<{ loaded: number; total?: number }> = [];
     const store = createStore(`anystore+${tokenUrl}/${run}`, {

@@ -4,11 +4,13 @@
  */
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { redisDriver } from "../../src/drivers/node/redis/redis.js";
 import type { Store, StoreOptions } from "../../src/index.node.js";
 import { createStore } from "../../src/index.node.js";
 import { collectKeys, contractSuite, readAll, rejectsWith } from "../shared/contract.js";
 import type { RedisCluster } from "./redis-server.js";
-import { startCluster } from "./redis-server.js";
+import { cli, startCluster } from "./redis-server.js";
+import { feed, writeElsewhere } from "./watch-feed.js";
 
 let cluster: RedisCluster | undefined;
 let counter = 0;
@@ -70,5 +72,29 @@ describe("redis driver on a cluster", () => {
     });
     await rejectsWith(store.get("k"), "CONNECTION");
     await store.close();
+  });
+});
+
+describe.each([
+  ["a channel anystore writers publish to", ""],
+  ["keyspace notifications of every master", "KEA"],
+])("redis watch on a cluster, by %s", (_name, flags) => {
+  const setFlags = (value: string) =>
+    Promise.all(cluster!.ports.map((port) => cli(port, "config", "set", "notify-keyspace-events", value)));
+  beforeAll(() => setFlags(flags));
+  afterAll(() => setFlags(""));
+
+  it("sees puts and deletes of another process on every master, under its prefix only", async () => {
+    const uri = `${stores()}/w${++counter}`;
+    const driver = redisDriver({ uri });
+    const watch = await feed(driver, "in/");
+    const keys = Array.from({ length: 12 }, (_, i) => `in/k${i}`);
+    await writeElsewhere(uri, {}, `putMany:${keys.join(",")}`, "put:out/x=1", "stream:in/s=1", "delete:in/k3");
+    await watch.all([...keys.map((key) => `put ${key}`), "put in/s", "delete in/k3"]);
+    // One key's events keep the order of its writes.
+    expect(watch.lines().indexOf("put in/k3")).toBeLessThan(watch.lines().indexOf("delete in/k3"));
+    expect(watch.lines().filter((l) => !l.includes(" in/"))).toEqual([]);
+    watch.stop();
+    await driver.close();
   });
 });

@@ -6,7 +6,7 @@
 
 import { InvalidArgumentError } from "../errors.js";
 import { isHashAlgorithm } from "../hashing.js";
-import { normalizeKey, RESERVED, reservedArea } from "../keys.js";
+import { normalizeKey, normalizePrefix, RESERVED, reservedArea } from "../keys.js";
 import type { Info, Store } from "../types.js";
 import { URI_SCHEME } from "../uri.js";
 import { EXPOSED_HEADERS, H, METHODS, parseRange, weakEtag } from "./protocol.js";
@@ -177,6 +177,7 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     if (isListing) {
       if (method !== "GET" && method !== "HEAD")
         throw new Refusal(405, `${method} needs a key, not a folder`, { allow: "GET, HEAD" });
+      if (method === "GET" && url.searchParams.get("watch") === "true") return watchEvents(req, url, path);
       return list(url, path, method === "HEAD");
     }
     const [target, key] = targetOf(path);
@@ -242,6 +243,15 @@ export function createHandler(store: Store, options: HandlerOptions = {}): Handl
     };
     const body = head ? null : await listing(base.keys(opts));
     return new Response(body, { status: 200, headers: { "content-type": "text/plain; charset=utf-8" } });
+  }
+
+  /** `GET /{prefix}/?watch=true` or `GET /?watch=true&prefix=p`: the same events, keys relative to that prefix. */
+  async function watchEvents(req: Request, url: URL, path: string): Promise<Response> {
+    const params = url.searchParams;
+    const prefix = [path, normalizePrefix(params.get("prefix") ?? "")].filter((p) => p !== "").join("/");
+    const { eventStream } = await import("./events.js");
+    const glob = params.get("glob");
+    return eventStream(prefix === "" ? store : store.child(prefix), glob === null ? {} : { glob }, req.signal);
   }
 
   async function read(store: Store, req: Request, url: URL, key: string, head: boolean): Promise<Response> {

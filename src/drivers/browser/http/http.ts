@@ -1,6 +1,6 @@
 import type { ByteRange, Driver, DriverInfo, WriteOptions } from "../../../core/driver/contract.js";
 import type { NeverExpiringDriver } from "../../../core/driver/hot-path.js";
-import { InvalidArgumentError, UnsupportedError } from "../../../core/errors.js";
+import { UnsupportedError } from "../../../core/errors.js";
 import { encodeKey, errorFromResponse, H, infoFromHeaders, rangeHeader } from "../../../core/http/protocol.js";
 import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import { sliceStream } from "../../../core/streams/slice-stream.js";
@@ -8,6 +8,7 @@ import { concat } from "../../../core/streams/to-bytes.js";
 import { blobGatherer } from "../blob-gatherer.js";
 import type { CrawlLimits } from "./crawl.js";
 import { bodyFeed, countBytes, drainSmall, putBlob, requester, shortText, Watchdog } from "./transport.js";
+import { parseUrl } from "./url.js";
 
 export { HttpError } from "../../../core/http/protocol.js";
 
@@ -73,26 +74,6 @@ export interface HttpDriverOptions extends CrawlLimits {
    * @default globalThis.fetch
    */
   fetch?: typeof fetch;
-}
-
-/**
- * Splits `[anystore+]http(s)://host/path` into the origin, the path (as sent), the key prefix
- * it stands for (as Python anystore reads it), and whether it speaks the anystore protocol.
- */
-function parseUrl(url: string): { basePath: string; origin: string; prefix: string; protocol: boolean } {
-  const match = /^(anystore\+)?(https?):\/\/(.*)$/i.exec(url);
-  if (!match)
-    throw new InvalidArgumentError(
-      `the http driver needs an http(s):// or anystore+http(s):// url, got ${JSON.stringify(url)}`,
-    );
-  const parsed = new URL(`${match[2]!.toLowerCase()}://${match[3]}`);
-  const path = parsed.pathname.replace(/\/+$/, "");
-  const prefix = path
-    .split("/")
-    .filter(Boolean)
-    .map((s) => decodeURIComponent(s))
-    .join("/");
-  return { basePath: path, origin: parsed.origin, prefix, protocol: !!match[1] };
 }
 
 /**
@@ -326,6 +307,8 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
       streams: true,
       ranges: true,
       createdAt: true,
+      // Server-sent events from an anystore server; a server without them is polled (see watch.ts).
+      watch: true,
     },
     get,
     info,
@@ -356,6 +339,11 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
     async *list(listPrefix) {
       const { listKeys } = await import("./listing.js");
       yield* listKeys({ request, prefix, base, fail }, listPrefix);
+    },
+    // Server-sent events; loaded on the first watch.
+    async watch(at, emit, signal) {
+      const w = { origin, prefix, fetch: opts.fetch, headers: common, timeout, fail };
+      return (await import("./watch.js")).watchServer(w, at, emit, signal);
     },
     async close() {},
   };

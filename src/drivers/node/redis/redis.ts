@@ -9,6 +9,7 @@ import { escapeGlob, keySlot, ownerOf, sideKey, TEMPORARY, TIMESTAMPS } from "./
 import type { RedisDriverOptions } from "./options.js";
 import { optionsFromUri, resolveTarget } from "./options.js";
 import { readStream, writeStream } from "./streams.js";
+import { keyspaceEventsOn, linkedController, Outbox, watchChannel, watchRedis } from "./watch.js";
 
 export const DRIVER_NAME = "redis";
 
@@ -46,8 +47,13 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
   const connectTimeout = opts.connectTimeout ?? 5000;
   const commandTimeout = opts.commandTimeout ?? 5000;
   const owned = opts.client === undefined;
-  let client: RedisClient | undefined = opts.client;
+  let client: RedisClient | undefined;
   let connecting: Promise<RedisClient> | undefined;
+  const db = target.cluster ? 0 : (given?.db ?? target.db);
+  const channel = watchChannel(db);
+  /** The server sends keyspace events (watches listen to those); else writers publish to `channel`. */
+  let keyspace = false;
+  const watches = new Set<AbortController>();
 
   const raiser =
     (key?: string) =>
@@ -56,11 +62,14 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
     };
   const raise = raiser();
   const connect = (): Promise<RedisClient> =>
-    (connecting ??= createClient(target, { connectTimeout, commandTimeout, ioredis: opts.ioredis }).then((c) => {
-      if (!isCluster(c)) tracker.watch(c, commandTimeout);
+    (connecting ??= (async () => {
+      const c = opts.client ?? (await createClient(target, { connectTimeout, commandTimeout, ioredis: opts.ioredis }));
+      // Asked once: a server that gets keyspace events enabled later is seen by stores made after.
+      keyspace = await keyspaceEventsOn(c, connectTimeout + commandTimeout);
+      if (owned && !isCluster(c)) tracker.watch(c, commandTimeout);
       client = c;
       return c;
-    }));
+    })());
   const isCluster = (c: RedisClient): c is Cluster => (c as Cluster).isCluster === true;
 
   /**
@@ -153,15 +162,29 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
     if (!o.ttl && !o.ifNotExists) {
       // The hot path: one plain command, value and timestamp side key together (same hash slot).
       return run(
-        (c) => (stamps ? c.mset(k, v, stampKey(k), stampOf(value.byteLength, o.contentType)) : c.set(k, v)),
+        (c) =>
+          announced(
+            c,
+            stamps ? c.mset(k, v, stampKey(k), stampOf(value.byteLength, o.contentType)) : c.set(k, v),
+            "put",
+            [k],
+          ),
         key,
       ) as Promise<never>;
     }
     const args = [v, ttlMs(o.ttl), stamps ? stampOf(value.byteLength, o.contentType) : "", o.ifNotExists ? "1" : ""];
     return run((c) => PUT.run(c, [k, stampKey(k)], args), key).then((done) => {
       if (done === 0) throw alreadyExists(key);
+      return announce("put", [k]);
     });
   };
+
+  /** Publishes changed keys to the watch channel (see `Outbox`), unless the server sends keyspace events itself. */
+  const outbox = new Outbox(channel);
+  const announced = <T>(c: RedisClient, write: Promise<T>, type: "put" | "delete", keys: string[]): Promise<T> =>
+    keyspace ? write : outbox.after(c, write, type, keys);
+  const announce = (type: "put" | "delete", keys: string[]): Promise<void> =>
+    keyspace || !client ? Promise.resolve() : outbox.after(client, Promise.resolve(), type, keys);
 
   const driver: Driver = {
     name: DRIVER_NAME,
@@ -175,6 +198,7 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
       batch: true,
       paths: false,
       createdAt: false,
+      watch: true,
     },
 
     get(key) {
@@ -192,7 +216,7 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
 
     async delete(key) {
       const k = full(key);
-      await run((c) => c.del(k, stampKey(k)), key);
+      await run((c) => announced(c, c.del(k, stampKey(k)), "delete", [k]), key);
     },
 
     async has(key) {
@@ -229,7 +253,7 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
         (fn) => run(fn, key),
         k,
         temp,
-        { ttlMs: ttlMs(o.ttl), ifNotExists: !!o.ifNotExists, stamp },
+        { ttlMs: ttlMs(o.ttl), ifNotExists: !!o.ifNotExists, stamp, committed: () => announce("put", [k]) },
         exists,
       );
     },
@@ -263,7 +287,14 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
               args.push(ks[i]!, asArg(value));
               if (stamps) args.push(stampKey(ks[i]!), stampOf(value.byteLength, o.contentType));
             }
-            return run((c) => c.mset(args));
+            return run((c) =>
+              announced(
+                c,
+                c.mset(args),
+                "put",
+                group.map((i) => ks[i]!),
+              ),
+            );
           }
           return run(async (c) => {
             const pipeline = c.pipeline();
@@ -273,7 +304,12 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
               if (stamps) pipeline.set(stampKey(ks[i]!), stampOf(value.byteLength, o.contentType), "PX", px);
             }
             for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
-          });
+          }).then(() =>
+            announce(
+              "put",
+              group.map((i) => ks[i]!),
+            ),
+          );
         }),
       );
     },
@@ -283,7 +319,16 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
       const c = await run(async (c) => c);
       const ks = keys.map(full);
       await Promise.all(
-        groups(c, ks).map((group) => run((c) => c.del(group.flatMap((i) => [ks[i]!, stampKey(ks[i]!)])))),
+        groups(c, ks).map((group) =>
+          run((c) =>
+            announced(
+              c,
+              c.del(group.flatMap((i) => [ks[i]!, stampKey(ks[i]!)])),
+              "delete",
+              group.map((i) => ks[i]!),
+            ),
+          ),
+        ),
       );
     },
 
@@ -309,7 +354,17 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
       return removed;
     },
 
+    async watch(prefix, emit, signal) {
+      const c = await run(async (c) => c);
+      const own = linkedController(signal, watches);
+      await watchRedis({ client: c, keyspace, db, base }, prefix, emit, own.signal).catch((error) => {
+        own.abort();
+        throw toStoreError(error, where);
+      });
+    },
+
     async close() {
+      for (const own of [...watches]) own.abort();
       tracker.stop();
       const c = client;
       client = undefined;

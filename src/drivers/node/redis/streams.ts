@@ -121,6 +121,8 @@ export interface CommitOptions {
   ifNotExists: boolean;
   /** The timestamp side key and its value for a given size, or undefined to keep none. */
   stamp?: ((size: number) => [string, string]) | undefined;
+  /** Called once the value is in place (the watch channel hears of it). */
+  committed?: () => Promise<void>;
 }
 
 /**
@@ -209,6 +211,7 @@ export function writeStream(
           COMMIT.run(c, [temp, key, side], [length, opts.ttlMs, stamp, opts.ifNotExists ? "1" : ""]),
         );
         if (done === 0) throw exists();
+        await opts.committed?.();
       } catch (error) {
         await discard();
         throw error;

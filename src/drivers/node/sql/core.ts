@@ -19,12 +19,15 @@ import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
 import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
 import { chunkedStream, chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";
+import { channelOf, Notifier, parsePayload, pollTable } from "./watch.js";
 
 export interface CoreOptions {
   /** A validated, unquoted table name (`name` or `schema.name`). */
   table: string;
   /** Milliseconds between the bounded sweeps that writes trigger; 0 turns them off. */
   sweepInterval: number;
+  /** Milliseconds between the polls of a watch, where the database has no change feed. */
+  watchInterval: number;
 }
 
 const SWEEP_LIMIT = 1000;
@@ -65,7 +68,6 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
    */
   const chunk = dialect.readChunk;
   const value = chunk ? `CASE WHEN ${dialect.size} <= ${chunk} THEN ${V} END, ${dialect.size}` : V;
-
   const sql = {
     get: `SELECT ${value} FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
     has: `SELECT 1 FROM ${T} WHERE ${K} = ${P(1)} AND ${alive}`,
@@ -227,6 +229,9 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     throw alreadyExists(key);
   };
 
+  /** Where a watch listens (PostgreSQL), anystore's own writes are announced once committed. */
+  const notifier = dialect.listen ? new Notifier(channelOf(opts.table), run, T) : undefined;
+
   const driver: Driver = {
     name: "sql",
     capabilities: {
@@ -237,6 +242,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       streams: false,
       paths: false,
       createdAt: false,
+      // PostgreSQL's LISTEN/NOTIFY is a feed; SQLite and MySQL are polled (by `watch` below).
+      watch: dialect.listen !== undefined,
     },
     get(key) {
       return run(sql.get, [key], key).then(({ rows }) =>
@@ -252,11 +259,12 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       }
       if (!conn) return open().then(() => driver.put(key, value, o));
       maybeSweep();
-      if (o.ifNotExists) return insertNew(key, value, ttlOf(o));
-      return run(sql.upsert, row(key, value, ttlOf(o)), key).then(nothing);
+      const done = notifier ? () => notifier.add("put", [key]) : nothing;
+      if (o.ifNotExists) return insertNew(key, value, ttlOf(o)).then(done);
+      return run(sql.upsert, row(key, value, ttlOf(o)), key).then(done);
     },
     async delete(key) {
-      await run(sql.delete, [key], key);
+      if ((await run(sql.delete, [key], key)).affected > 0) notifier?.add("delete", [key]);
     },
     async has(key) {
       return (await run(sql.has, [key], key)).rows.length > 0;
@@ -352,10 +360,15 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       }
       flush();
       await atomically(statements);
+      notifier?.add(
+        "put",
+        rows.map(([key]) => key),
+      );
     },
     async deleteMany(keys) {
       const parts = chunks([...new Set(keys)], KEYS_PER_STATEMENT);
       await atomically(parts.map((part) => [deleteMany(part.length), part]));
+      notifier?.add("delete", keys);
     },
     async sweep() {
       let removed = 0;
@@ -365,8 +378,18 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
         if (affected < SWEEP_LIMIT) return removed;
       }
     },
+    async watch(prefix, emit, signal) {
+      if (!conn) await open();
+      if (!dialect.listen)
+        return pollTable({ dialect, table: T, alive, run }, prefix, opts.watchInterval, emit, signal);
+      const deliver = (payload: string) => {
+        const event = parsePayload(payload);
+        if (event?.type !== "resync" && event?.key.startsWith(prefix)) emit(event);
+      };
+      await dialect.listen(channelOf(opts.table), deliver, () => emit({ type: "resync" }), signal).catch(failing());
+    },
     async close() {
-      await sweeping;
+      await Promise.all([sweeping, notifier?.idle()]);
       const c = conn ?? (await connecting?.catch(() => undefined));
       conn = undefined;
       connecting = undefined;

@@ -71,6 +71,12 @@ export interface Dialect {
   isKeyTooLong?(error: unknown): boolean;
   /** Errors worth one retry of a transaction (deadlock, busy). */
   isRetryable?(error: unknown): boolean;
+  /**
+   * Listens for notifications on `channel` with a connection of its own until `signal` aborts
+   * (PostgreSQL only); `gap` is called when it listens again after losing its connection.
+   * Resolves once it listens.
+   */
+  listen?(channel: string, deliver: (payload: string) => void, gap: () => void, signal: AbortSignal): Promise<void>;
   /** The largest value one statement can carry, known once connected (MySQL asks the server). */
   valueLimit(): ValueLimit;
 }

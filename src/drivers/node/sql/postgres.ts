@@ -6,6 +6,7 @@
 import { importPeer } from "../peer.js";
 import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
 import { SOCKET_ERRORS } from "./dialect.js";
+import { pgListen } from "./pg-listen.js";
 
 interface PgResult {
   rows: unknown[][];
@@ -81,6 +82,14 @@ export function postgresDialect(target: PostgresTarget): Dialect {
     isKeyTooLong: (error) => codeOf(error) === "54000" && /index row/i.test(String((error as Error).message)),
     valueLimit: () => POSTGRES_LIMIT,
     isRetryable: (error) => codeOf(error) === "40P01" || codeOf(error) === "40001",
+    listen: (channel, deliver, gap, signal) =>
+      pgListen(
+        { url: target.url, client: target.client, connectTimeout: target.connectTimeout },
+        channel,
+        deliver,
+        gap,
+        signal,
+      ),
     connect: async (table) => {
       const conn = await connectPostgres(target);
       try {

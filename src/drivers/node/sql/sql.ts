@@ -62,6 +62,12 @@ export interface SqlDriverOptions {
    */
   sweepInterval?: number;
   /**
+   * Milliseconds between the polls of a watch on SQLite and MySQL, which have no change feed
+   * (PostgreSQL's watch listens instead).
+   * @default 1000
+   */
+  watchInterval?: number;
+  /**
    * Connections in the PostgreSQL or MySQL pool.
    * @default 10
    */
@@ -153,7 +159,11 @@ export function sqlDriver(opts: SqlDriverOptions): Driver {
         ? postgresDialect({ ...server, client: opts.client as PgClientLike | undefined })
         : mysqlDialect({ ...server, client: opts.client as MysqlClientLike | undefined });
   }
-  return sqlCore(dialect, { table, sweepInterval: positive("sweepInterval", opts.sweepInterval, 60_000) });
+  return sqlCore(dialect, {
+    table,
+    sweepInterval: positive("sweepInterval", opts.sweepInterval, 60_000),
+    watchInterval: Math.max(10, positive("watchInterval", opts.watchInterval, 1000)),
+  });
 }
 
 /** The factory the uri registry calls for `sqlite:`, `libsql:`, `postgres(ql):` and `mysql:` uris. */
@@ -167,6 +177,7 @@ export function sqlDriverFromUri(uri: string, options: Record<string, unknown>):
     connectTimeout: pick<number>("connectTimeout"),
     queryTimeout: pick<number>("queryTimeout"),
     sweepInterval: pick<number>("sweepInterval"),
+    watchInterval: pick<number>("watchInterval"),
     poolSize: pick<number>("poolSize"),
     authToken: pick<string>("authToken"),
   });
