@@ -210,7 +210,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
           prefix: listPrefix,
           store: opts.url,
         }))
-          yield* page;
+          yield page;
       },
     };
     return plain;
@@ -369,11 +369,13 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
           const { done, value } = await reader.read();
           const lines = (rest + decoder.decode(value, { stream: !done })).split("\n");
           rest = done ? "" : lines.pop()!;
+          const keys: string[] = [];
           for (const line of lines) {
             const key = line.endsWith("\r") ? line.slice(0, -1) : line;
             if (key === "" || (cut > 0 && !key.startsWith(`${prefix}/`))) continue;
-            yield key.slice(cut);
+            keys.push(key.slice(cut));
           }
+          if (keys.length > 0) yield keys; // a page per chunk of the response
           if (done) return;
         }
       } finally {

@@ -243,6 +243,13 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     return removeExpired(key, stats);
   };
 
+  /** The keys of a listed page whose value has not expired (asked only when some key has had a ttl). */
+  const unexpired = async (keys: string[]): Promise<string[]> => {
+    const kept: string[] = [];
+    for (const key of keys) if ((await expiredByPath(key)) === null) kept.push(key);
+    return kept;
+  };
+
   const symlinkedFileInside = async (key: string) => {
     const stats = await statThroughLink(key).catch(() => null);
     return stats?.isFile() ?? false;
@@ -290,21 +297,20 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     },
     async *list(prefix) {
       const start = prefix.replace(/\/$/, "");
-      const checkTtl = await sidecars.exists();
-      for await (const entry of walk(jail, "", start)) {
-        if (entry.symlink && !(await symlinkedFileInside(entry.key))) continue;
-        if (checkTtl && (await expiredByPath(entry.key)) !== null) continue;
-        yield entry.key;
+      const checkTtl = sidecars.exists(); // never rejects; looked up while the walk starts
+      for await (const { files, symlinks } of walk(jail, "", start)) {
+        for (const key of symlinks) if (await symlinkedFileInside(key)) files.push(key);
+        yield (await checkTtl) ? await unexpired(files) : files;
       }
     },
     async sweep() {
       let removed = 0;
-      for await (const entry of walk(jail, TTL_DIR, "", { temps: true })) {
-        if (entry.temp) await removeOldTemp(`${TTL_DIR}/${entry.key}`);
-        else if ((await expiredByPath(entry.key)) === true) removed++;
+      for await (const { files, temps } of walk(jail, TTL_DIR, "", { temps: true })) {
+        for (const temp of temps) await removeOldTemp(`${TTL_DIR}/${temp}`);
+        for (const key of files) if ((await expiredByPath(key)) === true) removed++;
       }
-      for await (const entry of walk(jail, "", "", { temps: true })) {
-        if (entry.temp) await removeOldTemp(entry.key);
+      for await (const { temps } of walk(jail, "", "", { temps: true })) {
+        for (const temp of temps) await removeOldTemp(temp);
       }
       return removed;
     },

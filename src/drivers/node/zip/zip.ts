@@ -315,9 +315,9 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     },
     async *list(prefix) {
       const now = Date.now();
-      for (const [key, e] of (await current()).dir.files) {
-        if (key.startsWith(prefix) && alive(e, now)) yield key;
-      }
+      const keys: string[] = [];
+      for (const [key, e] of (await current()).dir.files) if (key.startsWith(prefix) && alive(e, now)) keys.push(key);
+      yield keys; // one page: the directory is in memory already
     },
     async sweep() {
       if ((await current()).stamp === null) return 0;
