@@ -204,17 +204,22 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
   };
 
   /** Deletes a key: its sidecar first, so a key created right after the value goes keeps its own. */
+  /**
+   * One unlink in the common case. The value's mode is looked at first only while some key has
+   * had a ttl (its sidecar goes too; one another process added is harmless, see ttl.ts), and the
+   * folder is pruned only when a file went from a subfolder (the rmdir is the emptiness check).
+   */
   const remove = async (key: string) => {
     const [relDir, name] = splitKey(key);
     const existed = await jail.inPin(relDir, key, async (at) => {
-      const stats = await io
-        .lstat(join(at, name))
-        .catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
+      const path = join(at, name);
+      if (!(await sidecars.any())) return unlinkFile(path);
+      const stats = await io.lstat(path).catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
       if (!stats || stats.isDirectory()) return null;
       if (stats.mode & TTL_MARK) await sidecars.drop(key);
-      return io.unlinkQuiet(join(at, name));
+      return io.unlinkQuiet(path);
     });
-    if (existed) await jail.prune(relDir);
+    if (existed && relDir !== "") await jail.prune(relDir);
   };
 
   /** Removes a temp file older than `tempMaxAge`: a killed writer's leftover. */
@@ -297,7 +302,7 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     },
     async *list(prefix) {
       const start = prefix.replace(/\/$/, "");
-      const checkTtl = sidecars.exists(); // never rejects; looked up while the walk starts
+      const checkTtl = sidecars.anyRecently(); // never rejects; looked up while the walk starts
       for await (const { files, symlinks } of walk(jail, "", start)) {
         for (const key of symlinks) if (await symlinkedFileInside(key)) files.push(key);
         yield (await checkTtl) ? await unexpired(files) : files;
@@ -316,6 +321,18 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     },
   };
   return driver;
+}
+
+/** Removes a file (true), or nothing when it is missing (false) or a folder (null: a folder is no key). */
+async function unlinkFile(path: string): Promise<boolean | null> {
+  try {
+    return await io.unlinkQuiet(path);
+  } catch (error) {
+    const code = io.codeOf(error);
+    // Linux says EISDIR for a folder, macOS EPERM (which may also be a real refusal: look).
+    if (code === "EISDIR" || (code === "EPERM" && (await io.lstat(path).catch(() => null))?.isDirectory())) return null;
+    throw error;
+  }
 }
 
 /** The longest file name (in UTF-8 bytes) of Linux, macOS and Windows file systems. */
