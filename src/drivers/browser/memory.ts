@@ -156,7 +156,11 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
     name: DRIVER_NAME,
     sharesBuffers: true,
     capabilities: { ttl: true, ifNotExists: true, batch: true, ranges: true, createdAt: true },
-    local: { peek: (key) => state.live(key), store: (key, value, o) => state.write(key, value, o, true) },
+    local: {
+      peek: (key) => state.live(key),
+      store: (key, value, o) => state.write(key, value, o, true),
+      remove: (key) => state.remove(key),
+    },
     async get(key) {
       return get(key);
     },
