@@ -103,6 +103,15 @@ async function memoryTables(report) {
       list: () => uListed.getKeys(LIST_PREFIX),
       listAll: () => uListed.getKeys(),
     },
+    // The floor of any async listing: a consumer's `for await` takes a microtask per key.
+    "for await over the Map's keys": {
+      list: async () => {
+        let n = 0;
+        for await (const key of listed.keys()) if (key.startsWith(`${LIST_PREFIX}/`)) n++;
+        return n;
+      },
+      listAll: () => countKeys(listed.keys()),
+    },
     keyv: {
       put: (i) => kv.set(keys[i], texts[i]),
       get: (i) => kv.get(keys[i]),

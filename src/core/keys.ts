@@ -69,20 +69,6 @@ export function joinKey(prefix: string, key: string): string {
   return prefix === "" ? key : `${prefix}/${key}`;
 }
 
-/**
- * True for a key as a backend lists it when the store can read it back under that very name:
- * valid, normalized and not reserved. Names another program wrote (`back\slash`, `a//b`) are
- * not: a listing drops them rather than yield a key that `get` refuses (SPEC 5).
- */
-export function isListableKey(key: string): boolean {
-  if (isPlain(key)) return true;
-  try {
-    return normalizeSlow(key) === key;
-  } catch {
-    return false;
-  }
-}
-
 /** True for keys with a reserved segment: drivers' metadata, never listed. */
 export function isReservedKey(key: string): boolean {
   return key.startsWith(RESERVED) || key.includes(`/${RESERVED}`);

@@ -1,6 +1,6 @@
 import { completed } from "../driver/complete.js";
 import type { KeyPage } from "../driver/contract.js";
-import { isListableKey, joinKey, normalizePrefix } from "../keys.js";
+import { joinKey, normalizeKey, normalizePrefix } from "../keys.js";
 import type { ListOptions } from "../types.js";
 import type { StoreContext } from "./state.js";
 import { fail, loadDriver } from "./state.js";
@@ -11,6 +11,20 @@ type Matcher = (key: string) => boolean;
 async function compileGlob(glob: string): Promise<Matcher> {
   const { compileGlob: compile } = await import("../glob.js");
   return compile(glob);
+}
+
+/**
+ * True for a key as a backend lists it when the store can read it back under that very name:
+ * valid, normalized and not reserved. Names another program wrote (`back\slash`, `a//b`) are
+ * not: a listing drops them rather than yield a key that `get` refuses. Here rather than in
+ * keys.ts, which every bundle carries.
+ */
+function isListableKey(key: string): boolean {
+  try {
+    return normalizeKey(key) === key;
+  } catch {
+    return false;
+  }
 }
 
 /** Keeps the keys of a driver's page that a listing yields, made store-relative, in place. */

@@ -8,7 +8,6 @@
  */
 
 import type { Driver, KeyPage, WriteOptions } from "../../../core/driver/contract.js";
-import { keyPages } from "../../../core/driver/pages.js";
 import { RESERVED } from "../../../core/keys.js";
 
 const TTL_PREFIX = `${RESERVED}/ttl/`;
@@ -76,7 +75,8 @@ export function ttlSidecars(base: TtlBase) {
 
 /** `driver` with ttl enforced through sidecars: reads check the expiry, writes set or clear it. */
 export function withTtl(
-  driver: Driver & Required<Pick<Driver, "list" | "has" | "info" | "read" | "write">>,
+  driver: Driver &
+    Required<Pick<Driver, "has" | "info" | "read" | "write">> & { list(prefix: string): AsyncIterable<KeyPage> },
   ttl: ReturnType<typeof ttlSidecars>,
 ): Driver {
   const alive =
@@ -115,7 +115,7 @@ export function withTtl(
     async *list(prefix) {
       // Per-key expiry checks only where some key has a ttl.
       const check = !prefix.startsWith(RESERVED) && (await ttl.used());
-      for await (const page of keyPages(driver.list(prefix))) {
+      for await (const page of driver.list(prefix)) {
         if (!check) yield page;
         else {
           const kept: string[] = [];
