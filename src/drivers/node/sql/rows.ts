@@ -25,21 +25,22 @@ export function successor(prefix: string): string {
 
 /**
  * Keys page by page: `fetch(after)` returns up to PAGE + 1 rows of keys above `after` (the
- * extra row only says another page follows, so the last page costs no empty query).
+ * extra row only says another page follows, so the last page costs no empty query). The next
+ * page is asked for as soon as a page arrives, so the query runs while the store uses this one.
  */
 export async function* pagedKeys(
   start: string,
   fetch: (after: string) => Promise<unknown[][]>,
 ): AsyncGenerator<string[]> {
-  let after = start;
-  for (;;) {
-    const rows = await fetch(after);
+  let next: Promise<unknown[][]> | undefined = fetch(start);
+  while (next) {
+    const rows: unknown[][] = await next;
     const n = Math.min(rows.length, PAGE);
     const keys = new Array<string>(n);
     for (let i = 0; i < n; i++) keys[i] = String(rows[i]![0]);
+    next = rows.length > PAGE ? fetch(keys[n - 1]!) : undefined;
+    next?.catch(() => {}); // seen by the next turn's await, or dropped with a listing stopped early
     if (n > 0) yield keys;
-    if (rows.length <= PAGE) return;
-    after = keys[n - 1]!;
   }
 }
 
