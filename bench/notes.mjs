@@ -42,6 +42,12 @@ export default {
     "Drivers hand the store pages of keys (SQL: `key > last ... ORDER BY key LIMIT 1001` per page); the store checks a page in one pass (prefix, exclude prefix, glob, reserved and unreadable names) and hands its keys out one resolved promise each, which a consumer's `for await` needs anyway; the raw baseline runs one query or SCAN loop and only counts.",
   "* / list all 100,000 keys":
     "Drivers hand the store pages of keys; the store checks a page in one pass (prefix, exclude prefix, glob, reserved and unreadable names) and hands its keys out one resolved promise each; the raw baseline lists and only counts.",
+  "sqlite / list all 100,000 keys":
+    "The whole table (the 100,000 listing keys and the 1,100 the earlier rows wrote), in pages of 1,000 (`key > last ORDER BY key LIMIT 1001`), the next page asked for while the store uses the last; the raw baseline is one SELECT of every key.",
+  "postgres / list all 100,000 keys":
+    "The whole table (the 100,000 listing keys and the 1,100 the earlier rows wrote), in pages of 1,000 (`key > last ORDER BY key LIMIT 1001`), the next page asked for while the store uses the last; the raw baseline is one SELECT of every key.",
+  "mysql / list all 100,000 keys":
+    "The whole table (the 100,000 listing keys and the 1,100 the earlier rows wrote), in pages of 1,000 (`key > last ORDER BY key LIMIT 1001`), the next page asked for while the store uses the last; the raw baseline is one SELECT of every key.",
   "memory / list all 100,000 keys":
     "The floor of any async listing: a consumer's `for await` takes a microtask per key (about 50-150 ns on this machine), while the raw baseline is a synchronous walk of the Map's keys (a few ns per key). anystore is at that floor: compare the column `for await over the Map's keys` (about 0.85x of it; anystore also copies the matching keys into a snapshot and checks each name). With a prefix (1,000 of 100,000 keys) both walk the whole Map and anystore is near 1x.",
   "fs / delete 1 KiB, sequential":

@@ -86,7 +86,7 @@ export function byDriver(run) {
 }
 
 export const fmt = (n) =>
-  n === undefined || Number.isNaN(n)
+  n === undefined || n === null || Number.isNaN(n)
     ? ""
     : n >= 100
       ? Math.round(n).toLocaleString("en-US")

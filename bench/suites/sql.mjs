@@ -139,9 +139,10 @@ async function listing(impls) {
     if (n !== LISTED / 100) throw new Error(`listed ${n} keys, expected ${LISTED / 100}`);
   };
   const { wall } = await interleaved(impls, "list", (impl) => () => list(impl), { ops: 30, concurrency: 1, warmup: 3 });
+  // The whole table: the 100,000 listing keys and what the rows before it wrote (the same for each implementation).
   const listAll = async (impl) => {
     const n = await impl.list("");
-    if (n !== LISTED) throw new Error(`listed ${n} keys, expected ${LISTED}`);
+    if (n < LISTED) throw new Error(`listed ${n} keys, expected at least ${LISTED}`);
   };
   const all = await interleaved(impls, "list", (impl) => () => listAll(impl), { ops: 2, concurrency: 1, warmup: 1 });
   return [
