@@ -46,7 +46,7 @@ export interface MirrorResult {
 }
 
 const MAX_ERRORS = 100;
-/** Small values wait for a batch (`putMany`): one write of many keys costs far less than a write each. */
+/** Small values wait for a batch (`putMany`) on targets with native batches: one write of many keys costs far less than a write each. */
 const SMALL_VALUE = 256 * 1024;
 /** A batch is written once it holds this many keys or bytes (a zip target rewrites its directory once per batch). */
 const BATCH_KEYS = 1000;
@@ -83,6 +83,8 @@ export async function mirror(
     ...(glob !== undefined && { glob }),
   };
   const existing = overwrite ? undefined : await targetKeys(target, listOptions);
+  // Batches only where the target writes one natively (else putMany is a loop of puts anyway).
+  const batching = (await target.capabilities()).batch;
   const keys = source.keys(listOptions);
   // One abort listener for the whole run stops every copy in flight (a listener per copy
   // would trip Node's max-listeners warning at concurrency > 10).
@@ -169,7 +171,7 @@ export async function mirror(
     if (second.done) {
       const bytes = first.value ?? new Uint8Array(0);
       signal?.throwIfAborted();
-      if (bytes.byteLength <= SMALL_VALUE) {
+      if (batching && bytes.byteLength <= SMALL_VALUE) {
         batch.push([key, bytes]);
         batchBytes += bytes.byteLength;
         return batch.length >= BATCH_KEYS || batchBytes >= BATCH_BYTES ? flush() : undefined;
