@@ -10,7 +10,9 @@
  * The standard workloads (use these names, so every suite's rows line up in one table and chart):
  * - put/get of 1 KiB values, sequential and 32 in flight: `putGetRows`;
  * - batches of 1,000 keys of 1 KiB: `batchRows`;
- * - listing the 1,000 keys of one prefix among 100,000: `seedForListing` once per backend, then `listRow`;
+ * - listing the 1,000 keys of one prefix among 100,000 (one folder), and all 100,000: `seedForListing` once
+ *   per backend, then `listRow` and `listAllRow`;
+ * - deletes of 1 KiB values, sequential: `deleteRow`;
  * - one 256 MiB value streamed in and out, throughput and extra RSS: `streamRows`;
  * - mirror of 10,000 keys of 1 KiB (from a directory, 16 in flight): `mirrorFixture`, `mirrorRow`.
  */
@@ -33,6 +35,8 @@ export const W = {
   putMany: "putMany 1,000 x 1 KiB",
   getMany: "getMany 1,000 x 1 KiB",
   list: "list a prefix among 100,000 keys",
+  listAll: "list all 100,000 keys",
+  delete: "delete 1 KiB, sequential",
   streamIn: "stream 256 MiB in",
   streamOut: "stream 256 MiB out",
   rss: "extra RSS, 256 MiB streamed",
@@ -48,6 +52,8 @@ export const UNITS = {
   [W.putMany]: "keys/s",
   [W.getMany]: "keys/s",
   [W.list]: "lists/s",
+  [W.listAll]: "lists/s",
+  [W.delete]: "ops/s",
   [W.streamIn]: "MiB/s",
   [W.streamOut]: "MiB/s",
   [W.rss]: "MiB",
@@ -242,6 +248,48 @@ export async function listRow(impls, { rounds = 3, ops = 3 } = {}) {
     rounds,
   );
   return rowOf(W.list, results);
+}
+
+/**
+ * Listing all 100,000 seeded keys. `impls`: name -> { listAll() } resolving to the number of keys
+ * listed (or an array of them), which must be 100,000.
+ */
+export async function listAllRow(impls, { rounds = 3, ops = 1 } = {}) {
+  const results = await takingTurns(
+    impls,
+    (impl, name) =>
+      impl.listAll
+        ? opsPerSec(
+            async () => {
+              const got = await impl.listAll();
+              const n = typeof got === "number" ? got : got.length;
+              if (n !== LIST_TOTAL) throw new Error(`${name} listed ${n} keys, expected ${LIST_TOTAL}`);
+            },
+            { ops, warmup: 1 },
+          )
+        : undefined,
+    rounds,
+  );
+  return rowOf(W.listAll, results);
+}
+
+/**
+ * Sequential deletes of `n` existing keys per round. `impls`: name -> { seed(i), delete(i) }:
+ * `seed` puts key i back (untimed, before each round), `delete` removes it.
+ */
+export async function deleteRow(impls, { n = 1000, rounds = 3 } = {}) {
+  const results = await takingTurns(
+    impls,
+    async (impl) => {
+      if (!impl.delete) return undefined;
+      await pool([...Array(n).keys()], (i) => impl.seed(i), 16);
+      const started = performance.now();
+      for (let i = 0; i < n; i++) await impl.delete(i);
+      return n / ((performance.now() - started) / 1000);
+    },
+    rounds,
+  );
+  return rowOf(W.delete, results);
 }
 
 // ---- the 256 MiB value ----

@@ -5,7 +5,7 @@
  * workload runs its implementations in turn, round after round, keeping each one's best
  * round: the machine is shared, and interleaving spreads its noise evenly.
  */
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import Keyv from "keyv";
 import { createStorage } from "unstorage";
@@ -16,8 +16,10 @@ import {
   BATCH,
   batchRows,
   countKeys,
+  deleteRow,
   IN_FLIGHT,
   LIST_PREFIX,
+  listAllRow,
   listRow,
   opsPerSec,
   pool,
@@ -67,20 +69,48 @@ async function memoryTables(report) {
   const strings = createStore("memory://");
   const uStrings = createStorage({ driver: unstorageMemory() });
   const kv = new Keyv();
+  // The listing keys go to stores of their own, so that "all keys" are the 100,000.
+  const listed = new Map();
+  const listedStore = createStore("memory://");
+  const uListed = createStorage({ driver: unstorageMemory() });
   const stringImpls = {
     anystore: {
       put: (i) => strings.put(keys[i], texts[i]),
       get: (i) => strings.get(keys[i]),
       putMany: (entries) => strings.putMany(entries),
       getMany: (keys) => strings.getMany(keys),
-      list: () => countKeys(strings.keys({ prefix: LIST_PREFIX })),
+      list: () => countKeys(listedStore.keys({ prefix: LIST_PREFIX })),
+      listAll: () => countKeys(listedStore.keys()),
+    },
+    // Listing only (the put/get baseline is the bytes table's): a walk of a Map's keys.
+    "raw Map": {
+      list: async () => {
+        let n = 0;
+        for (const key of listed.keys()) if (key.startsWith(`${LIST_PREFIX}/`)) n++;
+        return n;
+      },
+      listAll: async () => {
+        let n = 0;
+        for (const _ of listed.keys()) n++;
+        return n;
+      },
     },
     unstorage: {
       put: (i) => uStrings.setItem(keys[i], texts[i]),
       get: (i) => uStrings.getItem(keys[i]),
       putMany: (entries) => uStrings.setItems(entries.map(([key, value]) => ({ key, value }))),
       getMany: (keys) => uStrings.getItems(keys),
-      list: () => uStrings.getKeys(LIST_PREFIX),
+      list: () => uListed.getKeys(LIST_PREFIX),
+      listAll: () => uListed.getKeys(),
+    },
+    // The floor of any async listing: a consumer's `for await` takes a microtask per key.
+    "for await over the Map's keys": {
+      list: async () => {
+        let n = 0;
+        for await (const key of listed.keys()) if (key.startsWith(`${LIST_PREFIX}/`)) n++;
+        return n;
+      },
+      listAll: () => countKeys(listed.keys()),
     },
     keyv: {
       put: (i) => kv.set(keys[i], texts[i]),
@@ -94,9 +124,13 @@ async function memoryTables(report) {
     ...(await putGetRows(stringImpls, n, rounds)),
     ...(await batchRows(stringImpls, { rounds, batches: 5 })),
   ];
-  await seedForListing((entries) => strings.putMany(entries));
-  await seedForListing((entries) => uStrings.setItems(entries.map(([key, value]) => ({ key, value }))));
+  await seedForListing((entries) => listedStore.putMany(entries));
+  await seedForListing((entries) => uListed.setItems(entries.map(([key, value]) => ({ key, value }))));
+  await seedForListing(async (entries) => {
+    for (const [key, value] of entries) listed.set(key, value);
+  });
   stringRows.push(await listRow(stringImpls, { rounds }));
+  stringRows.push(await listAllRow(stringImpls, { rounds }));
   report.table("memory, 1 KiB strings (auto serialization)", stringRows);
 
   // Bytes, in raw mode (auto would decode bytes that are valid UTF-8 to text). anystore copies in
@@ -109,12 +143,26 @@ async function memoryTables(report) {
   const check = (got) => {
     if (got.length !== BATCH && got.size !== BATCH) throw new Error("getMany lost keys");
   };
+  const map = new Map();
   const bytesImpls = {
     anystore: {
       put: (i) => bytes.put(keys[i], blocks[i]),
       get: (i) => bytes.get(keys[i]),
       putMany: () => bytes.putMany(batch),
       getMany: async () => check(await bytes.getMany(batchKeys)),
+      seed: (i) => bytes.put(`d/${i}`, blocks[i]),
+      delete: (i) => bytes.delete(`d/${i}`),
+    },
+    // The floor: a Map with the copies the contract needs (callers may reuse or mutate their arrays).
+    "raw Map, copy in and out": {
+      put: async (i) => void map.set(keys[i], blocks[i].slice()),
+      get: async (i) => map.get(keys[i]).slice(),
+      putMany: async () => {
+        for (const [key, value] of batch) map.set(key, value.slice());
+      },
+      getMany: async () => check(batchKeys.map((key) => map.get(key).slice())),
+      seed: async (i) => void map.set(`d/${i}`, blocks[i].slice()),
+      delete: async (i) => void map.delete(`d/${i}`),
     },
     unstorage: {
       put: (i) => uBytes.setItemRaw(keys[i], blocks[i]),
@@ -127,6 +175,7 @@ async function memoryTables(report) {
   const bytesRows = [
     ...(await putGetRows(bytesImpls, n, rounds)),
     ...(await batchRows(bytesImpls, { rounds, batches: 5 })),
+    await deleteRow(bytesImpls, { n: 10_000, rounds }),
   ];
   report.table("memory, 1 KiB Uint8Arrays (raw serialization)", bytesRows);
 }
@@ -185,12 +234,28 @@ async function fsTable(root) {
     },
   };
   const rows = [...(await putGetRows(impls, n, rounds)), ...(await batchRows(impls, { rounds }))];
-  rows.push(await fsListRow(root));
+  rows.push(await fsDeleteRow(dirs, store, uFs));
+  rows.push(...(await fsListRows(root)));
   return rows;
 }
 
-/** One directory of 100,000 small files (the layout is the same for all three), listed by each. */
-async function fsListRow(root) {
+/** Sequential deletes of keys in one folder (`d/0` ...), each implementation in its own directory. */
+async function fsDeleteRow(dirs, store, uFs) {
+  for (const dir of Object.values(dirs)) await mkdir(join(dir, "d"), { recursive: true });
+  const value = text1k(0);
+  const rawPath = (i) => join(dirs.raw, "d", String(i));
+  return deleteRow(
+    {
+      anystore: { seed: (i) => store.put(`d/${i}`, value), delete: (i) => store.delete(`d/${i}`) },
+      "raw fs/promises": { seed: (i) => writeFile(rawPath(i), value), delete: (i) => unlink(rawPath(i)) },
+      unstorage: { seed: (i) => uFs.setItem(`d/${i}`, value), delete: (i) => uFs.removeItem(`d/${i}`) },
+    },
+    { n: 1000, rounds: ROUNDS.fs },
+  );
+}
+
+/** One directory of 100,000 small files in 100 folders (the layout is the same for all three), listed by each. */
+async function fsListRows(root) {
   const dir = join(root, "listed");
   const made = new Set();
   await seedForListing(async (entries) => {
@@ -203,12 +268,17 @@ async function fsListRow(root) {
   });
   const store = createStore(dir);
   const uFs = createStorage({ driver: unstorageFs({ base: dir }) });
+  const files = async (path) =>
+    (await readdir(path, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
   const impls = {
-    anystore: { list: () => countKeys(store.keys({ prefix: LIST_PREFIX })) },
-    "raw fs/promises": { list: () => readdir(join(dir, LIST_PREFIX), { recursive: true }) },
-    unstorage: { list: () => uFs.getKeys(LIST_PREFIX) },
+    anystore: {
+      list: () => countKeys(store.keys({ prefix: LIST_PREFIX })),
+      listAll: () => countKeys(store.keys()),
+    },
+    "raw fs/promises": { list: () => files(join(dir, LIST_PREFIX)), listAll: () => files(dir) },
+    unstorage: { list: () => uFs.getKeys(LIST_PREFIX), listAll: () => uFs.getKeys() },
   };
-  return listRow(impls, { rounds: ROUNDS.fs });
+  return [await listRow(impls, { rounds: ROUNDS.fs }), await listAllRow(impls, { rounds: ROUNDS.fs })];
 }
 
 /**

@@ -74,8 +74,8 @@ async function scanCount(raw, pattern) {
   return n;
 }
 
-const check = (n) => {
-  if (n !== LISTED / 100) throw new Error(`listed ${n} keys, expected ${LISTED / 100}`);
+const check = (n, expected = LISTED / 100) => {
+  if (n !== expected) throw new Error(`listed ${n} keys, expected ${expected}`);
 };
 
 /** put/get sequential and 32 in flight, batches of 1,000. */
@@ -138,16 +138,25 @@ async function listing() {
   const rawOnAnystore = new Redis({ db: LIST_DBS.anystore });
   const storage = createStorage({ driver: unstorageRedis({ db: LIST_DBS.unstorage, base: RUN, scanCount: 1000 }) });
   const impls = {
-    anystore: { fill: (e) => store.putMany(e), list: () => countKeys(store.keys({ prefix: "p37" })) },
+    anystore: {
+      fill: (e) => store.putMany(e),
+      list: () => countKeys(store.keys({ prefix: "p37" })),
+      listAll: () => countKeys(store.keys()),
+    },
     "raw ioredis": {
       fill: (e) => raw.mset(e.flatMap(([k, v]) => [`${RUN}/${k}`, v])),
       list: () => scanCount(raw, `${RUN}/p37/*`),
+      listAll: () => scanCount(raw, `${RUN}/*`),
     },
     unstorage: {
       fill: (e) => storage.setItems(e.map(([key, value]) => ({ key, value }))),
       list: async () => (await storage.getKeys("p37")).length,
+      listAll: async () => (await storage.getKeys()).length,
     },
-    "raw ioredis, SCAN of anystore's db": { list: () => scanCount(rawOnAnystore, `${RUN}/p37/*`) },
+    "raw ioredis, SCAN of anystore's db": {
+      list: () => scanCount(rawOnAnystore, `${RUN}/p37/*`),
+      listAll: () => scanCount(rawOnAnystore, `${RUN}/*`),
+    },
     "anystore, timestamps: true": {
       fill: (e) => stamped.putMany(e),
       list: () => countKeys(stamped.keys({ prefix: "p37" })),
@@ -162,7 +171,13 @@ async function listing() {
     const results = await takingTurns(impls, (impl) =>
       opsPerSec(async () => check(await impl.list()), { ops: 3, warmup: 1 }),
     );
-    return { workload: "list a prefix among 100,000 keys", unit: "lists/s", results };
+    const all = await takingTurns(impls, (impl) =>
+      impl.listAll ? opsPerSec(async () => check(await impl.listAll(), LISTED), { ops: 1, warmup: 1 }) : undefined,
+    );
+    return [
+      { workload: "list a prefix among 100,000 keys", unit: "lists/s", results },
+      { workload: "list all 100,000 keys", unit: "lists/s", results: all },
+    ];
   } finally {
     await Promise.all([store.close(), stamped.close(), storage.dispose()]);
     raw.disconnect();
@@ -272,7 +287,7 @@ export default async function run(report) {
   try {
     const rows = await smallValues(impls, store);
     lap("small values");
-    rows.push(await listing());
+    rows.push(...(await listing()));
     console.log(
       "(keyv is not in the listing row: @keyv/redis lists only a whole namespace, SCAN without COUNT, fetching every value)",
     );

@@ -73,7 +73,7 @@ export default async function run(report) {
     const rows = await lib.timed("put/get", () => lib.putGetRows(impls, { ops: 300, rounds: 2 }));
     rows.push(await lib.timed("overwrite", () => overwriteRow(store, impls[RAW])));
     rows.push(...(await lib.timed("batches", () => lib.batchRows(impls, { rounds: 2, batches: 2 }))));
-    rows.push(await lib.timed("listing", () => listing(dir)));
+    rows.push(...(await lib.timed("listing", () => listing(dir))));
     rows.push(...stream);
     rows.push(await lib.timed("mirror", () => mirrorRow(dir)));
     report.table(title, rows, {
@@ -105,21 +105,23 @@ async function listing(dir) {
   const path = join(dir, "list.zip");
   const store = createStore(path);
   await lib.seedForListing((entries) => store.putMany(entries), { batch: 10_000, concurrency: 1 });
-  const prefix = `${lib.LIST_PREFIX}/`;
-  const row = await lib.listRow({
-    anystore: { list: () => lib.countKeys(store.keys({ prefix: lib.LIST_PREFIX })) },
-    [RAW]: {
-      list: async () => {
-        let n = 0;
-        const count = (f) => {
-          if (f.name.startsWith(prefix)) n++;
-          return false; // counted, not extracted
-        };
-        unzipSync(new Uint8Array(await readFile(path)), { filter: count });
-        return n;
-      },
+  const rawCount = async (prefix) => {
+    let n = 0;
+    const count = (f) => {
+      if (f.name.startsWith(prefix)) n++;
+      return false; // counted, not extracted
+    };
+    unzipSync(new Uint8Array(await readFile(path)), { filter: count });
+    return n;
+  };
+  const impls = {
+    anystore: {
+      list: () => lib.countKeys(store.keys({ prefix: lib.LIST_PREFIX })),
+      listAll: () => lib.countKeys(store.keys()),
     },
-  });
+    [RAW]: { list: () => rawCount(`${lib.LIST_PREFIX}/`), listAll: () => rawCount("") },
+  };
+  const row = [await lib.listRow(impls), await lib.listAllRow(impls)];
   await store.close();
   await rm(path, { force: true });
   return row;

@@ -80,6 +80,19 @@ describe("fs driver", () => {
     expect((await allFiles(dir)).some((f) => f.startsWith(".anystore/"))).toBe(true);
   });
 
+  it("lists only names the store can read: a file named with a backslash, written by another program, is left out", async () => {
+    const dir = freshDir();
+    await mkdir(join(dir, "a"), { recursive: true });
+    await writeFile(join(dir, "back\\slash"), "x");
+    await writeFile(join(dir, "a", "in\\side"), "x");
+    await writeFile(join(dir, "a", "fine.txt"), "y");
+    const store = createStore(dir);
+    const keys = await collectKeys(store.keys());
+    expect(keys).toEqual(["a/fine.txt"]);
+    for (const key of keys) await store.get(key);
+    expect(await collectKeys(store.keys({ prefix: "a" }))).toEqual(["a/fine.txt"]);
+  });
+
   it("symlinks out of the root are refused unless followSymlinks", async () => {
     const dir = freshDir();
     const outside = freshDir();

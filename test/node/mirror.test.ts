@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Driver, MirrorProgress, Store } from "../../src/index.node.js";
-import { createStore, mirror } from "../../src/index.node.js";
+import { createStore, mirror, UnsupportedError } from "../../src/index.node.js";
 
 /** Outside test/.tmp, which every vitest run's global setup empties (other runs share this machine). */
 let TMP = "";
@@ -123,6 +123,27 @@ describe("mirror", () => {
     const forced = await mirror(source, target, { overwrite: true });
     expect(forced).toMatchObject({ mirrored: ENTRIES.length, skipped: 0, bytes: TOTAL - 5 + 7 });
     expect(await target.get("a.txt")).toBe("changed");
+  });
+
+  it("skips existing keys in a target that cannot list (asking exists per key)", async () => {
+    const source = memory();
+    await fill(source);
+    const kept = new Map<string, Uint8Array>([["a.txt", new TextEncoder().encode('"kept"')]]);
+    const unlistable: Driver = {
+      name: "unlistable",
+      capabilities: { list: false, ttl: false },
+      get: async (key) => kept.get(key) ?? null,
+      put: async (key, value) => void kept.set(key, value.slice()),
+      delete: async (key) => void kept.delete(key),
+      list: () => {
+        throw new UnsupportedError("cannot list");
+      },
+    };
+    const target = createStore({ driver: unlistable, uri: "unlistable://" });
+    const result = await mirror(source, target);
+    expect(result).toMatchObject({ mirrored: ENTRIES.length - 1, skipped: 1, failed: 0 });
+    expect(await target.get("a.txt")).toBe("kept");
+    expect(kept.size).toBe(ENTRIES.length);
   });
 
   it("copies fs -> memory, honouring prefix, excludePrefix and glob", async () => {

@@ -57,9 +57,13 @@ export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8
   return out;
 }
 
-export async function collectKeys(iterable: AsyncIterable<string>): Promise<string[]> {
+/** Every key a listing yields, sorted: a store's keys, or a driver's pages of keys. */
+export async function collectKeys(iterable: AsyncIterable<string | string[]>): Promise<string[]> {
   const keys: string[] = [];
-  for await (const key of iterable) keys.push(key);
+  for await (const item of iterable) {
+    if (typeof item === "string") keys.push(item);
+    else keys.push(...item);
+  }
   return keys.sort();
 }
 

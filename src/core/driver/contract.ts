@@ -65,6 +65,9 @@ export interface DriverCapabilities {
   watch: boolean;
 }
 
+/** Keys a driver's `list` yields at once. */
+export type KeyPage = string[];
+
 /** A change a driver's feed reports: a driver key (the store filters and strips prefixes), or a gap. */
 export type DriverWatchEvent = { type: "put" | "delete"; key: string } | { type: "resync" };
 
@@ -91,11 +94,14 @@ export interface Driver {
   /** Removes the key; a missing key is not an error. */
   delete(key: string): Promise<void>;
   /**
-   * Yields every key under `prefix` (`""` or ending in `/`), in any order, page by page.
-   * Reserved keys may be yielded; the store drops them. A backend that cannot list (a plain
-   * web server) still has it, throwing `UnsupportedError`, and declares `capabilities.list: false`.
+   * Yields every key under `prefix` (`""` or ending in `/`), in any order, as pages: arrays of
+   * keys, as many per page as the backend hands over at once (the store filters a page in one
+   * pass and takes ownership of the array). A single key (a string) is taken as a page of one,
+   * the older form, which costs a promise step per key. Reserved keys and names the store
+   * could not read back may be yielded; the store drops them. A backend that cannot list (a
+   * plain web server) still has it, throwing `UnsupportedError`, and declares `capabilities.list: false`.
    */
-  list(prefix: string): AsyncIterable<string>;
+  list(prefix: string): AsyncIterable<KeyPage | string>;
   has?(key: string): Promise<boolean>;
   info?(key: string): Promise<DriverInfo | null>;
   /** A stream of the bytes (or a range), or `null` when missing. */

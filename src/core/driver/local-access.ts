@@ -26,6 +26,8 @@ export interface LocalAccess {
    * on a live key.
    */
   store(key: string, value: string | Uint8Array, opts: WriteOptions): void;
+  /** Removes the key; a missing key is not an error. */
+  remove(key: string): void;
 }
 
 /** A driver with the side door. Only drivers that enforce ttl themselves may offer it. */

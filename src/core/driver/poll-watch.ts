@@ -10,7 +10,7 @@
 
 import { UnsupportedError } from "../errors.js";
 import { mapLimit } from "../streams/map-limit.js";
-import type { Driver, DriverCapabilities, DriverInfo, DriverWatchEvent } from "./contract.js";
+import type { Driver, DriverCapabilities, DriverInfo, DriverWatchEvent, KeyPage } from "./contract.js";
 
 /** Parallel `info` calls per listing. */
 const INFO_CONCURRENCY = 16;
@@ -21,7 +21,7 @@ type Snapshot = Map<string, string>;
 export interface PolledDriver {
   readonly name: string;
   readonly capabilities: Partial<DriverCapabilities>;
-  list(prefix: string): AsyncIterable<string>;
+  list(prefix: string): AsyncIterable<KeyPage | string>;
   info(key: string): Promise<DriverInfo | null>;
   get(key: string): Promise<Uint8Array | null>;
   /** The driver as given, when this is a completed one (to find a `StampedDriver`). */
@@ -106,7 +106,10 @@ async function snapshot(driver: PolledDriver, prefix: string): Promise<Snapshot>
     return result;
   }
   const keys: string[] = [];
-  for await (const key of driver.list(prefix)) keys.push(key);
+  for await (const page of driver.list(prefix)) {
+    if (typeof page === "string") keys.push(page);
+    else for (const key of page) keys.push(key);
+  }
   const signatures = await mapLimit(keys, INFO_CONCURRENCY, (key) => signatureOf(driver, key));
   const result: Snapshot = new Map();
   keys.forEach((key, i) => {

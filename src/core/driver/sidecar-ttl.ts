@@ -6,6 +6,7 @@
 
 import { RESERVED } from "../keys.js";
 import type { Driver, WriteOptions } from "./contract.js";
+import { keyPages } from "./pages.js";
 
 /** Where the emulation keeps a key's expiry (epoch ms, as text). Reserved: never listed. */
 const TTL_PREFIX = `${RESERVED}/ttl/`;
@@ -64,8 +65,18 @@ export function withSidecarTtl(driver: Driver): Driver {
     list:
       driver.list &&
       async function* (prefix: string) {
-        for await (const key of driver.list(prefix)) {
-          if (!key.startsWith(RESERVED) && !(await expired(key))) yield key;
+        // Only keys that have a sidecar can have expired: one listing of those, then a check each.
+        const withTtl = new Set<string>();
+        for await (const page of keyPages(driver.list(TTL_PREFIX + prefix))) {
+          for (const meta of page) withTtl.add(meta.slice(TTL_PREFIX.length));
+        }
+        for await (const page of keyPages(driver.list(prefix))) {
+          const kept: string[] = [];
+          for (const key of page) {
+            if (key.startsWith(RESERVED) || (withTtl.has(key) && (await expired(key)))) continue;
+            kept.push(key);
+          }
+          yield kept;
         }
       },
     getMany: undefined,
@@ -73,8 +84,8 @@ export function withSidecarTtl(driver: Driver): Driver {
     deleteMany: undefined,
     async sweep() {
       let removed = 0;
-      for await (const meta of driver.list?.(TTL_PREFIX) ?? []) {
-        if (await expired(meta.slice(TTL_PREFIX.length))) removed++;
+      for await (const page of keyPages(driver.list?.(TTL_PREFIX) ?? [])) {
+        for (const meta of page) if (await expired(meta.slice(TTL_PREFIX.length))) removed++;
       }
       return removed;
     },

@@ -143,6 +143,7 @@ export class AnyStore<T = unknown> implements StoreMethods<T> {
     checkWritable(c, key);
     const k = fullKey(c, key);
     const d = readyDriver(c.shared) ?? (await loadDriver(c.shared));
+    if (d.local) return d.local.remove(k);
     await d.delete(k).catch((error) => fail(c, error, key));
   }
 

@@ -52,6 +52,11 @@ export interface MirrorResult {
 }
 
 const MAX_ERRORS = 100;
+/** Small values wait for a batch (`putMany`) on targets with native batches: one write of many keys costs far less than a write each. */
+const SMALL_VALUE = 256 * 1024;
+/** A batch is written once it holds this many keys or bytes (a zip target rewrites its directory once per batch). */
+const BATCH_KEYS = 1000;
+const BATCH_BYTES = 8 * 1024 * 1024;
 
 /** Error codes that say the store, not the key, is the problem: the next key fails the same way. */
 const STORE_WIDE = new Set(["CONNECTION", "READ_ONLY", "UNSUPPORTED"]);
@@ -78,9 +83,11 @@ function stoppedBy(cause: AnystoreError, run: number, result: MirrorResult): Any
 
 /**
  * Copies the keys of `source` (optionally under a prefix, minus an exclude prefix, matching a glob)
- * to `target`, byte for byte: `source.open(key)` piped into `target.open(key, "w")`, so large
- * values pass with bounded memory. Existing target keys are skipped unless `overwrite`; a key
- * that fails is counted and the rest go on; an aborted `signal` rejects with its reason.
+ * to `target`, byte for byte: each value is read as a stream (`source.open(key)`); a small one is
+ * written with others in one `putMany`, a larger one is piped into `target.open(key, "w")`, so
+ * large values pass with bounded memory. Existing target keys (listed once, up front) are
+ * skipped unless `overwrite`; a key that fails is counted and the rest go on; an aborted
+ * `signal` rejects with its reason.
  * @example
  * const result = await mirror(createStore("./data"), createStore("s3://bucket/backup"), { concurrency: 16 });
  * console.log(`${result.mirrored} copied, ${result.skipped} already there`);
@@ -105,6 +112,9 @@ export async function mirror(
     ...(excludePrefix !== undefined && { excludePrefix }),
     ...(glob !== undefined && { glob }),
   };
+  const existing = overwrite ? undefined : await targetKeys(target, listOptions);
+  // Batches only where the target writes one natively (else putMany is a loop of puts anyway).
+  const batching = (await target.capabilities()).batch;
   const keys = source.keys(listOptions);
   // One abort listener for the whole run stops every copy in flight (a listener per copy
   // would trip Node's max-listeners warning at concurrency > 10).
@@ -141,8 +151,41 @@ export async function mirror(
     });
   };
 
+  /** Small values waiting for their batch. */
+  let batch: Array<[string, Uint8Array]> = [];
+  let batchBytes = 0;
+  const flush = async (): Promise<void> => {
+    const entries = batch;
+    batch = [];
+    batchBytes = 0;
+    if (entries.length === 0) return;
+    signal?.throwIfAborted();
+    try {
+      await target.putMany(entries, { serialization: "raw" });
+    } catch {
+      if (signal?.aborted) throw signal.reason;
+      // One at a time, so that only the keys that fail are counted as failed.
+      for (const entry of entries) await putOne(entry);
+      return;
+    }
+    for (const [key, bytes] of entries) {
+      result.bytes += bytes.byteLength;
+      report(key, "mirrored");
+    }
+  };
+  const putOne = async ([key, bytes]: [string, Uint8Array]): Promise<void> => {
+    try {
+      await target.put(key, bytes, { serialization: "raw" });
+      result.bytes += bytes.byteLength;
+      report(key, "mirrored");
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      report(key, "failed", error);
+    }
+  };
+
   const copy = async (key: string): Promise<void> => {
-    if (!overwrite && (await target.exists(key))) return report(key, "skipped");
+    if (existing ? existing.has(key) : !overwrite && (await target.exists(key))) return report(key, "skipped");
     let readable: ReadableStream<Uint8Array>;
     try {
       readable = await source.open(key, "r");
@@ -170,6 +213,11 @@ export async function mirror(
     if (second.done) {
       const bytes = first.value ?? new Uint8Array(0);
       signal?.throwIfAborted();
+      if (batching && bytes.byteLength <= SMALL_VALUE) {
+        batch.push([key, bytes]);
+        batchBytes += bytes.byteLength;
+        return batch.length >= BATCH_KEYS || batchBytes >= BATCH_BYTES ? flush() : undefined;
+      }
       await target.put(key, bytes, { serialization: "raw" });
       result.bytes += bytes.byteLength;
     } else {
@@ -238,6 +286,7 @@ export async function mirror(
 
   // allSettled: on abort or a listing error, wait for the copies in flight to wind down first.
   const settled = await Promise.allSettled(Array.from({ length: concurrency }, worker));
+  if (!settled.some((s) => s.status === "rejected")) settled.push(...(await Promise.allSettled([flush()])));
   signal?.removeEventListener("abort", onAbort);
   await keys.return?.(undefined).catch(() => {});
   const failure = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
@@ -245,4 +294,20 @@ export async function mirror(
   if (stopped) throw stopped;
   result.took = Date.now() - started;
   return result;
+}
+
+/**
+ * The target's keys under the mirror's options, listed once (a `Set` of them), so that no key
+ * costs an `exists` round trip; undefined for a target that cannot list (then `exists` it is).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a store of any value type, as in mirror()
+async function targetKeys(target: Store<any>, listOptions: ListOptions): Promise<Set<string> | undefined> {
+  const keys = new Set<string>();
+  try {
+    for await (const key of target.keys(listOptions)) keys.add(key);
+  } catch (error) {
+    if (isAnystoreError(error, "UNSUPPORTED")) return undefined;
+    throw error;
+  }
+  return keys;
 }

@@ -234,11 +234,13 @@ export function fromUnstorage(storageOrDriver: UnstorageDriverLike, options: Fro
     }),
     async *list(prefix) {
       const base = prefix === "" ? "" : `${toColon(prefix.slice(0, -1))}:`;
+      const keys: string[] = [];
       for (const raw of await u.getKeys(base, opts)) {
         const key = toSlash(raw);
         // Most unstorage drivers ignore `base` and list everything.
-        if (key.startsWith(prefix)) yield key;
+        if (key.startsWith(prefix)) keys.push(key);
       }
+      yield keys; // unstorage hands every key over at once: one page
     },
     async close() {
       if (options.dispose) await u.dispose?.();

@@ -48,6 +48,16 @@ class MemoryState {
     return entry;
   }
 
+  /** The keys under `prefix` that have not expired, in one pass (expired ones are left to the sweep). */
+  liveKeys(prefix: string): string[] {
+    const keys: string[] = [];
+    const now = this.expiring.size > 0 ? Date.now() : 0;
+    for (const [key, entry] of this.entries) {
+      if (key.startsWith(prefix) && (now === 0 || entry.expiresAt === 0 || entry.expiresAt > now)) keys.push(key);
+    }
+    return keys;
+  }
+
   remove(key: string): void {
     if (this.entries.delete(key)) this.notify("delete", key);
     this.expiring.delete(key);
@@ -154,7 +164,11 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
     name: DRIVER_NAME,
     sharesBuffers: true,
     capabilities: { ttl: true, ifNotExists: true, batch: true, ranges: true, createdAt: true, watch: true },
-    local: { peek: (key) => state.live(key), store: (key, value, o) => state.write(key, value, o, true) },
+    local: {
+      peek: (key) => state.live(key),
+      store: (key, value, o) => state.write(key, value, o, true),
+      remove: (key) => state.remove(key),
+    },
     async get(key) {
       return get(key);
     },
@@ -178,10 +192,8 @@ export function memoryDriver(opts: MemoryDriverOptions = {}): Driver {
       };
     },
     async *list(prefix) {
-      // A snapshot of the matching keys, so writes during iteration cannot disturb it.
-      const keys: string[] = [];
-      for (const key of state.entries.keys()) if (key.startsWith(prefix)) keys.push(key);
-      for (const key of keys) if (state.live(key)) yield key;
+      // One page: a snapshot of the live matching keys, so writes during iteration cannot disturb it.
+      yield state.liveKeys(prefix);
     },
     async getMany(keys) {
       return keys.map(get);

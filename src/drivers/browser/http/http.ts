@@ -191,7 +191,7 @@ export function httpDriver(opts: HttpDriverOptions): Driver {
           prefix: listPrefix,
           store: opts.url,
         }))
-          yield* page;
+          yield page;
       },
     };
     return plain;

@@ -19,11 +19,12 @@ export interface ListingContext {
 }
 
 /**
- * Yields the keys under `listPrefix` ("" or ending in "/"), relative to the store. A server
- * that answers `GET /{prefix}/` with 404 is an older Python app, which only knows
- * `GET /?prefix=` (keys relative to the server's root): the listing asks that way instead.
+ * Yields the keys under `listPrefix` ("" or ending in "/"), relative to the store, a page per
+ * chunk of the response. A server that answers `GET /{prefix}/` with 404 is an older Python
+ * app, which only knows `GET /?prefix=` (keys relative to the server's root): the listing asks
+ * that way instead.
  */
-export async function* listKeys(ctx: ListingContext, listPrefix: string): AsyncGenerator<string> {
+export async function* listKeys(ctx: ListingContext, listPrefix: string): AsyncGenerator<string[]> {
   const full = [ctx.prefix, listPrefix.replace(/\/$/, "")].filter(Boolean).join("/");
   let { res, watchdog } = await ctx.request(full ? `/${encodeKey(full)}/` : "/");
   let strip = "";
@@ -35,17 +36,20 @@ export async function* listKeys(ctx: ListingContext, listPrefix: string): AsyncG
   }
   if (!res.ok) return ctx.fail(res, undefined, watchdog);
   if (!res.body) return watchdog.stop();
-  for await (const line of lines(watchdog.watch(res.body, ctx.base))) {
-    if (line === "") continue; // a key equal to the prefix lists as an empty line in Python's app
-    if (strip) {
+  for await (const lines of linePages(watchdog.watch(res.body, ctx.base))) {
+    const keys: string[] = [];
+    for (const line of lines) {
+      if (line === "") continue; // a key equal to the prefix lists as an empty line in Python's app
+      if (!strip) keys.push(listPrefix + line);
       // The old form may list more than asked (a server that ignores the parameter): keep ours.
-      if (line.startsWith(strip) && line.length > strip.length) yield listPrefix + line.slice(strip.length);
-    } else yield listPrefix + line;
+      else if (line.startsWith(strip) && line.length > strip.length) keys.push(listPrefix + line.slice(strip.length));
+    }
+    if (keys.length > 0) yield keys;
   }
 }
 
-/** The lines of a text body, without their endings; whole chunks are split at once (a promise per chunk, not per line). */
-async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/** The lines of a text body, without their endings, as one array per chunk read (a promise per chunk, not per line). */
+async function* linePages(body: ReadableStream<Uint8Array>): AsyncGenerator<string[]> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let rest = "";
@@ -54,7 +58,7 @@ async function* lines(body: ReadableStream<Uint8Array>): AsyncGenerator<string> 
       const { done, value } = await reader.read();
       const parts = (rest + decoder.decode(value, { stream: !done })).split("\n");
       rest = done ? "" : parts.pop()!;
-      for (const part of parts) yield part.endsWith("\r") ? part.slice(0, -1) : part;
+      yield parts.map((part) => (part.endsWith("\r") ? part.slice(0, -1) : part));
       if (done) return;
     }
   } finally {

@@ -18,19 +18,16 @@ const FIRST_PAGE = 1000;
 const LAST_PAGE = 16_000;
 
 /**
- * Keys under `prefix` in order: pages of keys (never values) from one key range, each page
- * twice the last (up to LAST_PAGE) and fetched while the previous one is consumed. A hand-made
- * iterator: one resolved promise per key, where an async generator takes several hops.
+ * Keys under `prefix` in order, as pages: pages of keys (never values) from one key range, each
+ * page twice the last (up to LAST_PAGE) and fetched while the previous one is consumed.
  */
-export function pagedKeys(fetchPage: FetchPage, base: string, prefix: string): AsyncIterableIterator<string> {
+export function pagedKeys(fetchPage: FetchPage, base: string, prefix: string): AsyncIterableIterator<string[]> {
   const upper = rangeOf(base + prefix);
-  let page: string[] = [];
-  let at = 0;
   let size = FIRST_PAGE;
   // One key more than the page: its presence says another page follows, so the last page costs no empty read.
   let next: Promise<Page> | undefined = fetchPage(upper, size + 1);
   next.catch(() => {}); // seen by the first advance (or dropped with the iterator)
-  const advance = async () => {
+  const advance = async (): Promise<string[]> => {
     let { keys, hidden } = await next!;
     next = undefined;
     if (keys.length > size) {
@@ -44,17 +41,12 @@ export function pagedKeys(fetchPage: FetchPage, base: string, prefix: string): A
       next.catch(() => {});
     }
     const shown = hidden ? keys.filter((k) => !hidden.has(k)) : keys;
-    page = base ? shown.map((k) => k.slice(base.length)) : shown;
-    at = 0;
+    return base ? shown.map((k) => k.slice(base.length)) : shown;
   };
-  const iterator: AsyncIterableIterator<string> = {
+  const iterator: AsyncIterableIterator<string[]> = {
     [Symbol.asyncIterator]: () => iterator,
-    next: (): Promise<IteratorResult<string>> =>
-      at < page.length
-        ? Promise.resolve({ value: page[at++]!, done: false })
-        : next
-          ? advance().then(() => iterator.next())
-          : Promise.resolve({ value: undefined, done: true }),
+    next: (): Promise<IteratorResult<string[]>> =>
+      next ? advance().then((value) => ({ value, done: false })) : Promise.resolve({ value: undefined, done: true }),
   };
   return iterator;
 }

@@ -318,16 +318,21 @@ export function opfsDriver(opts: OpfsDriverOptions = {}): Driver {
       if (!chain) return;
       // Reserved entries are skipped unless the caller asks for them (the core's ttl sweep lists `.anystore/ttl/`).
       const reserved = prefix.startsWith(RESERVED);
-      async function* descend(dir: DirHandle, path: string): AsyncGenerator<string> {
+      // A page per folder: its files, then its subfolders' pages.
+      async function* descend(dir: DirHandle, path: string): AsyncGenerator<string[]> {
+        const files: string[] = [];
+        const folders: Array<[DirHandle, string]> = [];
         try {
           for await (const [name, handle] of dir.entries()) {
             if (name.startsWith(TEMP) || (!reserved && name.startsWith(RESERVED))) continue;
-            if (handle.kind === "file") yield path + name;
-            else yield* descend(handle as DirHandle, `${path}${name}/`);
+            if (handle.kind === "file") files.push(path + name);
+            else folders.push([handle as DirHandle, `${path}${name}/`]);
           }
         } catch (error) {
           if (!isMissing(error)) throw wrap(error); // else the folder went away while listed: its keys are gone
         }
+        if (files.length > 0) yield files;
+        for (const [folder, at] of folders) yield* descend(folder, at);
       }
       yield* descend(chain[chain.length - 1]!, prefix);
     },

@@ -7,7 +7,7 @@
  * ttls are at least RECHECK_MS long).
  */
 
-import type { Driver, WriteOptions } from "../../../core/driver/contract.js";
+import type { Driver, KeyPage, WriteOptions } from "../../../core/driver/contract.js";
 import { RESERVED } from "../../../core/keys.js";
 
 const TTL_PREFIX = `${RESERVED}/ttl/`;
@@ -21,7 +21,7 @@ export interface TtlBase {
   get(key: string): Promise<Uint8Array | null>;
   put(key: string, value: Uint8Array): Promise<void>;
   delete(key: string): Promise<void>;
-  list(prefix: string): AsyncIterable<string>;
+  list(prefix: string): AsyncIterable<KeyPage>;
   /** True when the `/`-separated folder exists. */
   hasFolder(path: string): Promise<boolean>;
 }
@@ -64,8 +64,8 @@ export function ttlSidecars(base: TtlBase) {
   const sweep = async (): Promise<number> => {
     if (!(await used())) return 0;
     let removed = 0;
-    for await (const sidecar of base.list(TTL_PREFIX)) {
-      if (await expired(sidecar.slice(TTL_PREFIX.length))) removed++;
+    for await (const page of base.list(TTL_PREFIX)) {
+      for (const sidecar of page) if (await expired(sidecar.slice(TTL_PREFIX.length))) removed++;
     }
     return removed;
   };
@@ -75,7 +75,8 @@ export function ttlSidecars(base: TtlBase) {
 
 /** `driver` with ttl enforced through sidecars: reads check the expiry, writes set or clear it. */
 export function withTtl(
-  driver: Driver & Required<Pick<Driver, "list" | "has" | "info" | "read" | "write">>,
+  driver: Driver &
+    Required<Pick<Driver, "has" | "info" | "read" | "write">> & { list(prefix: string): AsyncIterable<KeyPage> },
   ttl: ReturnType<typeof ttlSidecars>,
 ): Driver {
   const alive =
@@ -114,8 +115,13 @@ export function withTtl(
     async *list(prefix) {
       // Per-key expiry checks only where some key has a ttl.
       const check = !prefix.startsWith(RESERVED) && (await ttl.used());
-      for await (const key of driver.list(prefix)) {
-        if (!check || !(await ttl.expired(key))) yield key;
+      for await (const page of driver.list(prefix)) {
+        if (!check) yield page;
+        else {
+          const kept: string[] = [];
+          for (const key of page) if (!(await ttl.expired(key))) kept.push(key);
+          yield kept;
+        }
       }
     },
     sweep: ttl.sweep,

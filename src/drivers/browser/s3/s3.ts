@@ -317,14 +317,16 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
       });
     },
 
-    async *list(prefix: string): AsyncGenerator<string> {
+    async *list(prefix: string): AsyncGenerator<string[]> {
       await reclaimDue(prefix);
       for await (const { keys } of pages(full(prefix))) {
+        const page: string[] = [];
         for (const fullKey of keys) {
           const key = fullKey.slice(root.length);
           // Folder placeholders (`a/`) made by consoles are not keys; reserved ones are ours.
-          if (key !== "" && !key.endsWith("/") && !isReservedKey(key)) yield key;
+          if (key !== "" && !key.endsWith("/") && !isReservedKey(key)) page.push(key);
         }
+        yield page;
       }
     },
 

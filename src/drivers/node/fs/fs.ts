@@ -225,17 +225,22 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
   };
 
   /** Deletes a key: its sidecar first, so a key created right after the value goes keeps its own. */
+  /**
+   * One unlink in the common case. The value's mode is looked at first only while some key has
+   * had a ttl (its sidecar goes too; one another process added is harmless, see ttl.ts), and the
+   * folder is pruned only when a file went from a subfolder (the rmdir is the emptiness check).
+   */
   const remove = async (key: string) => {
     const [relDir, name] = splitKey(key);
     const existed = await jail.inPin(relDir, key, async (at) => {
-      const stats = await io
-        .lstat(join(at, name))
-        .catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
+      const path = join(at, name);
+      if (!(await sidecars.any())) return unlinkFile(path);
+      const stats = await io.lstat(path).catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
       if (!stats || stats.isDirectory()) return null;
       if (stats.mode & TTL_MARK) await sidecars.drop(key);
-      return io.unlinkQuiet(join(at, name));
+      return io.unlinkQuiet(path);
     });
-    if (existed) await jail.prune(relDir);
+    if (existed && relDir !== "") await jail.prune(relDir);
   };
 
   /** Removes a temp file older than `tempMaxAge` (a killed writer's leftover); a value's folder goes once empty. */
@@ -262,6 +267,13 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
       return null;
     }
     return removeExpired(key, stats);
+  };
+
+  /** The keys of a listed page whose value has not expired (asked only when some key has had a ttl). */
+  const unexpired = async (keys: string[]): Promise<string[]> => {
+    const kept: string[] = [];
+    for (const key of keys) if ((await expiredByPath(key)) === null) kept.push(key);
+    return kept;
   };
 
   const symlinkedFileInside = async (key: string) => {
@@ -321,26 +333,37 @@ export function fsDriver(opts: FsDriverOptions = {}): Driver {
     },
     async *list(prefix) {
       const start = prefix.replace(/\/$/, "");
-      const checkTtl = await sidecars.exists();
-      for await (const entry of walk(jail, "", start)) {
-        if (entry.symlink && !(await symlinkedFileInside(entry.key))) continue;
-        if (checkTtl && (await expiredByPath(entry.key)) !== null) continue;
-        yield entry.key;
+      const checkTtl = sidecars.anyRecently(); // never rejects; looked up while the walk starts
+      for await (const { files, symlinks } of walk(jail, "", start)) {
+        for (const key of symlinks) if (await symlinkedFileInside(key)) files.push(key);
+        yield (await checkTtl) ? await unexpired(files) : files;
       }
     },
     async sweep() {
       let removed = 0;
-      for await (const entry of walk(sidecars.jail, sidecars.dir, "", { temps: true })) {
-        if (entry.temp) await removeOldTemp(sidecars.jail, `${sidecars.dir}/${entry.key}`, false);
-        else if ((await expiredByPath(entry.key)) === true) removed++;
+      for await (const { files, temps } of walk(sidecars.jail, sidecars.dir, "", { temps: true })) {
+        for (const temp of temps) await removeOldTemp(sidecars.jail, `${sidecars.dir}/${temp}`, false);
+        for (const key of files) if ((await expiredByPath(key)) === true) removed++;
       }
-      for await (const entry of walk(jail, "", "", { temps: true })) {
-        if (entry.temp) await removeOldTemp(jail, entry.key, true);
+      for await (const { temps } of walk(jail, "", "", { temps: true })) {
+        for (const temp of temps) await removeOldTemp(jail, temp, true);
       }
       return removed;
     },
   };
   return driver;
+}
+
+/** Removes a file (true), or nothing when it is missing (false) or a folder (null: a folder is no key). */
+async function unlinkFile(path: string): Promise<boolean | null> {
+  try {
+    return await io.unlinkQuiet(path);
+  } catch (error) {
+    const code = io.codeOf(error);
+    // Linux says EISDIR for a folder, macOS EPERM (which may also be a real refusal: look).
+    if (code === "EISDIR" || (code === "EPERM" && (await io.lstat(path).catch(() => null))?.isDirectory())) return null;
+    throw error;
+  }
 }
 
 /** The longest file name (in UTF-8 bytes) of Linux, macOS and Windows file systems. */

@@ -279,19 +279,9 @@ export class Jail {
     }
   }
 
-  /**
-   * Where a listing starts: the folder's real path (a symlink within the root is followed);
-   * null when it is missing or leads outside the root.
-   */
-  async realDir(relDir: string): Promise<string | null> {
-    const root = await this.root();
-    if (root === null) return null;
-    const path = relDir === "" ? root : join(root, relDir);
-    if (this.follow) return path;
-    const real = await fs.promises
-      .realpath(path)
-      .catch((error) => (io.isMissing(error) ? null : Promise.reject(error)));
-    return real !== null && this.#inside(real, root) ? real : null;
+  /** The real path of a pinned folder (for the folders a listing finds in it). */
+  async realOf(pin: Pin): Promise<string> {
+    return pin.at.startsWith(`${PROC_FD}/`) ? io.readlink(pin.at) : pin.at;
   }
 
   /**

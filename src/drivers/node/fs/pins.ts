@@ -4,6 +4,7 @@
  * folder is still exactly there: not deleted, renamed or swapped) instead of an open, a
  * readlink and a close. At most 64, each closed after a few seconds unused.
  */
+import { readlinkSync } from "node:fs";
 import * as io from "./io.js";
 
 export const PROC_FD = "/proc/self/fd";
@@ -39,13 +40,23 @@ export function closeOnce(fd: number): () => void {
   };
 }
 
+function readlinkOrNull(path: string): string | null {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return null;
+  }
+}
+
 /** The cached folder at `path`, when there is one and it is still exactly there. */
 export async function reuse(path: string): Promise<Pin | null> {
   const entry = entries.get(path);
   if (entry === undefined) return null;
   entry.users++;
   const at = `${PROC_FD}/${entry.fd}`;
-  if ((await io.readlink(at).catch(() => null)) === path) {
+  // Synchronous: /proc/self/fd is the kernel's own table (no disk, no network), answered in
+  // microseconds, where a thread-pool round trip would cost as much as the operation it guards.
+  if (readlinkOrNull(at) === path) {
     entry.lastUsed = Date.now();
     if (!entry.dropped) {
       entries.delete(path);

@@ -9,6 +9,9 @@ export const TTL_DIR = `${RESERVED}/ttl`;
 /** Marks files that carry a ttl (the sticky bit, ignored for files by Linux and macOS): only they need the sidecar read. */
 export const TTL_MARK = 0o1000;
 
+/** How long a listing trusts its last look for the ttl folder (see `anyRecently`). */
+const RECHECK_MS = 250;
+
 const parse = (text: string) => {
   const expiresAt = Number(text);
   return text !== "" && Number.isFinite(expiresAt) ? expiresAt : null;
@@ -22,6 +25,7 @@ const parse = (text: string) => {
  */
 export class Sidecars {
   #seen = false;
+  #lookedAt = Number.NEGATIVE_INFINITY;
   #looked: Promise<boolean> | undefined;
 
   /** `jail` holds the sidecars under `dir`: the root's jail and `.anystore/ttl`, or the metadata folder's and `ttl`. */
@@ -43,6 +47,21 @@ export class Sidecars {
     this.#looked ??= this.exists();
     this.#seen = await this.#looked;
     return this.#seen;
+  }
+
+  /**
+   * For listings, which must hide another process's expired keys too: whether the folder
+   * exists, looked up again once RECHECK_MS have passed since the last look. A ttl another
+   * process sets is then noticed before it can pass, for ttls of at least RECHECK_MS (as in
+   * opfs/ttl.ts); reads need none of this (they go by the value's mark).
+   */
+  async anyRecently(): Promise<boolean> {
+    if (this.#seen) return true;
+    if (Date.now() - this.#lookedAt < RECHECK_MS) return false;
+    const found = await this.exists();
+    this.#lookedAt = Date.now();
+    if (found) this.#seen = true;
+    return found;
   }
 
   async exists(): Promise<boolean> {

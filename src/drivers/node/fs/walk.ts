@@ -1,41 +1,48 @@
-import type { Dir } from "node:fs";
-import { opendir } from "node:fs/promises";
+import type { Dirent } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { InvalidKeyError } from "../../../core/errors.js";
 import { RESERVED } from "../../../core/keys.js";
 import { type Jail, TEMP_PREFIX } from "./jail.js";
+import type { Pin } from "./pins.js";
 
 /** Directories read at once; one at a time leaves the disk idle between round trips. */
 const DIRS_IN_FLIGHT = 4;
-/** Keys buffered ahead of the consumer; the walk pauses when it is full. */
-const BUFFER = 512;
+/** Folders' pages read ahead of the consumer; the walk pauses when this many wait. */
+const PAGES_AHEAD = 8;
 
-export interface WalkEntry {
-  key: string;
+/** The names of one folder, as keys relative to the walk's base. */
+export interface WalkPage {
+  /** Regular files: keys. */
+  files: string[];
   /** Symlinks need a stat to tell what they point at. */
-  symlink: boolean;
-  /** One of the driver's temp files (yielded only when asked for). */
-  temp?: boolean;
+  symlinks: string[];
+  /** The driver's temp files (filled only when asked for). */
+  temps: string[];
 }
 
 /**
- * Walks `ROOT/base/start` lazily: a few directories in flight, each read as a stream (`opendir`),
- * with a bounded buffer between the walk and the consumer, so memory stays small however
- * many files there are. Keys are relative to `base`. Skips reserved (`.anystore*`) names, but
- * yields temp files with `temps`. A folder renamed or swapped for a symlink while the walk
- * goes is skipped, never followed (see `Jail.pinListing`).
+ * Walks `ROOT/base/start` a folder at a time: each folder is read in one call (`readdir`) and
+ * handed out as one page, a few folders in flight, at most a few pages ahead of the consumer, so
+ * memory holds a few folders' names however many files there are. Keys are relative to `base`.
+ * Skips reserved (`.anystore*`) names, but gives temp files with `temps`. A folder renamed or
+ * swapped for a symlink while the walk goes is skipped, never followed (see `Jail.pinListing`).
  */
 export async function* walk(
   jail: Jail,
   base: string,
   start: string,
   opts: { temps?: boolean } = {},
-): AsyncGenerator<WalkEntry> {
+): AsyncGenerator<WalkPage> {
   // The start may be a symlink within the root (followed once, here); below it, only real folders.
-  const startReal = await jail.realDir(base === "" ? start : start === "" ? base : `${base}/${start}`);
-  if (startReal === null) return;
-  /** Folders to read: the key prefix they stand for and their real path. */
-  const pendingDirs: Array<[string, string]> = [[start, startReal]];
-  const ready: WalkEntry[] = [];
+  const startDir = base === "" ? start : start === "" ? base : `${base}/${start}`;
+  const first = await jail
+    .pin(startDir, startDir)
+    .catch((error) => (error instanceof InvalidKeyError ? null : Promise.reject(error)));
+  if (first === null) return; // missing, or a symlink leading outside the root
+  /** Folders to read: the key prefix they stand for, and their real path (or the start's pin). */
+  const pendingDirs: Array<[string, string | Pin]> = [[start, first]];
+  const ready: WalkPage[] = [];
   let active = 0;
   let failure: unknown;
   let wakeConsumer: (() => void) | undefined;
@@ -46,43 +53,37 @@ export async function* walk(
     wakeConsumer?.();
     wakeConsumer = undefined;
   };
-  const push = async (entry: WalkEntry) => {
-    while (ready.length >= BUFFER && !stopped) await new Promise<void>((resolve) => wakeProducers.push(resolve));
-    ready.push(entry);
-    notify();
-  };
 
-  const readDir = async ([dir, real]: [string, string]) => {
-    let handle: Dir;
+  const readDir = async ([dir, where]: [string, string | Pin]) => {
+    let dirents: Dirent[];
+    let real = typeof where === "string" ? where : "";
     try {
-      const pin = await jail.pinListing(real);
+      const pin = typeof where === "string" ? await jail.pinListing(where) : where;
       if (pin === null) return;
       try {
-        handle = await opendir(pin.at, { bufferSize: 128 });
+        dirents = await readdir(pin.at, { withFileTypes: true });
+        // The start's real path, for its subfolders' pins: asked only when it has some.
+        if (real === "" && dirents.some((d) => d.isDirectory())) real = await jail.realOf(pin);
       } finally {
-        pin.release(); // the handle holds its own descriptor
+        pin.release();
       }
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" && code !== "ENOTDIR") failure = error;
       return;
     }
-    try {
-      for await (const dirent of handle) {
-        if (stopped) break;
-        const key = dir === "" ? dirent.name : `${dir}/${dirent.name}`;
-        if (dirent.name.startsWith(RESERVED)) {
-          if (opts.temps && dirent.name.startsWith(TEMP_PREFIX) && dirent.isFile())
-            await push({ key, symlink: false, temp: true });
-          continue;
-        }
-        if (dirent.isDirectory()) pendingDirs.push([key, join(real, dirent.name)]);
-        else if (dirent.isFile()) await push({ key, symlink: false });
-        else if (dirent.isSymbolicLink()) await push({ key, symlink: true });
-      }
-    } catch (error) {
-      failure = error;
+    const page: WalkPage = { files: [], symlinks: [], temps: [] };
+    const at = dir === "" ? "" : `${dir}/`;
+    for (const dirent of dirents) {
+      const name = dirent.name;
+      if (name.startsWith(RESERVED)) {
+        if (opts.temps && name.startsWith(TEMP_PREFIX) && dirent.isFile()) page.temps.push(at + name);
+      } else if (dirent.isFile()) page.files.push(at + name);
+      else if (dirent.isDirectory()) pendingDirs.push([at + name, join(real, name)]);
+      else if (dirent.isSymbolicLink()) page.symlinks.push(at + name);
     }
+    while (ready.length >= PAGES_AHEAD && !stopped) await new Promise<void>((resolve) => wakeProducers.push(resolve));
+    ready.push(page);
   };
 
   const pump = () => {
@@ -101,11 +102,11 @@ export async function* walk(
     for (;;) {
       if (failure) throw failure;
       if (ready.length > 0) {
-        const batch = ready.splice(0, ready.length);
+        const page = ready.shift()!;
         const waiting = wakeProducers;
         wakeProducers = [];
         for (const wake of waiting) wake();
-        yield* batch;
+        yield page;
         continue;
       }
       if (active === 0 && pendingDirs.length === 0) return;

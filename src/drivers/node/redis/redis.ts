@@ -336,7 +336,7 @@ export function redisDriver(opts: RedisDriverOptions = {}): Driver {
       const c = await run(async (c) => c);
       const cut = base.length;
       for await (const keys of scan(c, `${escapeGlob(base + prefix)}*`)) {
-        for (const k of keys) yield k.slice(cut);
+        yield cut === 0 ? keys : keys.map((k) => k.slice(cut));
       }
     },
 

@@ -25,37 +25,23 @@ export function successor(prefix: string): string {
 
 /**
  * Keys page by page: `fetch(after)` returns up to PAGE + 1 rows of keys above `after` (the
- * extra row only says another page follows). A plain iterator rather than an async generator:
- * a key costs one resolved promise instead of a generator's queue, which listing feels.
+ * extra row only says another page follows, so the last page costs no empty query). The next
+ * page is asked for as soon as a page arrives, so the query runs while the store uses this one.
  */
-export function pagedKeys(start: string, fetch: (after: string) => Promise<unknown[][]>): AsyncIterable<string> {
-  return {
-    [Symbol.asyncIterator]() {
-      let rows: unknown[][] = [];
-      let i = 0;
-      let n = 0;
-      let after = start;
-      let more = true;
-      const next = (): Promise<IteratorResult<string>> => {
-        if (i < n) return Promise.resolve({ value: String(rows[i++]![0]), done: false });
-        if (!more) return Promise.resolve({ value: undefined, done: true });
-        return fetch(after).then((page) => {
-          rows = page;
-          i = 0;
-          n = Math.min(page.length, PAGE);
-          more = page.length > PAGE;
-          if (n > 0) after = String(page[n - 1]![0]);
-          return next();
-        });
-      };
-      const stop = (): Promise<IteratorResult<string>> => {
-        more = false;
-        n = 0;
-        return Promise.resolve({ value: undefined, done: true });
-      };
-      return { next, return: stop };
-    },
-  };
+export async function* pagedKeys(
+  start: string,
+  fetch: (after: string) => Promise<unknown[][]>,
+): AsyncGenerator<string[]> {
+  let next: Promise<unknown[][]> | undefined = fetch(start);
+  while (next) {
+    const rows: unknown[][] = await next;
+    const n = Math.min(rows.length, PAGE);
+    const keys = new Array<string>(n);
+    for (let i = 0; i < n; i++) keys[i] = String(rows[i]![0]);
+    next = rows.length > PAGE ? fetch(keys[n - 1]!) : undefined;
+    next?.catch(() => {}); // seen by the next turn's await, or dropped with a listing stopped early
+    if (n > 0) yield keys;
+  }
 }
 
 export function chunks<T>(items: T[], size: number): T[][] {

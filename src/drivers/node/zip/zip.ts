@@ -321,9 +321,9 @@ export function zipDriver(opts: ZipDriverOptions): Driver {
     },
     async *list(prefix) {
       const now = Date.now();
-      for (const [key, e] of (await current()).dir.files) {
-        if (key.startsWith(prefix) && alive(e, now)) yield key;
-      }
+      const keys: string[] = [];
+      for (const [key, e] of (await current()).dir.files) if (key.startsWith(prefix) && alive(e, now)) keys.push(key);
+      yield keys; // one page: the directory is in memory already
     },
     // For watch's polling (SignedListingDriver): the directory says what changed, with no lookup per key.
     async *listSignatures(prefix) {
