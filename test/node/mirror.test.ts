@@ -225,11 +225,15 @@ describe("mirror", () => {
     expect(failures.length).toBeGreaterThanOrEqual(5);
     expect(failures.length).toBeLessThanOrEqual(6);
 
-    // A closed port: the target cannot be reached.
+    // A closed port: the target cannot be reached. With overwrite, mirror does not list the
+    // target first, so it is the run of failing writes that stops it.
     const unreachable = createStore("redis://127.0.0.1:1/0/first-mirror", { connectTimeout: 500 });
-    const refused = await mirror(source, unreachable).catch((e: unknown) => e);
+    const refused = await mirror(source, unreachable, { overwrite: true }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ name: "ConnectionError", code: "CONNECTION" });
     expect((refused as Error).message).toContain("mirror stopped: 5 keys in a row failed with this");
+    // Without it, listing the target fails first: the same error, once, before any key.
+    const listed = await mirror(source, unreachable).catch((e: unknown) => e);
+    expect(listed).toMatchObject({ name: "ConnectionError", code: "CONNECTION" });
     await unreachable.close();
   });
 

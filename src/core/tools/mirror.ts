@@ -164,8 +164,12 @@ export async function mirror(
       await target.putMany(entries, { serialization: "raw" });
     } catch {
       if (signal?.aborted) throw signal.reason;
-      // One at a time, so that only the keys that fail are counted as failed.
-      for (const entry of entries) await putOne(entry);
+      // One at a time, so that only the keys that fail are counted as failed; a run of
+      // store-wide failures stops it as it stops the copies.
+      for (const entry of entries) {
+        if (stopped) break;
+        await putOne(entry);
+      }
       return;
     }
     for (const [key, bytes] of entries) {

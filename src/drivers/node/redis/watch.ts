@@ -31,8 +31,8 @@ const KEYS_PER_MESSAGE = 1000;
  * Announces writes on the watch channel. On a standalone server the changes of one tick go out as
  * one PUBLISH once the tick is over: after those writes, on the same connection, so a watcher never
  * hears of a change before it is readable, and no write waits for it. Runs of one type keep their
- * order, so one key's events keep the order of its writes. A cluster may publish through another
- * node, so there each write's PUBLISH waits for the write.
+ * order, so one key's events keep the order of its writes. On a cluster each write's PUBLISH
+ * waits for the write, and every PUBLISH goes through one node (see `publisherOf`).
  */
 export class Outbox {
   #runs: Array<{ type: "put" | "delete"; keys: string[] }> = [];
@@ -42,7 +42,11 @@ export class Outbox {
   /** `write`, announced once done (cluster) or after its tick (standalone). */
   after<T>(client: RedisClient, write: Promise<T>, type: "put" | "delete", keys: string[]): Promise<T> {
     if (isCluster(client))
-      return write.then((result) => client.publish(this.channel, watchMessage(type, keys)).then(() => result));
+      return write.then((result) =>
+        publisherOf(client)
+          .publish(this.channel, watchMessage(type, keys))
+          .then(() => result),
+      );
     this.add(client, type, keys);
     return write;
   }
@@ -69,6 +73,17 @@ export class Outbox {
 }
 
 const isCluster = (c: RedisClient): c is Cluster => (c as Cluster).isCluster === true;
+
+/**
+ * The node a cluster client publishes through: the same master for every writer (the first by
+ * address). ioredis sends a PUBLISH to a random node, and messages published on two nodes reach a
+ * subscriber over two links of the cluster bus, so a put and then a delete could arrive swapped.
+ */
+function publisherOf(cluster: Cluster): Redis | Cluster {
+  const address = (n: Redis) => `${n.options.host}:${n.options.port}`;
+  const masters = cluster.nodes("master");
+  return masters.length === 0 ? cluster : masters.reduce((a, b) => (address(b) < address(a) ? b : a));
+}
 
 /** True when a `notify-keyspace-events` value sends the keyspace events of sets, deletes and renames. */
 export function sendsKeyspaceEvents(flags: string): boolean {
