@@ -8,7 +8,8 @@ import { createStore, isAnystoreError } from "../../src/index.browser.js";
 import { $, formatBytes, formatTime, h } from "./dom.js";
 import { type FileProgress, FileShelf, type StoredFile } from "./files.js";
 import { KeysPanel } from "./keys-panel.js";
-import { Notebook, titleOf } from "./notes.js";
+import { LiveLink, SyncScheduler } from "./live.js";
+import { NOTES, Notebook, titleOf } from "./notes.js";
 import { NEW, type NotesViewState, renderNotes } from "./notes-view.js";
 import { type SyncReport, sync } from "./sync.js";
 
@@ -33,6 +34,22 @@ type Connection = "unknown" | "online" | "offline";
 let connection: Connection = "unknown";
 let lastSync: number | undefined;
 
+/** Set by the Sync button: the next run reports even if nothing moved. */
+let manualRequested = false;
+const scheduler = new SyncScheduler(() => {
+  const manual = manualRequested;
+  manualRequested = false;
+  return runSync({ manual });
+});
+const link = new LiveLink({
+  local: notesStore,
+  remote: serverStore,
+  prefix: NOTES,
+  scheduler,
+  onLocalChange: () => scheduleRefresh(),
+  onLiveChange: () => showStatus(),
+});
+
 function showStatus(): void {
   const pending = view.unsynced.size;
   const status = $("#status");
@@ -45,8 +62,19 @@ function showStatus(): void {
     status.textContent = changes;
   } else {
     status.dataset.state = connection === "online" ? "ok" : "unknown";
-    status.textContent = lastSync ? `In sync (${formatTime(lastSync)})` : "Not synced yet";
+    const live = link.live && connection === "online";
+    status.textContent = lastSync
+      ? `${live ? "Live: in sync" : "In sync"} (${formatTime(lastSync)})`
+      : "Not synced yet";
   }
+  status.dataset.live = String(link.live);
+}
+
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+/** Re-renders once after a burst of changes (a sync pulling many notes is many events). */
+function scheduleRefresh(): void {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => void refreshNotes(), 30);
 }
 
 async function refreshNotes(): Promise<void> {
@@ -107,7 +135,11 @@ function summarize({ pushed, pulled, conflicts }: SyncReport): string {
   return `↑ ${pushed.length} sent, ↓ ${pulled.length} received${kept}`;
 }
 
-async function runSync(): Promise<void> {
+/**
+ * One sync. The Sync button's runs always report; the live link's runs (on every change of
+ * either side) only when they moved something or failed, so the card keeps the last news.
+ */
+async function runSync({ manual }: { manual: boolean }): Promise<void> {
   const button = $<HTMLButtonElement>("#sync");
   const report = $("#sync-report");
   button.disabled = true;
@@ -116,7 +148,11 @@ async function runSync(): Promise<void> {
     const result = await sync(notesStore, serverStore);
     connection = "online";
     lastSync = Date.now();
-    report.replaceChildren(h("p", { class: "muted small" }, `at ${formatTime(lastSync)}`), ...describe(result));
+    const moved = result.pushed.length + result.pulled.length > 0;
+    if (manual || moved || report.querySelector("[data-testid=sync-error]")) {
+      const how = manual ? "" : " (live)";
+      report.replaceChildren(h("p", { class: "muted small" }, `at ${formatTime(lastSync)}${how}`), ...describe(result));
+    }
   } catch (error) {
     connection = isAnystoreError(error, "CONNECTION") || isAnystoreError(error, "IO") ? "offline" : connection;
     const why = isAnystoreError(error, "CONNECTION") ? "the server is unreachable" : (error as Error).message;
@@ -239,12 +275,32 @@ async function main(): Promise<void> {
     view.drafts.set(NEW, view.drafts.get(NEW) ?? "");
     void refreshNotes();
   });
-  $("#sync").addEventListener("click", () => void runSync());
+  $("#sync").addEventListener("click", () => void withManualReport());
   setUpFiles();
   await refreshNotes();
   void keys.refresh();
   document.body.dataset.ready = "true";
   void registerOfflineShell();
+  goLive();
+}
+
+/** The Sync button: a run that reports even when nothing moved, after any run under way. */
+async function withManualReport(): Promise<void> {
+  manualRequested = true;
+  await scheduler.now();
+}
+
+/** Live while the browser is online; the watches end when it goes offline or the page closes. */
+function goLive(): void {
+  if (navigator.onLine) link.start();
+  window.addEventListener("online", () => link.start());
+  window.addEventListener("offline", () => {
+    link.stop();
+    connection = "offline";
+    showStatus();
+  });
+  window.addEventListener("pagehide", () => link.stop());
+  window.addEventListener("pageshow", (e) => e.persisted && navigator.onLine && link.start());
 }
 
 void main().catch((error) => {
