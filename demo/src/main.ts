@@ -5,6 +5,7 @@
  * - `anystore+http://HOST/notebook`: the team's notebook on the demo server (SQLite behind it).
  */
 import { createStore, isAnystoreError } from "../../src/index.browser.js";
+import { Analyses, isCsv } from "./analysis.js";
 import { $, formatBytes, formatTime, h } from "./dom.js";
 import { type FileProgress, FileShelf, type StoredFile } from "./files.js";
 import { KeysPanel } from "./keys-panel.js";
@@ -21,6 +22,7 @@ const serverStore = createStore(`anystore+${location.origin}/notebook`, {
   onUploadProgress: (progress: { loaded: number }) => shelf.onUploadProgress(progress),
 });
 const shelf = new FileShelf(filesStore, serverStore);
+const analyses = new Analyses(serverStore);
 
 const notebook = new Notebook(notesStore);
 const view: NotesViewState = { notes: [], unsynced: new Set(), drafts: new Map(), basedOn: new Map() };
@@ -93,6 +95,7 @@ async function refreshNotes(): Promise<void> {
       void keys.refresh();
     },
     changed: () => void refreshNotes(),
+    cellOutput: (note) => analyses.view(note.cell!.file, note.cell!.sha256, author()),
   });
   showStatus();
 }
@@ -231,11 +234,31 @@ async function addFile(file: File): Promise<void> {
     step.remove();
     panel.append(fileResult(stored));
     panel.dataset.state = "done";
+    if (isCsv(file.name)) await addCsvCell(file.name, stored, panel);
   } catch (error) {
     panel.append(h("p", { class: "error", testid: "file-error" }, `Failed: ${(error as Error).message}`));
     panel.dataset.state = "failed";
   }
   void keys.refresh();
+}
+
+/**
+ * Summarizes a CSV through the team's shared cache, then adds it to the notebook as a cell, so
+ * everyone's page shows the summary (from the cache: computed once for the whole team).
+ */
+async function addCsvCell(name: string, stored: StoredFile, panel: HTMLElement): Promise<void> {
+  const line = h("p", { class: "muted small", testid: "csv-step" }, `Summarizing ${name}...`);
+  panel.append(line);
+  const { source, summary, tookMs } = await analyses.evaluate(stored.key, stored.sha256, author());
+  line.textContent =
+    source === "computed"
+      ? `Summarized in ${summary.computedMs} ms; added to the notebook.`
+      : `Summary from the team's cache in ${tookMs} ms (${summary.computedBy} computed it).`;
+  await notebook.addCell(author(), `## ${name}\nA summary of the file, computed once for the whole team.`, {
+    kind: "csv-summary",
+    file: stored.key,
+    sha256: stored.sha256,
+  });
 }
 
 function setUpFiles(): void {

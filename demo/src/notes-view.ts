@@ -12,6 +12,8 @@ export interface NotesViewActions {
   remove(id: string): Promise<void>;
   /** Drafts changed (an editor opened, closed or was typed in): re-render. */
   changed(): void;
+  /** The output of a computed cell (a CSV summary), shown under its text. */
+  cellOutput(note: Note): HTMLElement;
 }
 
 export interface NotesViewState {
@@ -111,6 +113,7 @@ function cell(note: Note, state: NotesViewState, actions: NotesViewActions, open
         h("button", { class: "ghost danger", testid: "delete", onclick: () => void actions.remove(note.id) }, "Delete"),
     ),
     editing ? (open.get(note.id) ?? editor(note.id, state, actions)) : body,
+    note.cell && actions.cellOutput(note),
   );
 }
 

@@ -5,7 +5,7 @@
  * live (they follow both stores' `watch`). Screenshots of the main states go to test/.tmp/screenshots/
  * (demo/screenshots/ with UPDATE_SCREENSHOTS=1).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright";
@@ -41,6 +41,21 @@ async function eventually(page: Page, present: string[], absent: string[] = [], 
       { timeout },
     )
     .toEqual([]);
+}
+
+const REGIONS = ["north", "south", "east", "west", "central"];
+
+/** A sales table: region (the text column the cell groups by), product, units, price. */
+function salesCsv(rows: number): string {
+  const lines = ["region,product,units,price"];
+  for (let i = 0; i < rows; i++) lines.push(`${REGIONS[i % 5]},"item ${i % 97}",${i % 17},${(i * 37) % 1000}.5`);
+  return `${lines.join("\n")}\n`;
+}
+
+function salesUnits(rows: number): number {
+  let sum = 0;
+  for (let i = 0; i < rows; i++) sum += i % 17;
+  return sum;
 }
 
 describe("the notebook demo", () => {
@@ -206,5 +221,38 @@ describe("the notebook demo", () => {
     await adaCell.locator("[data-testid=editor]").waitFor({ state: "detached" });
 
     for (const page of [ada, linus]) await eventually(page, ["Ship on Tuesday (Linus)", "Ship on Monday (Ada)"]);
+  });
+
+  it("a CSV cell is computed once: the other user's page gets the result from the shared cache", async () => {
+    const rows = 200_000;
+    const path = join(tmp, "sales-2026.csv");
+    await writeFile(path, salesCsv(rows));
+    await ada.setInputFiles("[data-testid=file-input]", path);
+
+    const adaCell = ada.locator("[data-testid=note]", { hasText: "sales-2026.csv" });
+    await expect
+      .poll(() => adaCell.locator("[data-testid=csv-source]").getAttribute("data-source"), { timeout: 60_000 })
+      .toBe("computed");
+    expect(await adaCell.locator("[data-testid=csv-source]").innerText()).toMatch(/^⚡ computed here in [\d,]+ ms$/);
+
+    // The cell reaches Linus live; his page asks the same anycache, which answers from the server.
+    const linusCell = linus.locator("[data-testid=note]", { hasText: "sales-2026.csv" });
+    await expect
+      .poll(() => linusCell.locator("[data-testid=csv-source]").getAttribute("data-source"), { timeout: LIVE_MS })
+      .toBe("cache");
+    expect(await linusCell.locator("[data-testid=csv-source]").innerText()).toContain("from the shared cache");
+    expect(await linusCell.locator("[data-testid=csv-source]").innerText()).toContain("computed by Ada");
+    for (const cell of [adaCell, linusCell]) {
+      expect(await cell.locator("[data-testid=csv-rows]").innerText()).toBe("200,000 rows, 4 columns");
+      const columns = await cell.locator("[data-testid=csv-columns]").innerText();
+      expect(columns).toContain(salesUnits(rows).toLocaleString("en")); // the sum of the units column
+      expect(await cell.locator("[data-testid=csv-groups]").innerText()).toMatch(/north\s+40,000/);
+    }
+    await screenshot(linus, "6-csv-cell-from-shared-cache");
+
+    const team = createStore(`anystore+${server.url}/notebook`);
+    const cached = [];
+    for await (const key of team.keys({ prefix: "cache/csv-summary" })) cached.push(key);
+    expect(cached).toHaveLength(1); // one entry, by the file's sha256, for the whole team
   });
 });
