@@ -161,11 +161,16 @@ async function runSync({ manual }: { manual: boolean }): Promise<void> {
     const why = isAnystoreError(error, "CONNECTION") ? "the server is unreachable" : (error as Error).message;
     report.replaceChildren(
       h("p", { class: "error", testid: "sync-error" }, `Sync failed: ${why}.`),
-      h("p", { class: "muted small" }, "Your edits are safe in this browser; sync again when the server is back."),
+      h(
+        "p",
+        { class: "muted small" },
+        "Your edits are safe in this browser; they sync by themselves once the server is back.",
+      ),
     );
   } finally {
-    button.disabled = false;
-    button.textContent = "Sync";
+    // A click that came during a live run waits for its own run: the button stays busy till then.
+    button.disabled = manualRequested;
+    button.textContent = manualRequested ? "Syncing..." : "Sync";
     await refreshNotes();
     void keys.refresh();
   }
@@ -310,6 +315,9 @@ async function main(): Promise<void> {
 /** The Sync button: a run that reports even when nothing moved, after any run under way. */
 async function withManualReport(): Promise<void> {
   manualRequested = true;
+  const button = $<HTMLButtonElement>("#sync");
+  button.disabled = true; // at once: the run may wait for a tab lock or a live run first
+  button.textContent = "Syncing...";
   await scheduler.now();
 }
 
