@@ -110,6 +110,16 @@ describe("the notebook demo", () => {
     expect(await syncNow(ada)).toBe("Already in sync: nothing moved."); // the button still works
   });
 
+  it("a page that goes offline stops following the server, and catches up once back online", async () => {
+    await contexts[1]!.setOffline(true); // Linus's browser loses the network
+    await expect.poll(() => linus.locator("[data-testid=status]").getAttribute("data-live")).toBe("false");
+    await expect.poll(() => linus.locator("[data-testid=status]").getAttribute("data-state")).toBe("offline");
+    await writeNote(ada, "# While Linus was away\nHe gets it when his browser is back online.");
+    await contexts[1]!.setOffline(false);
+    await eventually(linus, ["While Linus was away"], [], RECONNECT_MS);
+    await expect.poll(() => linus.locator("[data-testid=status]").getAttribute("data-live")).toBe("true");
+  });
+
   it("a note saved in one tab shows in the browser's other tab, even with the server down", async () => {
     const tab = await contexts[0]!.newPage();
     try {
@@ -142,10 +152,17 @@ describe("the notebook demo", () => {
 
     // ... and nobody presses Sync: both pages reconnect by themselves (the watch's `resync`).
     await server.start(); // same port, same SQLite file
-    const all = ["eggs (Linus, offline)", "bread (Ada, offline)", "Written offline", "From the second tab", "Standup"];
+    const all = [
+      "eggs (Linus, offline)",
+      "bread (Ada, offline)",
+      "Written offline",
+      "From the second tab",
+      "While Linus was away",
+      "Standup",
+    ];
     for (const page of [ada, linus]) {
       await eventually(page, all, [], RECONNECT_MS);
-      await expect.poll(() => page.locator("[data-testid=note]").count(), { timeout: RECONNECT_MS }).toBe(5 + 1);
+      await expect.poll(() => page.locator("[data-testid=note]").count(), { timeout: RECONNECT_MS }).toBe(7);
       await expect
         .poll(() => page.locator("[data-testid=status]").getAttribute("data-state"), { timeout: RECONNECT_MS })
         .toBe("ok");
