@@ -35,22 +35,32 @@ function withTabLock(fn: () => Promise<void>): Promise<void> {
   return navigator.locks ? navigator.locks.request(LOCK, fn) : fn();
 }
 
-/** Coalesces sync requests: one run at a time, and one more after it if anything asked meanwhile. */
+/**
+ * Coalesces sync requests: one run at a time, and one more after it if anything asked meanwhile.
+ * A run covers the keys the watches reported (a change costs the same however big the notebook
+ * is), or every note after a `resync`, a reconnect, a failed run or a click on Sync.
+ */
 export class SyncScheduler {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
   #again = false;
+  #keys = new Set<string>();
+  #all = false;
 
-  constructor(readonly run: () => Promise<void>) {}
+  /** `run` syncs `keys` (every note when undefined) and resolves to false if it failed. */
+  constructor(readonly run: (keys: string[] | undefined) => Promise<boolean>) {}
 
-  /** A sync soon: changes come in bursts, one run takes them all. */
-  request(): void {
+  /** A sync of these keys (of every note without) soon: changes come in bursts, one run takes them all. */
+  request(keys?: string[]): void {
+    if (keys) for (const key of keys) this.#keys.add(key);
+    else this.#all = true;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.now(), DEBOUNCE_MS);
   }
 
   /** A sync now (or right after the one under way); resolves once it is done. */
-  now(): Promise<void> {
+  now({ all = false } = {}): Promise<void> {
+    if (all) this.#all = true;
     clearTimeout(this.#timer);
     if (this.#running) {
       this.#again = true;
@@ -59,7 +69,15 @@ export class SyncScheduler {
     this.#running = (async () => {
       do {
         this.#again = false;
-        await withTabLock(this.run);
+        const keys = this.#all ? undefined : [...this.#keys];
+        this.#all = false;
+        this.#keys.clear();
+        if (keys?.length === 0) continue;
+        let ok = false;
+        await withTabLock(async () => {
+          ok = await this.run(keys);
+        });
+        if (!ok) this.#all = true; // what failed is caught up by the next run, whole
       } while (this.#again);
     })().finally(() => {
       this.#running = undefined;
@@ -107,9 +125,9 @@ export class LiveLink {
 
   async #followLocal(signal: AbortSignal): Promise<void> {
     try {
-      for await (const _event of this.o.local.watch({ prefix: this.o.prefix, signal })) {
+      for await (const event of this.o.local.watch({ prefix: this.o.prefix, signal })) {
         this.o.onLocalChange();
-        this.o.scheduler.request();
+        this.o.scheduler.request(event.type === "resync" ? undefined : [event.key]);
       }
     } catch (error) {
       console.warn("stopped following this browser's notes:", error);
@@ -123,9 +141,10 @@ export class LiveLink {
       await events.ready;
       this.o.scheduler.request(); // what changed while nobody was listening
       try {
-        for await (const _event of events) {
+        for await (const event of events) {
           attempt = 0;
-          this.o.scheduler.request(); // a put, a delete, or `resync` after a reconnect
+          // A put or a delete: that key; `resync` (after a reconnect): everything.
+          this.o.scheduler.request(event.type === "resync" ? undefined : [event.key]);
         }
       } catch {
         // The server cannot be reached: the sync that was just requested says so on the page.

@@ -38,10 +38,10 @@ let lastSync: number | undefined;
 
 /** Set by the Sync button: the next run reports even if nothing moved. */
 let manualRequested = false;
-const scheduler = new SyncScheduler(() => {
+const scheduler = new SyncScheduler((only) => {
   const manual = manualRequested;
   manualRequested = false;
-  return runSync({ manual });
+  return runSync({ manual, only });
 });
 const link = new LiveLink({
   local: notesStore,
@@ -142,13 +142,13 @@ function summarize({ pushed, pulled, conflicts }: SyncReport): string {
  * One sync. The Sync button's runs always report; the live link's runs (on every change of
  * either side) only when they moved something or failed, so the card keeps the last news.
  */
-async function runSync({ manual }: { manual: boolean }): Promise<void> {
+async function runSync({ manual, only }: { manual: boolean; only: string[] | undefined }): Promise<boolean> {
   const button = $<HTMLButtonElement>("#sync");
   const report = $("#sync-report");
   button.disabled = true;
   button.textContent = "Syncing...";
   try {
-    const result = await sync(notesStore, serverStore);
+    const result = await sync(notesStore, serverStore, only);
     connection = "online";
     lastSync = Date.now();
     const moved = result.pushed.length + result.pulled.length > 0;
@@ -156,6 +156,7 @@ async function runSync({ manual }: { manual: boolean }): Promise<void> {
       const how = manual ? "" : " (live)";
       report.replaceChildren(h("p", { class: "muted small" }, `at ${formatTime(lastSync)}${how}`), ...describe(result));
     }
+    return true;
   } catch (error) {
     connection = isAnystoreError(error, "CONNECTION") || isAnystoreError(error, "IO") ? "offline" : connection;
     const why = isAnystoreError(error, "CONNECTION") ? "the server is unreachable" : (error as Error).message;
@@ -167,6 +168,7 @@ async function runSync({ manual }: { manual: boolean }): Promise<void> {
         "Your edits are safe in this browser; they sync by themselves once the server is back.",
       ),
     );
+    return false;
   } finally {
     // A click that came during a live run waits for its own run: the button stays busy till then.
     button.disabled = manualRequested;
@@ -318,7 +320,7 @@ async function withManualReport(): Promise<void> {
   const button = $<HTMLButtonElement>("#sync");
   button.disabled = true; // at once: the run may wait for a tab lock or a live run first
   button.textContent = "Syncing...";
-  await scheduler.now();
+  await scheduler.now({ all: true });
 }
 
 /** Live while the browser is online; the watches end when it goes offline or the page closes. */
