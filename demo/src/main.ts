@@ -3,6 +3,9 @@
  * - `idb://notebook`: this browser's notes (IndexedDB), so the page works offline;
  * - `opfs://notebook`: this browser's copy of dropped files (Origin Private File System);
  * - `anystore+http://HOST/notebook`: the team's notebook on the demo server (SQLite behind it).
+ * While online the page is live (live.ts): it follows both notes stores' `watch` and syncs the
+ * keys they report. A dropped CSV becomes a cell summarized through `anycache` on the server
+ * (analysis.ts), so the team computes it once.
  */
 import { createStore, isAnystoreError } from "../../src/index.browser.js";
 import { Analyses, isCsv } from "./analysis.js";

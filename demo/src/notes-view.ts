@@ -155,7 +155,11 @@ export function renderNotes(container: HTMLElement, state: NotesViewState, actio
         "div",
         { class: "empty" },
         h("p", {}, "No notes here yet."),
-        h("p", { class: "muted" }, "Write one with + New note, or press Sync to fetch the team's notebook."),
+        h(
+          "p",
+          { class: "muted" },
+          "Write one with + New note; the team's notes show up here as soon as the server can be reached.",
+        ),
       ),
     );
   }
