@@ -3,12 +3,17 @@
  * - `idb://notebook`: this browser's notes (IndexedDB), so the page works offline;
  * - `opfs://notebook`: this browser's copy of dropped files (Origin Private File System);
  * - `anystore+http://HOST/notebook`: the team's notebook on the demo server (SQLite behind it).
+ * While online the page is live (live.ts): it follows both notes stores' `watch` and syncs the
+ * keys they report. A dropped CSV becomes a cell summarized through `anycache` on the server
+ * (analysis.ts), so the team computes it once.
  */
 import { createStore, isAnystoreError } from "../../src/index.browser.js";
+import { Analyses, isCsv } from "./analysis.js";
 import { $, formatBytes, formatTime, h } from "./dom.js";
 import { type FileProgress, FileShelf, type StoredFile } from "./files.js";
 import { KeysPanel } from "./keys-panel.js";
-import { Notebook, titleOf } from "./notes.js";
+import { LiveLink, SyncScheduler } from "./live.js";
+import { NOTES, Notebook, titleOf } from "./notes.js";
 import { NEW, type NotesViewState, renderNotes } from "./notes-view.js";
 import { type SyncReport, sync } from "./sync.js";
 
@@ -20,6 +25,7 @@ const serverStore = createStore(`anystore+${location.origin}/notebook`, {
   onUploadProgress: (progress: { loaded: number }) => shelf.onUploadProgress(progress),
 });
 const shelf = new FileShelf(filesStore, serverStore);
+const analyses = new Analyses(serverStore);
 
 const notebook = new Notebook(notesStore);
 const view: NotesViewState = { notes: [], unsynced: new Set(), drafts: new Map(), basedOn: new Map() };
@@ -33,6 +39,22 @@ type Connection = "unknown" | "online" | "offline";
 let connection: Connection = "unknown";
 let lastSync: number | undefined;
 
+/** Set by the Sync button: the next run reports even if nothing moved. */
+let manualRequested = false;
+const scheduler = new SyncScheduler((only) => {
+  const manual = manualRequested;
+  manualRequested = false;
+  return runSync({ manual, only });
+});
+const link = new LiveLink({
+  local: notesStore,
+  remote: serverStore,
+  prefix: NOTES,
+  scheduler,
+  onLocalChange: () => scheduleRefresh(),
+  onLiveChange: () => showStatus(),
+});
+
 function showStatus(): void {
   const pending = view.unsynced.size;
   const status = $("#status");
@@ -45,8 +67,19 @@ function showStatus(): void {
     status.textContent = changes;
   } else {
     status.dataset.state = connection === "online" ? "ok" : "unknown";
-    status.textContent = lastSync ? `In sync (${formatTime(lastSync)})` : "Not synced yet";
+    const live = link.live && connection === "online";
+    status.textContent = lastSync
+      ? `${live ? "Live: in sync" : "In sync"} (${formatTime(lastSync)})`
+      : "Not synced yet";
   }
+  status.dataset.live = String(link.live);
+}
+
+let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+/** Re-renders once after a burst of changes (a sync pulling many notes is many events). */
+function scheduleRefresh(): void {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => void refreshNotes(), 30);
 }
 
 async function refreshNotes(): Promise<void> {
@@ -65,6 +98,7 @@ async function refreshNotes(): Promise<void> {
       void keys.refresh();
     },
     changed: () => void refreshNotes(),
+    cellOutput: (note) => analyses.view(note.cell!.file, note.cell!.sha256, author()),
   });
   showStatus();
 }
@@ -107,26 +141,41 @@ function summarize({ pushed, pulled, conflicts }: SyncReport): string {
   return `↑ ${pushed.length} sent, ↓ ${pulled.length} received${kept}`;
 }
 
-async function runSync(): Promise<void> {
+/**
+ * One sync. The Sync button's runs always report; the live link's runs (on every change of
+ * either side) only when they moved something or failed, so the card keeps the last news.
+ */
+async function runSync({ manual, only }: { manual: boolean; only: string[] | undefined }): Promise<boolean> {
   const button = $<HTMLButtonElement>("#sync");
   const report = $("#sync-report");
   button.disabled = true;
   button.textContent = "Syncing...";
   try {
-    const result = await sync(notesStore, serverStore);
+    const result = await sync(notesStore, serverStore, only);
     connection = "online";
     lastSync = Date.now();
-    report.replaceChildren(h("p", { class: "muted small" }, `at ${formatTime(lastSync)}`), ...describe(result));
+    const moved = result.pushed.length + result.pulled.length > 0;
+    if (manual || moved || report.querySelector("[data-testid=sync-error]")) {
+      const how = manual ? "" : " (live)";
+      report.replaceChildren(h("p", { class: "muted small" }, `at ${formatTime(lastSync)}${how}`), ...describe(result));
+    }
+    return true;
   } catch (error) {
     connection = isAnystoreError(error, "CONNECTION") || isAnystoreError(error, "IO") ? "offline" : connection;
     const why = isAnystoreError(error, "CONNECTION") ? "the server is unreachable" : (error as Error).message;
     report.replaceChildren(
       h("p", { class: "error", testid: "sync-error" }, `Sync failed: ${why}.`),
-      h("p", { class: "muted small" }, "Your edits are safe in this browser; sync again when the server is back."),
+      h(
+        "p",
+        { class: "muted small" },
+        "Your edits are safe in this browser; they sync by themselves once the server is back.",
+      ),
     );
+    return false;
   } finally {
-    button.disabled = false;
-    button.textContent = "Sync";
+    // A click that came during a live run waits for its own run: the button stays busy till then.
+    button.disabled = manualRequested;
+    button.textContent = manualRequested ? "Syncing..." : "Sync";
     await refreshNotes();
     void keys.refresh();
   }
@@ -195,11 +244,31 @@ async function addFile(file: File): Promise<void> {
     step.remove();
     panel.append(fileResult(stored));
     panel.dataset.state = "done";
+    if (isCsv(file.name)) await addCsvCell(file.name, stored, panel);
   } catch (error) {
     panel.append(h("p", { class: "error", testid: "file-error" }, `Failed: ${(error as Error).message}`));
     panel.dataset.state = "failed";
   }
   void keys.refresh();
+}
+
+/**
+ * Summarizes a CSV through the team's shared cache, then adds it to the notebook as a cell, so
+ * everyone's page shows the summary (from the cache: computed once for the whole team).
+ */
+async function addCsvCell(name: string, stored: StoredFile, panel: HTMLElement): Promise<void> {
+  const line = h("p", { class: "muted small", testid: "csv-step" }, `Summarizing ${name}...`);
+  panel.append(line);
+  const { source, summary, tookMs } = await analyses.evaluate(stored.key, stored.sha256, author());
+  line.textContent =
+    source === "computed"
+      ? `Summarized in ${summary.computedMs} ms; added to the notebook.`
+      : `Summary from the team's cache in ${tookMs} ms (${summary.computedBy} computed it).`;
+  await notebook.addCell(author(), `## ${name}\nA summary of the file, computed once for the whole team.`, {
+    kind: "csv-summary",
+    file: stored.key,
+    sha256: stored.sha256,
+  });
 }
 
 function setUpFiles(): void {
@@ -239,12 +308,35 @@ async function main(): Promise<void> {
     view.drafts.set(NEW, view.drafts.get(NEW) ?? "");
     void refreshNotes();
   });
-  $("#sync").addEventListener("click", () => void runSync());
+  $("#sync").addEventListener("click", () => void withManualReport());
   setUpFiles();
   await refreshNotes();
   void keys.refresh();
   document.body.dataset.ready = "true";
   void registerOfflineShell();
+  goLive();
+}
+
+/** The Sync button: a run that reports even when nothing moved, after any run under way. */
+async function withManualReport(): Promise<void> {
+  manualRequested = true;
+  const button = $<HTMLButtonElement>("#sync");
+  button.disabled = true; // at once: the run may wait for a tab lock or a live run first
+  button.textContent = "Syncing...";
+  await scheduler.now({ all: true });
+}
+
+/** Live while the browser is online; the watches end when it goes offline or the page closes. */
+function goLive(): void {
+  if (navigator.onLine) link.start();
+  window.addEventListener("online", () => link.start());
+  window.addEventListener("offline", () => {
+    link.stop();
+    connection = "offline";
+    showStatus();
+  });
+  window.addEventListener("pagehide", () => link.stop());
+  window.addEventListener("pageshow", (e) => e.persisted && navigator.onLine && link.start());
 }
 
 void main().catch((error) => {

@@ -12,6 +12,8 @@ export interface NotesViewActions {
   remove(id: string): Promise<void>;
   /** Drafts changed (an editor opened, closed or was typed in): re-render. */
   changed(): void;
+  /** The output of a computed cell (a CSV summary), shown under its text. */
+  cellOutput(note: Note): HTMLElement;
 }
 
 export interface NotesViewState {
@@ -52,7 +54,7 @@ function editor(id: string, state: NotesViewState, actions: NotesViewActions): H
   queueMicrotask(() => area.isConnected && document.activeElement?.tagName !== "TEXTAREA" && area.focus());
   return h(
     "div",
-    { class: "editor" },
+    { class: "editor", "data-for": id },
     area,
     h(
       "div",
@@ -70,7 +72,10 @@ function startEditing(note: Note, state: NotesViewState, actions: NotesViewActio
   actions.changed();
 }
 
-function cell(note: Note, state: NotesViewState, actions: NotesViewActions): HTMLElement {
+/** Open editors already on the page, by note id: re-rendering keeps them (text, caret, undo). */
+type OpenEditors = Map<string, HTMLElement>;
+
+function cell(note: Note, state: NotesViewState, actions: NotesViewActions, open: OpenEditors): HTMLElement {
   const editing = state.drafts.has(note.id);
   const unsynced = state.unsynced.has(note.id);
   const body = h("div", { class: "markdown", testid: "note-body" });
@@ -107,19 +112,40 @@ function cell(note: Note, state: NotesViewState, actions: NotesViewActions): HTM
       !editing &&
         h("button", { class: "ghost danger", testid: "delete", onclick: () => void actions.remove(note.id) }, "Delete"),
     ),
-    editing ? editor(note.id, state, actions) : body,
+    editing ? (open.get(note.id) ?? editor(note.id, state, actions)) : body,
+    note.cell && actions.cellOutput(note),
   );
 }
 
+/** Puts the focus and caret back where they were, after the editor moved to its new cell. */
+function keepFocus(): () => void {
+  const active = document.activeElement;
+  if (!(active instanceof HTMLTextAreaElement)) return () => {};
+  const { selectionStart, selectionEnd, scrollTop } = active;
+  return () => {
+    if (!active.isConnected || document.activeElement === active) return;
+    active.focus();
+    active.setSelectionRange(selectionStart, selectionEnd);
+    active.scrollTop = scrollTop;
+  };
+}
+
+/**
+ * Renders the notes. Live sync re-renders whenever someone saves, so an editor open here is
+ * moved into the new cells as it is, never rebuilt: typing goes on undisturbed.
+ */
 export function renderNotes(container: HTMLElement, state: NotesViewState, actions: NotesViewActions): void {
-  const cells = state.notes.map((note) => cell(note, state, actions));
+  const open: OpenEditors = new Map();
+  for (const el of container.querySelectorAll<HTMLElement>(".editor[data-for]")) open.set(el.dataset.for!, el);
+  const restoreFocus = keepFocus();
+  const cells = state.notes.map((note) => cell(note, state, actions, open));
   if (state.drafts.has(NEW)) {
     cells.push(
       h(
         "article",
         { class: "cell editing composer", testid: "composer" },
         h("header", {}, h("span", { class: "author" }, "New note")),
-        editor(NEW, state, actions),
+        open.get(NEW) ?? editor(NEW, state, actions),
       ),
     );
   }
@@ -129,9 +155,14 @@ export function renderNotes(container: HTMLElement, state: NotesViewState, actio
         "div",
         { class: "empty" },
         h("p", {}, "No notes here yet."),
-        h("p", { class: "muted" }, "Write one with + New note, or press Sync to fetch the team's notebook."),
+        h(
+          "p",
+          { class: "muted" },
+          "Write one with + New note; the team's notes show up here as soon as the server can be reached.",
+        ),
       ),
     );
   }
   container.replaceChildren(...cells);
+  restoreFocus();
 }

@@ -16,6 +16,15 @@ export interface Note {
   deleted?: boolean;
   /** Set on a copy kept from a conflict: the note both sides edited. */
   conflictOf?: string;
+  /** A computed cell: a summary of a CSV on the server (see analysis.ts), shown under the text. */
+  cell?: CsvCell;
+}
+
+export interface CsvCell {
+  kind: "csv-summary";
+  /** The file's key on the server (`files/NAME`). */
+  file: string;
+  sha256: string;
 }
 
 export const NOTES = "notes";
@@ -52,6 +61,15 @@ export class Notebook {
     const note: Note = { id: newId(), text, author, createdAt: now, updatedAt: now };
     await this.local.put(noteKey(note.id), note);
     return note;
+  }
+
+  /** Adds a CSV cell, unless the notebook has one for these bytes already. */
+  async addCell(author: string, text: string, cell: CsvCell): Promise<void> {
+    const notes = await this.all();
+    if (notes.some((n) => !n.deleted && n.cell?.sha256 === cell.sha256)) return;
+    const now = Date.now();
+    const note: Note = { id: newId(), text, author, createdAt: now, updatedAt: now, cell };
+    await this.local.put(noteKey(note.id), note);
   }
 
   /**

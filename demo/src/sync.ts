@@ -35,15 +35,35 @@ function conflictCopy(loser: Note, winner: Note): Note | null {
  * Notes created and deleted here that the server never saw: dropped instead of synced. Asks
  * the server first, so an unreachable server changes nothing here.
  */
-async function forgetUnsent(local: Store, remote: Store): Promise<void> {
-  for await (const key of local.keys({ prefix: NOTES })) {
-    const note = (await local.get(key)) as Note;
-    if (note.deleted && !(await remote.exists(key))) await local.deleteMany([key, baseKey(note.id)]);
+async function forgetUnsent(local: Store, remote: Store, only: string[] | undefined): Promise<void> {
+  const keys = only ?? [];
+  if (!only) for await (const key of local.keys({ prefix: NOTES })) keys.push(key);
+  for (const key of keys) {
+    const note = (await local.get(key, { default: null })) as Note | null;
+    if (note?.deleted && !(await remote.exists(key))) await local.deleteMany([key, baseKey(note.id)]);
   }
 }
 
-export async function sync(local: Store, remote: Store): Promise<SyncReport> {
-  await forgetUnsent(local, remote);
+/** Glob syntax a key may hold, escaped (SPEC 5). */
+const escapeGlob = (name: string) => name.replace(/[\\*?[\]{},]/g, "\\$&");
+
+/**
+ * A glob (relative to NOTES) for just these keys, or undefined for all of them: a live change
+ * is a key or two, and comparing only those keeps a sync's cost flat as the notebook grows.
+ */
+function globFor(keys: string[] | undefined): string | undefined {
+  if (!keys) return undefined;
+  const names = keys.map((key) => escapeGlob(key.slice(NOTES.length + 1)));
+  const glob = names.length === 1 ? names[0]! : `{${names.join(",")}}`;
+  return glob.length <= 2000 ? glob : undefined; // past the glob length limit: all keys
+}
+
+/** Syncs the notes, or only the keys in `only` (`notes/{id}.json`, as the watches report them). */
+export async function sync(local: Store, remote: Store, only?: string[]): Promise<SyncReport> {
+  const keys = only?.filter((key) => key.startsWith(`${NOTES}/`));
+  if (keys?.length === 0) return { pushed: [], pulled: [], conflicts: [] };
+  const glob = globFor(keys);
+  await forgetUnsent(local, remote, glob === undefined ? undefined : keys);
   const report: SyncReport = { pushed: [], pulled: [], conflicts: [] };
   const moved: Array<[string, "pushed" | "pulled"]> = [];
   const settled: string[] = [];
@@ -64,6 +84,7 @@ export async function sync(local: Store, remote: Store): Promise<SyncReport> {
 
   const result = await syncStores(local, remote, {
     prefix: NOTES,
+    ...(glob !== undefined && { glob }),
     conflict: resolve,
     onProgress: ({ key, action }) => {
       if (action === "copiedToB") moved.push([key, "pushed"]);

@@ -1,10 +1,11 @@
 /**
- * The notebook demo in a real Chromium, two users in two browser contexts, against the demo
- * server on a free loopback port (stopped and restarted on the same port and SQLite file to
- * take the team offline). Screenshots of the main states go to test/.tmp/screenshots/
+ * The notebook demo in a real Chromium, two users in two browser contexts (and a second tab of
+ * one), against the demo server on a free loopback port (stopped and restarted on the same port
+ * and SQLite file to take the team offline). No test presses Sync to move notes: the pages are
+ * live (they follow both stores' `watch`). Screenshots of the main states go to test/.tmp/screenshots/
  * (demo/screenshots/ with UPDATE_SCREENSHOTS=1).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright";
@@ -23,6 +24,39 @@ import {
   syncNow,
   writeNote,
 } from "./demo-harness.js";
+
+/** How long a live change may take to show on another page (it takes well under a second). */
+const LIVE_MS = 5000;
+/** The server is back: the pages' watches reconnect (backoff of at most a few seconds), then sync. */
+const RECONNECT_MS = 15_000;
+
+/** Waits until the page's notes contain every text of `present` and none of `absent`. */
+async function eventually(page: Page, present: string[], absent: string[] = [], timeout = LIVE_MS): Promise<void> {
+  await expect
+    .poll(
+      async () => {
+        const texts = (await noteTexts(page)).join("\n");
+        return [...present.filter((t) => !texts.includes(t)), ...absent.filter((t) => texts.includes(t))];
+      },
+      { timeout },
+    )
+    .toEqual([]);
+}
+
+const REGIONS = ["north", "south", "east", "west", "central"];
+
+/** A sales table: region (the text column the cell groups by), product, units, price. */
+function salesCsv(rows: number): string {
+  const lines = ["region,product,units,price"];
+  for (let i = 0; i < rows; i++) lines.push(`${REGIONS[i % 5]},"item ${i % 97}",${i % 17},${(i * 37) % 1000}.5`);
+  return `${lines.join("\n")}\n`;
+}
+
+function salesUnits(rows: number): number {
+  let sum = 0;
+  for (let i = 0; i < rows; i++) sum += i % 17;
+  return sum;
+}
 
 describe("the notebook demo", () => {
   let tmp: string;
@@ -53,7 +87,7 @@ describe("the notebook demo", () => {
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
-  it("two users edit notes, sync, and see each other's notes", async () => {
+  it("two users see each other's notes live, without pressing Sync", async () => {
     await writeNote(ada, "# Groceries\n- milk\n- coffee");
     await writeNote(
       ada,
@@ -61,29 +95,48 @@ describe("the notebook demo", () => {
     );
     await writeNote(ada, "Scratch: delete me");
     await writeNote(linus, "# Standup\nDemo at `10:00`, then review.\n> bring the screenshots");
-    await expect.poll(() => linus.locator("[data-testid=status]").innerText()).toBe("1 unsynced change");
 
-    expect(await syncNow(ada)).toBe("↑ 3 sent, ↓ 0 received");
-    expect(await syncNow(linus)).toBe("↑ 1 sent, ↓ 3 received");
+    await eventually(linus, ["Groceries", "Launch plan", "Scratch", "Standup"]);
+    await eventually(ada, ["Standup"]);
     await linus.locator("[data-testid=note]", { hasText: "Scratch" }).locator("[data-testid=delete]").click();
-    expect(await syncNow(linus)).toBe("↑ 1 sent, ↓ 0 received"); // the deletion
-    expect(await syncNow(ada)).toBe("↑ 0 sent, ↓ 2 received");
-    await screenshot(ada, "1-two-users-synced");
-    expect(await syncNow(ada)).toBe("Already in sync: nothing moved.");
+    await eventually(ada, [], ["Scratch"]);
+    await screenshot(ada, "1-two-users-live");
 
     for (const page of [ada, linus]) {
-      const texts = (await noteTexts(page)).join("\n");
-      expect(texts).toContain("Groceries");
-      expect(texts).toContain("Launch plan");
-      expect(texts).toContain("Standup");
-      expect(texts).not.toContain("Scratch");
       await expect.poll(() => page.locator("[data-testid=status]").getAttribute("data-state")).toBe("ok");
+      await expect.poll(() => page.locator("[data-testid=status]").innerText()).toMatch(/^Live: in sync/);
+      await expect.poll(() => page.locator("[data-testid=note]").count()).toBe(3);
+    }
+    expect(await syncNow(ada)).toBe("Already in sync: nothing moved."); // the button still works
+  });
+
+  it("a page that goes offline stops following the server, and catches up once back online", async () => {
+    await contexts[1]!.setOffline(true); // Linus's browser loses the network
+    await expect.poll(() => linus.locator("[data-testid=status]").getAttribute("data-live")).toBe("false");
+    await expect.poll(() => linus.locator("[data-testid=status]").getAttribute("data-state")).toBe("offline");
+    await writeNote(ada, "# While Linus was away\nHe gets it when his browser is back online.");
+    await contexts[1]!.setOffline(false);
+    await eventually(linus, ["While Linus was away"], [], RECONNECT_MS);
+    await expect.poll(() => linus.locator("[data-testid=status]").getAttribute("data-live")).toBe("true");
+  });
+
+  it("a note saved in one tab shows in the browser's other tab, even with the server down", async () => {
+    const tab = await contexts[0]!.newPage();
+    try {
+      await tab.goto(`${server.url}/`);
+      await tab.waitForSelector("body[data-ready]");
+      await eventually(tab, ["Groceries", "Standup"]); // the same IndexedDB
+      await server.stop(); // only the tabs' BroadcastChannel can carry the next note
+      await writeNote(tab, "# From the second tab\nSaved in IndexedDB, seen by the first tab.");
+      await eventually(ada, ["From the second tab"]);
+    } finally {
+      await tab.close();
     }
   });
 
   it("edits made while the server is down are all kept once it is back", async () => {
     await linus.waitForSelector("body[data-offline-ready]"); // the page itself is cached for offline use
-    await server.stop();
+    // (the server is still down since the previous test)
 
     // Both edit the same note offline (Ada first, so Linus's edit is the newer one) ...
     await editNote(ada, "Groceries", "# Groceries\n- milk\n- coffee\n- bread (Ada, offline)");
@@ -97,19 +150,22 @@ describe("the notebook demo", () => {
       .toBe("Offline: 2 unsynced changes kept in this browser");
     await screenshot(linus, "2-offline-edits");
 
+    // ... and nobody presses Sync: both pages reconnect by themselves (the watch's `resync`).
     await server.start(); // same port, same SQLite file
-    expect(await syncNow(ada)).toBe("↑ 1 sent, ↓ 0 received");
-    expect(await syncNow(linus)).toBe("↑ 2 sent, ↓ 0 received, 1 conflict kept as a copy");
-    expect(await syncNow(ada)).toBe("↑ 0 sent, ↓ 3 received");
-    expect(await syncNow(linus)).toBe("Already in sync: nothing moved.");
-
+    const all = [
+      "eggs (Linus, offline)",
+      "bread (Ada, offline)",
+      "Written offline",
+      "From the second tab",
+      "While Linus was away",
+      "Standup",
+    ];
     for (const page of [ada, linus]) {
-      const texts = (await noteTexts(page)).join("\n");
-      expect(texts).toContain("eggs (Linus, offline)"); // the newer edit of the note
-      expect(texts).toContain("bread (Ada, offline)"); // the other, as a conflict copy
-      expect(texts).toContain("Written offline");
-      expect(texts).toContain("Standup");
-      await expect.poll(() => page.locator("[data-testid=note]").count()).toBe(5);
+      await eventually(page, all, [], RECONNECT_MS);
+      await expect.poll(() => page.locator("[data-testid=note]").count(), { timeout: RECONNECT_MS }).toBe(7);
+      await expect
+        .poll(() => page.locator("[data-testid=status]").getAttribute("data-state"), { timeout: RECONNECT_MS })
+        .toBe("ok");
     }
     await expect(ada.locator("[data-testid=note]", { hasText: "bread (Ada, offline)" }).innerText()).resolves.toContain(
       "conflict copy",
@@ -166,24 +222,54 @@ describe("the notebook demo", () => {
     await screenshot(ada, "5-keys-panel");
   }, 150_000);
 
-  it("an edit started before a sync brought a newer version is kept as a copy", async () => {
+  it("an edit started before a live update brought a newer version is kept as a copy", async () => {
     const id = await ada.locator("[data-testid=note]", { hasText: "Launch plan" }).getAttribute("data-id");
     const adaCell = ada.locator(`[data-testid=note][data-id="${id}"]`);
     await adaCell.locator("[data-testid=edit]").click();
     await adaCell.locator("[data-testid=editor]").fill("## Launch plan\nShip on Monday (Ada)");
 
     await editNote(linus, "Launch plan", "## Launch plan\nShip on Tuesday (Linus)");
-    expect(await syncNow(linus)).toBe("↑ 1 sent, ↓ 0 received");
-    expect(await syncNow(ada)).toBe("↑ 0 sent, ↓ 1 received"); // while Ada's editor is open
+    // Linus's version reaches Ada's page while her editor is open; her text stays in it.
+    await expect
+      .poll(() => ada.locator("[data-testid=sync-report]").innerText(), { timeout: LIVE_MS })
+      .toContain('got "Launch plan" by Linus');
+    expect(await adaCell.locator("[data-testid=editor]").inputValue()).toBe("## Launch plan\nShip on Monday (Ada)");
     await adaCell.locator("[data-testid=save]").click();
     await adaCell.locator("[data-testid=editor]").waitFor({ state: "detached" });
-    expect(await syncNow(ada)).toBe("↑ 1 sent, ↓ 0 received");
-    expect(await syncNow(linus)).toBe("↑ 0 sent, ↓ 1 received");
 
-    for (const page of [ada, linus]) {
-      const texts = (await noteTexts(page)).join("\n");
-      expect(texts).toContain("Ship on Tuesday (Linus)");
-      expect(texts).toContain("Ship on Monday (Ada)");
+    for (const page of [ada, linus]) await eventually(page, ["Ship on Tuesday (Linus)", "Ship on Monday (Ada)"]);
+  });
+
+  it("a CSV cell is computed once: the other user's page gets the result from the shared cache", async () => {
+    const rows = 200_000;
+    const path = join(tmp, "sales-2026.csv");
+    await writeFile(path, salesCsv(rows));
+    await ada.setInputFiles("[data-testid=file-input]", path);
+
+    const adaCell = ada.locator("[data-testid=note]", { hasText: "sales-2026.csv" });
+    await expect
+      .poll(() => adaCell.locator("[data-testid=csv-source]").getAttribute("data-source"), { timeout: 60_000 })
+      .toBe("computed");
+    expect(await adaCell.locator("[data-testid=csv-source]").innerText()).toMatch(/^⚡ computed here in [\d,]+ ms$/);
+
+    // The cell reaches Linus live; his page asks the same anycache, which answers from the server.
+    const linusCell = linus.locator("[data-testid=note]", { hasText: "sales-2026.csv" });
+    await expect
+      .poll(() => linusCell.locator("[data-testid=csv-source]").getAttribute("data-source"), { timeout: LIVE_MS })
+      .toBe("cache");
+    expect(await linusCell.locator("[data-testid=csv-source]").innerText()).toContain("from the shared cache");
+    expect(await linusCell.locator("[data-testid=csv-source]").innerText()).toContain("computed by Ada");
+    for (const cell of [adaCell, linusCell]) {
+      expect(await cell.locator("[data-testid=csv-rows]").innerText()).toBe("200,000 rows, 4 columns");
+      const columns = await cell.locator("[data-testid=csv-columns]").innerText();
+      expect(columns).toContain(salesUnits(rows).toLocaleString("en")); // the sum of the units column
+      expect(await cell.locator("[data-testid=csv-groups]").innerText()).toMatch(/north\s+40,000/);
     }
+    await screenshot(linus, "6-csv-cell-from-shared-cache");
+
+    const team = createStore(`anystore+${server.url}/notebook`);
+    const cached = [];
+    for await (const key of team.keys({ prefix: "cache/csv-summary" })) cached.push(key);
+    expect(cached).toHaveLength(1); // one entry, by the file's sha256, for the whole team
   });
 });
