@@ -26,7 +26,8 @@ const KB = 1000; // kB as bundle-size tools (size-limit, bundlejs) count them
 /**
  * Budgets, min+gzip, initial chunk: the browser entry with each browser driver imported directly.
  * They sit a little above what the code weighs when they were set, so growth is a decision, not an
- * accident; with IndexedDB the budget is issue 5's 7 kB. Issue 5 also aims at 5 kB with memory,
+ * accident; with IndexedDB issue 5 aimed at 7 kB, which the features of issues 13-16 passed by
+ * 0.3 kB (below). Issue 5 also aims at 5 kB with memory,
  * which the hot/lazy split alone does not reach: the rest would cost behaviour (README, "How it is
  * built"; ARCHITECTURE.md).
  */
@@ -38,16 +39,21 @@ const withDriver = (name, factory, budget) => ({
 const cases = [
   {
     name: "anystore alone (uri drivers load lazily)",
-    budget: 4.8 * KB,
+    // The hot chunk grew by 0.3 kB with this round's features, each entry small and the rest lazy:
+    // store.watch and close ending watches (SPEC 11), the compression switch in get/put (SPEC 14),
+    // the reserved area sync keeps its bases in (SPEC 12), schema messages naming the first issue
+    // (issue 13), listing by pages (issue 18).
+    budget: 5.1 * KB,
     code: `import { createStore } from "anystore";\nexport const store = createStore("idb://app");`,
   },
-  // memory, indexeddb and opfs grew with watch (SPEC 11): store.watch's entry and close, memory's
-  // in-process feed, the write notices of indexeddb and opfs (their listening half loads lazily).
-  withDriver("memory", "memoryDriver", 5.85 * KB),
-  withDriver("indexeddb", "indexeddbDriver", 7.15 * KB),
-  withDriver("opfs", "opfsDriver", 7.7 * KB),
-  // http grew with the silence watchdog (issue 11) and the crawl seam (SPEC 15): a decision, not drift.
-  withDriver("http", "httpDriver", 9.4 * KB),
+  // memory, indexeddb and opfs grew with watch (SPEC 11) too: memory's in-process feed, the write
+  // notices of indexeddb and opfs (their listening half loads lazily), besides the core above.
+  withDriver("memory", "memoryDriver", 6.1 * KB),
+  withDriver("indexeddb", "indexeddbDriver", 7.35 * KB),
+  withDriver("opfs", "opfsDriver", 8 * KB),
+  // http grew with the silence watchdog (issue 11), the crawl seam (SPEC 15) and the watch and
+  // listing seams (SPEC 11, SPEC 8; both load lazily): a decision, not drift.
+  withDriver("http", "httpDriver", 9.6 * KB),
   withDriver("s3", "s3Driver", 13.6 * KB),
 ];
 
