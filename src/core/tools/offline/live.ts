@@ -8,6 +8,7 @@
  * (a backend gone) or a failed run brings a full run; failed runs are retried with backoff.
  */
 
+import { sleep } from "../../coordination/waiting.js";
 import { InvalidArgumentError } from "../../errors.js";
 import type { WatchEvent, WatchIterator } from "../../types.js";
 import type { AnyStore } from "./bytes.js";
@@ -18,17 +19,7 @@ const MAX_BACKOFF_MS = 30_000;
 const MAX_ERRORS = 100;
 
 /** Resolves after `ms`, or at once when the signal aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
+const pause = (ms: number, signal: AbortSignal): Promise<void> => sleep(ms, signal).catch(() => {});
 
 export async function syncLive(a: AnyStore, b: AnyStore, options: SyncOptions): Promise<SyncResult> {
   const { signal, prefix, glob, excludePrefix, debounce = 200 } = options;

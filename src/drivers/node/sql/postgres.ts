@@ -167,7 +167,7 @@ async function prepareTable(conn: SqlConnection, table: string, quote: (name: st
   for (const sql of ddl) {
     // Two processes creating the same table race on the catalog: the loser's error is harmless.
     await conn.run(sql, []).catch((error: unknown) => {
-      if (codeOf(error) !== "23505" && codeOf(error) !== "42P07") throw error;
+      if (!["23505", "42P07", "42710"].includes(String(codeOf(error)))) throw error;
     });
   }
   const { rows } = await conn.run(

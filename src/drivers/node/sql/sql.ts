@@ -149,7 +149,8 @@ export function sqlDriver(opts: SqlDriverOptions): Driver {
     dialect = sqliteDialect({
       ...(opts.client !== undefined ? { client: opts.client as LibsqlClientLike } : { url: libsqlUrl(uri!) }),
       authToken: opts.authToken,
-      busyTimeout: connectTimeout,
+      // Waiting for another process's lock is part of a statement's time, not of connecting.
+      busyTimeout: queryTimeout,
     });
   } else {
     // The two server databases take the same connection settings.
