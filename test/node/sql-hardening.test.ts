@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createClient } from "@libsql/client";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
+import { STAGED_CHUNK } from "../../src/drivers/node/sql/staged-write.js";
 import { createStore } from "../../src/index.node.js";
 import { readAll, rejectsWith, sleep } from "../shared/contract.js";
 import { raceStreamedCreates } from "../shared/contract-races.js";
@@ -17,7 +18,7 @@ const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-hardening-"));
 let counter = 0;
 const sqliteFile = () => join(SCRATCH, `sql-${++counter}.db`);
 
-const { myPool, pgTables, myTables, tableName, myStore, dropTables } = serverTables("h");
+const { pgPool, myPool, pgTables, myTables, tableName, myStore, dropTables } = serverTables("h");
 
 afterAll(async () => {
   await dropTables();
@@ -125,4 +126,55 @@ describe.each([
     expect(new TextDecoder().decode(await readAll((await driver.read!("once"))!))).toBe(stored);
     await driver.close!();
   });
+});
+
+describe("sql driver on postgresql: streamed writes staged in chunks", () => {
+  /** A value of several staged chunks, each byte telling its position. */
+  const large = (seed: number) => new Uint8Array(2 * STAGED_CHUNK + 11).map((_, i) => (i + seed) % 253);
+  const pieces = (value: Uint8Array, step: number) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let at = 0; at < value.byteLength; at += step) controller.enqueue(value.slice(at, at + step));
+        controller.close();
+      },
+    });
+  const equal = (a: Uint8Array | null, b: Uint8Array) => a !== null && Buffer.from(a).equals(b);
+
+  it("assembles the value in order from chunks of any size, with ttl and timestamp as put writes them", async () => {
+    const table = tableName();
+    pgTables.push(table);
+    const driver = sqlDriver({ uri: PG_URL, table });
+    const value = large(1);
+    for (const step of [1000, 3 * 1024 * 1024, value.byteLength]) {
+      const w = await driver.write!("big", { ttl: 60 });
+      await pieces(value, step).pipeTo(w);
+      expect(equal(await driver.get("big"), value)).toBe(true);
+    }
+    const { rows } = await pgPool.query(
+      `SELECT "ttl", extract(epoch from now() - "timestamp") AS age FROM "${table}" WHERE "key" = 'big'`,
+    );
+    expect(rows[0].ttl).toBe(60);
+    expect(Math.abs(Number(rows[0].age))).toBeLessThan(30);
+    await driver.close!();
+  }, 60_000);
+
+  it("ifNotExists: refused over a live row (which stays), allowed over an expired one", async () => {
+    const table = tableName();
+    pgTables.push(table);
+    const driver = sqlDriver({ uri: PG_URL, table, sweepInterval: 0 });
+    const first = large(2);
+    await pieces(first, STAGED_CHUNK).pipeTo(await driver.write!("once", { ifNotExists: true }));
+    await rejectsWith(
+      pieces(large(3), STAGED_CHUNK).pipeTo(await driver.write!("once", { ifNotExists: true })),
+      "ALREADY_EXISTS",
+    );
+    expect(equal(await driver.get("once"), first)).toBe(true);
+    // Expired (its stamp moved back past its ttl): it counts as absent.
+    await driver.put("old", new Uint8Array([1]), { ttl: 1 });
+    await pgPool.query(`UPDATE "${table}" SET "timestamp" = now() - interval '1 hour' WHERE "key" = 'old'`);
+    const next = large(4);
+    await pieces(next, STAGED_CHUNK).pipeTo(await driver.write!("old", { ifNotExists: true }));
+    expect(equal(await driver.get("old"), next)).toBe(true);
+    await driver.close!();
+  }, 60_000);
 });
