@@ -229,7 +229,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     maybeSweep();
     notifier?.add("put", [key]);
   };
-  const staged = stagedWriter({ table: T, columns, upsertTail: dialect.upsertTail, fail, committed });
+  const staged = stagedWriter({ dialect, table: T, columns, keyColumn: K, fail, committed });
 
   const driver: Driver = {
     name: "sql",
@@ -279,8 +279,8 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
       const { session } = conn ?? (await open());
       const [max, put] = [maxValue(key), (bytes: Uint8Array) => driver.put(key, bytes, o)];
       const big = (size: number) => tooLarge(key, size);
-      // Where a connection can be spared (PostgreSQL), chunks are staged server-side; else the value is gathered.
-      if (!session) return gatheringWritable(max, big, put);
+      // Where a connection can be spared (PostgreSQL, MySQL), chunks are staged server-side; else the value is gathered.
+      if (!session || !staged) return gatheringWritable(max, big, put);
       return staged({ key, ttl: ttlOf(o), ifNotExists: !!o.ifNotExists, max, tooLarge: big, session, put });
     },
     async read(key, range?: ByteRange) {
