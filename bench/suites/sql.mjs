@@ -194,7 +194,7 @@ function anystoreImpl(store) {
     putMany: (entries) => store.putMany(entries),
     getMany: async (keys) => (await store.getMany(keys)).size,
     list: (prefix) => countKeys(store.keys({ prefix })),
-    // the sql driver collects a written stream (no native streamed writes) and reads in 4 MiB chunks
+    // the sql driver stages a written stream in 4 MiB chunks on PostgreSQL and MySQL (gathers it on SQLite) and reads in 4 MiB chunks
     bigIn: (k) => store.put(k, sourceStream(BIG)),
     bigOut: async (k) => drain(await store.open(k)),
     bigDone: (k) => store.delete(k),

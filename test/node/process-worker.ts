@@ -9,6 +9,8 @@
  *   `{ errors, won }` and exits.
  * - `memory` (id: a table name; extra: a value size in bytes; n is unused): stores a value of that size,
  *   then reads it back with `get` and prints `{ extra }`, the peak RSS the get added, in bytes.
+ * - `stream-memory` (same arguments): puts a value of that size as a stream of 1 MiB chunks made on
+ *   the fly, and prints `{ extra }`, the peak RSS the streamed put added; then checks the stored size.
  * - `churn` (extra argument: the first round): prints `ready` once loaded and waits for a line on
  *   stdin (so a test can load the next writer while the current one runs); then until killed,
  *   round after round: adds new keys `new/<id>-<round>`, and in some rounds overwrites one of
@@ -158,6 +160,31 @@ async function memory(uri: string, table: string, size: number): Promise<void> {
   process.stdout.write(`${JSON.stringify({ extra })}\n`);
 }
 
+async function streamMemory(uri: string, table: string, size: number): Promise<void> {
+  const store = createStore(uri, { serialization: "raw", table } as never);
+  await store.put("small", new Uint8Array(1)); // connected, the table made
+  const piece = new Uint8Array(1024 * 1024).fill(7);
+  let left = size;
+  // Each chunk a fresh copy, as a source reading a file or socket would hand out.
+  const source = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const n = Math.min(piece.byteLength, left);
+      left -= n;
+      controller.enqueue(piece.slice(0, n));
+      if (left === 0) controller.close();
+    },
+  });
+  global.gc?.();
+  const base = process.memoryUsage.rss();
+  const before = process.resourceUsage().maxRSS * 1024;
+  await store.put("big", source);
+  const extra = Math.max(process.resourceUsage().maxRSS * 1024, before) - base;
+  const info = await store.info("big");
+  if (info?.size !== size) throw new Error(`stored ${info?.size} bytes`);
+  await store.close();
+  process.stdout.write(`${JSON.stringify({ extra })}\n`);
+}
+
 if (process.argv[1]?.endsWith("process-worker.ts")) {
   const [mode, uri, id, n, extra] = process.argv.slice(2);
   const run =
@@ -165,7 +192,9 @@ if (process.argv[1]?.endsWith("process-worker.ts")) {
       ? race(uri!, Number(id), Number(n), Number(extra))
       : mode === "memory"
         ? memory(uri!, id!, Number(extra))
-        : churn(uri!, Number(id), Number(n), Number(extra ?? 0));
+        : mode === "stream-memory"
+          ? streamMemory(uri!, id!, Number(extra))
+          : churn(uri!, Number(id), Number(n), Number(extra ?? 0));
   run.catch((error) => {
     process.stderr.write(`${(error as Error).stack ?? error}\n`);
     process.exit(1);

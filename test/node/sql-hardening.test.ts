@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@libsql/client";
+import mysql from "mysql2/promise";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
+import { STAGED_CHUNK } from "../../src/drivers/node/sql/staged-write.js";
 import { createStore } from "../../src/index.node.js";
 import { readAll, rejectsWith, sleep } from "../shared/contract.js";
 import { raceStreamedCreates } from "../shared/contract-races.js";
@@ -17,7 +19,7 @@ const SCRATCH = mkdtempSync(join(tmpdir(), "anystore-sql-hardening-"));
 let counter = 0;
 const sqliteFile = () => join(SCRATCH, `sql-${++counter}.db`);
 
-const { myPool, pgTables, myTables, tableName, myStore, dropTables } = serverTables("h");
+const { pgPool, myPool, pgTables, myTables, tableName, myStore, dropTables } = serverTables("h");
 
 afterAll(async () => {
   await dropTables();
@@ -125,4 +127,112 @@ describe.each([
     expect(new TextDecoder().decode(await readAll((await driver.read!("once"))!))).toBe(stored);
     await driver.close!();
   });
+});
+
+/** Raw SQL for the staged-write tests, per server. */
+const stagedBackends = [
+  {
+    name: "postgresql",
+    uri: PG_URL,
+    tables: pgTables,
+    query: async (sql: string) => (await pgPool.query({ text: sql, rowMode: "array" })).rows as unknown[][],
+    q: (name: string) => `"${name}"`,
+    hourAgo: "now() - interval '1 hour'",
+    age: (table: string) => `SELECT "ttl", extract(epoch from now() - "timestamp") FROM "${table}" WHERE "key" = 'big'`,
+  },
+  {
+    name: "mariadb",
+    uri: MYSQL_URL,
+    tables: myTables,
+    query: async (sql: string) => (await myPool.query({ sql, rowsAsArray: true }))[0] as unknown[][],
+    q: (name: string) => `\`${name}\``,
+    hourAgo: "UTC_TIMESTAMP(6) - INTERVAL 1 HOUR",
+    age: (table: string) =>
+      `SELECT \`ttl\`, TIMESTAMPDIFF(SECOND, \`timestamp\`, UTC_TIMESTAMP(6)) FROM \`${table}\` WHERE \`key\` = 'big'`,
+  },
+];
+
+describe.each(stagedBackends)("sql driver on $name: streamed writes staged in chunks", (backend) => {
+  /** A value of several staged chunks, each byte telling its position. */
+  const large = (seed: number) => new Uint8Array(2 * STAGED_CHUNK + 11).map((_, i) => (i + seed) % 253);
+  const pieces = (value: Uint8Array, step: number) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let at = 0; at < value.byteLength; at += step) controller.enqueue(value.slice(at, at + step));
+        controller.close();
+      },
+    });
+  const equal = (a: Uint8Array | null, b: Uint8Array) => a !== null && Buffer.from(a).equals(b);
+
+  it("assembles the value in order from chunks of any size, with ttl and timestamp as put writes them", async () => {
+    const table = tableName();
+    backend.tables.push(table);
+    const driver = sqlDriver({ uri: backend.uri, table });
+    const value = large(1);
+    for (const step of [1000, 3 * 1024 * 1024, value.byteLength]) {
+      const w = await driver.write!("big", { ttl: 60 });
+      await pieces(value, step).pipeTo(w);
+      expect(equal(await driver.get("big"), value)).toBe(true);
+    }
+    const [[ttl, age]] = (await backend.query(backend.age(table))) as [[unknown, unknown]];
+    expect(Number(ttl)).toBe(60);
+    expect(Math.abs(Number(age))).toBeLessThan(30);
+    await driver.close!();
+  }, 60_000);
+
+  it("ifNotExists: refused over a live row (which stays), allowed over an expired one", async () => {
+    const table = tableName();
+    backend.tables.push(table);
+    const driver = sqlDriver({ uri: backend.uri, table, sweepInterval: 0 });
+    const first = large(2);
+    await pieces(first, STAGED_CHUNK).pipeTo(await driver.write!("once", { ifNotExists: true }));
+    await rejectsWith(
+      pieces(large(3), STAGED_CHUNK).pipeTo(await driver.write!("once", { ifNotExists: true })),
+      "ALREADY_EXISTS",
+    );
+    expect(equal(await driver.get("once"), first)).toBe(true);
+    // Expired (its stamp moved back past its ttl): it counts as absent.
+    await driver.put("old", new Uint8Array([1]), { ttl: 1 });
+    await backend.query(
+      `UPDATE ${backend.q(table)} SET ${backend.q("timestamp")} = ${backend.hourAgo} WHERE ${backend.q("key")} = 'old'`,
+    );
+    const next = large(4);
+    await pieces(next, STAGED_CHUNK).pipeTo(await driver.write!("old", { ifNotExists: true }));
+    expect(equal(await driver.get("old"), next)).toBe(true);
+    await driver.close!();
+  }, 60_000);
+});
+
+describe("sql driver on mariadb: a staged write that fails", () => {
+  it("leaves the old value and no staged chunk on any connection", async () => {
+    const table = tableName();
+    myTables.push(table);
+    // A pool of two that the test owns: afterwards both of its connections are looked at.
+    const pool = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2 });
+    const driver = sqlDriver({ client: pool, table });
+    try {
+      const old = new Uint8Array([1, 2, 3]);
+      await driver.put("k", old, {});
+      const writer = (await driver.write!("k", {})).getWriter();
+      await writer.write(new Uint8Array(2 * STAGED_CHUNK + 5));
+      await writer.abort(new Error("stop"));
+      expect(await driver.get("k")).toEqual(old);
+      const connections = [await pool.getConnection(), await pool.getConnection()];
+      let staging = 0; // connections that staged chunks (the write did stage, on one of them)
+      for (const c of connections) {
+        // A TEMPORARY table is seen only by its own connection: count its rows on each (none: never staged there).
+        const counted = await c.query("SELECT COUNT(*) AS n FROM anystore_staged").then(
+          ([rows]) => Number((rows as Array<{ n: number }>)[0]!.n),
+          (error: { code?: string }) => (error.code === "ER_NO_SUCH_TABLE" ? -1 : Promise.reject(error)),
+        );
+        expect(counted).toBeLessThanOrEqual(0);
+        staging += counted === 0 ? 1 : 0;
+        c.release();
+      }
+      expect(staging).toBe(1);
+    } finally {
+      await driver.close!();
+      await pool.end();
+    }
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { sqlDriver } from "../../src/drivers/node/sql/sql.js";
+import { STAGED_CHUNK } from "../../src/drivers/node/sql/staged-write.js";
 import { createStore } from "../../src/index.node.js";
 import { sleep } from "../shared/contract.js";
 import { freePort } from "./redis-server.js";
@@ -178,6 +179,25 @@ describe("sql watch: postgresql", () => {
     await writeElsewhere(PG_URL, { table }, "put:after=1");
     await watch.next(is("put after"));
     watch.stop();
+    await driver.close();
+  });
+
+  it("sees a streamed write staged in chunks once it committed, and nothing of one that was aborted", async () => {
+    const table = tableName();
+    pgTables.push(table);
+    const driver = sqlDriver({ uri: PG_URL, table });
+    const writer = sqlDriver({ uri: PG_URL, table });
+    const watch = await feed(driver);
+    const aborted = (await writer.write!("s/aborted", {})).getWriter();
+    await aborted.write(new Uint8Array(2 * STAGED_CHUNK));
+    await aborted.abort(new Error("stop"));
+    const w = (await writer.write!("s/big", {})).getWriter();
+    await w.write(new Uint8Array(2 * STAGED_CHUNK + 1));
+    await w.close();
+    await watch.next(is("put s/big"));
+    expect(watch.lines()).toEqual(["put s/big"]);
+    watch.stop();
+    await writer.close();
     await driver.close();
   });
 });

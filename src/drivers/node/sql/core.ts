@@ -19,6 +19,7 @@ import { bytesToStream } from "../../../core/streams/from-bytes.js";
 import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
 import { gatheringWritable, readLarge, valueSizes } from "./large-values.js";
 import { chunkedStream, chunks, PAGE, pagedKeys, successor, toBytes } from "./rows.js";
+import { stagedWriter } from "./staged-write.js";
 import { channelOf, Notifier, parsePayload, pollTable } from "./watch.js";
 
 export interface CoreOptions {
@@ -84,14 +85,7 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     sweep: dialect.sweep(T, expired, SWEEP_LIMIT),
   };
   const cached = new Map<string, string>();
-  const memo = (id: string, make: () => string) => {
-    let sql = cached.get(id);
-    if (sql === undefined) {
-      sql = make();
-      cached.set(id, sql);
-    }
-    return sql;
-  };
+  const memo = (id: string, make: () => string) => cached.get(id) ?? cached.set(id, make()).get(id)!;
   const upsertMany = (n: number) =>
     memo(
       `u${n}`,
@@ -231,6 +225,11 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
 
   /** Where a watch listens (PostgreSQL), anystore's own writes are announced once committed. */
   const notifier = dialect.listen ? new Notifier(channelOf(opts.table), run, T) : undefined;
+  const committed = (key: string) => {
+    maybeSweep();
+    notifier?.add("put", [key]);
+  };
+  const staged = stagedWriter({ dialect, table: T, columns, keyColumn: K, fail, committed });
 
   const driver: Driver = {
     name: "sql",
@@ -277,12 +276,12 @@ export function sqlCore(dialect: Dialect, opts: CoreOptions): Driver {
     },
     async write(key, o) {
       checkKey(key);
-      if (!conn) await open();
-      return gatheringWritable(
-        maxValue(key),
-        (size) => tooLarge(key, size),
-        (bytes) => driver.put(key, bytes, o),
-      );
+      const { session } = conn ?? (await open());
+      const [max, put] = [maxValue(key), (bytes: Uint8Array) => driver.put(key, bytes, o)];
+      const big = (size: number) => tooLarge(key, size);
+      // Where a connection can be spared (PostgreSQL, MySQL), chunks are staged server-side; else the value is gathered.
+      if (!session || !staged) return gatheringWritable(max, big, put);
+      return staged({ key, ttl: ttlOf(o), ifNotExists: !!o.ifNotExists, max, tooLarge: big, session, put });
     },
     async read(key, range?: ByteRange) {
       if (!chunk && !range) {

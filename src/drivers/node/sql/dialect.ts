@@ -24,6 +24,17 @@ export interface SqlConnection {
   transaction(statements: Statement[]): Promise<SqlResult[]>;
   /** Ends the connection, unless it was handed in by the caller. */
   close(): Promise<void>;
+  /**
+   * A connection of its own for a long transaction (a streamed write, PostgreSQL); absent where
+   * none can be spared (a single client, a pool of one).
+   */
+  session?(): Promise<SqlSession>;
+}
+
+/** One connection lent out of a pool; `release(true)` drops it (its state is unknown). */
+export interface SqlSession {
+  run(sql: string, params: unknown[]): Promise<SqlResult>;
+  release(broken?: boolean): void;
 }
 
 /** What differs between SQLite, PostgreSQL and MySQL. */

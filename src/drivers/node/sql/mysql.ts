@@ -7,7 +7,7 @@
  */
 import { Buffer } from "node:buffer";
 import { importPeer } from "../peer.js";
-import type { Dialect, SqlConnection, SqlResult, Statement, ValueLimit } from "./dialect.js";
+import type { Dialect, SqlConnection, SqlResult, SqlSession, Statement, ValueLimit } from "./dialect.js";
 import { SOCKET_ERRORS } from "./dialect.js";
 
 type Executed = [unknown, unknown];
@@ -23,6 +23,7 @@ export interface MysqlClientLike extends MysqlExecutor {
       commit(): Promise<void>;
       rollback(): Promise<void>;
       release(): void;
+      destroy?(): void;
     }
   >;
   beginTransaction?(): Promise<void>;
@@ -147,9 +148,24 @@ async function connectMysql(target: MysqlTarget): Promise<SqlConnection> {
     }
   };
 
+  /** A pooled connection for a streamed write; transaction statements go through the client's own calls. */
+  const session = async (): Promise<SqlSession> => {
+    const on = await c.getConnection!();
+    const control = { BEGIN: () => on.beginTransaction(), COMMIT: () => on.commit(), ROLLBACK: () => on.rollback() };
+    return {
+      run: (sql, values) => {
+        const step = control[sql as keyof typeof control];
+        return step ? step().then(() => ({ rows: [], affected: 0 })) : exec(on, sql, values);
+      },
+      release: (broken) => (broken && on.destroy ? on.destroy() : on.release()),
+    };
+  };
+
   return {
     run: (sql, values) => exec(c, sql, values),
     transaction,
+    // A pool of one would lend its only connection to a streamed write and starve the store's other calls.
+    session: c.getConnection && (!own || target.poolSize > 1) ? session : undefined,
     close: async () => {
       if (own) await c.end();
     },

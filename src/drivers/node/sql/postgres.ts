@@ -4,7 +4,7 @@
  */
 
 import { importPeer } from "../peer.js";
-import type { Dialect, SqlConnection, SqlResult, Statement } from "./dialect.js";
+import type { Dialect, SqlConnection, SqlResult, SqlSession, Statement } from "./dialect.js";
 import { SOCKET_ERRORS } from "./dialect.js";
 import { pgListen } from "./pg-listen.js";
 
@@ -147,9 +147,17 @@ async function connectPostgres(target: PostgresTarget): Promise<SqlConnection> {
     }
   };
 
+  // A pool of one would lend its only client to a streamed write and starve the store's other calls.
+  const spare = isPool && (c as { options?: { max?: number } }).options?.max !== 1;
+  const session = async (): Promise<SqlSession> => {
+    const on = (await c.connect()) as PgPoolClient;
+    return { run: (text, values) => query(on, text, values), release: (broken) => on.release(broken) };
+  };
+
   return {
     run: (text, values) => query(c, text, values),
     transaction,
+    session: spare ? session : undefined,
     close: async () => {
       if (own) await c.end();
     },
