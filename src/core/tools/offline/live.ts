@@ -29,6 +29,8 @@ export async function syncLive(a: AnyStore, b: AnyStore, options: SyncOptions): 
   let full = true;
   let due = true;
   let wake: (() => void) | undefined;
+  /** Ends the pause after a failed run early: a `resync` says a side is back (a reconnect). */
+  let cutPause: (() => void) | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const settleThenRun = () => {
@@ -39,8 +41,10 @@ export async function syncLive(a: AnyStore, b: AnyStore, options: SyncOptions): 
     }, debounce);
   };
   const onEvent = (event: WatchEvent) => {
-    if (event.type === "resync") full = true;
-    else if (excludePrefix === undefined || !event.key.startsWith(excludePrefix)) pending.add(event.key);
+    if (event.type === "resync") {
+      full = true;
+      cutPause?.();
+    } else if (excludePrefix === undefined || !event.key.startsWith(excludePrefix)) pending.add(event.key);
     else return;
     settleThenRun();
   };
@@ -93,7 +97,9 @@ export async function syncLive(a: AnyStore, b: AnyStore, options: SyncOptions): 
       // Try the same keys again (all of them after a failed full run) once the pause is over.
       if (keys === undefined) full = true;
       else for (const key of keys) pending.add(key);
-      await pause(Math.min(MAX_BACKOFF_MS, 500 * 2 ** failures++), signal);
+      const backoff = pause(Math.min(MAX_BACKOFF_MS, 500 * 2 ** failures++), signal);
+      await Promise.race([backoff, new Promise<void>((resolve) => (cutPause = resolve))]);
+      cutPause = undefined;
       due = true;
     }
   }
