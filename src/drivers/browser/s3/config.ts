@@ -1,5 +1,6 @@
 /** The s3 driver's options checked and turned into the client's configuration (environment variables filled in). */
 import { InvalidArgumentError } from "../../../core/errors.js";
+import { isReservedKey } from "../../../core/keys.js";
 import type { S3ClientConfig } from "./client.js";
 
 export interface S3DriverOptions {
@@ -83,4 +84,39 @@ export function positive(name: string, value: unknown, fallback: number, zeroOk 
     );
   }
   return value;
+}
+
+/** The driver's options from `s3://bucket[/prefix]` and the store's options (endpoint, region, credentials...). */
+export function optionsFromUri(uri: string, options: Record<string, unknown>): S3DriverOptions {
+  const match = /^s3:\/\/([^/?#]+)\/*([^?#]*)$/i.exec(uri);
+  if (!match)
+    throw new InvalidArgumentError(`bad s3 uri ${JSON.stringify(uri)}: use s3://bucket or s3://bucket/prefix`);
+  const pick: Partial<S3DriverOptions> = {};
+  for (const name of OPTION_NAMES)
+    if (options[name] !== undefined) (pick as Record<string, unknown>)[name] = options[name];
+  return { ...pick, bucket: match[1]!, prefix: match[2]! };
+}
+
+const OPTION_NAMES = [
+  "endpoint",
+  "region",
+  "accessKeyId",
+  "secretAccessKey",
+  "sessionToken",
+  "pathStyle",
+  "conditionalWrites",
+  "partSize",
+  "uploadConcurrency",
+  "pageSize",
+  "timeout",
+  "retries",
+] as const;
+
+/** The key prefix every key is stored under: `""` or ending in `/`. */
+export function rootOf(prefix: string | undefined): string {
+  const trimmed = (prefix ?? "").split("/").filter(Boolean).join("/");
+  if (trimmed.split("/").some((s) => s === "." || s === ".." || isReservedKey(s))) {
+    throw new InvalidArgumentError(`bad S3 prefix ${JSON.stringify(prefix)}`);
+  }
+  return trimmed === "" ? "" : `${trimmed}/`;
 }

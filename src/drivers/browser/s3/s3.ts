@@ -12,7 +12,7 @@ import { mapLimit } from "../../../core/streams/map-limit.js";
 import { sliceStream } from "../../../core/streams/slice-stream.js";
 import { S3Client } from "./client.js";
 import type { S3DriverOptions } from "./config.js";
-import { clientConfig, isAws, positive } from "./config.js";
+import { clientConfig, isAws, optionsFromUri, positive, rootOf } from "./config.js";
 import { multipartWritable } from "./multipart.js";
 import { EXPIRES_HEADER, expiresOf, markerKey, parseMarker, slotStart, TTL_ROOT } from "./ttl.js";
 import { elements, text, xmlEncode, xmlSafe } from "./xml.js";
@@ -362,36 +362,7 @@ export function s3Driver(opts: S3DriverOptions): Driver & { url(key: string, opt
 
 /** `s3://bucket[/prefix]`; the store's options carry endpoint, region, credentials and the rest. */
 export function s3DriverFromUri(uri: string, options: Record<string, unknown>): Driver {
-  const match = /^s3:\/\/([^/?#]+)\/*([^?#]*)$/i.exec(uri);
-  if (!match)
-    throw new InvalidArgumentError(`bad s3 uri ${JSON.stringify(uri)}: use s3://bucket or s3://bucket/prefix`);
-  const pick: Partial<S3DriverOptions> = {};
-  for (const name of OPTION_NAMES)
-    if (options[name] !== undefined) (pick as Record<string, unknown>)[name] = options[name];
-  return s3Driver({ ...pick, bucket: match[1]!, prefix: match[2]! });
-}
-
-const OPTION_NAMES = [
-  "endpoint",
-  "region",
-  "accessKeyId",
-  "secretAccessKey",
-  "sessionToken",
-  "pathStyle",
-  "conditionalWrites",
-  "partSize",
-  "uploadConcurrency",
-  "pageSize",
-  "timeout",
-  "retries",
-] as const;
-
-function rootOf(prefix: string | undefined): string {
-  const trimmed = (prefix ?? "").split("/").filter(Boolean).join("/");
-  if (trimmed.split("/").some((s) => s === "." || s === ".." || isReservedKey(s))) {
-    throw new InvalidArgumentError(`bad S3 prefix ${JSON.stringify(prefix)}`);
-  }
-  return trimmed === "" ? "" : `${trimmed}/`;
+  return s3Driver(optionsFromUri(uri, options));
 }
 
 const emptyStream = () => new ReadableStream<Uint8Array>({ start: (c) => c.close() });
